@@ -1,0 +1,121 @@
+//! A blocking Rust client for the [NeuroIO](https://neuroio.com) Tokens API.
+//!
+//! Create, list, inspect, deactivate and delete the API tokens of a NeuroIO
+//! account, space or manager, from scripts, command-line tools and batch
+//! jobs, with no async runtime.
+//!
+//! ```no_run
+//! # fn main() -> neuroio::Result<()> {
+//! let client = neuroio::Client::new("my-api-token")?;
+//! let token = client.tokens().create(false)?; // a temporary token, 24 hours
+//! println!("token {} expires at {:?}", token.id, token.expires);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The operations
+//!
+//! [`Client::tokens`] hands out [`Tokens`], with one method per operation of
+//! the API:
+//!
+//! | method | request |
+//! |---|---|
+//! | [`create(permanent)`](Tokens::create) | `POST /v1/tokens/` |
+//! | [`list(permanent, limit, offset)`](Tokens::list) | `GET /v1/tokens/?limit=&offset=[&permanent=]` |
+//! | [`get(id_or_key)`](Tokens::get) | `GET /v1/tokens/<id-or-key>/` |
+//! | [`update(id_or_key, is_active)`](Tokens::update) | `PATCH /v1/tokens/<id-or-key>/` |
+//! | [`delete(id_or_key)`](Tokens::delete) | `DELETE /v1/tokens/<id-or-key>/` |
+//! | [`delete_list(permanent)`](Tokens::delete_list) | `DELETE /v1/tokens/[?permanent=]` |
+//!
+//! A token is named by a [`TokenRef`]: an integer id, a key (`&str` or
+//! `String`), or a [`&Token`](Token). Keys are percent-encoded into exactly
+//! one path segment, and references that could reach another endpoint (an
+//! empty key, `.`, `..`, a negative id) are refused before anything is sent.
+//!
+//! ```no_run
+//! # fn main() -> neuroio::Result<()> {
+//! # let client = neuroio::Client::new("my-api-token")?;
+//! let tokens = client.tokens();
+//! let permanent = tokens.create(true)?;
+//! let same = tokens.get(&permanent)?;            // by id, from the token
+//! let same = tokens.get(permanent.key.as_str())?; // by key
+//! tokens.update(permanent.id, false)?;           // deactivate
+//! tokens.delete(permanent.id)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Errors
+//!
+//! Every call returns [`Result`]. An [`Error`] tells apart an answer from the
+//! API ([`Error::Api`], with the API's message and field errors), a request
+//! that never got an answer ([`Error::Transport`]), a server that broke the
+//! contract ([`Error::UnexpectedResponse`]) and a configuration mistake
+//! ([`Error::Config`]).
+//!
+//! ```no_run
+//! # fn main() -> neuroio::Result<()> {
+//! # let client = neuroio::Client::new("my-api-token")?;
+//! match client.tokens().create(true) {
+//!     Ok(token) => println!("created {}", token.id),
+//!     Err(neuroio::Error::Api(api)) if api.status == 400 => {
+//!         // e.g. the account already holds 5 permanent tokens
+//!         eprintln!("refused: {}", api.message);
+//!     }
+//!     Err(err) if err.is_unauthorized() => eprintln!("check NEUROIO_API_TOKEN"),
+//!     Err(err) => return Err(err),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Configuration
+//!
+//! [`Client::builder`] sets the IAM URL (default
+//! `https://iam.neuroio.com`, a path prefix is kept), the timeout of a whole
+//! request (default 30 s) and of connecting, and the largest answer read.
+//! [`Client::from_env`] reads `NEUROIO_API_TOKEN` and `NEUROIO_IAM_URL`.
+//! Proxies come from the usual environment variables (`HTTPS_PROXY`,
+//! `ALL_PROXY`, `NO_PROXY`, ...). TLS uses rustls with the Mozilla root
+//! certificates.
+//!
+//! An `http://` URL is accepted only for loopback hosts unless
+//! [`ClientBuilder::allow_insecure_http`] says otherwise, so a token never
+//! travels in clear text by accident. Redirects are not followed.
+//!
+//! # Secrets
+//!
+//! The API token and every token's key stay out of `Debug` output, error
+//! messages and log lines: [`Client`], [`ClientBuilder`], [`Token`] and
+//! [`TokenRef`] print `[redacted]` in their place.
+//!
+//! # Logging
+//!
+//! Each request is logged through the [`log`](https://docs.rs/log) facade at
+//! `debug` level: method, path (with a key shown as `<key>`), status and
+//! elapsed time.
+//!
+//! # Blocking
+//!
+//! Every call blocks its thread until the answer is read. From async code,
+//! run calls with your runtime's `spawn_blocking`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod client;
+mod error;
+mod model;
+mod tokens;
+
+pub use client::{Client, ClientBuilder, DEFAULT_IAM_URL};
+pub use error::{ApiError, ConfigError, Error, FieldError, TransportError, TransportErrorKind};
+pub use model::Token;
+pub use tokens::{TokenRef, Tokens};
+
+/// The result of every fallible call in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Compiles the README's examples as doctests, so they cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

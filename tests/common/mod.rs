@@ -1,0 +1,92 @@
+//! Shared set-up for the wire tests against `mockito`.
+#![allow(dead_code)]
+
+use mockito::{Matcher, Mock, Server, ServerGuard};
+use neuroio::{Client, Token};
+use time::macros::datetime;
+
+pub const API_TOKEN: &str = "test-api-token-abcd";
+pub const TEMPORARY: &str = include_str!("../fixtures/token_temporary.json");
+pub const PERMANENT: &str = include_str!("../fixtures/token_permanent.json");
+pub const PAGE: &str = include_str!("../fixtures/page.json");
+pub const USER_AGENT: &str = concat!("neuroio-rust/", env!("CARGO_PKG_VERSION"));
+
+/// A mock server, a client for it, and a catch-all that fails the test if
+/// any request matches none of the expected mocks.
+pub struct Wire {
+    pub server: ServerGuard,
+    pub client: Client,
+    unexpected: Vec<Mock>,
+}
+
+impl Wire {
+    pub fn new() -> Wire {
+        let mut server = Server::new();
+        let unexpected = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+            .into_iter()
+            .map(|method| {
+                server
+                    .mock(method, Matcher::Any)
+                    .with_status(599)
+                    .with_body("unexpected request")
+                    .expect(0)
+                    .create()
+            })
+            .collect();
+        let client = Client::builder()
+            .api_token(API_TOKEN)
+            .iam_url(server.url())
+            .build()
+            .expect("client for the mock server");
+        Wire {
+            server,
+            client,
+            unexpected,
+        }
+    }
+
+    /// A mock for `method path` that insists on the headers every call
+    /// carries; add the query, body and answer, then `create()`.
+    pub fn expect(&mut self, method: &str, path: &str) -> Mock {
+        self.server
+            .mock(method, path)
+            .match_header("authorization", format!("Token {API_TOKEN}").as_str())
+            .match_header("user-agent", USER_AGENT)
+            .match_header("accept", "application/json")
+            .expect(1)
+    }
+
+    /// Checks that no request went unmatched.
+    pub fn finish(self) {
+        for mock in &self.unexpected {
+            mock.assert();
+        }
+    }
+}
+
+/// Asserts every field of the temporary-token fixture.
+pub fn assert_temporary(token: &Token) {
+    assert_eq!(token.id, 17);
+    assert_eq!(token.key, "4f1c0d3e9a7b2c5d8e6f0a1b2c3d4e5f6a7b8c9d");
+    assert!(token.is_active);
+    assert_eq!(token.created, datetime!(2021-05-28 10:37:51.433760 UTC));
+    assert_eq!(
+        token.expires,
+        Some(datetime!(2021-05-29 10:37:51.433563 UTC))
+    );
+    assert!(token.extra.is_empty());
+    assert!(!token.is_permanent());
+}
+
+/// Asserts every field of the permanent-token fixture, unknown ones included.
+pub fn assert_permanent(token: &Token) {
+    assert_eq!(token.id, 3);
+    assert_eq!(token.key, "0123456789abcdef0123456789abcdef01234567");
+    assert!(!token.is_active);
+    assert_eq!(token.created, datetime!(2022-01-02 03:04:05.000006 +03:00));
+    assert_eq!(token.expires, None);
+    assert_eq!(token.extra.len(), 2);
+    assert_eq!(token.extra["space_id"], 9);
+    assert_eq!(token.extra["note"], "added by a newer server");
+    assert!(token.is_permanent());
+}

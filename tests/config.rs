@@ -1,0 +1,192 @@
+use neuroio::{Client, ConfigError, Error};
+
+fn config_error(result: neuroio::Result<Client>) -> ConfigError {
+    match result {
+        Err(Error::Config(err)) => err,
+        Err(other) => panic!("expected a configuration error, got {other:?}"),
+        Ok(client) => panic!("expected a configuration error, got {client:?}"),
+    }
+}
+
+fn with_url(url: &str) -> neuroio::Result<Client> {
+    Client::builder().api_token("abcd").iam_url(url).build()
+}
+
+#[test]
+fn missing_or_empty_token_is_refused() {
+    assert_eq!(
+        config_error(Client::builder().build()),
+        ConfigError::MissingApiToken
+    );
+    assert_eq!(
+        config_error(Client::new("")),
+        ConfigError::InvalidApiToken("the token is empty")
+    );
+}
+
+#[test]
+fn token_with_whitespace_or_control_characters_is_refused() {
+    for bad in [
+        "ab cd",
+        "abcd\r\nX-Evil: 1",
+        "ab\tcd",
+        "abcd\n",
+        "ab\0cd",
+        "ab\u{7f}",
+    ] {
+        let err = config_error(Client::new(bad));
+        assert!(
+            matches!(err, ConfigError::InvalidApiToken(why) if why.contains("whitespace or control")),
+            "{bad:?}: {err:?}"
+        );
+        assert!(!format!("{err} {err:?}").contains("abcd"), "{err}");
+    }
+    assert!(matches!(
+        config_error(Client::new("abcé")),
+        ConfigError::InvalidApiToken(why) if why.contains("non-ASCII")
+    ));
+}
+
+#[test]
+fn unusable_urls_are_refused_with_a_reason() {
+    for (url, reason) in [
+        ("not a url", "not a URL"),
+        ("iam.neuroio.com", "missing scheme"),
+        ("ftp://iam.neuroio.com", "http or https"),
+        ("https://iam.neuroio.com/?x=1", "remove the query"),
+        ("https://iam.neuroio.com/#frag", "remove the fragment"),
+        ("http://iam.neuroio.com", "clear text"),
+        ("http://10.1.2.3:8080", "clear text"),
+        ("https://user:pw@iam.neuroio.com", "user name and password"),
+    ] {
+        let err = config_error(with_url(url));
+        let ConfigError::InvalidIamUrl { reason: got, .. } = &err else {
+            panic!("{url}: {err:?}");
+        };
+        assert!(got.contains(reason), "{url}: {got}");
+    }
+}
+
+#[test]
+fn credentials_in_a_refused_url_are_not_echoed() {
+    let err = config_error(with_url("https://user:pw@iam.neuroio.com"));
+    assert!(!err.to_string().contains("pw@"), "{err}");
+}
+
+#[test]
+fn usable_urls_are_accepted() {
+    for url in [
+        "https://iam.neuroio.com",
+        "https://iam.neuroio.com/",
+        "https://gateway.example/iam",
+        "https://gateway.example/iam/",
+        "http://localhost:8080",
+        "http://127.0.0.1:8080",
+        "http://127.5.5.5",
+        "http://[::1]:8080/",
+    ] {
+        let client = with_url(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(client.iam_url(), url);
+    }
+}
+
+#[test]
+fn insecure_http_needs_an_opt_in() {
+    let client = Client::builder()
+        .api_token("abcd")
+        .iam_url("http://iam.internal:8080")
+        .allow_insecure_http(true)
+        .build()
+        .unwrap();
+    assert_eq!(client.iam_url(), "http://iam.internal:8080");
+}
+
+#[test]
+fn default_url_is_the_real_service() {
+    assert_eq!(
+        Client::new("abcd").unwrap().iam_url(),
+        "https://iam.neuroio.com"
+    );
+    assert_eq!(neuroio::DEFAULT_IAM_URL, "https://iam.neuroio.com");
+}
+
+#[test]
+fn client_is_cheap_to_clone_and_shareable() {
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync::<Client>();
+    // One pointer: a clone copies an Arc, not the pool or the settings.
+    assert_eq!(std::mem::size_of::<Client>(), std::mem::size_of::<usize>());
+    let client = Client::new("abcd").unwrap();
+    let clone = client.clone();
+    assert_eq!(clone.iam_url(), client.iam_url());
+}
+
+#[test]
+fn debug_output_never_shows_the_token() {
+    let secret = "s3cr3t-api-token-value";
+    let builder = Client::builder()
+        .api_token(secret)
+        .iam_url("http://127.0.0.1:1");
+    let builder_debug = format!("{builder:?}");
+    let client = builder.build().unwrap();
+    let client_debug = format!("{client:?} {client:#?}");
+    assert!(!builder_debug.contains(secret), "{builder_debug}");
+    assert!(!client_debug.contains(secret), "{client_debug}");
+    assert!(builder_debug.contains("[redacted]") && client_debug.contains("[redacted]"));
+    assert!(client_debug.contains("http://127.0.0.1:1"));
+}
+
+#[test]
+fn token_debug_hides_key_but_keeps_the_rest() {
+    let token: neuroio::Token = serde_json::from_str(
+        r#"{"id": 9, "key": "deadbeefdeadbeef", "is_active": true,
+            "created": "2021-05-28T10:37:51.433760+00:00", "expires": null}"#,
+    )
+    .unwrap();
+    let shown = format!(
+        "{token:?} {token:#?} {:?}",
+        neuroio::TokenRef::from(token.key.as_str())
+    );
+    assert!(!shown.contains("deadbeef"), "{shown}");
+    assert!(
+        shown.contains("id: 9") && shown.contains("[redacted]"),
+        "{shown}"
+    );
+}
+
+// Environment variables are process-wide, so every from_env case runs in
+// this one test, in order.
+#[test]
+fn from_env_reads_token_and_url() {
+    // SAFETY: no other test in this binary reads or writes these variables.
+    unsafe {
+        std::env::remove_var("NEUROIO_API_TOKEN");
+        std::env::remove_var("NEUROIO_IAM_URL");
+    }
+    assert_eq!(
+        config_error(Client::from_env()),
+        ConfigError::MissingApiToken
+    );
+
+    unsafe { std::env::set_var("NEUROIO_API_TOKEN", "from-env-token") };
+    assert_eq!(
+        Client::from_env().unwrap().iam_url(),
+        "https://iam.neuroio.com"
+    );
+
+    unsafe { std::env::set_var("NEUROIO_IAM_URL", "http://127.0.0.1:7777") };
+    assert_eq!(
+        Client::from_env().unwrap().iam_url(),
+        "http://127.0.0.1:7777"
+    );
+
+    unsafe { std::env::set_var("NEUROIO_IAM_URL", "ftp://x") };
+    assert!(matches!(
+        config_error(Client::from_env()),
+        ConfigError::InvalidIamUrl { .. }
+    ));
+    unsafe {
+        std::env::remove_var("NEUROIO_API_TOKEN");
+        std::env::remove_var("NEUROIO_IAM_URL");
+    }
+}

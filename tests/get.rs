@@ -1,0 +1,140 @@
+mod common;
+
+use common::{PERMANENT, TEMPORARY, Wire, assert_permanent, assert_temporary};
+use mockito::Matcher;
+
+fn expect_get(wire: &mut Wire, path: &str, body: &str) -> mockito::Mock {
+    wire.expect("GET", path)
+        .match_query(Matcher::Missing)
+        .match_header("content-type", Matcher::Missing)
+        .match_body(Matcher::Exact(String::new()))
+        .with_status(200)
+        .with_body(body)
+        .create()
+}
+
+#[test]
+fn should_get_by_id_200() {
+    let mut wire = Wire::new();
+    let mock = expect_get(&mut wire, "/v1/tokens/17/", TEMPORARY);
+
+    let token = wire.client.tokens().get(17).unwrap();
+
+    mock.assert();
+    assert_temporary(&token);
+    wire.finish();
+}
+
+#[test]
+fn should_get_by_key_200() {
+    let mut wire = Wire::new();
+    let mock = expect_get(
+        &mut wire,
+        "/v1/tokens/0123456789abcdef0123456789abcdef01234567/",
+        PERMANENT,
+    );
+
+    let token = wire
+        .client
+        .tokens()
+        .get("0123456789abcdef0123456789abcdef01234567")
+        .unwrap();
+
+    mock.assert();
+    assert_permanent(&token);
+    wire.finish();
+}
+
+#[test]
+fn should_get_by_token_reference_using_its_id() {
+    let mut wire = Wire::new();
+    let token: neuroio::Token = serde_json::from_str(PERMANENT).unwrap();
+    let mock = expect_get(&mut wire, "/v1/tokens/3/", PERMANENT);
+
+    let fetched = wire.client.tokens().get(&token).unwrap();
+
+    mock.assert();
+    assert_permanent(&fetched);
+    wire.finish();
+}
+
+#[test]
+fn should_escape_key_into_one_segment() {
+    let mut wire = Wire::new();
+    let mock = expect_get(&mut wire, "/v1/tokens/a%2Fb%3Fc%20d/", TEMPORARY);
+
+    let token = wire.client.tokens().get("a/b?c d").unwrap();
+
+    mock.assert();
+    assert_temporary(&token);
+    wire.finish();
+}
+
+#[test]
+fn should_accept_every_integer_type() {
+    let mut wire = Wire::new();
+    let mock = wire
+        .expect("GET", "/v1/tokens/17/")
+        .with_status(200)
+        .with_body(TEMPORARY)
+        .expect(5)
+        .create();
+    let tokens = wire.client.tokens();
+
+    tokens.get(17u8).unwrap();
+    tokens.get(17i16).unwrap();
+    tokens.get(17u32).unwrap();
+    tokens.get(17i64).unwrap();
+    tokens.get(17usize).unwrap();
+
+    mock.assert();
+    wire.finish();
+}
+
+#[test]
+fn should_report_not_found_404() {
+    let mut wire = Wire::new();
+    let mock = wire
+        .expect("GET", "/v1/tokens/99/")
+        .with_status(404)
+        .with_body(r#"{"error_codes":[404],"message":"Not found.","fields":[]}"#)
+        .create();
+
+    let err = wire.client.tokens().get(99).unwrap_err();
+
+    mock.assert();
+    assert!(err.is_not_found());
+    assert!(!err.is_unauthorized());
+    assert_eq!(err.status(), Some(404));
+    assert_eq!(err.to_string(), "API error (HTTP 404): Not found.");
+    wire.finish();
+}
+
+#[test]
+fn should_refuse_unusable_references_before_sending() {
+    let wire = Wire::new();
+    let tokens = wire.client.tokens();
+    for (result, why) in [
+        (tokens.get(""), "empty"),
+        (tokens.get("."), "\".\""),
+        (tokens.get(".."), "\"..\""),
+        (tokens.get(-1), "negative"),
+        (tokens.update("", false), "empty"),
+        (tokens.update(-7i64, true), "negative"),
+    ] {
+        let err = result.unwrap_err();
+        assert!(matches!(err, neuroio::Error::InvalidTokenRef(_)), "{err:?}");
+        assert!(err.to_string().contains(why), "{err}");
+    }
+    for (result, why) in [
+        (tokens.delete(""), "empty"),
+        (tokens.delete(".."), "\"..\""),
+        (tokens.delete(-2), "negative"),
+    ] {
+        let err = result.unwrap_err();
+        assert!(matches!(err, neuroio::Error::InvalidTokenRef(_)), "{err:?}");
+        assert!(err.to_string().contains(why), "{err}");
+    }
+    // The catch-all mock proves no request went out.
+    wire.finish();
+}

@@ -1,0 +1,70 @@
+mod common;
+
+use common::{PERMANENT, TEMPORARY, Wire, assert_permanent, assert_temporary};
+use mockito::Matcher;
+
+fn expect_patch(wire: &mut Wire, path: &str, body: &str, answer: &str) -> mockito::Mock {
+    wire.expect("PATCH", path)
+        .match_query(Matcher::Missing)
+        .match_header("content-type", "application/json")
+        .match_body(Matcher::Exact(body.into()))
+        .with_status(200)
+        .with_body(answer)
+        .create()
+}
+
+#[test]
+fn should_deactivate_by_id_200() {
+    let mut wire = Wire::new();
+    let mock = expect_patch(
+        &mut wire,
+        "/v1/tokens/3/",
+        r#"{"is_active":false}"#,
+        PERMANENT,
+    );
+
+    let token = wire.client.tokens().update(3, false).unwrap();
+
+    mock.assert();
+    assert_permanent(&token);
+    wire.finish();
+}
+
+#[test]
+fn should_activate_by_key_200() {
+    let mut wire = Wire::new();
+    let mock = expect_patch(
+        &mut wire,
+        "/v1/tokens/4f1c0d3e9a7b2c5d8e6f0a1b2c3d4e5f6a7b8c9d/",
+        r#"{"is_active":true}"#,
+        TEMPORARY,
+    );
+
+    let token = wire
+        .client
+        .tokens()
+        .update("4f1c0d3e9a7b2c5d8e6f0a1b2c3d4e5f6a7b8c9d", true)
+        .unwrap();
+
+    mock.assert();
+    assert_temporary(&token);
+    wire.finish();
+}
+
+#[test]
+fn should_keep_path_escape_attempt_in_one_segment() {
+    let mut wire = Wire::new();
+    // `.` is unreserved and stays as is; the slash is what must not survive.
+    let mock = expect_patch(
+        &mut wire,
+        "/v1/tokens/..%2Fwhoami/",
+        r#"{"is_active":false}"#,
+        TEMPORARY,
+    );
+
+    let token = wire.client.tokens().update("../whoami", false).unwrap();
+
+    mock.assert();
+    assert_temporary(&token);
+    wire.finish();
+}
