@@ -61,6 +61,16 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
 
+    /// A local input/output operation failed, such as starting the
+    /// simulator or reading a token file.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: &'static str,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
     /// A [`TokenRef`](crate::TokenRef) that can name no token; no request was
     /// sent.
     #[error("invalid token reference: {0}")]

@@ -95,6 +95,18 @@
 //! `debug` level: method, path (with a key shown as `<key>`), status and
 //! elapsed time.
 //!
+//! # The offline simulator
+//!
+//! Feature `fake` adds [`fake::FakeIam`]: a stateful simulator of the Tokens
+//! API on a loopback port, for your own tests and for trying the crate with
+//! no account. `cargo run --example quickstart` runs a tour against it.
+//!
+//! # Features
+//!
+//! | feature | default | adds |
+//! |---|---|---|
+//! | `fake` | no | [`fake::FakeIam`], the offline simulator |
+//!
 //! # Blocking
 //!
 //! Every call blocks its thread until the answer is read. From async code,
@@ -104,6 +116,9 @@
 
 mod client;
 mod error;
+#[cfg(feature = "fake")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
+pub mod fake;
 mod model;
 mod tokens;
 

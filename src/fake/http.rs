@@ -1,0 +1,290 @@
+//! The simulator's HTTP/1.1 layer: one thread per connection, keep-alive,
+//! `httparse` for the request head, `Content-Length` framing for bodies.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+use super::api::{Incoming, Outgoing};
+use super::{Fault, RecordedRequest, Shared};
+
+/// The largest request head accepted; larger gets 431.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// The largest request body accepted; larger gets 413.
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_HEADERS: usize = 64;
+
+/// What reading the next request from a connection gave.
+enum Next {
+    Request(RecordedRequest, bool),
+    /// The peer closed the connection (or the simulator is stopping).
+    Closed,
+    /// The bytes are not a request the simulator accepts: answer and close.
+    Reject(u16, &'static str),
+}
+
+/// Serves one connection until the peer closes it, it asks to close, or the
+/// simulator stops.
+pub(crate) fn serve(mut stream: TcpStream, shared: &Shared) {
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    loop {
+        let (request, keep_alive) = match read_request(&mut stream, &mut buf, shared) {
+            Next::Request(request, keep_alive) => (request, keep_alive),
+            Next::Closed => return,
+            Next::Reject(status, message) => {
+                let _ = write_response(&mut stream, &Outgoing::error(status, message), false);
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
+            }
+        };
+        let fault = shared.take_fault();
+        shared.record(&request);
+        let answer = match fault {
+            Some(Fault::Close) => {
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
+            }
+            Some(Fault::Status {
+                status,
+                retry_after,
+            }) => {
+                let mut answer = Outgoing::error(
+                    status,
+                    "Injected fault: the simulator was told to fail this request.",
+                );
+                answer.retry_after = retry_after;
+                answer
+            }
+            Some(Fault::Delay(wait)) => {
+                if !shared.sleep(wait) {
+                    return;
+                }
+                shared.answer(&request)
+            }
+            None => shared.answer(&request),
+        };
+        if write_response(&mut stream, &answer, keep_alive).is_err() || !keep_alive {
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        }
+    }
+}
+
+impl Shared {
+    /// Runs a recorded request through the simulated API.
+    fn answer(&self, request: &RecordedRequest) -> Outgoing {
+        let incoming = Incoming {
+            method: &request.method,
+            path: &request.path,
+            query: request.query.as_deref(),
+            authorization: request.header("authorization"),
+            content_type: request.header("content-type"),
+            body: &request.body,
+        };
+        self.with_state(|state| state.handle(&incoming))
+    }
+}
+
+fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> Next {
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut headers);
+        match parsed.parse(buf) {
+            Ok(httparse::Status::Complete(head_len)) => {
+                let head = Head::from_parsed(&parsed);
+                return finish_request(stream, buf, shared, head, head_len);
+            }
+            Ok(httparse::Status::Partial) => {
+                if buf.len() > MAX_HEAD_BYTES {
+                    return Next::Reject(431, "Request header fields too large.");
+                }
+            }
+            Err(httparse::Error::TooManyHeaders) => {
+                return Next::Reject(431, "Too many request header fields.");
+            }
+            Err(_) => return Next::Reject(400, "Malformed HTTP request."),
+        }
+        if !fill(stream, buf, shared) {
+            return Next::Closed;
+        }
+    }
+}
+
+/// The owned parts of a parsed request head.
+struct Head {
+    method: String,
+    path: String,
+    query: Option<String>,
+    headers: Vec<(String, String)>,
+    version_1_0: bool,
+}
+
+impl Head {
+    fn from_parsed(parsed: &httparse::Request<'_, '_>) -> Head {
+        let target = parsed.path.unwrap_or_default();
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
+            None => (target.to_owned(), None),
+        };
+        Head {
+            method: parsed.method.unwrap_or_default().to_owned(),
+            path,
+            query,
+            headers: parsed
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_ascii_lowercase(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect(),
+            version_1_0: parsed.version == Some(0),
+        }
+    }
+}
+
+fn finish_request(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    shared: &Shared,
+    head: Head,
+    head_len: usize,
+) -> Next {
+    let Head {
+        method,
+        path,
+        query,
+        headers,
+        version_1_0,
+    } = head;
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if find("transfer-encoding").is_some() {
+        return Next::Reject(
+            411,
+            "Chunked request bodies are not supported; send a Content-Length.",
+        );
+    }
+    let length = match find("content-length").map(|v| v.trim().parse::<usize>()) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return Next::Reject(400, "Invalid Content-Length header."),
+    };
+    if length > MAX_BODY_BYTES {
+        return Next::Reject(413, "Request body too large: the limit is 64 KiB.");
+    }
+    let connection = find("connection").map(str::to_ascii_lowercase);
+    let keep_alive = match connection.as_deref() {
+        Some(c) if c.contains("close") => false,
+        Some(c) if c.contains("keep-alive") => true,
+        _ => !version_1_0,
+    };
+    let total = head_len.saturating_add(length);
+    while buf.len() < total {
+        if !fill(stream, buf, shared) {
+            return Next::Closed;
+        }
+    }
+    let body = buf
+        .get(head_len..total)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    buf.drain(..total.min(buf.len()));
+    Next::Request(
+        RecordedRequest {
+            method,
+            path,
+            query,
+            headers,
+            body,
+        },
+        keep_alive,
+    )
+}
+
+/// Reads more bytes into `buf`; false when the peer closed, the read failed
+/// or the simulator is stopping.
+fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> bool {
+    let mut chunk = [0u8; 8192];
+    loop {
+        if shared.is_stopping() {
+            return false;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return false,
+            Ok(n) => {
+                buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                return true;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+fn write_response(stream: &mut TcpStream, answer: &Outgoing, keep_alive: bool) -> io::Result<()> {
+    let body = match &answer.body {
+        Some(value) => serde_json::to_vec(value).map_err(io::Error::other)?,
+        None => Vec::new(),
+    };
+    let mut head = format!("HTTP/1.1 {} {}\r\n", answer.status, reason(answer.status));
+    if answer.status != 204 {
+        head.push_str("Content-Type: application/json\r\n");
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    if let Some(wait) = &answer.retry_after {
+        head.push_str(&format!("Retry-After: {wait}\r\n"));
+    }
+    head.push_str(if keep_alive {
+        "Connection: keep-alive\r\n\r\n"
+    } else {
+        "Connection: close\r\n\r\n"
+    });
+    let mut out = head.into_bytes();
+    out.extend_from_slice(&body);
+    stream.write_all(&out)?;
+    stream.flush()
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}
+
+/// Sleeps for `wait` in short steps; false if the simulator began stopping.
+pub(crate) fn sleep_unless_stopping(wait: Duration, stopping: impl Fn() -> bool) -> bool {
+    let until = Instant::now() + wait;
+    loop {
+        if stopping() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return true;
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(10)));
+    }
+}

@@ -1,0 +1,531 @@
+//! A stateful, offline simulator of the NeuroIO Tokens API, for tests and
+//! for trying the crate without an account (feature `fake`).
+//!
+//! [`FakeIam::start`] serves the API on `127.0.0.1` in background threads.
+//! It keeps accounts and tokens in memory and follows the API's rules: the
+//! `Authorization: Token <key>` check, the limit of 5 permanent tokens, 24 h
+//! expiry by a clock the test controls, newest-first pagination with
+//! validation, and isolation between accounts. It can also be told to fail,
+//! stall or drop the next requests, and it records what it received.
+//!
+//! ```
+//! # fn main() -> neuroio::Result<()> {
+//! use neuroio::fake::FakeIam;
+//!
+//! let fake = FakeIam::start()?;
+//! let client = neuroio::Client::builder()
+//!     .api_token(fake.root_token())
+//!     .iam_url(fake.url())
+//!     .build()?;
+//!
+//! let token = client.tokens().create(false)?;
+//! assert_eq!(client.tokens().get(token.id)?.key, token.key);
+//!
+//! // A day later the temporary token no longer authenticates.
+//! let temporary = neuroio::Client::builder()
+//!     .api_token(token.key.clone())
+//!     .iam_url(fake.url())
+//!     .build()?;
+//! fake.advance(std::time::Duration::from_secs(24 * 60 * 60));
+//! assert!(temporary.tokens().list(None, 20, 0).unwrap_err().is_unauthorized());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The simulator speaks HTTP/1.1 with keep-alive and `Content-Length`
+//! bodies (chunked request bodies get 411), accepts bodies up to 64 KiB, and
+//! keeps the last 10,000 requests for [`FakeIam::requests`].
+
+mod api;
+mod http;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::error::Error;
+
+/// How many received requests the simulator keeps for inspection.
+const REQUEST_LOG_CAPACITY: usize = 10_000;
+
+/// What the simulator does to a request instead of (or before) answering it.
+///
+/// Queue faults with [`FakeIam::inject`]; each request takes the next one.
+///
+/// ```
+/// use neuroio::fake::Fault;
+/// let busy = Fault::status(503);
+/// let slow_down = Fault::status(429).with_retry_after("1");
+/// let stall = Fault::Delay(std::time::Duration::from_secs(5));
+/// let drop_it = Fault::Close;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status and the API's error body, optionally with a
+    /// `Retry-After` header (seconds or an HTTP date, sent as given).
+    Status {
+        /// The HTTP status to answer with.
+        status: u16,
+        /// The `Retry-After` header value, if any.
+        retry_after: Option<String>,
+    },
+    /// Wait this long, then answer normally.
+    Delay(Duration),
+    /// Read the request, then close the connection without answering.
+    Close,
+}
+
+impl Fault {
+    /// An answer with `status` and no `Retry-After`.
+    ///
+    /// ```
+    /// assert_eq!(
+    ///     neuroio::fake::Fault::status(503),
+    ///     neuroio::fake::Fault::Status { status: 503, retry_after: None }
+    /// );
+    /// ```
+    pub fn status(status: u16) -> Fault {
+        Fault::Status {
+            status,
+            retry_after: None,
+        }
+    }
+
+    /// Adds a `Retry-After` header to a [`Fault::Status`]; other faults are
+    /// returned unchanged.
+    ///
+    /// ```
+    /// let fault = neuroio::fake::Fault::status(429).with_retry_after("2");
+    /// ```
+    pub fn with_retry_after(self, value: impl Into<String>) -> Fault {
+        match self {
+            Fault::Status { status, .. } => Fault::Status {
+                status,
+                retry_after: Some(value.into()),
+            },
+            other => other,
+        }
+    }
+}
+
+/// One request as the simulator received it.
+///
+/// `Debug` shows the `Authorization` header as `[redacted]`.
+///
+/// ```
+/// # fn main() -> neuroio::Result<()> {
+/// # let fake = neuroio::fake::FakeIam::start()?;
+/// # let client = neuroio::Client::builder().api_token(fake.root_token()).iam_url(fake.url()).build()?;
+/// client.tokens().list(Some(true), 5, 0)?;
+/// let seen = fake.requests();
+/// assert_eq!(seen[0].method, "GET");
+/// assert_eq!(seen[0].path, "/v1/tokens/");
+/// assert_eq!(seen[0].query.as_deref(), Some("limit=5&offset=0&permanent=true"));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// The method, such as `GET`.
+    pub method: String,
+    /// The path as sent, still percent-encoded.
+    pub path: String,
+    /// The query string without `?`, if there was one.
+    pub query: Option<String>,
+    /// Every header, names in lowercase, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl RecordedRequest {
+    /// The first value of a header, by case-insensitive name.
+    ///
+    /// ```
+    /// # fn check(req: &neuroio::fake::RecordedRequest) {
+    /// let agent = req.header("User-Agent");
+    /// # }
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl fmt::Debug for RecordedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                if n == "authorization" {
+                    (n.as_str(), "[redacted]")
+                } else {
+                    (n.as_str(), v.as_str())
+                }
+            })
+            .collect();
+        f.debug_struct("RecordedRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("headers", &headers)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
+}
+
+/// State shared by the simulator's threads.
+pub(crate) struct Shared {
+    state: Mutex<api::State>,
+    faults: Mutex<VecDeque<Fault>>,
+    requests: Mutex<VecDeque<RecordedRequest>>,
+    connections: AtomicUsize,
+    stopping: AtomicBool,
+}
+
+/// Locks a mutex, recovering the data if a thread panicked while holding it:
+/// the simulator's data stays consistent between statements.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut api::State) -> R) -> R {
+        f(&mut lock(&self.state))
+    }
+
+    pub(crate) fn take_fault(&self) -> Option<Fault> {
+        lock(&self.faults).pop_front()
+    }
+
+    pub(crate) fn record(&self, request: &RecordedRequest) {
+        let mut log = lock(&self.requests);
+        if log.len() >= REQUEST_LOG_CAPACITY {
+            log.pop_front();
+        }
+        log.push_back(request.clone());
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps unless the simulator stops first; false if it did.
+    pub(crate) fn sleep(&self, wait: Duration) -> bool {
+        http::sleep_unless_stopping(wait, || self.is_stopping())
+    }
+}
+
+/// One connection's thread and a handle to its socket, to close it on stop.
+struct Worker {
+    stream: TcpStream,
+    thread: JoinHandle<()>,
+}
+
+/// A running simulator of the Tokens API on a loopback port.
+///
+/// Stops, joins its threads and frees its port when dropped or on
+/// [`shutdown`](FakeIam::shutdown).
+///
+/// ```
+/// # fn main() -> neuroio::Result<()> {
+/// let fake = neuroio::fake::FakeIam::start()?;
+/// let client = neuroio::Client::builder()
+///     .api_token(fake.root_token())
+///     .iam_url(fake.url())
+///     .build()?;
+/// let page = client.tokens().list(None, 20, 0)?;
+/// assert_eq!(page.len(), 1); // just the root token
+/// # Ok(())
+/// # }
+/// ```
+pub struct FakeIam {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    root_token: String,
+    acceptor: Option<JoinHandle<()>>,
+    workers: Arc<Mutex<Vec<Worker>>>,
+}
+
+impl FakeIam {
+    /// Starts a simulator on `127.0.0.1` at a free port, with one account.
+    ///
+    /// ```
+    /// let fake = neuroio::fake::FakeIam::start()?;
+    /// assert!(fake.url().starts_with("http://127.0.0.1:"));
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn start() -> crate::Result<FakeIam> {
+        FakeIam::bind("127.0.0.1:0")
+    }
+
+    /// Starts a simulator on the given address, with one account. Bind it to
+    /// a loopback address: the simulator is for this machine only.
+    ///
+    /// ```
+    /// let fake = neuroio::fake::FakeIam::bind("127.0.0.1:0")?;
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn bind(addr: impl ToSocketAddrs) -> crate::Result<FakeIam> {
+        let io_error = |source: io::Error| Error::Io {
+            context: "starting the simulator",
+            source,
+        };
+        let listener = TcpListener::bind(addr).map_err(io_error)?;
+        let addr = listener.local_addr().map_err(io_error)?;
+        let mut state = api::State::new();
+        let root_token = state.add_account();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            faults: Mutex::new(VecDeque::new()),
+            requests: Mutex::new(VecDeque::new()),
+            connections: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+        });
+        let workers = Arc::new(Mutex::new(Vec::new()));
+        let acceptor = {
+            let shared = Arc::clone(&shared);
+            let workers = Arc::clone(&workers);
+            std::thread::Builder::new()
+                .name("neuroio-fake-accept".into())
+                .spawn(move || accept_loop(&listener, &shared, &workers))
+                .map_err(io_error)?
+        };
+        Ok(FakeIam {
+            shared,
+            addr,
+            root_token,
+            acceptor: Some(acceptor),
+            workers,
+        })
+    }
+
+    /// The base URL to give to
+    /// [`ClientBuilder::iam_url`](crate::ClientBuilder::iam_url).
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// let url = fake.url(); // "http://127.0.0.1:<port>"
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The socket address the simulator listens on.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// assert!(fake.addr().ip().is_loopback());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The key of the first account's permanent root token.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// assert_eq!(fake.root_token().len(), 40);
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn root_token(&self) -> String {
+        self.root_token.clone()
+    }
+
+    /// Adds a separate account with its own permanent root token, and
+    /// returns that token's key. Accounts never see each other's tokens.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// let other = fake.add_account();
+    /// assert_ne!(other, fake.root_token());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn add_account(&self) -> String {
+        self.shared.with_state(api::State::add_account)
+    }
+
+    /// Moves the simulator's clock forward, so temporary tokens can expire
+    /// without waiting.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// let before = fake.now();
+    /// fake.advance(std::time::Duration::from_secs(3600));
+    /// assert!(fake.now() - before >= time::Duration::hours(1));
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn advance(&self, by: Duration) {
+        self.shared.with_state(|state| state.advance(by));
+    }
+
+    /// The simulator's current time: the real clock plus every `advance`.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// let now = fake.now();
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn now(&self) -> OffsetDateTime {
+        self.shared.with_state(|state| state.now())
+    }
+
+    /// Makes the next `times` requests meet `fault`, after any faults already
+    /// queued.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// use neuroio::fake::Fault;
+    /// fake.inject(Fault::status(503), 2);
+    /// fake.inject(Fault::Close, 1);
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn inject(&self, fault: Fault, times: usize) {
+        let mut faults = lock(&self.shared.faults);
+        faults.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Drops every queued fault.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// fake.inject(neuroio::fake::Fault::status(500), 10);
+    /// fake.clear_faults();
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// The requests received so far, oldest first (at most the last 10,000).
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// assert!(fake.requests().is_empty());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).iter().cloned().collect()
+    }
+
+    /// Forgets the requests received so far.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// fake.clear_requests();
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn clear_requests(&self) {
+        lock(&self.shared.requests).clear();
+    }
+
+    /// How many TCP connections the simulator has accepted.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// assert_eq!(fake.connections(), 0);
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Stops serving: closes every connection, joins every thread and frees
+    /// the port. Dropping the simulator does the same; calling this twice is
+    /// harmless.
+    ///
+    /// ```
+    /// let mut fake = neuroio::fake::FakeIam::start()?;
+    /// let addr = fake.addr();
+    /// fake.shutdown();
+    /// assert!(std::net::TcpStream::connect(addr).is_err());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn shutdown(&mut self) {
+        let Some(acceptor) = self.acceptor.take() else {
+            return;
+        };
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        // Wake the acceptor, blocked in accept(), so it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        let _ = acceptor.join();
+        let workers = std::mem::take(&mut *lock(&self.workers));
+        for worker in workers {
+            let _ = worker.stream.shutdown(Shutdown::Both);
+            let _ = worker.thread.join();
+        }
+    }
+}
+
+impl Drop for FakeIam {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl fmt::Debug for FakeIam {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeIam")
+            .field("addr", &self.addr)
+            .field("root_token", &"[redacted]")
+            .field("connections", &self.connections())
+            .finish()
+    }
+}
+
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, workers: &Mutex<Vec<Worker>>) {
+    for stream in listener.incoming() {
+        if shared.is_stopping() {
+            return;
+        }
+        let Ok(stream) = stream else {
+            // Out of file descriptors or a connection reset before accept:
+            // back off briefly rather than spin.
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        };
+        shared.connections.fetch_add(1, Ordering::SeqCst);
+        let _ = stream.set_nodelay(true);
+        let Ok(handle) = stream.try_clone() else {
+            continue;
+        };
+        let worker_shared = Arc::clone(shared);
+        let spawned = std::thread::Builder::new()
+            .name("neuroio-fake-conn".into())
+            .spawn(move || http::serve(stream, &worker_shared));
+        let Ok(thread) = spawned else {
+            let _ = handle.shutdown(Shutdown::Both);
+            continue;
+        };
+        let mut list = lock(workers);
+        // Forget connections that have ended, so the list stays short.
+        let (done, running): (Vec<Worker>, Vec<Worker>) = std::mem::take(&mut *list)
+            .into_iter()
+            .partition(|w| w.thread.is_finished());
+        *list = running;
+        list.push(Worker {
+            stream: handle,
+            thread,
+        });
+        drop(list);
+        for worker in done {
+            let _ = worker.thread.join();
+        }
+    }
+}

@@ -1,0 +1,521 @@
+//! The simulator as a server: bad input, raw wire forms, faults, inspection,
+//! connections, shutdown and concurrency.
+
+mod sim;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use neuroio::fake::{FakeIam, Fault};
+use serde_json::json;
+use sim::{api_error, assert_error_body, client, raw};
+
+fn auth(fake: &FakeIam) -> String {
+    format!("Token {}", fake.root_token())
+}
+
+#[test]
+fn missing_authorization_header_is_401() {
+    let fake = FakeIam::start().unwrap();
+    let (status, body) = raw(&fake, "GET", "/v1/tokens/", &[], b"");
+    assert_eq!(status, 401);
+    assert_error_body(&body, 401, &[]);
+    assert_eq!(
+        body["message"],
+        "Authentication credentials were not provided."
+    );
+}
+
+#[test]
+fn authorization_not_of_token_form_is_401() {
+    let fake = FakeIam::start().unwrap();
+    let bearer = format!("Bearer {}", fake.root_token());
+    for header in [bearer.as_str(), "Token", "Token ", "token abc"] {
+        let (status, body) = raw(
+            &fake,
+            "GET",
+            "/v1/tokens/",
+            &[("authorization", header)],
+            b"",
+        );
+        assert_eq!(status, 401, "{header}");
+        assert_error_body(&body, 401, &[]);
+    }
+}
+
+#[test]
+fn list_query_validation_names_each_bad_field() {
+    let fake = FakeIam::start().unwrap();
+    let auth = auth(&fake);
+    for (query, fields) in [
+        ("limit=abc", vec!["limit"]),
+        ("limit=-1", vec!["limit"]),
+        ("offset=-1", vec!["offset"]),
+        ("offset=x", vec!["offset"]),
+        ("permanent=maybe", vec!["permanent"]),
+        (
+            "limit=0&offset=-5&permanent=2",
+            vec!["limit", "offset", "permanent"],
+        ),
+    ] {
+        let (status, body) = raw(
+            &fake,
+            "GET",
+            &format!("/v1/tokens/?{query}"),
+            &[("authorization", &auth)],
+            b"",
+        );
+        assert_eq!(status, 400, "{query}");
+        assert_error_body(&body, 400, &fields);
+        assert_eq!(body["message"], "Validation error.");
+    }
+}
+
+#[test]
+fn list_ignores_unknown_parameters_and_defaults_limit() {
+    let fake = FakeIam::start().unwrap();
+    let (status, body) = raw(
+        &fake,
+        "GET",
+        "/v1/tokens/?colour=blue&page=9",
+        &[("authorization", &auth(&fake))],
+        b"",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(body.as_array().map(Vec::len), Some(1));
+    assert_eq!(body[0]["key"], fake.root_token());
+}
+
+#[test]
+fn update_accepts_json_and_form_bodies() {
+    let fake = FakeIam::start().unwrap();
+    let auth = auth(&fake);
+    let id = client(&fake, &fake.root_token())
+        .tokens()
+        .create(false)
+        .unwrap()
+        .id;
+    let path = format!("/v1/tokens/{id}/");
+
+    let (status, body) = raw(
+        &fake,
+        "PATCH",
+        &path,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        b"is_active=false",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(body["is_active"], false);
+    assert_eq!(body["id"], id);
+
+    let (status, body) = raw(
+        &fake,
+        "PATCH",
+        &path,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json; charset=utf-8"),
+        ],
+        br#"{"is_active": true}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(body["is_active"], true);
+}
+
+#[test]
+fn update_refuses_other_bodies() {
+    let fake = FakeIam::start().unwrap();
+    let auth = auth(&fake);
+    let id = client(&fake, &fake.root_token())
+        .tokens()
+        .create(false)
+        .unwrap()
+        .id;
+    let path = format!("/v1/tokens/{id}/");
+    for (content_type, body, fields) in [
+        ("text/plain", &b"is_active=false"[..], vec![]),
+        ("application/json", &b"{not json"[..], vec![]),
+        ("application/json", &b"[true]"[..], vec![]),
+        (
+            "application/json",
+            &br#"{"is_active": "no"}"#[..],
+            vec!["is_active"],
+        ),
+        (
+            "application/json",
+            &br#"{"other": 1}"#[..],
+            vec!["is_active"],
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            &b"is_active=perhaps"[..],
+            vec!["is_active"],
+        ),
+    ] {
+        let (status, answer) = raw(
+            &fake,
+            "PATCH",
+            &path,
+            &[("authorization", &auth), ("content-type", content_type)],
+            body,
+        );
+        assert_eq!(
+            status,
+            400,
+            "{content_type} {:?}",
+            String::from_utf8_lossy(body)
+        );
+        assert_error_body(&answer, 400, &fields);
+    }
+    // Nothing was changed by the refused updates.
+    let (_, token) = raw(&fake, "GET", &path, &[("authorization", &auth)], b"");
+    assert_eq!(token["is_active"], true);
+}
+
+#[test]
+fn create_with_malformed_json_is_400() {
+    let fake = FakeIam::start().unwrap();
+    let (status, body) = raw(
+        &fake,
+        "POST",
+        "/v1/tokens/",
+        &[
+            ("authorization", &auth(&fake)),
+            ("content-type", "application/json"),
+        ],
+        b"{\"permanent\": tru",
+    );
+    assert_eq!(status, 400);
+    assert_error_body(&body, 400, &[]);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("JSON parse error"),
+        "{body}"
+    );
+}
+
+#[test]
+fn create_accepts_a_form_body_and_an_empty_one() {
+    let fake = FakeIam::start().unwrap();
+    let auth = auth(&fake);
+    let (status, body) = raw(
+        &fake,
+        "POST",
+        "/v1/tokens/",
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        b"permanent=true",
+    );
+    assert_eq!(status, 201);
+    assert_eq!(body["expires"], json!(null));
+    let (status, body) = raw(
+        &fake,
+        "POST",
+        "/v1/tokens/",
+        &[("authorization", &auth)],
+        b"",
+    );
+    assert_eq!(status, 201);
+    assert!(body["expires"].is_string(), "{body}");
+}
+
+#[test]
+fn unknown_routes_are_404_and_wrong_methods_405() {
+    let fake = FakeIam::start().unwrap();
+    let auth = auth(&fake);
+    for path in [
+        "/",
+        "/v1/",
+        "/v1/tokens",
+        "/v2/tokens/",
+        "/v1/tokens/1/extra/",
+    ] {
+        let (status, body) = raw(&fake, "GET", path, &[("authorization", &auth)], b"");
+        assert_eq!(status, 404, "{path}");
+        assert_error_body(&body, 404, &[]);
+    }
+    for (method, path) in [
+        ("PUT", "/v1/tokens/"),
+        ("PATCH", "/v1/tokens/"),
+        ("POST", "/v1/tokens/1/"),
+    ] {
+        let (status, body) = raw(&fake, method, path, &[("authorization", &auth)], b"");
+        assert_eq!(status, 405, "{method} {path}");
+        assert_error_body(&body, 405, &[]);
+    }
+}
+
+/// Sends raw bytes on a fresh connection and returns everything the
+/// simulator wrote back before closing.
+fn exchange(fake: &FakeIam, bytes: &[u8]) -> String {
+    let mut stream = TcpStream::connect(fake.addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn oversized_body_is_413_with_error_body() {
+    let fake = FakeIam::start().unwrap();
+    let head = format!(
+        "POST /v1/tokens/ HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        auth(&fake),
+        10 * 1024 * 1024
+    );
+    let answer = exchange(&fake, head.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(answer.contains(r#""error_codes":[413]"#), "{answer}");
+    assert!(answer.contains("Connection: close"), "{answer}");
+}
+
+#[test]
+fn malformed_http_is_400_with_error_body() {
+    let fake = FakeIam::start().unwrap();
+    let answer = exchange(&fake, b"THIS IS NOT HTTP\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(answer.contains(r#""error_codes":[400]"#), "{answer}");
+}
+
+#[test]
+fn chunked_body_is_411() {
+    let fake = FakeIam::start().unwrap();
+    let answer = exchange(
+        &fake,
+        b"POST /v1/tokens/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 411 "), "{answer}");
+    assert!(answer.contains(r#""error_codes":[411]"#), "{answer}");
+}
+
+#[test]
+fn huge_header_is_431() {
+    let fake = FakeIam::start().unwrap();
+    let request = format!(
+        "GET /v1/tokens/ HTTP/1.1\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(32 * 1024)
+    );
+    let answer = exchange(&fake, request.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+}
+
+#[test]
+fn requests_are_recorded_in_order() {
+    let fake = FakeIam::start().unwrap();
+    let root = client(&fake, &fake.root_token());
+
+    let created = root.tokens().create(true).unwrap();
+    root.tokens().list(Some(false), 7, 3).unwrap();
+    root.tokens().update(created.key.as_str(), false).unwrap();
+
+    let seen = fake.requests();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[0].method, "POST");
+    assert_eq!(seen[0].path, "/v1/tokens/");
+    assert_eq!(seen[0].query, None);
+    assert_eq!(seen[0].body, br#"{"permanent":true}"#);
+    assert_eq!(seen[0].header("content-type"), Some("application/json"));
+    assert_eq!(seen[0].header("Authorization"), Some(auth(&fake).as_str()));
+    assert_eq!(
+        seen[0].header("user-agent"),
+        Some(concat!("neuroio-rust/", env!("CARGO_PKG_VERSION")))
+    );
+    assert_eq!(seen[1].method, "GET");
+    assert_eq!(
+        seen[1].query.as_deref(),
+        Some("limit=7&offset=3&permanent=false")
+    );
+    assert!(seen[1].body.is_empty());
+    assert_eq!(seen[1].header("content-type"), None);
+    assert_eq!(seen[2].method, "PATCH");
+    assert_eq!(seen[2].path, format!("/v1/tokens/{}/", created.key));
+    assert_eq!(seen[2].body, br#"{"is_active":false}"#);
+    // Debug of a recorded request hides the credential.
+    let shown = format!("{:?}", seen[0]);
+    assert!(!shown.contains(&fake.root_token()), "{shown}");
+
+    fake.clear_requests();
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn sequential_calls_on_one_client_use_one_connection() {
+    let fake = FakeIam::start().unwrap();
+    let root = client(&fake, &fake.root_token());
+    for _ in 0..50 {
+        root.tokens().list(None, 20, 0).unwrap();
+    }
+    let t = root.tokens().create(false).unwrap();
+    root.tokens().update(&t, false).unwrap();
+    root.tokens().delete(&t).unwrap();
+    assert_eq!(fake.requests().len(), 53);
+    assert_eq!(fake.connections(), 1);
+}
+
+#[test]
+fn injected_status_carries_retry_after() {
+    let fake = FakeIam::start().unwrap();
+    let root = client(&fake, &fake.root_token());
+    fake.inject(Fault::status(429).with_retry_after("3"), 1);
+
+    let err = api_error(root.tokens().list(None, 20, 0).unwrap_err());
+
+    assert_eq!(err.status, 429);
+    assert_eq!(err.error_codes, vec![429]);
+    assert_eq!(err.retry_after, Some(Duration::from_secs(3)));
+    // The fault was used up: the next call is answered normally.
+    assert_eq!(root.tokens().list(None, 20, 0).unwrap().len(), 1);
+}
+
+#[test]
+fn injected_faults_apply_in_order_then_stop() {
+    let fake = FakeIam::start().unwrap();
+    let root = client(&fake, &fake.root_token());
+    fake.inject(Fault::status(503), 2);
+    fake.inject(Fault::status(500), 1);
+
+    let statuses: Vec<Option<u16>> = (0..4)
+        .map(|_| {
+            root.tokens()
+                .list(None, 20, 0)
+                .err()
+                .and_then(|e| e.status())
+        })
+        .collect();
+
+    assert_eq!(statuses, vec![Some(503), Some(503), Some(500), None]);
+    assert_eq!(fake.requests().len(), 4);
+}
+
+#[test]
+fn injected_close_drops_the_connection_without_answer() {
+    let fake = FakeIam::start().unwrap();
+    let root = client(&fake, &fake.root_token());
+    fake.inject(Fault::Close, 1);
+
+    let err = root.tokens().create(false).unwrap_err();
+
+    let neuroio::Error::Transport(t) = &err else {
+        panic!("expected a transport error, got {err:?}");
+    };
+    assert_eq!(t.kind(), neuroio::TransportErrorKind::Connection);
+    assert_eq!(fake.requests().len(), 1);
+    // The request reached the simulator but was not carried out.
+    assert_eq!(root.tokens().list(None, 20, 0).unwrap().len(), 1);
+}
+
+#[test]
+fn injected_delay_trips_the_client_timeout() {
+    let fake = FakeIam::start().unwrap();
+    let impatient = neuroio::Client::builder()
+        .api_token(fake.root_token())
+        .iam_url(fake.url())
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    fake.inject(Fault::Delay(Duration::from_secs(30)), 1);
+
+    let err = impatient.tokens().get(1).unwrap_err();
+
+    assert!(err.is_timeout(), "{err:?}");
+    fake.clear_faults();
+}
+
+#[test]
+fn shutdown_frees_the_port_and_is_idempotent() {
+    let mut fake = FakeIam::start().unwrap();
+    let addr = fake.addr();
+    let root = client(&fake, &fake.root_token());
+    root.tokens().list(None, 20, 0).unwrap(); // leaves a kept-alive connection open
+
+    fake.shutdown();
+    fake.shutdown();
+
+    assert!(TcpStream::connect(addr).is_err());
+    assert!(root.tokens().list(None, 20, 0).is_err());
+}
+
+#[test]
+fn drop_stops_a_simulator_stalled_in_a_delay() {
+    let fake = FakeIam::start().unwrap();
+    let addr = fake.addr();
+    fake.inject(Fault::Delay(Duration::from_secs(600)), 1);
+    let stalled = client(&fake, &fake.root_token());
+    let caller = std::thread::spawn(move || stalled.tokens().list(None, 20, 0));
+    while fake.requests().is_empty() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    drop(fake); // must not wait out the 600 s delay
+
+    assert!(caller.join().unwrap().is_err());
+    assert!(TcpStream::connect(addr).is_err());
+}
+
+#[test]
+fn eight_threads_share_one_client() {
+    let fake = FakeIam::start().unwrap();
+    let root = Arc::new(client(&fake, &fake.root_token()));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let root = Arc::clone(&root);
+            std::thread::spawn(move || {
+                let tokens = root.tokens();
+                let mut kept = BTreeSet::new();
+                let mut calls = 0;
+                while calls < 200 {
+                    let t = tokens.create(false).expect("create");
+                    let fetched = tokens.get(t.id).expect("get");
+                    assert_eq!(fetched, t);
+                    let off = tokens.update(t.key.as_str(), false).expect("update");
+                    assert!(!off.is_active && off.id == t.id);
+                    let page = tokens.list(Some(false), 5, 0).expect("list");
+                    assert!(!page.is_empty() && page.len() <= 5);
+                    calls += 4;
+                    if t.id.is_multiple_of(2) {
+                        tokens.delete(t.id).expect("delete");
+                        assert!(tokens.get(t.id).unwrap_err().is_not_found());
+                        calls += 2;
+                    } else {
+                        kept.insert(t.id);
+                    }
+                }
+                kept
+            })
+        })
+        .collect();
+    let mut expected: BTreeSet<u64> = BTreeSet::new();
+    for thread in threads {
+        expected.extend(thread.join().expect("worker thread"));
+    }
+
+    let mut listed = BTreeSet::new();
+    let mut offset = 0;
+    loop {
+        let page = root.tokens().list(Some(false), 100, offset).unwrap();
+        listed.extend(page.iter().map(|t| t.id));
+        if page.len() < 100 {
+            break;
+        }
+        offset += 100;
+    }
+    assert_eq!(listed, expected);
+    assert!(
+        fake.connections() <= 8,
+        "{} connections",
+        fake.connections()
+    );
+}
