@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ureq::http::{self, HeaderValue, Method};
 
-use crate::error::{ApiError, ConfigError, Error, TransportError};
+use crate::error::{ApiError, ConfigError, Error, TransportError, TransportErrorKind};
 use crate::tokens::Tokens;
 
 /// The IAM service's address, used when none is configured.
@@ -17,6 +17,10 @@ pub const DEFAULT_IAM_URL: &str = "https://iam.neuroio.com";
 const USER_AGENT: &str = concat!("neuroio-rust/", env!("CARGO_PKG_VERSION"));
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
+const DEFAULT_MAX_RETRIES: u32 = 2;
+const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_millis(200);
+const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
+const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// Enough idle connections for a handful of threads sharing one client.
 const IDLE_CONNECTIONS_PER_HOST: usize = 16;
 
@@ -61,6 +65,10 @@ struct Settings {
     connect_timeout: Option<Duration>,
     max_response_bytes: u64,
     allow_insecure_http: bool,
+    max_retries: u32,
+    backoff_initial: Duration,
+    backoff_max: Duration,
+    max_retry_after: Duration,
 }
 
 impl Client {
@@ -117,6 +125,64 @@ impl Client {
         Tokens::new(self)
     }
 
+    /// A client for another API token that shares this client's connection
+    /// pool and settings.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// let client = neuroio::Client::new("my-api-token")?;
+    /// let temporary = client.tokens().create(false)?;
+    /// let as_temporary = client.with_api_token(&temporary.key)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_api_token(&self, api_token: &str) -> crate::Result<Client> {
+        let inner = &*self.inner;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                agent: inner.agent.clone(),
+                authorization: authorization_header(api_token)?,
+                tokens_url: inner.tokens_url.clone(),
+                iam_url: inner.iam_url.clone(),
+                settings: inner.settings.clone(),
+            }),
+        })
+    }
+
+    /// Rotates to a fresh temporary token: creates it with the current
+    /// token, checks that it authenticates, and returns a client using it
+    /// (sharing this client's connection pool) with the new token.
+    ///
+    /// The old token is left alone: delete it with the new client, or let it
+    /// expire. If the check fails, the new token is deleted again (best
+    /// effort) and the error returned. Like [`Tokens::create`], rotation is
+    /// never retried.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// let client = neuroio::Client::from_env()?;
+    /// let (client, token) = client.rotate()?;
+    /// println!("now using token {} until {:?}", token.id, token.expires);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn rotate(&self) -> crate::Result<(Client, crate::Token)> {
+        let token = self.tokens().create(false)?;
+        let rotated = self.with_api_token(&token.key)?;
+        match rotated.tokens().get(token.id) {
+            Ok(_) => Ok((rotated, token)),
+            Err(err) => {
+                if let Err(cleanup) = self.tokens().delete(token.id) {
+                    log::debug!(
+                        "rotate: could not delete the unverified token {}: {cleanup}",
+                        token.id
+                    );
+                }
+                Err(err)
+            }
+        }
+    }
+
     /// The IAM base URL this client talks to, as configured.
     ///
     /// ```
@@ -131,9 +197,67 @@ impl Client {
         &self.inner.iam_url
     }
 
-    /// Sends one request and returns the status and body of a successful
-    /// answer; an answer of 400 or more becomes [`Error::Api`].
+    /// Sends a request, retrying it when that is safe, and returns the
+    /// status and body of a successful answer; an answer of 400 or more
+    /// becomes [`Error::Api`].
+    ///
+    /// Retries happen only for idempotent requests, only after a failure
+    /// that may be passing (see [`retry_wait`]), and at most `max_retries`
+    /// times. A request that is not idempotent (create) is sent exactly once,
+    /// and a failure that leaves its outcome open says so.
     pub(crate) fn send(&self, request: &ApiRequest<'_>) -> crate::Result<Answer> {
+        let settings = &self.inner.settings;
+        let attempts = if request.idempotent {
+            settings.max_retries.saturating_add(1)
+        } else {
+            1
+        };
+        let mut attempt = 1;
+        let mut unanswered_before = false;
+        loop {
+            let err = match self.attempt(request, attempt, attempts) {
+                Ok(answer) => return Ok(answer),
+                Err(err) => err,
+            };
+            if request.gone_if_missing && unanswered_before && err.is_not_found() {
+                // An earlier attempt got no answer but did its work.
+                log::debug!(
+                    "{} {}: 404 after an unanswered attempt, so it was already done",
+                    request.method,
+                    request.route()
+                );
+                return Ok(Answer {
+                    status: 404,
+                    body: Vec::new(),
+                });
+            }
+            if !request.idempotent {
+                return Err(Error::outcome_unknown_if_so(request.operation, err));
+            }
+            if attempt >= attempts {
+                return Err(err);
+            }
+            let Some(wait) = retry_wait(&err, attempt, settings) else {
+                return Err(err);
+            };
+            unanswered_before |= might_have_arrived(&err);
+            log::debug!(
+                "{} {}: retrying in {wait:?} after: {err}",
+                request.method,
+                request.route()
+            );
+            std::thread::sleep(wait);
+            attempt += 1;
+        }
+    }
+
+    /// One attempt of a request: URL, headers, body, send, read, classify.
+    fn attempt(
+        &self,
+        request: &ApiRequest<'_>,
+        attempt: u32,
+        attempts: u32,
+    ) -> crate::Result<Answer> {
         let inner = &*self.inner;
         let mut url = String::with_capacity(inner.tokens_url.len() + 64);
         url.push_str(&inner.tokens_url);
@@ -171,13 +295,14 @@ impl Client {
         let mut response = match result {
             Ok(response) => response,
             Err(err) => {
+                let err = TransportError::from_ureq(request.operation, err);
                 log::debug!(
-                    "{} {} failed after {:?}: {err}",
+                    "{} {} attempt {attempt}/{attempts}: no answer after {:?}: {err}",
                     request.method,
                     request.route(),
                     started.elapsed()
                 );
-                return Err(TransportError::from_ureq(request.operation, err).into());
+                return Err(err.into());
             }
         };
         let status = response.status().as_u16();
@@ -193,27 +318,77 @@ impl Client {
             .read_to_vec()
             .map_err(|err| TransportError::from_ureq(request.operation, err))?;
         log::debug!(
-            "{} {} -> {status} in {:?}",
+            "{} {} attempt {attempt}/{attempts}: {status} in {:?}",
             request.method,
             request.route(),
             started.elapsed()
         );
-        match status {
-            200..=299 => Ok(Answer { status, body }),
-            300..=399 => Err(Error::unexpected(
-                status,
-                "the server answered with a redirect, which this client does not follow \
-                 (the API token must not travel to another address); check the IAM URL",
-                &body,
-            )),
-            400.. => Err(ApiError::from_response(status, &body, retry_after).into()),
-            _ => Err(Error::unexpected(
-                status,
-                "the server answered with an informational status",
-                &body,
-            )),
-        }
+        classify(status, body, retry_after)
     }
+}
+
+/// Turns a complete answer into the body of a success or the matching error.
+pub(crate) fn classify(
+    status: u16,
+    body: Vec<u8>,
+    retry_after: Option<Duration>,
+) -> crate::Result<Answer> {
+    match status {
+        200..=299 => Ok(Answer { status, body }),
+        300..=399 => Err(Error::unexpected(
+            status,
+            "the server answered with a redirect, which this client does not follow \
+             (the API token must not travel to another address); check the IAM URL",
+            &body,
+        )),
+        400.. => Err(ApiError::from_response(status, &body, retry_after).into()),
+        _ => Err(Error::unexpected(
+            status,
+            "the server answered with an informational status",
+            &body,
+        )),
+    }
+}
+
+/// Whether a failed attempt may have reached the server and done its work.
+fn might_have_arrived(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Transport(t) if matches!(t.kind(), TransportErrorKind::Timeout | TransportErrorKind::Connection)
+    )
+}
+
+/// How long to wait before retrying after `err`, or `None` when it must not
+/// be retried: only connection failures, lost connections, timeouts, and
+/// the statuses 429, 502, 503 and 504 are retried. A `Retry-After` is
+/// honoured as given; one longer than the configured cap is not waited for.
+fn retry_wait(err: &Error, attempt: u32, settings: &Settings) -> Option<Duration> {
+    match err {
+        Error::Transport(t) => match t.kind() {
+            TransportErrorKind::Connect
+            | TransportErrorKind::Connection
+            | TransportErrorKind::Timeout => Some(backoff(attempt, settings)),
+            _ => None,
+        },
+        Error::Api(api) if matches!(api.status, 429 | 502 | 503 | 504) => match api.retry_after {
+            Some(wait) if wait > settings.max_retry_after => None,
+            Some(wait) => Some(wait),
+            None => Some(backoff(attempt, settings)),
+        },
+        _ => None,
+    }
+}
+
+/// Exponential backoff with full jitter: a random wait between zero and
+/// `initial * 2^(attempt - 1)`, capped at `max`.
+fn backoff(attempt: u32, settings: &Settings) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(31);
+    let ceiling = settings
+        .backoff_initial
+        .saturating_mul(1u32 << exponent)
+        .min(settings.backoff_max);
+    let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(fastrand::u64(0..=nanos))
 }
 
 impl fmt::Debug for Client {
@@ -264,6 +439,12 @@ pub(crate) struct ApiRequest<'a> {
     pub(crate) segment: Option<Segment>,
     pub(crate) query: Option<&'a str>,
     pub(crate) body: Option<Vec<u8>>,
+    /// Whether sending it twice does no more than sending it once; only
+    /// such requests are retried.
+    pub(crate) idempotent: bool,
+    /// For deletes: a 404 after an unanswered attempt means the earlier
+    /// attempt did the work.
+    pub(crate) gone_if_missing: bool,
 }
 
 impl ApiRequest<'_> {
@@ -311,6 +492,10 @@ impl Default for ClientBuilder {
                 connect_timeout: None,
                 max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
                 allow_insecure_http: false,
+                max_retries: DEFAULT_MAX_RETRIES,
+                backoff_initial: DEFAULT_BACKOFF_INITIAL,
+                backoff_max: DEFAULT_BACKOFF_MAX,
+                max_retry_after: DEFAULT_MAX_RETRY_AFTER,
             },
         }
     }
@@ -376,8 +561,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The longest one request may take, from connecting to the last byte of
-    /// the answer.
+    /// The longest one attempt of a request may take, from connecting to the
+    /// last byte of the answer. A call that is retried may take up to
+    /// `max_retries + 1` times this, plus the waits between attempts.
     ///
     /// Defaults to 30 s.
     ///
@@ -413,6 +599,55 @@ impl ClientBuilder {
     /// ```
     pub fn max_response_bytes(mut self, bytes: u64) -> Self {
         self.settings.max_response_bytes = bytes;
+        self
+    }
+
+    /// How many times an idempotent call (get, list, update, delete, delete
+    /// many) is retried after a passing failure: a failed or lost
+    /// connection, a timeout, or the statuses 429, 502, 503 and 504. `0`
+    /// turns retries off. `create` is never retried, whatever this says: a
+    /// lost answer may already have created a token.
+    ///
+    /// Defaults to 2 (three attempts in all).
+    ///
+    /// ```
+    /// let builder = neuroio::Client::builder().max_retries(5);
+    /// ```
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.settings.max_retries = retries;
+        self
+    }
+
+    /// The backoff between retries: before retry `n` the client waits a
+    /// random time between zero and `initial * 2^(n-1)`, capped at `max`
+    /// ("full jitter", so that many clients do not retry in step). A
+    /// `Retry-After` from the server replaces this wait.
+    ///
+    /// Defaults to 200 ms and 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = neuroio::Client::builder()
+    ///     .retry_backoff(Duration::from_millis(100), Duration::from_secs(2));
+    /// ```
+    pub fn retry_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.settings.backoff_initial = initial;
+        self.settings.backoff_max = max;
+        self
+    }
+
+    /// The longest `Retry-After` the client waits for before retrying. When
+    /// the server asks for longer, the call fails at once with the
+    /// [`ApiError`] whose `retry_after` carries the requested wait, and the
+    /// caller decides.
+    ///
+    /// Defaults to 30 s.
+    ///
+    /// ```
+    /// let builder = neuroio::Client::builder().max_retry_after(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn max_retry_after(mut self, cap: Duration) -> Self {
+        self.settings.max_retry_after = cap;
         self
     }
 

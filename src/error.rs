@@ -71,6 +71,22 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A request that is not safe to repeat (creating a token) failed in a
+    /// way that leaves open whether the server carried it out: the answer
+    /// was lost, it timed out, or a server error came back. A token may or
+    /// may not have been created; list the tokens (newest first) and
+    /// compare before creating another. The cause is the `source`.
+    #[error(
+        "{operation}: the outcome is unknown, a token may or may not have been created; \
+         list the tokens and compare before trying again ({source})"
+    )]
+    OutcomeUnknown {
+        /// The operation, such as `"tokens.create"`.
+        operation: &'static str,
+        /// What went wrong.
+        source: Box<Error>,
+    },
+
     /// A [`TokenRef`](crate::TokenRef) that can name no token; no request was
     /// sent.
     #[error("invalid token reference: {0}")]
@@ -88,6 +104,7 @@ impl Error {
         match self {
             Error::Api(api) => Some(api.status),
             Error::UnexpectedResponse { status, .. } => Some(*status),
+            Error::OutcomeUnknown { source, .. } => source.status(),
             _ => None,
         }
     }
@@ -120,7 +137,45 @@ impl Error {
     /// assert!(!err.is_timeout());
     /// ```
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Transport(t) if t.kind == TransportErrorKind::Timeout)
+        match self {
+            Error::Transport(t) => t.kind == TransportErrorKind::Timeout,
+            Error::OutcomeUnknown { source, .. } => source.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// Whether a create may or may not have happened (see
+    /// [`Error::OutcomeUnknown`]).
+    ///
+    /// ```
+    /// # let err = neuroio::Error::InvalidTokenRef("x");
+    /// assert!(!err.is_outcome_unknown());
+    /// ```
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
+    }
+
+    /// Wraps the failure of a request that must not be repeated when its
+    /// outcome is open: no complete answer, or a server error.
+    pub(crate) fn outcome_unknown_if_so(operation: &'static str, err: Error) -> Error {
+        let open = match &err {
+            Error::Transport(t) => matches!(
+                t.kind,
+                TransportErrorKind::Timeout
+                    | TransportErrorKind::Connection
+                    | TransportErrorKind::Other
+            ),
+            Error::Api(api) => api.status >= 500,
+            _ => false,
+        };
+        if open {
+            Error::OutcomeUnknown {
+                operation,
+                source: Box::new(err),
+            }
+        } else {
+            err
+        }
     }
 
     pub(crate) fn unexpected(status: u16, reason: impl Into<String>, body: &[u8]) -> Self {

@@ -45,6 +45,19 @@
 //! # }
 //! ```
 //!
+//! # Retries, timeouts and pagination
+//!
+//! Idempotent calls are retried after passing failures (a failed or lost
+//! connection, a timeout, 429, 502, 503, 504), with backoff and full jitter,
+//! honouring `Retry-After`; see [`ClientBuilder::max_retries`]. **`create`
+//! is never retried**: a lost answer may already have created a token, so
+//! an open outcome is reported as [`Error::OutcomeUnknown`] instead (see
+//! [`Tokens::create`] for how to recover). Every attempt is bounded by
+//! [`ClientBuilder::timeout`].
+//!
+//! [`Tokens::iter`] walks every token one page at a time, and
+//! [`Client::rotate`] switches a client to a fresh temporary token.
+//!
 //! # Errors
 //!
 //! Every call returns [`Result`]. An [`Error`] tells apart an answer from the
@@ -91,9 +104,12 @@
 //!
 //! # Logging
 //!
-//! Each request is logged through the [`log`](https://docs.rs/log) facade at
-//! `debug` level: method, path (with a key shown as `<key>`), status and
-//! elapsed time.
+//! Each attempt is logged through the [`log`](https://docs.rs/log) facade at
+//! `debug` level: method, path (with a key shown as `<key>`), attempt,
+//! status and elapsed time. ureq's own `debug` lines redact paths and
+//! credentials as well, but its `trace` level dumps the raw bytes on the
+//! wire, credentials included: keep `trace` off for the `ureq` and
+//! `ureq_proto` targets outside a debugging session.
 //!
 //! # The offline simulator
 //!
@@ -125,7 +141,9 @@ mod tokens;
 pub use client::{Client, ClientBuilder, DEFAULT_IAM_URL};
 pub use error::{ApiError, ConfigError, Error, FieldError, TransportError, TransportErrorKind};
 pub use model::Token;
-pub use tokens::{TokenRef, Tokens};
+#[doc(hidden)]
+pub use tokens::__decode_for_fuzzing;
+pub use tokens::{DEFAULT_PAGE_SIZE, TokenIter, TokenRef, Tokens};
 
 /// The result of every fallible call in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,6 +1,7 @@
 //! The objects the API sends and receives.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -55,6 +56,59 @@ impl Token {
     /// ```
     pub fn is_permanent(&self) -> bool {
         self.expires.is_none()
+    }
+}
+
+impl Token {
+    /// How long the token has left by this machine's clock: `None` for a
+    /// permanent token, zero once expired.
+    ///
+    /// ```
+    /// # let token: neuroio::Token = serde_json::from_str(r#"{"id":1,"key":"k","is_active":true,
+    /// #   "created":"2021-05-28T10:37:51.433760+00:00","expires":"2021-05-29T10:37:51.433563+00:00"}"#).unwrap();
+    /// assert_eq!(token.expires_in(), Some(std::time::Duration::ZERO)); // long expired
+    /// ```
+    pub fn expires_in(&self) -> Option<Duration> {
+        self.expires_in_at(OffsetDateTime::now_utc())
+    }
+
+    /// How long the token has left at `now`: `None` for a permanent token,
+    /// zero once expired. Use it with another clock, such as the
+    /// simulator's.
+    ///
+    /// ```
+    /// # let token: neuroio::Token = serde_json::from_str(r#"{"id":1,"key":"k","is_active":true,
+    /// #   "created":"2021-05-28T10:37:51.433760+00:00","expires":"2021-05-29T10:37:51.433760+00:00"}"#).unwrap();
+    /// let left = token.expires_in_at(token.created + time::Duration::hours(23));
+    /// assert_eq!(left, Some(std::time::Duration::from_secs(3600)));
+    /// ```
+    pub fn expires_in_at(&self, now: OffsetDateTime) -> Option<Duration> {
+        let expires = self.expires?;
+        Some(Duration::try_from(expires - now).unwrap_or(Duration::ZERO))
+    }
+
+    /// Whether the token has expired by this machine's clock. Permanent
+    /// tokens never expire.
+    ///
+    /// ```
+    /// # let token: neuroio::Token = serde_json::from_str(r#"{"id":1,"key":"k","is_active":true,
+    /// #   "created":"2021-05-28T10:37:51.433760+00:00","expires":"2021-05-29T10:37:51.433563+00:00"}"#).unwrap();
+    /// assert!(token.is_expired());
+    /// ```
+    pub fn is_expired(&self) -> bool {
+        self.is_expired_at(OffsetDateTime::now_utc())
+    }
+
+    /// Whether the token has expired at `now`. Permanent tokens never expire.
+    ///
+    /// ```
+    /// # let token: neuroio::Token = serde_json::from_str(r#"{"id":1,"key":"k","is_active":true,
+    /// #   "created":"2021-05-28T10:37:51.433760+00:00","expires":"2021-05-29T10:37:51.433760+00:00"}"#).unwrap();
+    /// assert!(!token.is_expired_at(token.created));
+    /// assert!(token.is_expired_at(token.created + time::Duration::days(1)));
+    /// ```
+    pub fn is_expired_at(&self, now: OffsetDateTime) -> bool {
+        self.expires.is_some_and(|at| at <= now)
     }
 }
 

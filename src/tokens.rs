@@ -165,6 +165,36 @@ impl<'c> Tokens<'c> {
     /// An account holds at most 5 permanent tokens; the 6th is refused with
     /// an [`ApiError`](crate::ApiError) of status 400.
     ///
+    /// # Never retried
+    ///
+    /// Unlike every other operation, `create` is sent exactly once, whatever
+    /// [`max_retries`](crate::ClientBuilder::max_retries) says: when an
+    /// answer is lost, the server may already have created the token, and a
+    /// second POST would mint a duplicate (and could eat into the limit of 5
+    /// permanent tokens). When the outcome is open (the connection dropped,
+    /// the call timed out, or a 5xx came back) the error is
+    /// [`Error::OutcomeUnknown`]. To recover, list the newest tokens and look
+    /// for one created since the call began before creating again:
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// # let client = neuroio::Client::new("my-api-token")?;
+    /// let started = time::OffsetDateTime::now_utc() - time::Duration::seconds(5);
+    /// let token = match client.tokens().create(false) {
+    ///     Ok(token) => token,
+    ///     Err(err) if err.is_outcome_unknown() => {
+    ///         let newest = client.tokens().list(Some(false), 5, 0)?;
+    ///         match newest.into_iter().find(|t| t.created >= started) {
+    ///             Some(token) => token,                 // it was created after all
+    ///             None => client.tokens().create(false)?, // it was not: safe to retry
+    ///         }
+    ///     }
+    ///     Err(err) => return Err(err),
+    /// };
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// ```no_run
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
@@ -185,6 +215,8 @@ impl<'c> Tokens<'c> {
             segment: None,
             query: None,
             body: Some(body),
+            idempotent: false,
+            gone_if_missing: false,
         })?;
         decode(&answer)
     }
@@ -215,8 +247,50 @@ impl<'c> Tokens<'c> {
             segment: None,
             query: Some(&query),
             body: None,
+            idempotent: true,
+            gone_if_missing: false,
         })?;
         decode_page(&answer)
+    }
+
+    /// Every token, walking the pages lazily; see [`TokenIter`].
+    ///
+    /// `permanent` filters as in [`list`](Self::list). Pages hold 100 tokens
+    /// unless [`TokenIter::page_size`] says otherwise.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// # let client = neuroio::Client::new("my-api-token")?;
+    /// for token in client.tokens().iter(None) {
+    ///     let token = token?;
+    ///     println!("{} permanent={}", token.id, token.is_permanent());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn iter(&self, permanent: Option<bool>) -> TokenIter<'c> {
+        TokenIter {
+            tokens: *self,
+            permanent,
+            page_size: DEFAULT_PAGE_SIZE,
+            offset: 0,
+            page: Vec::new().into_iter(),
+            done: false,
+        }
+    }
+
+    /// Every token, collected: [`iter`](Self::iter) walked to the end.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// # let client = neuroio::Client::new("my-api-token")?;
+    /// let permanent = client.tokens().list_all(Some(true))?;
+    /// assert!(permanent.len() <= 5);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn list_all(&self, permanent: Option<bool>) -> crate::Result<Vec<Token>> {
+        self.iter(permanent).collect()
     }
 
     /// One token, by id or key. `GET /v1/tokens/<id-or-key>/`.
@@ -237,6 +311,8 @@ impl<'c> Tokens<'c> {
             segment: Some(token.into().segment()?),
             query: None,
             body: None,
+            idempotent: true,
+            gone_if_missing: false,
         })?;
         decode(&answer)
     }
@@ -264,11 +340,17 @@ impl<'c> Tokens<'c> {
             segment: Some(token.into().segment()?),
             query: None,
             body: Some(body),
+            idempotent: true,
+            gone_if_missing: false,
         })?;
         decode(&answer)
     }
 
     /// Deletes one token. `DELETE /v1/tokens/<id-or-key>/`.
+    ///
+    /// Deleting is idempotent: when an attempt gets no answer and the retry
+    /// finds the token gone (404), the earlier attempt did the work and the
+    /// call returns `Ok(())`. A 404 on the first attempt is still an error.
     ///
     /// ```no_run
     /// # fn main() -> neuroio::Result<()> {
@@ -284,6 +366,8 @@ impl<'c> Tokens<'c> {
             segment: Some(token.into().segment()?),
             query: None,
             body: None,
+            idempotent: true,
+            gone_if_missing: true,
         })?;
         Ok(())
     }
@@ -315,10 +399,100 @@ impl<'c> Tokens<'c> {
             segment: None,
             query,
             body: None,
+            idempotent: true,
+            gone_if_missing: false,
         })?;
         Ok(())
     }
 }
+
+/// The page size [`Tokens::iter`] starts with: the API's largest.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// Walks every token, page by page; made by [`Tokens::iter`].
+///
+/// Holds one page at a time, so memory stays bounded by the page size however
+/// many tokens the account has. It stops after the first page shorter than
+/// the page size. An error is yielded once and ends the walk.
+///
+/// The API pages by offset: tokens created or deleted during a walk can
+/// shift the pages, so a token may be seen twice or missed.
+///
+/// ```no_run
+/// # fn main() -> neuroio::Result<()> {
+/// # let client = neuroio::Client::new("my-api-token")?;
+/// let mut expired = 0;
+/// for token in client.tokens().iter(Some(false)).page_size(50) {
+///     if token?.is_expired() {
+///         expired += 1;
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use = "an iterator does nothing until walked"]
+pub struct TokenIter<'c> {
+    tokens: Tokens<'c>,
+    permanent: Option<bool>,
+    page_size: u32,
+    offset: u32,
+    page: std::vec::IntoIter<Token>,
+    done: bool,
+}
+
+impl TokenIter<'_> {
+    /// How many tokens to ask for per request, from 1 to 100 (clamped).
+    ///
+    /// Defaults to 100.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// # let client = neuroio::Client::new("my-api-token")?;
+    /// let small_pages = client.tokens().iter(None).page_size(10);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn page_size(mut self, page_size: u32) -> Self {
+        self.page_size = page_size.clamp(1, 100);
+        self
+    }
+}
+
+impl Iterator for TokenIter<'_> {
+    type Item = crate::Result<Token>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(token) = self.page.next() {
+            return Some(Ok(token));
+        }
+        if self.done {
+            return None;
+        }
+        match self
+            .tokens
+            .list(self.permanent, self.page_size, self.offset)
+        {
+            Ok(page) => {
+                let fetched = u32::try_from(page.len()).unwrap_or(u32::MAX);
+                self.done = fetched < self.page_size;
+                self.offset = self.offset.saturating_add(fetched);
+                self.page = page.into_iter();
+                let first = self.page.next();
+                if first.is_none() {
+                    self.done = true;
+                }
+                first.map(Ok)
+            }
+            Err(err) => {
+                self.done = true;
+                Some(Err(err))
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for TokenIter<'_> {}
 
 /// The list query: `limit` and `offset` always, `permanent` only when given.
 fn list_query(permanent: Option<bool>, limit: u32, offset: u32) -> String {
@@ -342,6 +516,36 @@ fn decode_page(answer: &Answer) -> crate::Result<Vec<Token>> {
         decode::<Envelope>(answer).map(|e| e.results)
     } else {
         decode(answer)
+    }
+}
+
+/// Runs every decoder of server answers over arbitrary bytes: the first two
+/// bytes pick the status, the next line is a `Retry-After` value, the rest
+/// is the body. For the fuzz target and the property tests only; not part of
+/// the API and not covered by semver.
+#[doc(hidden)]
+pub fn __decode_for_fuzzing(data: &[u8]) {
+    let (status, rest) = match data {
+        [hi, lo, rest @ ..] => (u16::from_be_bytes([*hi, *lo]) % 600, rest),
+        _ => (200, data),
+    };
+    let (header, body) = match rest.iter().position(|&b| b == b'\n') {
+        Some(at) => rest.split_at(at),
+        None => (&[][..], rest),
+    };
+    let retry_after = std::str::from_utf8(header)
+        .ok()
+        .and_then(crate::client::parse_retry_after);
+    match crate::client::classify(status, body.to_vec(), retry_after) {
+        Ok(answer) => {
+            if let Ok(token) = decode::<Token>(&answer) {
+                let _ = format!("{token:?} {:?} {}", token.expires_in(), token.is_expired());
+            }
+            let _ = decode_page(&answer).map(|page| page.len());
+        }
+        Err(err) => {
+            let _ = format!("{err} {err:?} {:?} {}", err.status(), err.is_timeout());
+        }
     }
 }
 
@@ -379,6 +583,49 @@ mod tests {
         assert_eq!(seg("%2e%2e"), Segment::Key("%252e%252e".into()));
         assert_eq!(seg("..."), Segment::Key("...".into()));
         assert_eq!(seg("é#"), Segment::Key("%C3%A9%23".into()));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_key_is_one_segment_that_decodes_back(key in ".*") {
+            let Ok(Segment::Key(encoded)) = TokenRef::from(key.as_str()).segment() else {
+                proptest::prop_assume!(false);
+                unreachable!();
+            };
+            proptest::prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)));
+            let decoded = percent_encoding::percent_decode_str(&encoded).decode_utf8().unwrap();
+            proptest::prop_assert_eq!(decoded, key);
+        }
+
+        #[test]
+        fn decoding_arbitrary_answers_never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            __decode_for_fuzzing(&data);
+        }
+
+        #[test]
+        fn decoding_json_like_answers_never_panics(
+            status in 0u16..600,
+            body in r#"[\[\]{}",:0-9a-z_ .+\-]{0,300}"#,
+        ) {
+            let mut data = status.to_be_bytes().to_vec();
+            data.extend_from_slice(b"\n");
+            data.extend_from_slice(body.as_bytes());
+            __decode_for_fuzzing(&data);
+        }
+
+        #[test]
+        fn decoding_near_valid_tokens_never_panics(
+            id in proptest::num::i64::ANY,
+            created in "[0-9T:.+\\-Z]{0,40}",
+            cut in 0usize..200,
+        ) {
+            let body = format!(r#"[{{"id":{id},"key":"k","is_active":true,"created":"{created}","expires":null}}]"#);
+            let cut = cut.min(body.len());
+            let mut data = 200u16.to_be_bytes().to_vec();
+            data.push(b'\n');
+            data.extend_from_slice(&body.as_bytes()[..cut]);
+            __decode_for_fuzzing(&data);
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use neuroio::fake::{FakeIam, Fault};
 use serde_json::json;
-use sim::{api_error, assert_error_body, client, raw};
+use sim::{api_error, assert_error_body, client, client_without_retries, raw};
 
 fn auth(fake: &FakeIam) -> String {
     format!("Token {}", fake.root_token())
@@ -368,7 +368,7 @@ fn sequential_calls_on_one_client_use_one_connection() {
 #[test]
 fn injected_status_carries_retry_after() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client_without_retries(&fake, &fake.root_token());
     fake.inject(Fault::status(429).with_retry_after("3"), 1);
 
     let err = api_error(root.tokens().list(None, 20, 0).unwrap_err());
@@ -383,7 +383,7 @@ fn injected_status_carries_retry_after() {
 #[test]
 fn injected_faults_apply_in_order_then_stop() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client_without_retries(&fake, &fake.root_token());
     fake.inject(Fault::status(503), 2);
     fake.inject(Fault::status(500), 1);
 
@@ -408,8 +408,11 @@ fn injected_close_drops_the_connection_without_answer() {
 
     let err = root.tokens().create(false).unwrap_err();
 
-    let neuroio::Error::Transport(t) = &err else {
-        panic!("expected a transport error, got {err:?}");
+    let neuroio::Error::OutcomeUnknown { source, .. } = &err else {
+        panic!("expected an open outcome, got {err:?}");
+    };
+    let neuroio::Error::Transport(t) = source.as_ref() else {
+        panic!("expected a transport error inside, got {source:?}");
     };
     assert_eq!(t.kind(), neuroio::TransportErrorKind::Connection);
     assert_eq!(fake.requests().len(), 1);
@@ -424,6 +427,7 @@ fn injected_delay_trips_the_client_timeout() {
         .api_token(fake.root_token())
         .iam_url(fake.url())
         .timeout(Duration::from_millis(200))
+        .max_retries(0)
         .build()
         .unwrap();
     fake.inject(Fault::Delay(Duration::from_secs(30)), 1);

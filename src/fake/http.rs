@@ -44,6 +44,11 @@ pub(crate) fn serve(mut stream: TcpStream, shared: &Shared) {
                 let _ = stream.shutdown(Shutdown::Both);
                 return;
             }
+            Some(Fault::LoseAnswer) => {
+                shared.answer(&request);
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
+            }
             Some(Fault::Status {
                 status,
                 retry_after,

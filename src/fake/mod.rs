@@ -65,6 +65,7 @@ const REQUEST_LOG_CAPACITY: usize = 10_000;
 /// let slow_down = Fault::status(429).with_retry_after("1");
 /// let stall = Fault::Delay(std::time::Duration::from_secs(5));
 /// let drop_it = Fault::Close;
+/// let lose_answer = Fault::LoseAnswer;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -79,8 +80,12 @@ pub enum Fault {
     },
     /// Wait this long, then answer normally.
     Delay(Duration),
-    /// Read the request, then close the connection without answering.
+    /// Read the request, then close the connection without answering; the
+    /// request is not carried out.
     Close,
+    /// Carry the request out, then close the connection without answering:
+    /// the answer is lost on the way back, as when a proxy drops it.
+    LoseAnswer,
 }
 
 impl Fault {
@@ -118,7 +123,8 @@ impl Fault {
 
 /// One request as the simulator received it.
 ///
-/// `Debug` shows the `Authorization` header as `[redacted]`.
+/// `Debug` shows the `Authorization` header as `[redacted]` and a path that
+/// names a token by key as `/v1/tokens/<key>/`.
 ///
 /// ```
 /// # fn main() -> neuroio::Result<()> {
@@ -176,9 +182,22 @@ impl fmt::Debug for RecordedRequest {
                 }
             })
             .collect();
+        // A path that names a token by key carries the key.
+        let path = match self.path.strip_prefix("/v1/tokens/") {
+            Some(rest)
+                if !rest.is_empty()
+                    && !rest
+                        .trim_end_matches('/')
+                        .bytes()
+                        .all(|b| b.is_ascii_digit()) =>
+            {
+                "/v1/tokens/<key>/"
+            }
+            _ => self.path.as_str(),
+        };
         f.debug_struct("RecordedRequest")
             .field("method", &self.method)
-            .field("path", &self.path)
+            .field("path", &path)
             .field("query", &self.query)
             .field("headers", &headers)
             .field("body", &String::from_utf8_lossy(&self.body))

@@ -33,9 +33,12 @@ impl Wire {
                     .create()
             })
             .collect();
+        // One request per call: these tests pin the wire form of single
+        // requests; retries have their own tests against the simulator.
         let client = Client::builder()
             .api_token(API_TOKEN)
             .iam_url(server.url())
+            .max_retries(0)
             .build()
             .expect("client for the mock server");
         Wire {

@@ -13,6 +13,16 @@ pub fn client(fake: &FakeIam, api_token: &str) -> Client {
         .expect("client for the simulator")
 }
 
+/// A client that sends every call exactly once, to watch single faults.
+pub fn client_without_retries(fake: &FakeIam, api_token: &str) -> Client {
+    Client::builder()
+        .api_token(api_token)
+        .iam_url(fake.url())
+        .max_retries(0)
+        .build()
+        .expect("client for the simulator")
+}
+
 /// A request the SDK would never send, straight through `ureq`: returns the
 /// status and the decoded JSON body (`Null` when there is none).
 pub fn raw(

@@ -1,0 +1,131 @@
+//! Tokens and keys never reach `Debug`, `Display` or the log, across
+//! successes, API errors, retries, lost answers and timeouts.
+//!
+//! The logger is process-wide, so this binary holds this one test.
+
+mod sim;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use log::{Level, LevelFilter, Log, Metadata, Record};
+use neuroio::Client;
+use neuroio::fake::{FakeIam, Fault};
+
+struct Capture(Mutex<Vec<String>>);
+
+impl Log for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &Record<'_>) {
+        let line = format!("{} {}: {}", record.level(), record.target(), record.args());
+        self.0.lock().unwrap().push(line);
+    }
+    fn flush(&self) {}
+}
+
+static CAPTURE: Capture = Capture(Mutex::new(Vec::new()));
+
+#[test]
+fn secrets_never_leak_into_debug_display_or_logs() {
+    log::set_logger(&CAPTURE).unwrap();
+    // Debug is the level this crate logs at. (ureq's own Trace level dumps the
+    // wire bytes, credentials included, by design; see the crate docs.)
+    log::set_max_level(LevelFilter::Debug);
+
+    let fake = FakeIam::start().unwrap();
+    let root_key = fake.root_token();
+    let root = Client::builder()
+        .api_token(root_key.clone())
+        .iam_url(fake.url())
+        .retry_backoff(Duration::from_millis(1), Duration::from_millis(2))
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let mut shown: Vec<String> = vec![format!("{root:?}")];
+    let mut show_err = |err: neuroio::Error| {
+        shown.push(format!("{err} {err:?} {err:#?}"));
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            shown.push(format!("{s} {s:?}"));
+            source = s.source();
+        }
+    };
+
+    let temporary = root.tokens().create(false).unwrap();
+    let permanent = root.tokens().create(true).unwrap();
+    let secrets = [
+        root_key.as_str(),
+        temporary.key.as_str(),
+        permanent.key.as_str(),
+    ];
+
+    // Calls by key, successes and failures.
+    root.tokens().get(temporary.key.as_str()).unwrap();
+    root.tokens().update(permanent.key.as_str(), false).unwrap();
+    let as_permanent = root.with_api_token(&permanent.key).unwrap();
+    show_err(as_permanent.tokens().list(None, 20, 0).unwrap_err()); // 401 inactive
+    show_err(
+        root.tokens()
+            .get(format!("{}x", temporary.key).as_str())
+            .unwrap_err(),
+    ); // 404
+    fake.inject(Fault::status(503), 2);
+    root.tokens().get(temporary.key.as_str()).unwrap(); // retried
+    fake.inject(Fault::Close, 1);
+    root.tokens().delete(permanent.key.as_str()).unwrap(); // retried after a lost connection
+    fake.inject(Fault::LoseAnswer, 1);
+    show_err(root.tokens().create(false).unwrap_err()); // outcome unknown
+    fake.inject(Fault::Delay(Duration::from_secs(5)), 3);
+    show_err(root.tokens().get(temporary.key.as_str()).unwrap_err()); // timeouts
+    fake.clear_faults();
+    let (rotated, rotated_token) = root.rotate().unwrap();
+    shown.push(format!(
+        "{rotated:?} {rotated_token:?} {:?}",
+        rotated.tokens()
+    ));
+    shown.push(format!(
+        "{:?}",
+        neuroio::TokenRef::from(temporary.key.as_str())
+    ));
+    shown.push(format!("{fake:?}"));
+    shown.extend(fake.requests().iter().map(|r| format!("{r:?}")));
+    shown.push(format!("{:?}", root.tokens().list_all(None).unwrap()));
+
+    let logged = CAPTURE.0.lock().unwrap().clone();
+    // Every attempt was logged, with method, path, attempt and timing.
+    assert!(
+        logged
+            .iter()
+            .any(|l| l
+                .starts_with("DEBUG neuroio::client: GET /v1/tokens/<key>/ attempt 3/3: 200 in ")),
+        "{logged:#?}"
+    );
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.contains("DELETE /v1/tokens/<key>/ attempt 1/3: no answer after")),
+        "{logged:#?}"
+    );
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.contains("POST /v1/tokens/ attempt 1/1: 201 in ")),
+        "{logged:#?}"
+    );
+    assert!(
+        logged.iter().any(|l| l.contains("retrying in")),
+        "{logged:#?}"
+    );
+
+    let everything = [shown, logged].concat().join("\n");
+    for secret in secrets.iter().chain([&rotated_token.key.as_str()]) {
+        assert!(
+            !everything.contains(secret),
+            "a secret leaked:\n{everything}"
+        );
+    }
+    assert!(everything.contains("[redacted]"));
+    let _ = Level::Debug;
+}
