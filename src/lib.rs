@@ -122,6 +122,7 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | `fake` | no | [`fake::FakeIam`], the offline simulator |
+//! | `cli` | no | the `neuroio` command-line tool (and `fake`) |
 //!
 //! # Blocking
 //!

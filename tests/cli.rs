@@ -1,0 +1,591 @@
+//! End-to-end tests of the `neuroio` binary against a simulator started by
+//! each test.
+
+mod sim;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use neuroio::fake::FakeIam;
+use serde_json::Value;
+use sim::client;
+
+const BIN: &str = env!("CARGO_BIN_EXE_neuroio");
+
+/// Runs the binary with the simulator's URL and `token`, nothing else from
+/// the environment that could change its behaviour.
+fn run_as(fake: &FakeIam, token: Option<&str>, args: &[&str]) -> Output {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_remove("NEUROIO_API_TOKEN")
+        .env("NEUROIO_IAM_URL", fake.url())
+        .stdin(Stdio::null());
+    if let Some(token) = token {
+        command.env("NEUROIO_API_TOKEN", token);
+    }
+    let output = command.output().expect("run the neuroio binary");
+    // No output of any command, successful or not, shows the API token used.
+    if let Some(token) = token {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let creates =
+            args.contains(&"create") || args.contains(&"rotate") || args.contains(&"--show-keys");
+        if !creates {
+            assert!(
+                !text.contains(token),
+                "{args:?} printed the API token:\n{text}"
+            );
+        }
+        assert!(!text.contains("panicked"), "{args:?} panicked:\n{text}");
+    }
+    output
+}
+
+fn run(fake: &FakeIam, args: &[&str]) -> Output {
+    run_as(fake, Some(&fake.root_token()), args)
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn json(output: &Output) -> Value {
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(output));
+    serde_json::from_str(&stdout(output)).unwrap_or_else(|e| panic!("{e}: {}", stdout(output)))
+}
+
+fn field_names(value: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    names
+}
+
+#[test]
+fn create_prints_the_new_token_with_its_key() {
+    let fake = FakeIam::start().unwrap();
+
+    let temporary = json(&run(&fake, &["tokens", "create"]));
+    let permanent = json(&run(&fake, &["tokens", "create", "--permanent"]));
+
+    assert_eq!(
+        field_names(&temporary),
+        ["created", "expires", "id", "is_active", "key"]
+    );
+    assert_eq!(temporary["is_active"], true);
+    assert!(temporary["expires"].is_string());
+    assert_eq!(permanent["expires"], Value::Null);
+    let sdk = client(&fake, &fake.root_token());
+    let stored = sdk.tokens().get(temporary["id"].as_u64().unwrap()).unwrap();
+    assert_eq!(temporary["key"], stored.key.as_str());
+    assert!(
+        sdk.tokens()
+            .get(permanent["key"].as_str().unwrap())
+            .unwrap()
+            .is_permanent()
+    );
+}
+
+#[test]
+fn list_prints_a_json_array_without_keys_by_default() {
+    let fake = FakeIam::start().unwrap();
+    let sdk = client(&fake, &fake.root_token());
+    let made = sdk.tokens().create(false).unwrap();
+
+    let all = json(&run(&fake, &["tokens", "list"]));
+
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0]["id"], made.id);
+    assert_eq!(
+        field_names(&all[0]),
+        ["created", "expires", "id", "is_active"]
+    );
+
+    let with_keys = json(&run(&fake, &["tokens", "list", "--show-keys"]));
+    assert_eq!(with_keys[0]["key"], made.key.as_str());
+    assert_eq!(with_keys[1]["key"], fake.root_token().as_str());
+}
+
+#[test]
+fn list_passes_filter_limit_and_offset() {
+    let fake = FakeIam::start().unwrap();
+    let sdk = client(&fake, &fake.root_token());
+    for _ in 0..3 {
+        sdk.tokens().create(false).unwrap();
+    }
+    fake.clear_requests();
+
+    let page = json(&run(
+        &fake,
+        &[
+            "tokens",
+            "list",
+            "--temporary",
+            "--limit",
+            "2",
+            "--offset",
+            "1",
+        ],
+    ));
+    let permanent = json(&run(&fake, &["tokens", "list", "--permanent"]));
+
+    assert_eq!(page.as_array().unwrap().len(), 2);
+    assert_eq!(permanent.as_array().unwrap().len(), 1);
+    let queries: Vec<_> = fake
+        .requests()
+        .iter()
+        .map(|r| r.query.clone().unwrap())
+        .collect();
+    assert_eq!(
+        queries,
+        [
+            "limit=2&offset=1&permanent=false",
+            "limit=20&offset=0&permanent=true"
+        ]
+    );
+}
+
+#[test]
+fn list_all_walks_every_page_as_jsonl() {
+    let fake = FakeIam::start().unwrap();
+    let sdk = client(&fake, &fake.root_token());
+    for _ in 0..7 {
+        sdk.tokens().create(false).unwrap();
+    }
+    fake.clear_requests();
+
+    let output = run(
+        &fake,
+        &[
+            "tokens", "list", "--all", "--limit", "3", "--output", "jsonl",
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(0));
+    let lines: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 8);
+    let ids: Vec<u64> = lines.iter().map(|t| t["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, (1..=8).rev().collect::<Vec<u64>>());
+    let queries: Vec<_> = fake
+        .requests()
+        .iter()
+        .map(|r| r.query.clone().unwrap())
+        .collect();
+    assert_eq!(
+        queries,
+        ["limit=3&offset=0", "limit=3&offset=3", "limit=3&offset=6"]
+    );
+
+    let as_json = json(&run(&fake, &["tokens", "list", "--all", "--limit", "3"]));
+    assert_eq!(as_json.as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn table_output_hides_keys_unless_asked() {
+    let fake = FakeIam::start().unwrap();
+
+    let table = run(&fake, &["tokens", "list", "--output", "table"]);
+    let shown = run(
+        &fake,
+        &["tokens", "list", "--output", "table", "--show-keys"],
+    );
+
+    let table = stdout(&table);
+    let mut lines = table.lines();
+    assert_eq!(
+        lines.next().unwrap().split_whitespace().collect::<Vec<_>>(),
+        ["ID", "ACTIVE", "KIND", "CREATED", "EXPIRES"]
+    );
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(row[..3], ["1", "true", "permanent"]);
+    assert_eq!(row[4], "never");
+    assert!(lines.next().is_none());
+    let shown = stdout(&shown);
+    assert!(shown.lines().next().unwrap().ends_with("KEY"));
+    assert!(shown.contains(&fake.root_token()));
+}
+
+#[test]
+fn get_update_delete_by_id_and_key() {
+    let fake = FakeIam::start().unwrap();
+    let sdk = client(&fake, &fake.root_token());
+    let made = sdk.tokens().create(false).unwrap();
+    let id = made.id.to_string();
+
+    let by_id = json(&run(&fake, &["tokens", "get", &id]));
+    let by_key = json(&run(&fake, &["tokens", "get", &made.key]));
+    assert_eq!(by_id, by_key);
+    assert_eq!(by_id["id"], made.id);
+    assert_eq!(by_id.get("key"), None);
+
+    let off = json(&run(
+        &fake,
+        &["tokens", "update", &made.key, "--active", "false"],
+    ));
+    assert_eq!(off["is_active"], false);
+    assert!(!sdk.tokens().get(made.id).unwrap().is_active);
+    let on = json(&run(&fake, &["tokens", "update", &id, "--active", "true"]));
+    assert_eq!(on["is_active"], true);
+
+    let deleted = json(&run(&fake, &["tokens", "delete", &id]));
+    assert_eq!(deleted, serde_json::json!({"deleted": true}));
+    assert!(sdk.tokens().get(made.id).unwrap_err().is_not_found());
+}
+
+#[test]
+fn delete_all_refuses_without_yes() {
+    let fake = FakeIam::start().unwrap();
+    let sdk = client(&fake, &fake.root_token());
+    sdk.tokens().create(false).unwrap();
+
+    let output = run(&fake, &["tokens", "delete-all", "--temporary"]);
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stdout(&output).is_empty());
+    assert!(
+        stderr(&output).contains("without --yes"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(fake.requests().iter().all(|r| r.method != "DELETE"));
+    assert_eq!(sdk.tokens().list(None, 20, 0).unwrap().len(), 2);
+}
+
+#[test]
+fn delete_all_with_a_filter() {
+    let fake = FakeIam::start().unwrap();
+    let sdk = client(&fake, &fake.root_token());
+    sdk.tokens().create(false).unwrap();
+    sdk.tokens().create(false).unwrap();
+
+    let done = json(&run(
+        &fake,
+        &["tokens", "delete-all", "--temporary", "--yes"],
+    ));
+
+    assert_eq!(done, serde_json::json!({"deleted": "temporary"}));
+    let last = fake.requests().pop().unwrap();
+    assert_eq!(
+        (last.method.as_str(), last.query.as_deref()),
+        ("DELETE", Some("permanent=false"))
+    );
+    let left = sdk.tokens().list(None, 20, 0).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].key, fake.root_token());
+}
+
+#[test]
+fn delete_all_without_filter_says_it_deleted_the_token_in_use() {
+    let fake = FakeIam::start().unwrap();
+
+    let output = run(&fake, &["tokens", "delete-all", "--yes"]);
+
+    assert_eq!(json(&output), serde_json::json!({"deleted": "all"}));
+    assert!(
+        stderr(&output).contains("including the one this command used"),
+        "{}",
+        stderr(&output)
+    );
+    let after = run(&fake, &["tokens", "list"]);
+    assert_eq!(after.status.code(), Some(4));
+}
+
+#[test]
+fn rotate_prints_a_working_temporary_token() {
+    let fake = FakeIam::start().unwrap();
+
+    let rotated = json(&run(&fake, &["tokens", "rotate"]));
+
+    assert!(rotated["expires"].is_string());
+    let key = rotated["key"].as_str().unwrap();
+    assert_ne!(key, fake.root_token());
+    let as_new = client(&fake, key);
+    assert_eq!(
+        as_new
+            .tokens()
+            .get(rotated["id"].as_u64().unwrap())
+            .unwrap()
+            .key,
+        key
+    );
+    // The old token still works.
+    assert_eq!(run(&fake, &["tokens", "list"]).status.code(), Some(0));
+}
+
+#[test]
+fn deactivated_token_exits_4() {
+    let fake = FakeIam::start().unwrap();
+    let sdk = client(&fake, &fake.root_token());
+    let made = sdk.tokens().create(false).unwrap();
+    sdk.tokens().update(&made, false).unwrap();
+
+    let output = run_as(&fake, Some(&made.key), &["tokens", "list"]);
+
+    assert_eq!(output.status.code(), Some(4));
+    assert!(stdout(&output).is_empty());
+    assert_eq!(
+        stderr(&output),
+        "error: API error (HTTP 401): Token is inactive.\n"
+    );
+}
+
+#[test]
+fn missing_token_exits_1_with_the_api_message() {
+    let fake = FakeIam::start().unwrap();
+
+    let output = run(&fake, &["tokens", "get", "424242"]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stderr(&output), "error: API error (HTTP 404): Not found.\n");
+}
+
+#[test]
+fn validation_error_lists_each_field() {
+    let fake = FakeIam::start().unwrap();
+
+    let output = run(&fake, &["tokens", "list", "--limit", "500"]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: API error (HTTP 400): Validation error.\n  limit: Ensure this value is between 1 and 100.\n"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let fake = FakeIam::start().unwrap();
+    for args in [
+        &["tokens", "list", "--permanent", "--temporary"][..],
+        &["tokens", "list", "--all", "--offset", "3"],
+        &["tokens", "update", "1", "--active", "maybe"],
+        &["tokens", "frobnicate"],
+        &["tokens", "list", "--timeout", "-1"],
+        &["tokens", "get", ".."],
+        &["--token", "abc", "tokens", "list"],
+    ] {
+        let output = run(&fake, args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(stdout(&output).is_empty(), "{args:?}");
+        assert!(!stderr(&output).is_empty(), "{args:?}");
+    }
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn no_token_at_all_exits_2() {
+    let fake = FakeIam::start().unwrap();
+
+    let output = run_as(&fake, None, &["tokens", "list"]);
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("NEUROIO_API_TOKEN"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn server_not_there_exits_3() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = Command::new(BIN)
+        .args([
+            "--iam-url",
+            &format!("http://127.0.0.1:{port}"),
+            "--retries",
+            "0",
+            "tokens",
+            "list",
+        ])
+        .env("NEUROIO_API_TOKEN", "some-token-value")
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(3));
+    let err = stderr(&output);
+    assert!(
+        err.starts_with("error: tokens.list: could not connect"),
+        "{err}"
+    );
+    assert!(!err.contains("some-token-value"));
+}
+
+#[test]
+fn timeout_exits_3() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let output = Command::new(BIN)
+        .args([
+            "--iam-url",
+            &url,
+            "--timeout",
+            "0.3",
+            "--retries",
+            "0",
+            "tokens",
+            "get",
+            "1",
+        ])
+        .env("NEUROIO_API_TOKEN", "some-token-value")
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(3));
+    assert!(stderr(&output).contains("timed out"), "{}", stderr(&output));
+}
+
+#[test]
+fn token_from_a_file_and_from_stdin() {
+    let fake = FakeIam::start().unwrap();
+    let dir = std::env::temp_dir().join(format!("neuroio-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("token");
+    std::fs::write(&file, format!("{}\n", fake.root_token())).unwrap();
+
+    let from_file = run_as(
+        &fake,
+        None,
+        &["--token-file", file.to_str().unwrap(), "tokens", "list"],
+    );
+    assert_eq!(json(&from_file).as_array().unwrap().len(), 1);
+
+    let mut child = Command::new(BIN)
+        .args(["--token-file", "-", "tokens", "list"])
+        .env_remove("NEUROIO_API_TOKEN")
+        .env("NEUROIO_IAM_URL", fake.url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{}", fake.root_token()).unwrap();
+    let from_stdin = child.wait_with_output().unwrap();
+    assert_eq!(json(&from_stdin).as_array().unwrap().len(), 1);
+
+    let missing = run_as(
+        &fake,
+        None,
+        &[
+            "--token-file",
+            dir.join("nope").to_str().unwrap(),
+            "tokens",
+            "list",
+        ],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("cannot read the token file"));
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let auths: Vec<_> = fake
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").unwrap().to_owned())
+        .collect();
+    assert_eq!(auths, vec![format!("Token {}", fake.root_token()); 2]);
+}
+
+#[test]
+fn retries_option_is_applied() {
+    let fake = FakeIam::start().unwrap();
+    fake.inject(neuroio::fake::Fault::status(503), 10);
+
+    let output = run(&fake, &["--retries", "3", "tokens", "list"]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(fake.requests().len(), 4);
+}
+
+/// Starts `neuroio fake-server` and returns it with its first line, parsed.
+fn start_fake_server(
+    args: &[&str],
+) -> (
+    std::process::Child,
+    Value,
+    BufReader<std::process::ChildStdout>,
+) {
+    let mut child = Command::new(BIN)
+        .arg("fake-server")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let info: Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first:?}"));
+    (child, info, out)
+}
+
+fn terminate(child: &mut std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn fake_server_serves_until_sigterm() {
+    let (mut child, info, _out) = start_fake_server(&[]);
+    let url = info["url"].as_str().unwrap().to_owned();
+    let root = info["root_token"].as_str().unwrap();
+    assert_eq!(field_names(&info), ["root_token", "url"]);
+
+    let output = Command::new(BIN)
+        .args(["--iam-url", &url, "tokens", "create"])
+        .env("NEUROIO_API_TOKEN", root)
+        .output()
+        .unwrap();
+    assert_eq!(json(&output)["is_active"], true);
+
+    terminate(&mut child);
+    let done = child.wait_with_output().unwrap();
+    assert_eq!(done.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&done.stderr).contains("simulator stopped"));
+    let addr = url.trim_start_matches("http://");
+    assert!(TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1)).is_err());
+}
+
+#[test]
+fn fake_server_binds_the_given_port() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (mut child, info, _out) = start_fake_server(&["--port", &port.to_string()]);
+
+    assert_eq!(info["url"], format!("http://127.0.0.1:{port}"));
+
+    terminate(&mut child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
