@@ -278,7 +278,7 @@ impl Client {
         let outcome = match &request.body {
             Some(body) => builder
                 .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body.as_slice())
+                .body(*body)
                 .map(|r| inner.agent.run(r)),
             None => builder.body(()).map(|r| inner.agent.run(r)),
         };
@@ -438,7 +438,7 @@ pub(crate) struct ApiRequest<'a> {
     pub(crate) operation: &'static str,
     pub(crate) segment: Option<Segment>,
     pub(crate) query: Option<&'a str>,
-    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) body: Option<&'a [u8]>,
     /// Whether sending it twice does no more than sending it once; only
     /// such requests are retried.
     pub(crate) idempotent: bool,
@@ -724,7 +724,11 @@ fn new_agent(settings: &Settings) -> ureq::Agent {
         .max_idle_connections(IDLE_CONNECTIONS_PER_HOST * 2)
         .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST)
         .build();
-    ureq::Agent::new_with_config(config)
+    ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        crate::resolver::ClientResolver::default(),
+    )
 }
 
 fn authorization_header(token: &str) -> Result<HeaderValue, ConfigError> {

@@ -137,6 +137,7 @@ mod error;
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
 mod model;
+mod resolver;
 mod tokens;
 
 pub use client::{Client, ClientBuilder, DEFAULT_IAM_URL};

@@ -204,10 +204,10 @@ impl<'c> Tokens<'c> {
     /// # }
     /// ```
     pub fn create(&self, permanent: bool) -> crate::Result<Token> {
-        let body = if permanent {
-            br#"{"permanent":true}"#.to_vec()
+        let body: &[u8] = if permanent {
+            br#"{"permanent":true}"#
         } else {
-            br#"{"permanent":false}"#.to_vec()
+            br#"{"permanent":false}"#
         };
         let answer = self.client.send(&ApiRequest {
             method: Method::POST,
@@ -329,10 +329,10 @@ impl<'c> Tokens<'c> {
     /// # }
     /// ```
     pub fn update(&self, token: impl Into<TokenRef>, is_active: bool) -> crate::Result<Token> {
-        let body = if is_active {
-            br#"{"is_active":true}"#.to_vec()
+        let body: &[u8] = if is_active {
+            br#"{"is_active":true}"#
         } else {
-            br#"{"is_active":false}"#.to_vec()
+            br#"{"is_active":false}"#
         };
         let answer = self.client.send(&ApiRequest {
             method: Method::PATCH,
