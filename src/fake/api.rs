@@ -141,6 +141,23 @@ impl State {
         self.insert(account, true).key
     }
 
+    /// Adds `count` temporary tokens to the account that `key` belongs to;
+    /// false if no token has that key.
+    pub(crate) fn add_temporary_tokens(&mut self, key: &str, count: usize) -> bool {
+        let Some(account) = self
+            .by_key
+            .get(key)
+            .and_then(|id| self.tokens.get(id))
+            .map(|t| t.account)
+        else {
+            return false;
+        };
+        for _ in 0..count {
+            self.insert(account, false);
+        }
+        true
+    }
+
     fn insert(&mut self, account: u64, permanent: bool) -> StoredToken {
         let created = self.now();
         let mut key = new_key();

@@ -380,6 +380,30 @@ impl FakeIam {
         self.shared.with_state(api::State::add_account)
     }
 
+    /// Adds `count` temporary tokens to the account of the token whose key
+    /// is `api_token`, without going through HTTP: for tests of accounts
+    /// with many tokens.
+    ///
+    /// Fails with [`Error::InvalidTokenRef`] when no token has that key.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// fake.add_temporary_tokens(&fake.root_token(), 1_000)?;
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn add_temporary_tokens(&self, api_token: &str, count: usize) -> crate::Result<()> {
+        if self
+            .shared
+            .with_state(|state| state.add_temporary_tokens(api_token, count))
+        {
+            Ok(())
+        } else {
+            Err(Error::InvalidTokenRef(
+                "the simulator has no token with this key",
+            ))
+        }
+    }
+
     /// Moves the simulator's clock forward, so temporary tokens can expire
     /// without waiting.
     ///
