@@ -207,7 +207,7 @@ impl Client {
     /// and a failure that leaves its outcome open says so.
     pub(crate) fn send(&self, request: &ApiRequest<'_>) -> crate::Result<Answer> {
         let settings = &self.inner.settings;
-        let attempts = if request.idempotent {
+        let attempts = if request.is_idempotent() {
             settings.max_retries.saturating_add(1)
         } else {
             1
@@ -219,7 +219,7 @@ impl Client {
                 Ok(answer) => return Ok(answer),
                 Err(err) => err,
             };
-            if request.gone_if_missing && unanswered_before && err.is_not_found() {
+            if request.is_gone_if_missing() && unanswered_before && err.is_not_found() {
                 // An earlier attempt got no answer but did its work.
                 log::debug!(
                     "{} {}: 404 after an unanswered attempt, so it was already done",
@@ -231,7 +231,7 @@ impl Client {
                     body: Vec::new(),
                 });
             }
-            if !request.idempotent {
+            if !request.is_idempotent() {
                 return Err(Error::outcome_unknown_if_so(request.operation, err));
             }
             if attempt >= attempts {
@@ -251,13 +251,38 @@ impl Client {
         }
     }
 
-    /// One attempt of a request: URL, headers, body, send, read, classify.
+    /// One attempt of a request, logged: send, read, classify.
     fn attempt(
         &self,
         request: &ApiRequest<'_>,
         attempt: u32,
         attempts: u32,
     ) -> crate::Result<Answer> {
+        let started = Instant::now();
+        let exchanged = self.exchange(request);
+        let elapsed = started.elapsed();
+        match &exchanged {
+            Ok((status, _, _)) => log::debug!(
+                "{} {} attempt {attempt}/{attempts}: {status} in {elapsed:?}",
+                request.method,
+                request.route(),
+            ),
+            Err(err) => log::debug!(
+                "{} {} attempt {attempt}/{attempts}: no answer after {elapsed:?}: {err}",
+                request.method,
+                request.route(),
+            ),
+        }
+        let (status, body, retry_after) = exchanged?;
+        classify(status, body, retry_after)
+    }
+
+    /// Sends the request and reads the whole answer: status, body and any
+    /// `Retry-After` wait.
+    fn exchange(
+        &self,
+        request: &ApiRequest<'_>,
+    ) -> crate::Result<(u16, Vec<u8>, Option<Duration>)> {
         let inner = &*self.inner;
         let mut url = String::with_capacity(inner.tokens_url.len() + 64);
         url.push_str(&inner.tokens_url);
@@ -269,43 +294,25 @@ impl Client {
             url.push('?');
             url.push_str(query);
         }
-
         let builder = http::Request::builder()
             .method(request.method.clone())
             .uri(url)
             .header(http::header::AUTHORIZATION, inner.authorization.clone());
-        let started = Instant::now();
-        let outcome = match &request.body {
+        let sent = match &request.body {
             Some(body) => builder
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(*body)
                 .map(|r| inner.agent.run(r)),
             None => builder.body(()).map(|r| inner.agent.run(r)),
         };
-        let result = match outcome {
-            Ok(result) => result,
-            Err(_) => {
-                return Err(Error::unexpected(
-                    0,
-                    "the request could not be built from the configured IAM URL",
-                    b"",
-                ));
-            }
-        };
-        let mut response = match result {
-            Ok(response) => response,
-            Err(err) => {
-                let err = TransportError::from_ureq(request.operation, err);
-                log::debug!(
-                    "{} {} attempt {attempt}/{attempts}: no answer after {:?}: {err}",
-                    request.method,
-                    request.route(),
-                    started.elapsed()
-                );
-                return Err(err.into());
-            }
-        };
-        let status = response.status().as_u16();
+        // Unreachable in practice: the base URL was checked by `build` and
+        // every path segment is percent-encoded.
+        let sent = sent.map_err(|_| ConfigError::InvalidIamUrl {
+            url: inner.iam_url.clone(),
+            reason: "no request URL could be built from it".to_owned(),
+        })?;
+        let transport = |err| TransportError::from_ureq(request.operation, err);
+        let mut response = sent.map_err(transport)?;
         let retry_after = response
             .headers()
             .get(http::header::RETRY_AFTER)
@@ -316,14 +323,8 @@ impl Client {
             .with_config()
             .limit(inner.settings.max_response_bytes)
             .read_to_vec()
-            .map_err(|err| TransportError::from_ureq(request.operation, err))?;
-        log::debug!(
-            "{} {} attempt {attempt}/{attempts}: {status} in {:?}",
-            request.method,
-            request.route(),
-            started.elapsed()
-        );
-        classify(status, body, retry_after)
+            .map_err(transport)?;
+        Ok((response.status().as_u16(), body, retry_after))
     }
 }
 
@@ -439,15 +440,21 @@ pub(crate) struct ApiRequest<'a> {
     pub(crate) segment: Option<Segment>,
     pub(crate) query: Option<&'a str>,
     pub(crate) body: Option<&'a [u8]>,
-    /// Whether sending it twice does no more than sending it once; only
-    /// such requests are retried.
-    pub(crate) idempotent: bool,
-    /// For deletes: a 404 after an unanswered attempt means the earlier
-    /// attempt did the work.
-    pub(crate) gone_if_missing: bool,
 }
 
 impl ApiRequest<'_> {
+    /// Whether sending it twice does no more than sending it once: every
+    /// call of this API but create (the only POST). Only these are retried.
+    fn is_idempotent(&self) -> bool {
+        self.method != Method::POST
+    }
+
+    /// Whether a 404 after an unanswered attempt means that attempt did the
+    /// work: true for deleting one token.
+    fn is_gone_if_missing(&self) -> bool {
+        self.method == Method::DELETE && self.segment.is_some()
+    }
+
     /// The path for logs, with a key replaced by a placeholder.
     fn route(&self) -> String {
         match &self.segment {

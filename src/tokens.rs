@@ -215,8 +215,6 @@ impl<'c> Tokens<'c> {
             segment: None,
             query: None,
             body: Some(body),
-            idempotent: false,
-            gone_if_missing: false,
         })?;
         decode(&answer)
     }
@@ -247,8 +245,6 @@ impl<'c> Tokens<'c> {
             segment: None,
             query: Some(&query),
             body: None,
-            idempotent: true,
-            gone_if_missing: false,
         })?;
         decode_page(&answer)
     }
@@ -311,8 +307,6 @@ impl<'c> Tokens<'c> {
             segment: Some(token.into().segment()?),
             query: None,
             body: None,
-            idempotent: true,
-            gone_if_missing: false,
         })?;
         decode(&answer)
     }
@@ -340,8 +334,6 @@ impl<'c> Tokens<'c> {
             segment: Some(token.into().segment()?),
             query: None,
             body: Some(body),
-            idempotent: true,
-            gone_if_missing: false,
         })?;
         decode(&answer)
     }
@@ -366,8 +358,6 @@ impl<'c> Tokens<'c> {
             segment: Some(token.into().segment()?),
             query: None,
             body: None,
-            idempotent: true,
-            gone_if_missing: true,
         })?;
         Ok(())
     }
@@ -399,8 +389,6 @@ impl<'c> Tokens<'c> {
             segment: None,
             query,
             body: None,
-            idempotent: true,
-            gone_if_missing: false,
         })?;
         Ok(())
     }
