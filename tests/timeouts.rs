@@ -102,3 +102,29 @@ fn timeout_bounds_each_attempt_of_a_retried_call() {
     );
     assert!(elapsed < TIMEOUT * 3 + MARGIN, "took {elapsed:?}");
 }
+
+#[test]
+fn connect_timeout_bounds_connecting_separately() {
+    // A listener whose accept queue is full: the kernel drops further SYNs,
+    // so connecting hangs until a timeout ends it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    while let Ok(stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+        queued.push(stream);
+        assert!(queued.len() < 10_000, "the accept queue never filled");
+    }
+    let client = Client::builder()
+        .api_token("abcd")
+        .iam_url(format!("http://{addr}"))
+        .timeout(Duration::from_secs(20))
+        .connect_timeout(TIMEOUT)
+        .max_retries(0)
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    let result = client.tokens().list(None, 20, 0);
+
+    assert_timeout("connect", started, result);
+}
