@@ -128,6 +128,7 @@
 //!
 //! Every call blocks its thread until the answer is read. From async code,
 //! run calls with your runtime's `spawn_blocking`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -15,6 +15,10 @@ use time::OffsetDateTime;
 ///
 /// The `key` is a credential: `Debug` shows it as `[redacted]`.
 ///
+/// The struct is `#[non_exhaustive]` so fields can be added without a
+/// breaking release; to make one in your own tests, deserialise it (as
+/// below) or take it from the simulator.
+///
 /// ```
 /// let token: neuroio::Token = serde_json::from_str(r#"{
 ///     "id": 1, "key": "abcd", "is_active": true,

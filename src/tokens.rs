@@ -21,7 +21,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// Names one token: by its numeric id or by its key.
 ///
 /// Built with `From` from an integer, a `&str`/`String` key, or a
-/// [`&Token`](Token) (by id), so every operation that takes a token accepts
+/// [`Token`] or `&Token` (by id), so every operation that takes a token accepts
 /// any of these. `From` cannot fail, so a reference that can name no token
 /// (a negative number, an empty key, `.` or `..`) is refused when the call is
 /// made, before any request is sent.
@@ -96,6 +96,12 @@ impl From<&String> for TokenRef {
 
 impl From<&Token> for TokenRef {
     fn from(token: &Token) -> Self {
+        TokenRef::Id(token.id)
+    }
+}
+
+impl From<Token> for TokenRef {
+    fn from(token: Token) -> Self {
         TokenRef::Id(token.id)
     }
 }

@@ -49,12 +49,20 @@ fn should_get_by_key_200() {
 fn should_get_by_token_reference_using_its_id() {
     let mut wire = Wire::new();
     let token: neuroio::Token = serde_json::from_str(PERMANENT).unwrap();
-    let mock = expect_get(&mut wire, "/v1/tokens/3/", PERMANENT);
+    let mock = wire
+        .expect("GET", "/v1/tokens/3/")
+        .match_query(Matcher::Missing)
+        .with_status(200)
+        .with_body(PERMANENT)
+        .expect(2)
+        .create();
 
-    let fetched = wire.client.tokens().get(&token).unwrap();
+    let by_ref = wire.client.tokens().get(&token).unwrap();
+    let by_value = wire.client.tokens().get(token).unwrap();
 
     mock.assert();
-    assert_permanent(&fetched);
+    assert_permanent(&by_ref);
+    assert_permanent(&by_value);
     wire.finish();
 }
 
