@@ -240,7 +240,7 @@ impl Client {
             let Some(wait) = retry_wait(&err, attempt, settings) else {
                 return Err(err);
             };
-            unanswered_before |= might_have_arrived(&err);
+            unanswered_before |= err.answer_lost();
             log::debug!(
                 "{} {}: retrying in {wait:?} after: {err}",
                 request.method,
@@ -349,14 +349,6 @@ pub(crate) fn classify(
             &body,
         )),
     }
-}
-
-/// Whether a failed attempt may have reached the server and done its work.
-fn might_have_arrived(err: &Error) -> bool {
-    matches!(
-        err,
-        Error::Transport(t) if matches!(t.kind(), TransportErrorKind::Timeout | TransportErrorKind::Connection)
-    )
 }
 
 /// How long to wait before retrying after `err`, or `None` when it must not

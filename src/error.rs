@@ -155,19 +155,25 @@ impl Error {
         matches!(self, Error::OutcomeUnknown { .. })
     }
 
-    /// Wraps the failure of a request that must not be repeated when its
-    /// outcome is open: no complete answer, or a server error.
-    pub(crate) fn outcome_unknown_if_so(operation: &'static str, err: Error) -> Error {
-        let open = match &err {
-            Error::Transport(t) => matches!(
+    /// Whether the request may have reached the server while its answer was
+    /// lost or cut short: a timeout, a dropped connection, or an answer too
+    /// large to read.
+    pub(crate) fn answer_lost(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport(t) if matches!(
                 t.kind,
                 TransportErrorKind::Timeout
                     | TransportErrorKind::Connection
-                    | TransportErrorKind::Other
-            ),
-            Error::Api(api) => api.status >= 500,
-            _ => false,
-        };
+                    | TransportErrorKind::ResponseTooLarge
+            )
+        )
+    }
+
+    /// Wraps the failure of a request that must not be repeated when its
+    /// outcome is open: the answer was lost, or a server error came back.
+    pub(crate) fn outcome_unknown_if_so(operation: &'static str, err: Error) -> Error {
+        let open = err.answer_lost() || matches!(&err, Error::Api(api) if api.status >= 500);
         if open {
             Error::OutcomeUnknown {
                 operation,

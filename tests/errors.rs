@@ -287,3 +287,34 @@ fn should_refuse_oversized_answer() {
     assert!(err.to_string().contains("max_response_bytes"), "{err}");
     wire.finish();
 }
+
+#[test]
+fn should_report_oversized_create_answer_as_unknown_outcome() {
+    // The server answered, so it may well have made the token: the caller
+    // must list before creating again.
+    let mut wire = Wire::new();
+    let client = neuroio::Client::builder()
+        .api_token(API_TOKEN)
+        .iam_url(wire.server.url())
+        .max_response_bytes(1024)
+        .build()
+        .unwrap();
+    let mock = wire
+        .expect("POST", "/v1/tokens/")
+        .with_status(201)
+        .with_body(format!("{{\"pad\":\"{}\"}}", "x".repeat(4096)))
+        .create();
+
+    let err = client.tokens().create(false).unwrap_err();
+
+    mock.assert();
+    let Error::OutcomeUnknown { operation, source } = &err else {
+        panic!("expected an open outcome, got {err:?}");
+    };
+    assert_eq!(*operation, "tokens.create");
+    let Error::Transport(t) = source.as_ref() else {
+        panic!("expected a transport error inside, got {source:?}");
+    };
+    assert_eq!(t.kind(), neuroio::TransportErrorKind::ResponseTooLarge);
+    wire.finish();
+}
