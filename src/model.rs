@@ -61,9 +61,7 @@ impl Token {
     pub fn is_permanent(&self) -> bool {
         self.expires.is_none()
     }
-}
 
-impl Token {
     /// How long the token has left by this machine's clock: `None` for a
     /// permanent token, zero once expired.
     ///

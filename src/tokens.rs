@@ -400,8 +400,11 @@ impl<'c> Tokens<'c> {
     }
 }
 
+/// The largest page the API serves.
+const MAX_PAGE_SIZE: u32 = 100;
+
 /// The page size [`Tokens::iter`] starts with: the API's largest.
-pub const DEFAULT_PAGE_SIZE: u32 = 100;
+pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
 
 /// Walks every token, page by page; made by [`Tokens::iter`].
 ///
@@ -448,7 +451,7 @@ impl TokenIter<'_> {
     /// # }
     /// ```
     pub fn page_size(mut self, page_size: u32) -> Self {
-        self.page_size = page_size.clamp(1, 100);
+        self.page_size = page_size.clamp(1, MAX_PAGE_SIZE);
         self
     }
 }
@@ -472,11 +475,8 @@ impl Iterator for TokenIter<'_> {
                 self.done = fetched < self.page_size;
                 self.offset = self.offset.saturating_add(fetched);
                 self.page = page.into_iter();
-                let first = self.page.next();
-                if first.is_none() {
-                    self.done = true;
-                }
-                first.map(Ok)
+                // An empty page is short, so `done` is already set.
+                self.page.next().map(Ok)
             }
             Err(err) => {
                 self.done = true;
