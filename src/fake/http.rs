@@ -96,7 +96,7 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> N
         let mut parsed = httparse::Request::new(&mut headers);
         match parsed.parse(buf) {
             Ok(httparse::Status::Complete(head_len)) => {
-                let head = Head::from_parsed(&parsed);
+                let head = request_from_head(&parsed);
                 return finish_request(stream, buf, shared, head, head_len);
             }
             Ok(httparse::Status::Partial) => {
@@ -115,68 +115,50 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> N
     }
 }
 
-/// The owned parts of a parsed request head.
-struct Head {
-    method: String,
-    path: String,
-    query: Option<String>,
-    headers: Vec<(String, String)>,
-    version_1_0: bool,
-}
-
-impl Head {
-    fn from_parsed(parsed: &httparse::Request<'_, '_>) -> Head {
-        let target = parsed.path.unwrap_or_default();
-        let (path, query) = match target.split_once('?') {
-            Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
-            None => (target.to_owned(), None),
-        };
-        Head {
-            method: parsed.method.unwrap_or_default().to_owned(),
-            path,
-            query,
-            headers: parsed
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.name.to_ascii_lowercase(),
-                        String::from_utf8_lossy(h.value).into_owned(),
-                    )
-                })
-                .collect(),
-            version_1_0: parsed.version == Some(0),
-        }
-    }
+/// The request a parsed head describes, its body still to be read, and
+/// whether it came as HTTP/1.0.
+fn request_from_head(parsed: &httparse::Request<'_, '_>) -> (RecordedRequest, bool) {
+    let target = parsed.path.unwrap_or_default();
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
+        None => (target.to_owned(), None),
+    };
+    let request = RecordedRequest {
+        method: parsed.method.unwrap_or_default().to_owned(),
+        path,
+        query,
+        headers: parsed
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect(),
+        body: Vec::new(),
+    };
+    (request, parsed.version == Some(0))
 }
 
 fn finish_request(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
     shared: &Shared,
-    head: Head,
+    (mut request, version_1_0): (RecordedRequest, bool),
     head_len: usize,
 ) -> Next {
-    let Head {
-        method,
-        path,
-        query,
-        headers,
-        version_1_0,
-    } = head;
-    let find = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    if find("transfer-encoding").is_some() {
+    if request.header("transfer-encoding").is_some() {
         return Next::Reject(
             411,
             "Chunked request bodies are not supported; send a Content-Length.",
         );
     }
-    let length = match find("content-length").map(|v| v.trim().parse::<usize>()) {
+    let length = match request
+        .header("content-length")
+        .map(|v| v.trim().parse::<usize>())
+    {
         None => 0,
         Some(Ok(n)) => n,
         Some(Err(_)) => return Next::Reject(400, "Invalid Content-Length header."),
@@ -184,7 +166,7 @@ fn finish_request(
     if length > MAX_BODY_BYTES {
         return Next::Reject(413, "Request body too large: the limit is 64 KiB.");
     }
-    let connection = find("connection").map(str::to_ascii_lowercase);
+    let connection = request.header("connection").map(str::to_ascii_lowercase);
     let keep_alive = match connection.as_deref() {
         Some(c) if c.contains("close") => false,
         Some(c) if c.contains("keep-alive") => true,
@@ -196,21 +178,12 @@ fn finish_request(
             return Next::Closed;
         }
     }
-    let body = buf
+    request.body = buf
         .get(head_len..total)
         .map(<[u8]>::to_vec)
         .unwrap_or_default();
     buf.drain(..total.min(buf.len()));
-    Next::Request(
-        RecordedRequest {
-            method,
-            path,
-            query,
-            headers,
-            body,
-        },
-        keep_alive,
-    )
+    Next::Request(request, keep_alive)
 }
 
 /// Reads more bytes into `buf`; false when the peer closed, the read failed
