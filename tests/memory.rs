@@ -5,14 +5,15 @@
 //! process), so a counting allocator measures the heap that the walking
 //! thread itself holds at its peak.
 
-mod sim;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use neuroio::fake::FakeIam;
-use sim::client;
+use support::client;
 
 struct ThreadHeap;
 

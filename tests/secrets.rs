@@ -1,9 +1,8 @@
 //! Tokens and keys never reach `Debug`, `Display` or the log, across
 //! successes, API errors, retries, lost answers and timeouts.
 //!
-//! The logger is process-wide, so this binary holds this one test.
-
-mod sim;
+//! The logger is process-wide, so this binary holds this one test (like
+//! `memory.rs`, which needs its own allocator).
 
 use std::sync::Mutex;
 use std::time::Duration;

@@ -1,14 +1,12 @@
 //! Keys that try to leave their path segment, redirects that would carry
 //! the token away, and oversized answers.
 
-mod sim;
-
+use crate::support::{api_error, client};
 use mockito::{Matcher, Server};
 use neuroio::fake::FakeIam;
 use neuroio::{Client, Error, TransportErrorKind};
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
-use sim::{api_error, client};
 
 /// Gets `key` through the SDK and returns the path the simulator saw.
 fn path_seen_for(

@@ -1,8 +1,6 @@
-mod common;
-
 use std::time::Duration;
 
-use common::{API_TOKEN, Wire};
+use crate::support::{API_TOKEN, Wire};
 use neuroio::Error;
 
 fn api_error(err: &Error) -> &neuroio::ApiError {

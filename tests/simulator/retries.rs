@@ -1,13 +1,11 @@
 //! Retries against the simulator's fault injection: what is retried, how
 //! often, and what never is.
 
-mod sim;
-
 use std::time::{Duration, Instant};
 
+use crate::support::api_error;
 use neuroio::fake::{FakeIam, Fault};
 use neuroio::{Client, Error};
-use sim::api_error;
 
 /// A client with fast backoff, so the tests do not sleep for long.
 fn quick_client(fake: &FakeIam) -> Client {

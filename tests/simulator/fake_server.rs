@@ -1,17 +1,15 @@
 //! The simulator as a server: bad input, raw wire forms, faults, inspection,
 //! connections, shutdown and concurrency.
 
-mod sim;
-
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{api_error, assert_error_body, client, client_without_retries, raw};
 use neuroio::fake::{FakeIam, Fault};
 use serde_json::json;
-use sim::{api_error, assert_error_body, client, client_without_retries, raw};
 
 fn auth(fake: &FakeIam) -> String {
     format!("Token {}", fake.root_token())

@@ -1,6 +1,4 @@
-mod common;
-
-use common::{PAGE, Wire, assert_permanent, assert_temporary};
+use crate::support::{PAGE, Wire, assert_permanent, assert_temporary};
 use mockito::Matcher;
 
 fn list_case(permanent: Option<bool>, limit: u32, offset: u32, query: &str) {

@@ -1,12 +1,10 @@
 //! Walking pages, expiry helpers, shared pools and token rotation, against
 //! the simulator.
 
-mod sim;
-
 use std::time::Duration;
 
+use crate::support::client;
 use neuroio::fake::{FakeIam, Fault};
-use sim::client;
 
 fn create_temporary(fake: &FakeIam, n: usize) -> Vec<u64> {
     let root = client(fake, &fake.root_token());

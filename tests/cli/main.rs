@@ -1,7 +1,8 @@
 //! End-to-end tests of the `neuroio` binary against a simulator started by
 //! each test.
 
-mod sim;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use neuroio::fake::FakeIam;
 use serde_json::Value;
-use sim::client;
+use support::client;
 
 const BIN: &str = env!("CARGO_BIN_EXE_neuroio");
 

@@ -1,6 +1,4 @@
-mod common;
-
-use common::Wire;
+use crate::support::Wire;
 use mockito::Matcher;
 
 fn expect_delete(wire: &mut Wire, path: &str, query: Matcher) -> mockito::Mock {

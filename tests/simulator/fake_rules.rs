@@ -1,12 +1,10 @@
 //! The simulator's API rules, exercised through the public SDK.
 
-mod sim;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::support::{api_error, client};
 use neuroio::fake::FakeIam;
-use sim::{api_error, client};
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 

@@ -1,6 +1,4 @@
-mod common;
-
-use common::{PERMANENT, TEMPORARY, Wire, assert_permanent, assert_temporary};
+use crate::support::{PERMANENT, TEMPORARY, Wire, assert_permanent, assert_temporary};
 use mockito::Matcher;
 
 #[test]

@@ -1,11 +1,9 @@
 //! Connection reuse, counted at the simulator (functional, not timed).
 
-mod sim;
-
 use std::sync::{Arc, Barrier};
 
+use crate::support::client;
 use neuroio::fake::FakeIam;
-use sim::client;
 
 #[test]
 fn one_thousand_sequential_calls_use_one_connection() {

@@ -1,0 +1,13 @@
+//! Tests against the offline simulator (`neuroio::fake`): its rules, its
+//! HTTP layer, and the client's retries, pagination and key handling
+//! against it.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod connections;
+mod fake_rules;
+mod fake_server;
+mod pagination;
+mod retries;
+mod security;

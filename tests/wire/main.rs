@@ -1,0 +1,15 @@
+//! Wire tests: every call against a `mockito` server (or a hand-made fault
+//! server), matching the exact request and asserting every field of the
+//! answer. One module per operation or concern.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod config;
+mod create;
+mod delete;
+mod errors;
+mod get;
+mod list;
+mod timeouts;
+mod update;
