@@ -15,9 +15,13 @@ use crate::tokens::Tokens;
 pub const DEFAULT_IAM_URL: &str = "https://iam.neuroio.com";
 
 const USER_AGENT: &str = concat!("neuroio-rust/", env!("CARGO_PKG_VERSION"));
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one attempt of a request may take unless
+/// [`ClientBuilder::timeout`] says otherwise: 30 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
-const DEFAULT_MAX_RETRIES: u32 = 2;
+/// How many times an idempotent call is retried unless
+/// [`ClientBuilder::max_retries`] says otherwise: 2.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
 const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_millis(200);
 const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
 const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);

@@ -141,7 +141,7 @@ mod model;
 mod resolver;
 mod tokens;
 
-pub use client::{Client, ClientBuilder, DEFAULT_IAM_URL};
+pub use client::{Client, ClientBuilder, DEFAULT_IAM_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT};
 pub use error::{ApiError, ConfigError, Error, FieldError, TransportError, TransportErrorKind};
 pub use model::Token;
 #[doc(hidden)]
