@@ -67,7 +67,7 @@ fn run() -> neuroio::Result<()> {
 
     step("Get a token by id and by key");
     let by_id = tokens.get(temporary.id)?;
-    let by_key = tokens.get(temporary.key.as_str())?;
+    let by_key = tokens.get(temporary.key.secret())?;
     println!("  by id  -> token {}", by_id.id);
     println!(
         "  by key -> token {} (same token: {})",

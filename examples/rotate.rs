@@ -55,12 +55,13 @@ fn run() -> neuroio::Result<()> {
             (root.with_api_token(&start.key)?, start.key)
         }
         None => {
-            let key = std::env::var("NEUROIO_API_TOKEN").unwrap_or_default();
+            let key =
+                neuroio::TokenKey::from(std::env::var("NEUROIO_API_TOKEN").unwrap_or_default());
             (Client::from_env()?, key)
         }
     };
     // The job looks its own token up by key to learn when it expires.
-    let token = client.tokens().get(key.as_str())?;
+    let token = client.tokens().get(&key)?;
     let now = || {
         simulator
             .as_ref()

@@ -42,7 +42,7 @@ fn run() -> neuroio::Result<()> {
     println!("first page of temporary tokens: {} token(s)", page.len());
 
     let by_id = tokens.get(created.id)?;
-    let by_key = tokens.get(created.key.as_str())?;
+    let by_key = tokens.get(created.key.secret())?;
     println!("fetched by id and by key: same token = {}", by_id == by_key);
 
     let deactivated = tokens.update(&created, false)?;

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// How many bytes of an unexpected body an error keeps for its message.
-const EXCERPT_BYTES: usize = 240;
+use crate::redact::Secrets;
 
 /// The error type of every fallible call in this crate.
 ///
@@ -48,13 +47,18 @@ pub enum Error {
     #[error(
         "unexpected response from the API (HTTP {status}): {reason}; body starts with: {excerpt:?}"
     )]
+    #[non_exhaustive]
     UnexpectedResponse {
         /// The HTTP status of the answer.
         status: u16,
         /// What was wrong with it.
         reason: String,
-        /// The first bytes of the body, with any token key blanked out.
+        /// The first bytes of the body, with every secret the request carried
+        /// and every token key blanked out.
         excerpt: String,
+        /// The JSON error, when the body could not be decoded.
+        #[source]
+        source: Option<serde_json::Error>,
     },
 
     /// The client was configured with something it cannot use.
@@ -64,6 +68,7 @@ pub enum Error {
     /// A local input/output operation failed, such as starting the
     /// simulator or reading a token file.
     #[error("{context}: {source}")]
+    #[non_exhaustive]
     Io {
         /// What was being done.
         context: &'static str,
@@ -71,15 +76,19 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// A request that is not safe to repeat (creating a token) failed in a
-    /// way that leaves open whether the server carried it out: the answer
-    /// was lost, it timed out, or a server error came back. A token may or
-    /// may not have been created; list the tokens (newest first) and
-    /// compare before creating another. The cause is the `source`.
+    /// A request that is not safe to repeat (creating a token, logging in,
+    /// changing a password) failed in a way that leaves open whether the
+    /// server carried it out: the request may have reached the server, and
+    /// the answer was lost, timed out, was a server error, or could not be
+    /// read. A token may or may not have been created; list the tokens
+    /// (newest first) and compare before creating another. The cause is the
+    /// `source`.
     #[error(
-        "{operation}: the outcome is unknown, a token may or may not have been created; \
-         list the tokens and compare before trying again ({source})"
+        "{operation}: the outcome is unknown, it may or may not have been carried out \
+         (a token may have been created); list the tokens and compare before trying again \
+         ({source})"
     )]
+    #[non_exhaustive]
     OutcomeUnknown {
         /// The operation, such as `"tokens.create"`.
         operation: &'static str,
@@ -87,7 +96,8 @@ pub enum Error {
         source: Box<Error>,
     },
 
-    /// A [`TokenRef`](crate::TokenRef) that can name no token; no request was
+    /// A [`TokenRef`](crate::TokenRef) that can name no token (a negative id,
+    /// an empty key, `.` or `..`, a key too long for a URL); no request was
     /// sent.
     #[error("invalid token reference: {0}")]
     InvalidTokenRef(&'static str),
@@ -130,6 +140,24 @@ impl Error {
         self.status() == Some(401)
     }
 
+    /// Whether logging in failed because the user name and password do not
+    /// match (the API's error code 602). Unlike
+    /// [`is_unauthorized`](Self::is_unauthorized), which is about a token
+    /// the API no longer accepts.
+    ///
+    /// ```
+    /// let err: neuroio::Error = neuroio::ApiError::from_response(
+    ///     400,
+    ///     br#"{"error_codes":[602],"message":"Username and password do not match.","fields":[]}"#,
+    ///     None,
+    /// ).into();
+    /// assert!(err.is_login_failed());
+    /// assert!(!err.is_unauthorized());
+    /// ```
+    pub fn is_login_failed(&self) -> bool {
+        matches!(self, Error::Api(api) if api.error_codes.contains(&602))
+    }
+
     /// Whether the request timed out before an answer arrived.
     ///
     /// ```
@@ -155,19 +183,17 @@ impl Error {
         matches!(self, Error::OutcomeUnknown { .. })
     }
 
-    /// Whether the request may have reached the server while its answer was
-    /// lost or cut short: a timeout, a dropped connection, or an answer too
-    /// large to read.
+    /// Whether the request may have reached the server while no usable
+    /// answer came back: a timeout after connecting, a dropped connection,
+    /// an answer too large to read, or a success whose body could not be
+    /// read. A failed DNS lookup, a refused connection or a rejected
+    /// certificate sent nothing.
     pub(crate) fn answer_lost(&self) -> bool {
-        matches!(
-            self,
-            Error::Transport(t) if matches!(
-                t.kind,
-                TransportErrorKind::Timeout
-                    | TransportErrorKind::Connection
-                    | TransportErrorKind::ResponseTooLarge
-            )
-        )
+        match self {
+            Error::Transport(t) => t.may_have_reached_server(),
+            Error::UnexpectedResponse { status, .. } => (200..300).contains(status),
+            _ => false,
+        }
     }
 
     /// Wraps the failure of a request that must not be repeated when its
@@ -184,11 +210,35 @@ impl Error {
         }
     }
 
-    pub(crate) fn unexpected(status: u16, reason: impl Into<String>, body: &[u8]) -> Self {
+    pub(crate) fn unexpected(
+        status: u16,
+        reason: impl Into<String>,
+        body: &[u8],
+        secrets: &Secrets<'_>,
+    ) -> Self {
         Error::UnexpectedResponse {
             status,
             reason: reason.into(),
-            excerpt: excerpt(body),
+            excerpt: secrets.excerpt(body),
+            source: None,
+        }
+    }
+
+    /// A success whose body is not the JSON the API promises.
+    pub(crate) fn undecodable(
+        status: u16,
+        body: &[u8],
+        source: serde_json::Error,
+        secrets: &Secrets<'_>,
+    ) -> Self {
+        Error::UnexpectedResponse {
+            status,
+            reason: format!(
+                "the body is not the expected JSON ({})",
+                secrets.scrub(&source.to_string())
+            ),
+            excerpt: secrets.excerpt(body),
+            source: Some(source),
         }
     }
 }
@@ -287,12 +337,31 @@ impl ApiError {
     /// assert!(err.message.contains("Bad Gateway"));
     /// ```
     pub fn from_response(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
+        ApiError::from_answer(status, body, retry_after, &Secrets::default())
+    }
+
+    /// [`from_response`](Self::from_response), with every secret the request
+    /// carried blanked out of each text taken from the body.
+    pub(crate) fn from_answer(
+        status: u16,
+        body: &[u8],
+        retry_after: Option<Duration>,
+        secrets: &Secrets<'_>,
+    ) -> Self {
         match serde_json::from_slice::<ErrorBody>(body) {
             Ok(decoded) => ApiError {
                 status,
                 error_codes: decoded.error_codes,
-                message: decoded.message,
-                fields: decoded.fields,
+                message: secrets.scrub(&decoded.message),
+                fields: decoded
+                    .fields
+                    .into_iter()
+                    .map(|f| FieldError {
+                        name: secrets.scrub(&f.name),
+                        message: secrets.scrub(&f.message),
+                        error_code: f.error_code,
+                    })
+                    .collect(),
                 retry_after,
             },
             Err(_) => {
@@ -301,7 +370,7 @@ impl ApiError {
                 } else {
                     format!(
                         "HTTP {status} with a body that is not the API's JSON error: {:?}",
-                        excerpt(body)
+                        secrets.excerpt(body)
                     )
                 };
                 ApiError {
@@ -342,11 +411,16 @@ impl std::error::Error for ApiError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransportErrorKind {
-    /// The host name did not resolve.
+    /// The host name did not resolve (DNS lookup failed). Nothing was sent.
     Dns,
-    /// The TCP connection could not be opened.
+    /// The TCP connection could not be opened: refused or unreachable.
+    /// Nothing was sent.
     Connect,
-    /// The TLS handshake or certificate check failed.
+    /// The server's TLS certificate was rejected (untrusted issuer, wrong
+    /// name, expired). Nothing was sent, and it is never retried: the server
+    /// may be an impostor.
+    Certificate,
+    /// The TLS handshake failed for another reason. Nothing was sent.
     Tls,
     /// A timeout ran out before the answer was complete.
     Timeout,
@@ -360,53 +434,67 @@ pub enum TransportErrorKind {
 
 /// A request that never got a (complete) answer from the server.
 ///
-/// Its `Display` names the operation and what failed, never the URL (a path
-/// can carry a token key); the transport's own error is the
-/// [`source`](std::error::Error::source).
+/// Its `Display` names the operation, the host and what failed in plain
+/// words, with what to check; never the URL (a path can carry a token key).
+/// The transport's own error is the [`source`](std::error::Error::source).
 ///
 /// ```
 /// # fn check(err: neuroio::Error) {
 /// if let neuroio::Error::Transport(t) = &err {
-///     eprintln!("{} failed: {:?}", t.operation(), t.kind());
+///     eprintln!("{} to {} failed: {:?}", t.operation(), t.host(), t.kind());
 /// }
 /// # }
 /// ```
 #[derive(Debug)]
 pub struct TransportError {
     kind: TransportErrorKind,
+    /// False when the failure came before anything was sent.
+    reached: bool,
     operation: &'static str,
-    source: Option<ureq::Error>,
+    host: Box<str>,
+    source: Option<Box<ureq::Error>>,
 }
 
 impl TransportError {
-    pub(crate) fn from_ureq(operation: &'static str, err: ureq::Error) -> Self {
+    pub(crate) fn from_ureq(operation: &'static str, host: &str, err: ureq::Error) -> Self {
         use ureq::Error as U;
-        let kind = match &err {
-            U::Timeout(_) => TransportErrorKind::Timeout,
-            U::HostNotFound => TransportErrorKind::Dns,
-            U::ConnectionFailed | U::ConnectProxyFailed(_) => TransportErrorKind::Connect,
-            U::Tls(_) | U::Rustls(_) | U::Pem(_) | U::TlsRequired => TransportErrorKind::Tls,
+        use ureq::Timeout as T;
+        let (kind, reached) = match &err {
+            U::Timeout(T::Resolve | T::Connect) => (TransportErrorKind::Timeout, false),
+            U::Timeout(_) => (TransportErrorKind::Timeout, true),
+            U::HostNotFound => (TransportErrorKind::Dns, false),
+            U::ConnectionFailed | U::ConnectProxyFailed(_) => (TransportErrorKind::Connect, false),
+            U::Rustls(tls) => (tls_kind(tls), false),
+            U::Tls(_) | U::Pem(_) | U::TlsRequired => (TransportErrorKind::Tls, false),
             U::BodyExceedsLimit(_) | U::LargeResponseHeader(..) => {
-                TransportErrorKind::ResponseTooLarge
+                (TransportErrorKind::ResponseTooLarge, true)
             }
-            U::Io(io) => match io.kind() {
-                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-                    TransportErrorKind::Timeout
-                }
-                std::io::ErrorKind::ConnectionRefused => TransportErrorKind::Connect,
-                _ => TransportErrorKind::Connection,
+            U::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+                Some(tls) => (tls_kind(tls), false),
+                None => match io.kind() {
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                        (TransportErrorKind::Timeout, true)
+                    }
+                    std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::HostUnreachable
+                    | std::io::ErrorKind::NetworkUnreachable
+                    | std::io::ErrorKind::AddrNotAvailable => (TransportErrorKind::Connect, false),
+                    _ => (TransportErrorKind::Connection, true),
+                },
             },
-            U::Protocol(_) | U::BodyStalled => TransportErrorKind::Connection,
-            _ => TransportErrorKind::Other,
+            U::Protocol(_) | U::BodyStalled => (TransportErrorKind::Connection, true),
+            _ => (TransportErrorKind::Other, true),
         };
         // These two carry the full URL in their text, and a URL can carry a key.
         let source = match err {
             U::BadUri(_) | U::RequireHttpsOnly(_) => None,
-            other => Some(other),
+            other => Some(Box::new(other)),
         };
         TransportError {
             kind,
+            reached,
             operation,
+            host: host.into(),
             source,
         }
     }
@@ -432,28 +520,76 @@ impl TransportError {
     pub fn operation(&self) -> &'static str {
         self.operation
     }
+
+    /// The host the request was for, such as `iam.neuroio.com`.
+    ///
+    /// ```
+    /// # fn check(t: &neuroio::TransportError) {
+    /// println!("{}", t.host());
+    /// # }
+    /// ```
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Whether the request may have reached the server before it failed.
+    pub(crate) fn may_have_reached_server(&self) -> bool {
+        self.reached
+    }
+}
+
+fn tls_kind(err: &rustls::Error) -> TransportErrorKind {
+    match err {
+        rustls::Error::InvalidCertificate(_)
+        | rustls::Error::InvalidCertRevocationList(_)
+        | rustls::Error::NoCertificatesPresented => TransportErrorKind::Certificate,
+        _ => TransportErrorKind::Tls,
+    }
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
-            TransportErrorKind::Dns => "the IAM host name did not resolve; check the IAM URL",
-            TransportErrorKind::Connect => {
-                "could not connect to the IAM server; check the IAM URL, proxy and network"
+        let (op, host) = (self.operation, &self.host);
+        match self.kind {
+            TransportErrorKind::Dns => write!(
+                f,
+                "{op}: could not resolve host name {host} (DNS lookup failed); \
+                 check the URL, and this machine's DNS and network settings"
+            ),
+            TransportErrorKind::Connect => write!(
+                f,
+                "{op}: could not connect to {host} (refused or unreachable); \
+                 check the URL, that the service is up, and any proxy or firewall"
+            ),
+            TransportErrorKind::Certificate => write!(
+                f,
+                "{op}: the TLS certificate of {host} was rejected, so nothing was sent; \
+                 check the URL and this machine's clock; behind a TLS-inspecting proxy, \
+                 build with the feature platform-verifier to trust the system's certificates"
+            ),
+            TransportErrorKind::Tls => write!(
+                f,
+                "{op}: the TLS handshake with {host} failed; check that the URL is \
+                 https:// to a TLS server"
+            ),
+            TransportErrorKind::Timeout => write!(
+                f,
+                "{op}: timed out waiting for {host}; raise the timeout or try again later"
+            ),
+            TransportErrorKind::Connection => write!(
+                f,
+                "{op}: the connection to {host} was reset or closed before a complete \
+                 answer arrived; try again, or check any proxy in between"
+            ),
+            TransportErrorKind::ResponseTooLarge => write!(
+                f,
+                "{op}: the answer from {host} was larger than the client accepts \
+                 (see ClientBuilder::max_response_bytes)"
+            ),
+            TransportErrorKind::Other => {
+                write!(f, "{op}: the request to {host} failed in transport")
             }
-            TransportErrorKind::Tls => "the TLS handshake with the IAM server failed",
-            TransportErrorKind::Timeout => {
-                "timed out waiting for the IAM server; raise the timeout or try again later"
-            }
-            TransportErrorKind::Connection => {
-                "the connection was closed before a complete answer arrived"
-            }
-            TransportErrorKind::ResponseTooLarge => {
-                "the answer was larger than the client accepts (see ClientBuilder::max_response_bytes)"
-            }
-            TransportErrorKind::Other => "the request failed in transport",
-        };
-        write!(f, "{}: {what}", self.operation)?;
+        }?;
         if let Some(source) = &self.source {
             write!(f, " ({source})")?;
         }
@@ -464,7 +600,7 @@ impl fmt::Display for TransportError {
 impl std::error::Error for TransportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source
-            .as_ref()
+            .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
@@ -486,16 +622,34 @@ pub enum ConfigError {
     /// The API token cannot be sent as given.
     #[error("invalid API token: {0}")]
     InvalidApiToken(&'static str),
-    /// The IAM URL cannot be used.
-    #[error("invalid IAM URL {url:?}: {reason}")]
-    InvalidIamUrl {
-        /// The URL as given (credentials in it are blanked out).
+    /// The IAM or API URL cannot be used.
+    #[error("invalid {setting} {url:?}: {reason}")]
+    #[non_exhaustive]
+    InvalidUrl {
+        /// Which URL: `"IAM URL"` or `"API URL"`.
+        setting: &'static str,
+        /// The URL as given (one with credentials in it is not shown).
         url: String,
         /// What is wrong with it and what to do.
         reason: String,
     },
+    /// An `http://` URL to another machine, which would send the API token
+    /// in clear text, without
+    /// [`allow_insecure_http`](crate::ClientBuilder::allow_insecure_http).
+    #[error(
+        "invalid {setting} {url:?}: http:// would send the API token in clear text to another \
+         machine; use https://, or opt in with ClientBuilder::allow_insecure_http(true)"
+    )]
+    #[non_exhaustive]
+    InsecureUrl {
+        /// Which URL: `"IAM URL"` or `"API URL"`.
+        setting: &'static str,
+        /// The URL as given (one with credentials in it is not shown).
+        url: String,
+    },
     /// Any other setting out of its range.
     #[error("invalid setting {name}: {reason}")]
+    #[non_exhaustive]
     InvalidSetting {
         /// The builder method or environment variable.
         name: &'static str,
@@ -504,85 +658,9 @@ pub enum ConfigError {
     },
 }
 
-/// The first bytes of a body, safe to print: cut on a character boundary and
-/// with the value of every `"key"` field blanked out.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    let cut = &body[..body.len().min(EXCERPT_BYTES)];
-    let text = String::from_utf8_lossy(cut);
-    let mut text = redact_keys(&text);
-    if body.len() > EXCERPT_BYTES {
-        text.push('…');
-    }
-    text
-}
-
-/// Replaces the string value after each `"key"` with `[redacted]`, also when
-/// the value is cut off by the end of the text.
-fn redact_keys(text: &str) -> String {
-    const NEEDLE: &str = "\"key\"";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(pos) = rest.find(NEEDLE) {
-        let (before, after_needle) = rest.split_at(pos + NEEDLE.len());
-        out.push_str(before);
-        let trimmed = after_needle.trim_start();
-        let Some(after_colon) = trimmed.strip_prefix(':') else {
-            rest = after_needle;
-            continue;
-        };
-        let value = after_colon.trim_start();
-        let Some(inside) = value.strip_prefix('"') else {
-            rest = after_needle;
-            continue;
-        };
-        out.push_str(":\"[redacted]");
-        // Skip to the closing quote, honouring backslash escapes.
-        let mut escaped = false;
-        let mut end = None;
-        for (i, c) in inside.char_indices() {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => {
-                    end = Some(i);
-                    break;
-                }
-                _ => {}
-            }
-        }
-        match end {
-            Some(i) => rest = &inside[i..],
-            None => rest = "",
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn excerpt_blanks_keys_even_when_cut_off() {
-        assert_eq!(
-            excerpt(br#"{"id":1,"key": "s3cr3t","x":"key"}"#),
-            r#"{"id":1,"key":"[redacted]","x":"key"}"#
-        );
-        assert_eq!(
-            excerpt(br#"{"id":1,"key":"s3cr"#),
-            r#"{"id":1,"key":"[redacted]"#
-        );
-        assert_eq!(excerpt(br#"{"key":"a\"b"}"#), r#"{"key":"[redacted]"}"#);
-    }
-
-    #[test]
-    fn excerpt_is_bounded_and_char_safe() {
-        let body = "é".repeat(500);
-        let e = excerpt(body.as_bytes());
-        assert!(e.len() <= EXCERPT_BYTES + 4, "{}", e.len());
-        assert!(e.ends_with('…'));
-    }
 
     #[test]
     fn error_stays_small() {

@@ -38,7 +38,7 @@
 //! let tokens = client.tokens();
 //! let permanent = tokens.create(true)?;
 //! let same = tokens.get(&permanent)?;            // by id, from the token
-//! let same = tokens.get(permanent.key.as_str())?; // by key
+//! let same = tokens.get(&permanent.key)?;        // by key
 //! tokens.update(permanent.id, false)?;           // deactivate
 //! tokens.delete(permanent.id)?;
 //! # Ok(())
@@ -132,21 +132,44 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// The client and how it is configured.
 mod client;
+mod config;
+// The one request path, and what it relies on.
+mod redact;
+mod request;
+mod resolver;
+mod retry;
+// Types: errors, models, secrets, references.
 mod error;
+mod model;
+mod secret;
+mod token_ref;
+// Resources: one file each.
+mod auth;
+mod pagination;
+mod spaces;
+mod tokens;
+mod whoami;
+// Optional parts.
 #[cfg(feature = "fake")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
-mod model;
-mod resolver;
-mod tokens;
 
-pub use client::{Client, ClientBuilder, DEFAULT_IAM_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT};
+pub use auth::Auth;
+pub use client::Client;
+pub use config::{
+    ClientBuilder, DEFAULT_API_URL, DEFAULT_IAM_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
+};
 pub use error::{ApiError, ConfigError, Error, FieldError, TransportError, TransportErrorKind};
-pub use model::Token;
+pub use model::{Login, Space, Token, User, Whoami};
+pub use pagination::{DEFAULT_PAGE_SIZE, TokenIter};
+pub use secret::{Password, TokenKey};
+pub use spaces::Spaces;
+pub use token_ref::TokenRef;
 #[doc(hidden)]
 pub use tokens::__decode_for_fuzzing;
-pub use tokens::{DEFAULT_PAGE_SIZE, TokenIter, TokenRef, Tokens};
+pub use tokens::Tokens;
 
 /// The result of every fallible call in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

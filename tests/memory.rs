@@ -68,7 +68,7 @@ fn walk(total: usize) -> (usize, i64) {
     let fake = FakeIam::start().unwrap();
     fake.add_temporary_tokens(&fake.root_token(), total - 1)
         .unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     // Open the connection first, so its buffers are not part of the walk.
     root.tokens().list(None, 1, 0).unwrap();
 

@@ -56,28 +56,28 @@ fn secrets_never_leak_into_debug_display_or_logs() {
     let permanent = root.tokens().create(true).unwrap();
     let secrets = [
         root_key.as_str(),
-        temporary.key.as_str(),
-        permanent.key.as_str(),
+        temporary.key.secret(),
+        permanent.key.secret(),
     ];
 
     // Calls by key, successes and failures.
-    root.tokens().get(temporary.key.as_str()).unwrap();
-    root.tokens().update(permanent.key.as_str(), false).unwrap();
+    root.tokens().get(temporary.key.secret()).unwrap();
+    root.tokens().update(permanent.key.secret(), false).unwrap();
     let as_permanent = root.with_api_token(&permanent.key).unwrap();
     show_err(as_permanent.tokens().list(None, 20, 0).unwrap_err()); // 401 inactive
     show_err(
         root.tokens()
-            .get(format!("{}x", temporary.key).as_str())
+            .get(format!("{}x", temporary.key.secret()).as_str())
             .unwrap_err(),
     ); // 404
     fake.inject(Fault::status(503), 2);
-    root.tokens().get(temporary.key.as_str()).unwrap(); // retried
+    root.tokens().get(temporary.key.secret()).unwrap(); // retried
     fake.inject(Fault::Close, 1);
-    root.tokens().delete(permanent.key.as_str()).unwrap(); // retried after a lost connection
+    root.tokens().delete(permanent.key.secret()).unwrap(); // retried after a lost connection
     fake.inject(Fault::LoseAnswer, 1);
     show_err(root.tokens().create(false).unwrap_err()); // outcome unknown
     fake.inject(Fault::Delay(Duration::from_secs(5)), 3);
-    show_err(root.tokens().get(temporary.key.as_str()).unwrap_err()); // timeouts
+    show_err(root.tokens().get(temporary.key.secret()).unwrap_err()); // timeouts
     fake.clear_faults();
     let (rotated, rotated_token) = root.rotate().unwrap();
     shown.push(format!(
@@ -86,7 +86,7 @@ fn secrets_never_leak_into_debug_display_or_logs() {
     ));
     shown.push(format!(
         "{:?}",
-        neuroio::TokenRef::from(temporary.key.as_str())
+        neuroio::TokenRef::from(temporary.key.secret())
     ));
     shown.push(format!("{fake:?}"));
     shown.extend(fake.requests().iter().map(|r| format!("{r:?}")));
@@ -98,7 +98,7 @@ fn secrets_never_leak_into_debug_display_or_logs() {
         logged
             .iter()
             .any(|l| l
-                .starts_with("DEBUG neuroio::client: GET /v1/tokens/<key>/ attempt 3/3: 200 in ")),
+                .starts_with("DEBUG neuroio::request: GET /v1/tokens/<key>/ attempt 3/3: 200 in ")),
         "{logged:#?}"
     );
     assert!(
@@ -119,7 +119,7 @@ fn secrets_never_leak_into_debug_display_or_logs() {
     );
 
     let everything = [shown, logged].concat().join("\n");
-    for secret in secrets.iter().chain([&rotated_token.key.as_str()]) {
+    for secret in secrets.iter().chain([&rotated_token.key.secret()]) {
         assert!(
             !everything.contains(secret),
             "a secret leaked:\n{everything}"

@@ -362,7 +362,7 @@ fn tokens(client: &Client, command: &TokensCommand, global: &Global) -> Result<(
 /// A number is an id; anything else is a key.
 fn token_ref(id_or_key: &str) -> TokenRef {
     match id_or_key.parse::<u64>() {
-        Ok(id) => TokenRef::Id(id),
+        Ok(id) => TokenRef::from(id),
         Err(_) => TokenRef::from(id_or_key),
     }
 }
@@ -474,7 +474,7 @@ impl Printer {
                     t.expires.map_or_else(|| "never".to_owned(), rfc3339),
                 ];
                 if self.show_keys {
-                    row.push(t.key.clone());
+                    row.push(t.key.secret().to_owned());
                 }
                 row
             })

@@ -90,9 +90,9 @@ fn create_prints_the_new_token_with_its_key() {
     assert_eq!(temporary["is_active"], true);
     assert!(temporary["expires"].is_string());
     assert_eq!(permanent["expires"], Value::Null);
-    let sdk = client(&fake, &fake.root_token());
+    let sdk = client(&fake, fake.root_token());
     let stored = sdk.tokens().get(temporary["id"].as_u64().unwrap()).unwrap();
-    assert_eq!(temporary["key"], stored.key.as_str());
+    assert_eq!(temporary["key"], stored.key.secret());
     assert!(
         sdk.tokens()
             .get(permanent["key"].as_str().unwrap())
@@ -104,7 +104,7 @@ fn create_prints_the_new_token_with_its_key() {
 #[test]
 fn list_prints_a_json_array_without_keys_by_default() {
     let fake = FakeIam::start().unwrap();
-    let sdk = client(&fake, &fake.root_token());
+    let sdk = client(&fake, fake.root_token());
     let made = sdk.tokens().create(false).unwrap();
 
     let all = json(&run(&fake, &["tokens", "list"]));
@@ -118,14 +118,14 @@ fn list_prints_a_json_array_without_keys_by_default() {
     );
 
     let with_keys = json(&run(&fake, &["tokens", "list", "--show-keys"]));
-    assert_eq!(with_keys[0]["key"], made.key.as_str());
+    assert_eq!(with_keys[0]["key"], made.key.secret());
     assert_eq!(with_keys[1]["key"], fake.root_token().as_str());
 }
 
 #[test]
 fn list_passes_filter_limit_and_offset() {
     let fake = FakeIam::start().unwrap();
-    let sdk = client(&fake, &fake.root_token());
+    let sdk = client(&fake, fake.root_token());
     for _ in 0..3 {
         sdk.tokens().create(false).unwrap();
     }
@@ -164,7 +164,7 @@ fn list_passes_filter_limit_and_offset() {
 #[test]
 fn list_all_walks_every_page_as_jsonl() {
     let fake = FakeIam::start().unwrap();
-    let sdk = client(&fake, &fake.root_token());
+    let sdk = client(&fake, fake.root_token());
     for _ in 0..7 {
         sdk.tokens().create(false).unwrap();
     }
@@ -227,19 +227,19 @@ fn table_output_hides_keys_unless_asked() {
 #[test]
 fn get_update_delete_by_id_and_key() {
     let fake = FakeIam::start().unwrap();
-    let sdk = client(&fake, &fake.root_token());
+    let sdk = client(&fake, fake.root_token());
     let made = sdk.tokens().create(false).unwrap();
     let id = made.id.to_string();
 
     let by_id = json(&run(&fake, &["tokens", "get", &id]));
-    let by_key = json(&run(&fake, &["tokens", "get", &made.key]));
+    let by_key = json(&run(&fake, &["tokens", "get", made.key.secret()]));
     assert_eq!(by_id, by_key);
     assert_eq!(by_id["id"], made.id);
     assert_eq!(by_id.get("key"), None);
 
     let off = json(&run(
         &fake,
-        &["tokens", "update", &made.key, "--active", "false"],
+        &["tokens", "update", made.key.secret(), "--active", "false"],
     ));
     assert_eq!(off["is_active"], false);
     assert!(!sdk.tokens().get(made.id).unwrap().is_active);
@@ -254,7 +254,7 @@ fn get_update_delete_by_id_and_key() {
 #[test]
 fn delete_all_refuses_without_yes() {
     let fake = FakeIam::start().unwrap();
-    let sdk = client(&fake, &fake.root_token());
+    let sdk = client(&fake, fake.root_token());
     sdk.tokens().create(false).unwrap();
 
     let output = run(&fake, &["tokens", "delete-all", "--temporary"]);
@@ -273,7 +273,7 @@ fn delete_all_refuses_without_yes() {
 #[test]
 fn delete_all_with_a_filter() {
     let fake = FakeIam::start().unwrap();
-    let sdk = client(&fake, &fake.root_token());
+    let sdk = client(&fake, fake.root_token());
     sdk.tokens().create(false).unwrap();
     sdk.tokens().create(false).unwrap();
 
@@ -334,11 +334,11 @@ fn rotate_prints_a_working_temporary_token() {
 #[test]
 fn deactivated_token_exits_4() {
     let fake = FakeIam::start().unwrap();
-    let sdk = client(&fake, &fake.root_token());
+    let sdk = client(&fake, fake.root_token());
     let made = sdk.tokens().create(false).unwrap();
     sdk.tokens().update(&made, false).unwrap();
 
-    let output = run_as(&fake, Some(&made.key), &["tokens", "list"]);
+    let output = run_as(&fake, Some(made.key.secret()), &["tokens", "list"]);
 
     assert_eq!(output.status.code(), Some(4));
     assert!(stdout(&output).is_empty());

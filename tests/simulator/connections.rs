@@ -8,7 +8,7 @@ use neuroio::fake::FakeIam;
 #[test]
 fn one_thousand_sequential_calls_use_one_connection() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let made = root.tokens().create(false).unwrap();
 
     for i in 0..999 {
@@ -26,7 +26,7 @@ fn one_thousand_sequential_calls_use_one_connection() {
 #[test]
 fn clones_share_the_pool() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let clone = root.clone();
 
     root.tokens().list(None, 5, 0).unwrap();
@@ -39,7 +39,7 @@ fn clones_share_the_pool() {
 #[test]
 fn eight_threads_open_at_most_eight_connections() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let start = Arc::new(Barrier::new(8));
 
     std::thread::scope(|scope| {

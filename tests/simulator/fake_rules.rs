@@ -11,7 +11,7 @@ const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 #[test]
 fn account_starts_with_one_permanent_root_token() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
 
     let page = root.tokens().list(None, 20, 0).unwrap();
 
@@ -29,21 +29,27 @@ fn account_starts_with_one_permanent_root_token() {
 #[test]
 fn temporary_token_expires_24_hours_after_creation() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
 
     let temporary = root.tokens().create(false).unwrap();
 
     assert!(temporary.is_active);
     assert_eq!(temporary.expires, Some(temporary.created + DAY));
-    assert_eq!(temporary.key.len(), 40);
-    assert!(temporary.key.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(temporary.key.secret().len(), 40);
+    assert!(
+        temporary
+            .key
+            .secret()
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit())
+    );
     assert_ne!(temporary.key, fake.root_token());
 }
 
 #[test]
 fn temporary_token_stops_authenticating_when_it_expires() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let temporary = root.tokens().create(false).unwrap();
     let as_temporary = client(&fake, &temporary.key);
 
@@ -62,7 +68,7 @@ fn temporary_token_stops_authenticating_when_it_expires() {
 #[test]
 fn sixth_permanent_token_is_refused() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     for _ in 0..4 {
         assert!(root.tokens().create(true).unwrap().is_permanent());
     }
@@ -85,7 +91,7 @@ fn sixth_permanent_token_is_refused() {
 #[test]
 fn deleting_a_permanent_token_frees_a_place() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let mut created = Vec::new();
     for _ in 0..4 {
         created.push(root.tokens().create(true).unwrap());
@@ -100,7 +106,7 @@ fn deleting_a_permanent_token_frees_a_place() {
 #[test]
 fn list_is_newest_first_and_pages_with_limit_and_offset() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let created: Vec<u64> = (0..5)
         .map(|_| root.tokens().create(false).unwrap().id)
         .collect();
@@ -127,7 +133,7 @@ fn list_is_newest_first_and_pages_with_limit_and_offset() {
 #[test]
 fn list_filters_by_permanence() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let permanent = root.tokens().create(true).unwrap();
     let temporary = root.tokens().create(false).unwrap();
 
@@ -143,7 +149,7 @@ fn list_filters_by_permanence() {
 #[test]
 fn list_validation_names_the_field() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
 
     for (limit, message) in [
         (0, "Ensure this value is between 1 and 100."),
@@ -165,14 +171,14 @@ fn list_validation_names_the_field() {
 #[test]
 fn get_update_delete_by_id_and_by_key() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let a = root.tokens().create(false).unwrap();
     let b = root.tokens().create(true).unwrap();
 
     assert_eq!(root.tokens().get(a.id).unwrap(), a);
-    assert_eq!(root.tokens().get(a.key.as_str()).unwrap(), a);
+    assert_eq!(root.tokens().get(a.key.secret()).unwrap(), a);
 
-    let off = root.tokens().update(b.key.as_str(), false).unwrap();
+    let off = root.tokens().update(b.key.secret(), false).unwrap();
     assert!(!off.is_active);
     assert_eq!(
         (off.id, &off.key, off.created, off.expires),
@@ -181,12 +187,12 @@ fn get_update_delete_by_id_and_by_key() {
     let on = root.tokens().update(b.id, true).unwrap();
     assert!(on.is_active);
 
-    root.tokens().delete(a.key.as_str()).unwrap();
+    root.tokens().delete(a.key.secret()).unwrap();
     root.tokens().delete(b.id).unwrap();
     assert!(root.tokens().get(a.id).unwrap_err().is_not_found());
     assert!(
         root.tokens()
-            .get(b.key.as_str())
+            .get(b.key.secret())
             .unwrap_err()
             .is_not_found()
     );
@@ -197,7 +203,7 @@ fn get_update_delete_by_id_and_by_key() {
 #[test]
 fn unknown_token_is_404_with_error_body() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
 
     let err = api_error(root.tokens().get(999_999).unwrap_err());
 
@@ -210,7 +216,7 @@ fn unknown_token_is_404_with_error_body() {
 #[test]
 fn deactivated_token_gets_401() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let temporary = root.tokens().create(false).unwrap();
     let as_temporary = client(&fake, &temporary.key);
     assert_eq!(as_temporary.tokens().list(None, 20, 0).unwrap().len(), 2);
@@ -237,7 +243,7 @@ fn unknown_key_gets_401() {
 #[test]
 fn accounts_are_isolated() {
     let fake = FakeIam::start().unwrap();
-    let alice = client(&fake, &fake.root_token());
+    let alice = client(&fake, fake.root_token());
     let bob_key = fake.add_account();
     let bob = client(&fake, &bob_key);
     let alices = alice.tokens().create(false).unwrap();
@@ -246,7 +252,7 @@ fn accounts_are_isolated() {
     assert!(bob.tokens().get(alices.id).unwrap_err().is_not_found());
     assert!(
         bob.tokens()
-            .get(alices.key.as_str())
+            .get(alices.key.secret())
             .unwrap_err()
             .is_not_found()
     );
@@ -282,14 +288,14 @@ fn accounts_are_isolated() {
 #[test]
 fn tokens_created_by_a_token_belong_to_its_account() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let child = root.tokens().create(false).unwrap();
     let as_child = client(&fake, &child.key);
 
     let grandchild = as_child.tokens().create(false).unwrap();
 
     assert_eq!(root.tokens().get(grandchild.id).unwrap(), grandchild);
-    let other = client(&fake, &fake.add_account());
+    let other = client(&fake, fake.add_account());
     assert!(
         other
             .tokens()
@@ -302,7 +308,7 @@ fn tokens_created_by_a_token_belong_to_its_account() {
 #[test]
 fn delete_many_respects_the_filter() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let permanent = root.tokens().create(true).unwrap();
     root.tokens().create(false).unwrap();
     root.tokens().create(false).unwrap();
@@ -337,7 +343,7 @@ fn delete_many_respects_the_filter() {
 #[test]
 fn delete_many_without_filter_deletes_the_caller_too() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     root.tokens().create(true).unwrap();
     root.tokens().create(false).unwrap();
 

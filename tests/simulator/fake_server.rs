@@ -91,7 +91,7 @@ fn list_ignores_unknown_parameters_and_defaults_limit() {
 fn update_accepts_json_and_form_bodies() {
     let fake = FakeIam::start().unwrap();
     let auth = auth(&fake);
-    let id = client(&fake, &fake.root_token())
+    let id = client(&fake, fake.root_token())
         .tokens()
         .create(false)
         .unwrap()
@@ -130,7 +130,7 @@ fn update_accepts_json_and_form_bodies() {
 fn update_refuses_other_bodies() {
     let fake = FakeIam::start().unwrap();
     let auth = auth(&fake);
-    let id = client(&fake, &fake.root_token())
+    let id = client(&fake, fake.root_token())
         .tokens()
         .create(false)
         .unwrap()
@@ -313,11 +313,11 @@ fn huge_header_is_431() {
 #[test]
 fn requests_are_recorded_in_order() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
 
     let created = root.tokens().create(true).unwrap();
     root.tokens().list(Some(false), 7, 3).unwrap();
-    root.tokens().update(created.key.as_str(), false).unwrap();
+    root.tokens().update(created.key.secret(), false).unwrap();
 
     let seen = fake.requests();
     assert_eq!(seen.len(), 3);
@@ -339,7 +339,10 @@ fn requests_are_recorded_in_order() {
     assert!(seen[1].body.is_empty());
     assert_eq!(seen[1].header("content-type"), None);
     assert_eq!(seen[2].method, "PATCH");
-    assert_eq!(seen[2].path, format!("/v1/tokens/{}/", created.key));
+    assert_eq!(
+        seen[2].path,
+        format!("/v1/tokens/{}/", created.key.secret())
+    );
     assert_eq!(seen[2].body, br#"{"is_active":false}"#);
     // Debug of a recorded request hides the credential.
     let shown = format!("{:?}", seen[0]);
@@ -352,7 +355,7 @@ fn requests_are_recorded_in_order() {
 #[test]
 fn sequential_calls_on_one_client_use_one_connection() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     for _ in 0..50 {
         root.tokens().list(None, 20, 0).unwrap();
     }
@@ -366,7 +369,7 @@ fn sequential_calls_on_one_client_use_one_connection() {
 #[test]
 fn injected_status_carries_retry_after() {
     let fake = FakeIam::start().unwrap();
-    let root = client_without_retries(&fake, &fake.root_token());
+    let root = client_without_retries(&fake, fake.root_token());
     fake.inject(Fault::status(429).with_retry_after("3"), 1);
 
     let err = api_error(root.tokens().list(None, 20, 0).unwrap_err());
@@ -381,7 +384,7 @@ fn injected_status_carries_retry_after() {
 #[test]
 fn injected_faults_apply_in_order_then_stop() {
     let fake = FakeIam::start().unwrap();
-    let root = client_without_retries(&fake, &fake.root_token());
+    let root = client_without_retries(&fake, fake.root_token());
     fake.inject(Fault::status(503), 2);
     fake.inject(Fault::status(500), 1);
 
@@ -401,7 +404,7 @@ fn injected_faults_apply_in_order_then_stop() {
 #[test]
 fn injected_close_drops_the_connection_without_answer() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     fake.inject(Fault::Close, 1);
 
     let err = root.tokens().create(false).unwrap_err();
@@ -440,7 +443,7 @@ fn injected_delay_trips_the_client_timeout() {
 fn shutdown_frees_the_port_and_is_idempotent() {
     let mut fake = FakeIam::start().unwrap();
     let addr = fake.addr();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     root.tokens().list(None, 20, 0).unwrap(); // leaves a kept-alive connection open
 
     fake.shutdown();
@@ -455,7 +458,7 @@ fn drop_stops_a_simulator_stalled_in_a_delay() {
     let fake = FakeIam::start().unwrap();
     let addr = fake.addr();
     fake.inject(Fault::Delay(Duration::from_secs(600)), 1);
-    let stalled = client(&fake, &fake.root_token());
+    let stalled = client(&fake, fake.root_token());
     let caller = std::thread::spawn(move || stalled.tokens().list(None, 20, 0));
     while fake.requests().is_empty() {
         std::thread::sleep(Duration::from_millis(5));
@@ -470,7 +473,7 @@ fn drop_stops_a_simulator_stalled_in_a_delay() {
 #[test]
 fn eight_threads_share_one_client() {
     let fake = FakeIam::start().unwrap();
-    let root = Arc::new(client(&fake, &fake.root_token()));
+    let root = Arc::new(client(&fake, fake.root_token()));
     let threads: Vec<_> = (0..8)
         .map(|_| {
             let root = Arc::clone(&root);
@@ -482,7 +485,7 @@ fn eight_threads_share_one_client() {
                     let t = tokens.create(false).expect("create");
                     let fetched = tokens.get(t.id).expect("get");
                     assert_eq!(fetched, t);
-                    let off = tokens.update(t.key.as_str(), false).expect("update");
+                    let off = tokens.update(t.key.secret(), false).expect("update");
                     assert!(!off.is_active && off.id == t.id);
                     let page = tokens.list(Some(false), 5, 0).expect("list");
                     assert!(!page.is_empty() && page.len() <= 5);

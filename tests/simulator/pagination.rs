@@ -7,7 +7,7 @@ use crate::support::client;
 use neuroio::fake::{FakeIam, Fault};
 
 fn create_temporary(fake: &FakeIam, n: usize) -> Vec<u64> {
-    let root = client(fake, &fake.root_token());
+    let root = client(fake, fake.root_token());
     (0..n)
         .map(|_| root.tokens().create(false).unwrap().id)
         .collect()
@@ -26,7 +26,7 @@ fn iter_walks_every_page_newest_first_and_stops_at_a_short_page() {
     let fake = FakeIam::start().unwrap();
     let mut expected = create_temporary(&fake, 24);
     expected.reverse();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let root_id = root.tokens().get(fake.root_token().as_str()).unwrap().id;
     expected.push(root_id);
     fake.clear_requests();
@@ -53,7 +53,7 @@ fn iter_walks_every_page_newest_first_and_stops_at_a_short_page() {
 fn iter_asks_once_more_when_the_last_page_is_full() {
     let fake = FakeIam::start().unwrap();
     create_temporary(&fake, 19); // 20 with the root token
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     fake.clear_requests();
 
     let count = root.tokens().iter(None).page_size(10).count();
@@ -73,7 +73,7 @@ fn iter_asks_once_more_when_the_last_page_is_full() {
 fn iter_is_lazy_and_holds_one_page() {
     let fake = FakeIam::start().unwrap();
     create_temporary(&fake, 30);
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     fake.clear_requests();
 
     let first_five: Vec<_> = root.tokens().iter(None).page_size(10).take(5).collect();
@@ -86,7 +86,7 @@ fn iter_is_lazy_and_holds_one_page() {
 fn iter_default_page_size_is_100_and_filter_is_sent() {
     let fake = FakeIam::start().unwrap();
     create_temporary(&fake, 3);
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     fake.clear_requests();
 
     let temporary = root.tokens().list_all(Some(false)).unwrap();
@@ -100,7 +100,7 @@ fn iter_default_page_size_is_100_and_filter_is_sent() {
 #[test]
 fn iter_page_size_is_clamped_to_the_api_range() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
 
     assert_eq!(root.tokens().iter(None).page_size(0).count(), 1);
     assert_eq!(root.tokens().iter(None).page_size(1000).count(), 1);
@@ -114,7 +114,7 @@ fn iter_page_size_is_clamped_to_the_api_range() {
 fn iter_yields_an_error_once_then_ends() {
     let fake = FakeIam::start().unwrap();
     create_temporary(&fake, 14);
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let mut iter = root.tokens().iter(None).page_size(10);
     for _ in 0..10 {
         iter.next().unwrap().unwrap();
@@ -131,7 +131,7 @@ fn iter_yields_an_error_once_then_ends() {
 #[test]
 fn list_all_fails_with_the_first_error() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     fake.inject(Fault::status(404), 1);
 
     assert!(root.tokens().list_all(None).unwrap_err().is_not_found());
@@ -140,7 +140,7 @@ fn list_all_fails_with_the_first_error() {
 #[test]
 fn expiry_helpers_follow_the_given_clock() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let temporary = root.tokens().create(false).unwrap();
     let permanent = root.tokens().create(true).unwrap();
 
@@ -171,7 +171,7 @@ fn expiry_helpers_follow_the_given_clock() {
 #[test]
 fn with_api_token_shares_the_connection_pool() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let temporary = root.tokens().create(false).unwrap();
 
     let as_temporary = root.with_api_token(&temporary.key).unwrap();
@@ -190,7 +190,7 @@ fn with_api_token_shares_the_connection_pool() {
         .iter()
         .map(|r| r.header("authorization").unwrap().to_owned())
         .collect();
-    assert!(auths.contains(&format!("Token {}", temporary.key)));
+    assert!(auths.contains(&format!("Token {}", temporary.key.secret())));
     assert!(matches!(
         root.with_api_token("bad token"),
         Err(neuroio::Error::Config(
@@ -202,7 +202,7 @@ fn with_api_token_shares_the_connection_pool() {
 #[test]
 fn rotate_creates_checks_and_switches_to_a_temporary_token() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     fake.clear_requests();
 
     let (rotated, token) = root.rotate().unwrap();
@@ -223,7 +223,7 @@ fn rotate_creates_checks_and_switches_to_a_temporary_token() {
     assert_eq!(seen[1].path, format!("/v1/tokens/{}/", token.id));
     assert_eq!(
         seen[1].header("authorization"),
-        Some(format!("Token {}", token.key).as_str())
+        Some(format!("Token {}", token.key.secret()).as_str())
     );
     // The new client works, and the old token was left alone.
     assert_eq!(rotated.tokens().get(token.id).unwrap(), token);
@@ -234,7 +234,7 @@ fn rotate_creates_checks_and_switches_to_a_temporary_token() {
 #[test]
 fn rotate_deletes_the_new_token_when_it_does_not_work() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     fake.inject(Fault::Delay(Duration::ZERO), 1); // the create goes through
     fake.inject(Fault::status(401), 1); // the check fails
 

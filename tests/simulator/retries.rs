@@ -180,7 +180,10 @@ fn should_never_retry_create_on_503() {
         "{text}"
     );
     assert!(text.contains("list the tokens and compare"), "{text}");
-    let Error::OutcomeUnknown { operation, source } = &err else {
+    let Error::OutcomeUnknown {
+        operation, source, ..
+    } = &err
+    else {
         unreachable!()
     };
     assert_eq!(*operation, "tokens.create");

@@ -41,7 +41,7 @@ fn assert_one_segment(path: &str, key: &str) {
 #[test]
 fn escaping_keys_stay_in_one_segment() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     for key in [
         "../whoami",
         "a/b",
@@ -73,7 +73,7 @@ fn escaping_keys_stay_in_one_segment() {
 #[test]
 fn escaping_keys_cannot_delete_the_collection() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let temporary = root.tokens().create(false).unwrap();
     for key in ["?permanent=false", "../tokens", "%2e", "/"] {
         assert!(
@@ -91,7 +91,7 @@ proptest! {
     fn any_key_round_trips_through_the_path(key in any::<String>()) {
         prop_assume!(!key.is_empty() && key != "." && key != "..");
         let fake = FakeIam::start().unwrap();
-        let root = client(&fake, &fake.root_token());
+        let root = client(&fake, fake.root_token());
         let (path, query, _) = path_seen_for(&fake, &root, &key);
         assert_one_segment(&path, &key);
         prop_assert_eq!(query, None);

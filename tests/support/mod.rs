@@ -97,7 +97,7 @@ pub fn assert_permanent(token: &Token) {
     assert!(token.is_permanent());
 }
 
-pub fn client(fake: &FakeIam, api_token: &str) -> Client {
+pub fn client(fake: &FakeIam, api_token: impl Into<neuroio::TokenKey>) -> Client {
     Client::builder()
         .api_token(api_token)
         .iam_url(fake.url())
@@ -106,7 +106,7 @@ pub fn client(fake: &FakeIam, api_token: &str) -> Client {
 }
 
 /// A client that sends every call exactly once, to watch single faults.
-pub fn client_without_retries(fake: &FakeIam, api_token: &str) -> Client {
+pub fn client_without_retries(fake: &FakeIam, api_token: impl Into<neuroio::TokenKey>) -> Client {
     Client::builder()
         .api_token(api_token)
         .iam_url(fake.url())

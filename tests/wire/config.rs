@@ -60,8 +60,18 @@ fn unusable_urls_are_refused_with_a_reason() {
         ("https://user:pw@iam.neuroio.com", "user name and password"),
     ] {
         let err = config_error(with_url(url));
-        let ConfigError::InvalidIamUrl { reason: got, .. } = &err else {
-            panic!("{url}: {err:?}");
+        let got = match &err {
+            ConfigError::InvalidUrl {
+                setting, reason, ..
+            } => {
+                assert_eq!(*setting, "IAM URL");
+                reason.clone()
+            }
+            ConfigError::InsecureUrl { setting, .. } => {
+                assert_eq!(*setting, "IAM URL");
+                err.to_string()
+            }
+            _ => panic!("{url}: {err:?}"),
         };
         assert!(got.contains(reason), "{url}: {got}");
     }
@@ -145,7 +155,7 @@ fn token_debug_hides_key_but_keeps_the_rest() {
     .unwrap();
     let shown = format!(
         "{token:?} {token:#?} {:?}",
-        neuroio::TokenRef::from(token.key.as_str())
+        neuroio::TokenRef::from(token.key.secret())
     );
     assert!(!shown.contains("deadbeef"), "{shown}");
     assert!(
@@ -183,7 +193,7 @@ fn from_env_reads_token_and_url() {
     unsafe { std::env::set_var("NEUROIO_IAM_URL", "ftp://x") };
     assert!(matches!(
         config_error(Client::from_env()),
-        ConfigError::InvalidIamUrl { .. }
+        ConfigError::InvalidUrl { .. }
     ));
     unsafe {
         std::env::remove_var("NEUROIO_API_TOKEN");

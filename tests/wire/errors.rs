@@ -140,6 +140,7 @@ fn should_report_broken_json_200_with_excerpt() {
         status,
         reason,
         excerpt,
+        ..
     } = &err
     else {
         panic!("expected an unexpected-response error, got {err:?}");
@@ -167,14 +168,25 @@ fn should_report_wrong_shape_200() {
     let err = wire.client.tokens().create(false).unwrap_err();
 
     mock.assert();
+    // The server said it created a token, so a token may exist: an open
+    // outcome, whose cause is the undecodable body.
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert_eq!(err.status(), Some(201));
+    let Error::OutcomeUnknown { source, .. } = &err else {
+        unreachable!()
+    };
     let Error::UnexpectedResponse {
         status,
         reason,
         excerpt,
-    } = &err
+        ..
+    } = source.as_ref()
     else {
-        panic!("expected an unexpected-response error, got {err:?}");
+        panic!("expected an unexpected-response cause, got {source:?}");
     };
+    // The parse error is kept as the source.
+    let parse = std::error::Error::source(source.as_ref()).expect("the JSON error as source");
+    assert!(parse.to_string().contains("expected u64"), "{parse}");
     assert_eq!(*status, 201);
     assert!(
         reason.contains("invalid type: string \"seven\", expected u64"),
@@ -306,7 +318,10 @@ fn should_report_oversized_create_answer_as_unknown_outcome() {
     let err = client.tokens().create(false).unwrap_err();
 
     mock.assert();
-    let Error::OutcomeUnknown { operation, source } = &err else {
+    let Error::OutcomeUnknown {
+        operation, source, ..
+    } = &err
+    else {
         panic!("expected an open outcome, got {err:?}");
     };
     assert_eq!(*operation, "tokens.create");

@@ -1,0 +1,532 @@
+//! Configuration: the builder, its defaults, the checks on URLs and tokens,
+//! and the one `ureq` agent every client derived from a build shares.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ureq::http::{self, HeaderValue};
+
+use crate::client::{Client, Credential, Inner};
+use crate::error::{ConfigError, Error};
+use crate::secret::TokenKey;
+
+/// The IAM service's address, used when none is configured.
+pub const DEFAULT_IAM_URL: &str = "https://iam.neuroio.com";
+
+/// The API service's address (stream tokens live there), used when none is
+/// configured.
+pub const DEFAULT_API_URL: &str = "https://api.neuroio.com";
+
+/// How long one attempt of a request may take unless
+/// [`ClientBuilder::timeout`] says otherwise: 30 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many times an idempotent call is retried unless
+/// [`ClientBuilder::max_retries`] says otherwise: 2.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+
+const USER_AGENT: &str = concat!("neuroio-rust/", env!("CARGO_PKG_VERSION"));
+const DEFAULT_MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
+const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_millis(200);
+const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
+const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// Enough idle connections for a handful of threads sharing one client.
+const IDLE_CONNECTIONS_PER_HOST: usize = 16;
+
+/// Settings kept by the client after `build`, shared by clients derived
+/// from it.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) max_response_bytes: u64,
+    pub(crate) allow_insecure_http: bool,
+    pub(crate) max_retries: u32,
+    pub(crate) backoff_initial: Duration,
+    pub(crate) backoff_max: Duration,
+    pub(crate) max_retry_after: Duration,
+}
+
+/// Which service a request goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Host {
+    /// `iam.neuroio.com`: tokens, log in, passwords, who am I, spaces.
+    Iam,
+    /// `api.neuroio.com`: stream tokens.
+    Api,
+}
+
+/// A checked base URL: what was configured, and what requests start with.
+#[derive(Clone, Debug)]
+pub(crate) struct BaseUrl {
+    /// As the user gave it, for [`Client::iam_url`] and friends.
+    pub(crate) configured: String,
+    /// `<scheme>://<authority><prefix>`, without a trailing slash.
+    pub(crate) prefix: String,
+    /// The host, for error messages.
+    pub(crate) host: String,
+    /// Whether the host is this machine, so no proxy may carry the request.
+    pub(crate) loopback: bool,
+    /// Whether requests must be told not to use the agent's proxy: a
+    /// loopback host on an agent that has one for the other host.
+    pub(crate) bypass_proxy: bool,
+}
+
+impl BaseUrl {
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+/// Settings for a [`Client`]; every one has a default but the API token.
+///
+/// ```
+/// use std::time::Duration;
+/// let client = neuroio::Client::builder()
+///     .api_token("my-api-token")
+///     .timeout(Duration::from_secs(10))
+///     .connect_timeout(Duration::from_secs(2))
+///     .build()?;
+/// # Ok::<(), neuroio::Error>(())
+/// ```
+#[derive(Clone)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct ClientBuilder {
+    pub(crate) api_token: Option<TokenKey>,
+    pub(crate) iam_url: String,
+    pub(crate) api_url: String,
+    pub(crate) settings: Settings,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            api_token: None,
+            iam_url: DEFAULT_IAM_URL.to_owned(),
+            api_url: DEFAULT_API_URL.to_owned(),
+            settings: Settings {
+                timeout: DEFAULT_TIMEOUT,
+                connect_timeout: None,
+                max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+                allow_insecure_http: false,
+                max_retries: DEFAULT_MAX_RETRIES,
+                backoff_initial: DEFAULT_BACKOFF_INITIAL,
+                backoff_max: DEFAULT_BACKOFF_MAX,
+                max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            },
+        }
+    }
+}
+
+/// Reads an optional URL setting from the environment; blank counts as unset.
+fn url_from_env(name: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(name) {
+        Ok(url) if !url.trim().is_empty() => Ok(Some(url)),
+        Ok(_) | Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::InvalidSetting {
+            name,
+            reason: "not valid UTF-8".to_owned(),
+        }),
+    }
+}
+
+impl ClientBuilder {
+    /// A builder filled from `NEUROIO_API_TOKEN` and, when set,
+    /// `NEUROIO_IAM_URL` and `NEUROIO_API_URL`; further settings can follow.
+    ///
+    /// ```no_run
+    /// let client = neuroio::ClientBuilder::from_env()?
+    ///     .timeout(std::time::Duration::from_secs(60))
+    ///     .build()?;
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn from_env() -> crate::Result<ClientBuilder> {
+        let token = match std::env::var("NEUROIO_API_TOKEN") {
+            Ok(token) => token,
+            Err(std::env::VarError::NotPresent) => return Err(ConfigError::MissingApiToken.into()),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(
+                    ConfigError::InvalidApiToken("NEUROIO_API_TOKEN is not valid UTF-8").into(),
+                );
+            }
+        };
+        let mut builder = ClientBuilder::default().api_token(token);
+        if let Some(url) = url_from_env("NEUROIO_IAM_URL")? {
+            builder = builder.iam_url(url);
+        }
+        if let Some(url) = url_from_env("NEUROIO_API_URL")? {
+            builder = builder.api_url(url);
+        }
+        Ok(builder)
+    }
+
+    /// The API token sent as `Authorization: Token <api_token>` on every call:
+    /// a `&str`, `String`, `&String` or [`TokenKey`] (such as a new token's
+    /// `key`).
+    ///
+    /// Required; `build` fails without one.
+    ///
+    /// ```
+    /// let builder = neuroio::Client::builder().api_token("my-api-token");
+    /// ```
+    pub fn api_token(mut self, api_token: impl Into<TokenKey>) -> Self {
+        self.api_token = Some(api_token.into());
+        self
+    }
+
+    /// The IAM base URL (tokens, log in, passwords, who am I, spaces). A path
+    /// prefix (`https://gateway.example/iam`) is kept; a trailing slash is
+    /// fine.
+    ///
+    /// Defaults to `https://iam.neuroio.com`.
+    ///
+    /// ```
+    /// let builder = neuroio::Client::builder().iam_url("http://127.0.0.1:8080");
+    /// ```
+    pub fn iam_url(mut self, iam_url: impl Into<String>) -> Self {
+        self.iam_url = iam_url.into();
+        self
+    }
+
+    /// The API base URL, where stream tokens live. Checked like the IAM URL.
+    ///
+    /// Defaults to `https://api.neuroio.com`.
+    ///
+    /// ```
+    /// let builder = neuroio::Client::builder().api_url("http://127.0.0.1:8080");
+    /// ```
+    pub fn api_url(mut self, api_url: impl Into<String>) -> Self {
+        self.api_url = api_url.into();
+        self
+    }
+
+    /// The longest one attempt of a request may take, from connecting to the
+    /// last byte of the answer. A call that is retried may take up to
+    /// `max_retries + 1` times this, plus the waits between attempts.
+    ///
+    /// Defaults to 30 s.
+    ///
+    /// ```
+    /// let builder = neuroio::Client::builder().timeout(std::time::Duration::from_secs(4));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeout = timeout;
+        self
+    }
+
+    /// The longest opening a connection may take, within [`timeout`](Self::timeout).
+    ///
+    /// Defaults to no separate limit (only the overall timeout applies).
+    ///
+    /// ```
+    /// let builder = neuroio::Client::builder().connect_timeout(std::time::Duration::from_secs(2));
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The largest answer body the client reads; a larger one fails with a
+    /// transport error of kind
+    /// [`ResponseTooLarge`](crate::TransportErrorKind::ResponseTooLarge), so
+    /// a broken server cannot exhaust memory.
+    ///
+    /// Defaults to 4 MiB (a page of 100 tokens is about 20 KiB).
+    ///
+    /// ```
+    /// let builder = neuroio::Client::builder().max_response_bytes(1 << 20);
+    /// ```
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.settings.max_response_bytes = bytes;
+        self
+    }
+
+    /// How many times an idempotent call (get, list, update, delete, delete
+    /// many, who am I) is retried after a passing failure: a failed or lost
+    /// connection, a timeout, or the statuses 429, 502, 503 and 504. `0`
+    /// turns retries off. Calls that mint or change credentials (create, log
+    /// in, space tokens, change password) are never retried, whatever this
+    /// says: a lost answer may already have done the work. A rejected TLS
+    /// certificate is never retried either.
+    ///
+    /// Defaults to 2 (three attempts in all).
+    ///
+    /// ```
+    /// let builder = neuroio::Client::builder().max_retries(5);
+    /// ```
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.settings.max_retries = retries;
+        self
+    }
+
+    /// The backoff between retries: before retry `n` the client waits a
+    /// random time between zero and `initial * 2^(n-1)`, capped at `max`
+    /// ("full jitter", so that many clients do not retry in step). A
+    /// `Retry-After` from the server replaces this wait.
+    ///
+    /// Defaults to 200 ms and 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = neuroio::Client::builder()
+    ///     .retry_backoff(Duration::from_millis(100), Duration::from_secs(2));
+    /// ```
+    pub fn retry_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.settings.backoff_initial = initial;
+        self.settings.backoff_max = max;
+        self
+    }
+
+    /// The longest `Retry-After` the client waits for before retrying. When
+    /// the server asks for longer, the call fails at once with the
+    /// [`ApiError`](crate::ApiError) whose `retry_after` carries the
+    /// requested wait, and the caller decides.
+    ///
+    /// Defaults to 30 s.
+    ///
+    /// ```
+    /// let builder = neuroio::Client::builder().max_retry_after(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn max_retry_after(mut self, cap: Duration) -> Self {
+        self.settings.max_retry_after = cap;
+        self
+    }
+
+    /// Allows an `http://` IAM or API URL whose host is not on this machine.
+    /// The API token then travels in clear text; use this only on a network
+    /// you trust. Loopback addresses (`localhost`, `127.0.0.0/8`, `::1`) are
+    /// always allowed.
+    ///
+    /// Defaults to `false`.
+    ///
+    /// ```
+    /// let client = neuroio::Client::builder()
+    ///     .api_token("t")
+    ///     .iam_url("http://iam.internal:8080")
+    ///     .allow_insecure_http(true)
+    ///     .build()?;
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.settings.allow_insecure_http = allow;
+        self
+    }
+
+    /// Checks the settings and builds the client. Sends nothing.
+    ///
+    /// Fails with [`Error::Config`] for a missing or malformed API token or
+    /// an unusable URL.
+    ///
+    /// ```
+    /// let err = neuroio::Client::builder().api_token("has space").build().unwrap_err();
+    /// assert!(err.to_string().contains("whitespace"));
+    /// ```
+    pub fn build(self) -> crate::Result<Client> {
+        let token = self.api_token.clone().ok_or(ConfigError::MissingApiToken)?;
+        let credential = credential(token)?;
+        let mut client = self.connect()?;
+        client.credential = Some(credential);
+        Ok(Client::from_inner(client))
+    }
+
+    /// Checks both URLs and makes the agent that serves them: a client with
+    /// no credential yet.
+    pub(crate) fn connect(&self) -> Result<Inner, Error> {
+        let allow = self.settings.allow_insecure_http;
+        let mut iam = base_url("IAM URL", &self.iam_url, allow)?;
+        let mut api = base_url("API URL", &self.api_url, allow)?;
+        let all_loopback = iam.loopback && api.loopback;
+        if !all_loopback && ureq::Proxy::try_from_env().is_some() {
+            iam.bypass_proxy = iam.loopback;
+            api.bypass_proxy = api.loopback;
+        }
+        Ok(Inner {
+            agent: new_agent(&self.settings, all_loopback),
+            credential: None,
+            iam,
+            api,
+            settings: self.settings.clone(),
+        })
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("iam_url", &shown_url(&self.iam_url))
+            .field("api_url", &shown_url(&self.api_url))
+            .field("api_token", &self.api_token)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+/// The agent every request goes through. Environment proxies apply unless
+/// every host is this machine's (then there is nothing to proxy, and a
+/// proxy would see the token in clear text).
+fn new_agent(settings: &Settings, all_loopback: bool) -> ureq::Agent {
+    let mut config = ureq::Agent::config_builder()
+        // Error answers carry the API's error body; read it rather than
+        // letting ureq turn the status into a bodiless error.
+        .http_status_as_error(false)
+        // A redirect could carry the Authorization header elsewhere.
+        .max_redirects(0)
+        .timeout_global(Some(settings.timeout))
+        .timeout_connect(settings.connect_timeout)
+        .user_agent(USER_AGENT)
+        .accept("application/json")
+        .max_idle_connections(IDLE_CONNECTIONS_PER_HOST * 2)
+        .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST);
+    if all_loopback {
+        config = config.proxy(None);
+    }
+    ureq::Agent::with_parts(
+        config.build(),
+        ureq::unversioned::transport::DefaultConnector::default(),
+        crate::resolver::ClientResolver::default(),
+    )
+}
+
+/// Checks an API token and makes the header that carries it.
+pub(crate) fn credential(key: TokenKey) -> Result<Credential, ConfigError> {
+    let header = authorization_header(&key)?;
+    Ok(Credential { key, header })
+}
+
+fn authorization_header(token: &TokenKey) -> Result<HeaderValue, ConfigError> {
+    let token = token.secret();
+    if token.is_empty() {
+        return Err(ConfigError::InvalidApiToken("the token is empty"));
+    }
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ConfigError::InvalidApiToken(
+            "the token contains whitespace or control characters; copy it again without them",
+        ));
+    }
+    if !token.is_ascii() {
+        return Err(ConfigError::InvalidApiToken(
+            "the token contains non-ASCII characters; NeuroIO tokens are ASCII",
+        ));
+    }
+    let mut value = HeaderValue::try_from(format!("Token {token}"))
+        .map_err(|_| ConfigError::InvalidApiToken("the token cannot be sent in a header"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// A URL as it may be shown: one with credentials in it is not.
+fn shown_url(raw: &str) -> String {
+    if raw.contains('@') {
+        "[URL with credentials, not shown]".to_owned()
+    } else {
+        raw.to_owned()
+    }
+}
+
+/// Validates a base URL (`setting` names it in errors).
+pub(crate) fn base_url(
+    setting: &'static str,
+    raw: &str,
+    allow_insecure_http: bool,
+) -> Result<BaseUrl, ConfigError> {
+    let invalid = |reason: &str| ConfigError::InvalidUrl {
+        setting,
+        url: shown_url(raw),
+        reason: reason.to_owned(),
+    };
+    if raw.contains('#') {
+        return Err(invalid(
+            "remove the fragment (#...); give the base URL only",
+        ));
+    }
+    let uri: http::Uri = raw
+        .parse()
+        .map_err(|_| invalid("not a URL; expected something like https://iam.neuroio.com"))?;
+    let scheme = match uri.scheme_str() {
+        Some("https") => "https",
+        Some("http") => "http",
+        Some(_) => return Err(invalid("the scheme must be http or https")),
+        None => return Err(invalid("missing scheme; start the URL with https://")),
+    };
+    let authority = uri.authority().ok_or_else(|| invalid("missing host"))?;
+    if authority.as_str().contains('@') {
+        return Err(invalid(
+            "remove the user name and password; the API token is the only credential",
+        ));
+    }
+    if uri.query().is_some() {
+        return Err(invalid("remove the query (?...); give the base URL only"));
+    }
+    let loopback = is_loopback(authority.host());
+    if scheme == "http" && !allow_insecure_http && !loopback {
+        return Err(ConfigError::InsecureUrl {
+            setting,
+            url: shown_url(raw),
+        });
+    }
+    let prefix = uri.path().trim_end_matches('/');
+    Ok(BaseUrl {
+        configured: raw.to_owned(),
+        prefix: format!("{scheme}://{authority}{prefix}"),
+        host: authority.host().to_owned(),
+        loopback,
+        bypass_proxy: false,
+    })
+}
+
+/// Whether `host` is this machine: `localhost`, `127.0.0.0/8` or `::1`.
+pub(crate) fn is_loopback(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Inner {
+    /// The base of `host`'s URLs.
+    pub(crate) fn base(&self, host: Host) -> &BaseUrl {
+        match host {
+            Host::Iam => &self.iam,
+            Host::Api => &self.api,
+        }
+    }
+}
+
+/// Shares one agent and its settings with a client for another token.
+pub(crate) fn with_token(inner: &Inner, api_token: TokenKey) -> Result<Inner, ConfigError> {
+    Ok(Inner {
+        agent: inner.agent.clone(),
+        credential: Some(credential(api_token)?),
+        iam: inner.iam.clone(),
+        api: inner.api.clone(),
+        settings: inner.settings.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_keeps_prefix_and_drops_trailing_slash() {
+        let prefix = |raw| base_url("IAM URL", raw, false).unwrap().prefix;
+        assert_eq!(
+            prefix("https://gateway.example/iam/"),
+            "https://gateway.example/iam"
+        );
+        assert_eq!(prefix("https://iam.neuroio.com"), "https://iam.neuroio.com");
+        assert_eq!(prefix("http://[::1]:9000/"), "http://[::1]:9000");
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for host in ["localhost", "LOCALHOST", "127.0.0.1", "127.8.9.10", "[::1]"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["10.0.0.1", "example.com", "[::2]", "localhost.example"] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+}

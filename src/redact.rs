@@ -1,0 +1,193 @@
+//! Keeping secrets out of every text taken from an answer.
+//!
+//! A server, proxy or gateway may echo the request back: an HTML error page
+//! quoting the `Authorization` header, a JSON message naming the key from the
+//! path, a broken body. The client knows what it sent, so before any text from
+//! an answer reaches an error, a log line or a terminal, each secret of the
+//! request (in its plain and percent-encoded forms) is blanked out, and so is
+//! the value of every JSON `"key"` field (the keys of other tokens).
+
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// What replaces a secret.
+pub(crate) const REDACTED: &str = "[redacted]";
+
+/// How many bytes of an unexpected body an error keeps for its message.
+const EXCERPT_BYTES: usize = 240;
+
+/// Secrets shorter than this are not searched for: blanking every `a` of a
+/// message would make it unreadable and hide nothing worth hiding.
+const MIN_SECRET_LEN: usize = 4;
+
+/// The secrets one request carried.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Secrets<'a> {
+    list: [Option<&'a str>; 4],
+}
+
+impl<'a> Secrets<'a> {
+    /// Adds a secret (ignored when the list is full or it is too short).
+    pub(crate) fn with(mut self, secret: &'a str) -> Self {
+        if secret.len() >= MIN_SECRET_LEN
+            && let Some(slot) = self.list.iter_mut().find(|s| s.is_none())
+        {
+            *slot = Some(secret);
+        }
+        self
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.list.iter().flatten().copied()
+    }
+
+    /// `text` with every secret and every JSON `"key"` value blanked out.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        let mut out = redact_key_fields(text);
+        for secret in self.iter() {
+            out = replace_all(&out, secret);
+            let encoded = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
+            if encoded != secret {
+                out = replace_all(&out, &encoded);
+            }
+        }
+        out
+    }
+
+    /// The first bytes of a body, safe to print: scrubbed whole (so a
+    /// secret cut by the end of the excerpt cannot leave its first half),
+    /// then cut on a character boundary.
+    pub(crate) fn excerpt(&self, body: &[u8]) -> String {
+        let text = self.scrub(&String::from_utf8_lossy(body));
+        if text.len() <= EXCERPT_BYTES {
+            return text;
+        }
+        let mut cut = EXCERPT_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let mut short = text.get(..cut).unwrap_or_default().to_owned();
+        short.push('…');
+        short
+    }
+}
+
+/// Replaces every occurrence of `secret`, ignoring ASCII case (a gateway may
+/// upper-case what it echoes).
+fn replace_all(text: &str, secret: &str) -> String {
+    if secret.is_empty() || text.len() < secret.len() {
+        return text.to_owned();
+    }
+    let lower_text = text.to_ascii_lowercase();
+    let lower_secret = secret.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (at, _) in lower_text.match_indices(&lower_secret) {
+        if at < last {
+            continue;
+        }
+        out.push_str(text.get(last..at).unwrap_or_default());
+        out.push_str(REDACTED);
+        last = at + secret.len();
+    }
+    out.push_str(text.get(last..).unwrap_or_default());
+    out
+}
+
+/// Replaces the string value after each `"key"` with `[redacted]`, also when
+/// the value is cut off by the end of the text.
+fn redact_key_fields(text: &str) -> String {
+    const NEEDLE: &str = "\"key\"";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(NEEDLE) {
+        let (before, after_needle) = rest.split_at(pos + NEEDLE.len());
+        out.push_str(before);
+        let trimmed = after_needle.trim_start();
+        let Some(after_colon) = trimmed.strip_prefix(':') else {
+            rest = after_needle;
+            continue;
+        };
+        let value = after_colon.trim_start();
+        let Some(inside) = value.strip_prefix('"') else {
+            rest = after_needle;
+            continue;
+        };
+        out.push_str(":\"");
+        out.push_str(REDACTED);
+        // Skip to the closing quote, honouring backslash escapes.
+        let mut escaped = false;
+        let mut end = None;
+        for (i, c) in inside.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    end = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = match end {
+            Some(i) => inside.get(i..).unwrap_or_default(),
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_fields_are_blanked_even_when_cut_off() {
+        let none = Secrets::default();
+        assert_eq!(
+            none.excerpt(br#"{"id":1,"key": "s3cr3t","x":"key"}"#),
+            r#"{"id":1,"key":"[redacted]","x":"key"}"#
+        );
+        assert_eq!(
+            none.excerpt(br#"{"id":1,"key":"s3cr"#),
+            r#"{"id":1,"key":"[redacted]"#
+        );
+        assert_eq!(
+            none.excerpt(br#"{"key":"a\"b"}"#),
+            r#"{"key":"[redacted]"}"#
+        );
+    }
+
+    #[test]
+    fn excerpt_is_bounded_and_char_safe() {
+        let body = "é".repeat(500);
+        let e = Secrets::default().excerpt(body.as_bytes());
+        assert!(e.len() <= EXCERPT_BYTES + 4, "{}", e.len());
+        assert!(e.ends_with('…'));
+    }
+
+    #[test]
+    fn sent_secrets_are_blanked_in_any_case_and_encoding() {
+        let secrets = Secrets::default().with("Tok3n-abc").with("a/b key");
+        let text =
+            "Authorization: Token Tok3n-abc; TOK3N-ABC; path /v1/tokens/a%2Fb%20key/ and a/b key";
+        assert_eq!(
+            secrets.scrub(text),
+            "Authorization: Token [redacted]; [redacted]; path /v1/tokens/[redacted]/ and [redacted]"
+        );
+    }
+
+    #[test]
+    fn a_secret_at_the_cut_leaves_nothing() {
+        let secret = "0123456789abcdef0123456789abcdef01234567";
+        let body = format!("{}{secret}", "x".repeat(EXCERPT_BYTES - 10));
+        let shown = Secrets::default().with(secret).excerpt(body.as_bytes());
+        assert!(!shown.contains("0123456789"), "{shown}");
+    }
+
+    #[test]
+    fn short_secrets_are_not_searched() {
+        let secrets = Secrets::default().with("ab");
+        assert_eq!(secrets.scrub("abc"), "abc");
+    }
+}
