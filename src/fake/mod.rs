@@ -586,8 +586,8 @@ impl FakeIam {
     }
 
     /// Adds `count` temporary tokens to the account of the token whose key
-    /// is `api_token`, without going through HTTP: for tests of accounts
-    /// with many tokens.
+    /// is `api_token` (to its space, for a space token), without going
+    /// through HTTP: for tests of accounts with many tokens.
     ///
     /// Fails with [`Error::InvalidTokenRef`] when no token has that key.
     ///
