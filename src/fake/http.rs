@@ -138,6 +138,7 @@ fn request_from_head(parsed: &httparse::Request<'_, '_>) -> (RecordedRequest, bo
             })
             .collect(),
         body: Vec::new(),
+        body_len: 0,
     };
     (request, parsed.version == Some(0))
 }
@@ -155,10 +156,20 @@ fn finish_request(
             "Chunked request bodies are not supported; send a Content-Length.",
         );
     }
-    let length = match request
-        .header("content-length")
-        .map(|v| v.trim().parse::<usize>())
+    // Two different lengths leave the framing ambiguous (a smuggling
+    // vector): refuse. Repeats of one value are accepted.
+    let mut lengths = request
+        .headers
+        .iter()
+        .filter(|(name, _)| name == "content-length")
+        .map(|(_, value)| value.trim());
+    let first = lengths.next();
+    if let Some(first) = first
+        && lengths.any(|other| other != first)
     {
+        return Next::Reject(400, "Conflicting Content-Length headers.");
+    }
+    let length = match first.map(str::parse::<usize>) {
         None => 0,
         Some(Ok(n)) => n,
         Some(Err(_)) => return Next::Reject(400, "Invalid Content-Length header."),
@@ -182,6 +193,7 @@ fn finish_request(
         .get(head_len..total)
         .map(<[u8]>::to_vec)
         .unwrap_or_default();
+    request.body_len = request.body.len();
     buf.drain(..total.min(buf.len()));
     Next::Request(request, keep_alive)
 }
@@ -204,6 +216,17 @@ fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> bool {
             Err(_) => return false,
         }
     }
+}
+
+/// Answers a connection over the simulator's limit with 503 and closes it.
+pub(crate) fn refuse_busy(mut stream: TcpStream) {
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+    let answer = Outgoing::error(
+        503,
+        "Too many connections: the simulator serves at most 256 at once.",
+    );
+    let _ = write_response(&mut stream, &answer, false);
+    let _ = stream.shutdown(Shutdown::Both);
 }
 
 fn write_response(stream: &mut TcpStream, answer: &Outgoing, keep_alive: bool) -> io::Result<()> {
@@ -253,16 +276,22 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// Sleeps for `wait` in short steps; false if the simulator began stopping.
+/// A wait too long for the clock (such as `Duration::MAX`) lasts until the
+/// simulator stops.
 pub(crate) fn sleep_unless_stopping(wait: Duration, stopping: impl Fn() -> bool) -> bool {
-    let until = Instant::now() + wait;
+    const STEP: Duration = Duration::from_millis(10);
+    let until = Instant::now().checked_add(wait);
     loop {
         if stopping() {
             return false;
         }
-        let now = Instant::now();
-        if now >= until {
+        let left = match until {
+            Some(until) => until.saturating_duration_since(Instant::now()),
+            None => STEP,
+        };
+        if left.is_zero() {
             return true;
         }
-        std::thread::sleep((until - now).min(Duration::from_millis(10)));
+        std::thread::sleep(left.min(STEP));
     }
 }

@@ -32,28 +32,49 @@
 //! # }
 //! ```
 //!
+//! Besides `/v1/tokens/` it serves the rest of the token family on the same
+//! address: stream tokens (`/v1/streams/tokens/`), login
+//! (`POST /v1/auth/token/`), password change
+//! (`POST /v1/auth/password/change/`), who am I (`GET /v1/whoami/`) and space
+//! tokens (`POST /v1/spaces/<id>/tokens/`). Each account has one user
+//! ([`FakeIam::root_username`] and [`FakeIam::root_password`] for the first)
+//! and a default space; tokens are scoped to the account or to one space,
+//! and each scope has its own tokens, stream tokens and limit of 5 permanent
+//! tokens. Stream tokens never authenticate a call.
+//!
 //! The simulator speaks HTTP/1.1 with keep-alive and `Content-Length`
-//! bodies (chunked request bodies get 411), accepts bodies up to 64 KiB, and
-//! keeps the last 10,000 requests for [`FakeIam::requests`].
+//! bodies (chunked request bodies get 411; two different `Content-Length`
+//! headers get 400, identical repeats are accepted), accepts bodies up to
+//! 64 KiB, serves at most 256 connections at once (more are answered 503
+//! and closed), and keeps a bounded log of requests for
+//! [`FakeIam::requests`].
 
 mod api;
 mod http;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 
 /// How many received requests the simulator keeps for inspection.
 const REQUEST_LOG_CAPACITY: usize = 10_000;
+/// How many bytes (bodies, heads and bookkeeping) the request log may hold.
+const REQUEST_LOG_BYTES: usize = 4 * 1024 * 1024;
+/// How many bytes of each request body the log keeps.
+const RECORDED_BODY_BYTES: usize = 4 * 1024;
+/// The most connections served at once; more are answered 503 and closed.
+const MAX_CONNECTIONS: usize = 256;
+/// The id of the first account, whose user is `root`.
+const ROOT_ACCOUNT: u64 = 1;
 
 /// What the simulator does to a request instead of (or before) answering it.
 ///
@@ -123,8 +144,10 @@ impl Fault {
 
 /// One request as the simulator received it.
 ///
-/// `Debug` shows the `Authorization` header as `[redacted]` and a path that
-/// names a token by key as `/v1/tokens/<key>/`.
+/// `Debug` shows the `Authorization` header as `[redacted]`, a path that
+/// names a token by key as `/v1/tokens/<key>/` (or
+/// `/v1/streams/tokens/<key>/`), and the body of a login or password change
+/// (it holds passwords) as `[redacted]`.
 ///
 /// ```
 /// # fn main() -> neuroio::Result<()> {
@@ -149,8 +172,11 @@ pub struct RecordedRequest {
     pub query: Option<String>,
     /// Every header, names in lowercase, in the order received.
     pub headers: Vec<(String, String)>,
-    /// The body bytes.
+    /// The body bytes: the whole body as received, or in the log of
+    /// [`FakeIam::requests`] at most its first 4 KiB (see `body_len`).
     pub body: Vec<u8>,
+    /// The length of the body as received, which `body` may fall short of.
+    pub body_len: usize,
 }
 
 impl RecordedRequest {
@@ -183,25 +209,84 @@ impl fmt::Debug for RecordedRequest {
             })
             .collect();
         // A path that names a token by key carries the key.
-        let path = match self.path.strip_prefix("/v1/tokens/") {
-            Some(rest)
-                if !rest.is_empty()
+        let by_key = |prefix: &str| {
+            self.path.strip_prefix(prefix).is_some_and(|rest| {
+                !rest.is_empty()
                     && !rest
                         .trim_end_matches('/')
                         .bytes()
-                        .all(|b| b.is_ascii_digit()) =>
-            {
-                "/v1/tokens/<key>/"
-            }
-            _ => self.path.as_str(),
+                        .all(|b| b.is_ascii_digit())
+            })
+        };
+        let path = if by_key("/v1/tokens/") {
+            "/v1/tokens/<key>/"
+        } else if by_key("/v1/streams/tokens/") {
+            "/v1/streams/tokens/<key>/"
+        } else {
+            self.path.as_str()
+        };
+        // Login and password change bodies carry passwords.
+        let body = if self.path.starts_with("/v1/auth/") {
+            std::borrow::Cow::Borrowed("[redacted]")
+        } else {
+            String::from_utf8_lossy(&self.body)
         };
         f.debug_struct("RecordedRequest")
             .field("method", &self.method)
             .field("path", &path)
             .field("query", &self.query)
             .field("headers", &headers)
-            .field("body", &String::from_utf8_lossy(&self.body))
+            .field("body", &body)
+            .field("body_len", &self.body_len)
             .finish()
+    }
+}
+
+impl RecordedRequest {
+    /// Roughly the bytes this request holds on the heap, bookkeeping
+    /// included.
+    fn weight(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 2 * std::mem::size_of::<String>())
+            .sum();
+        std::mem::size_of::<RecordedRequest>()
+            + self.method.len()
+            + self.path.len()
+            + self.query.as_ref().map_or(0, String::len)
+            + headers
+            + self.body.len()
+    }
+}
+
+/// The last requests received, bounded in count and in bytes.
+#[derive(Default)]
+struct RequestLog {
+    entries: VecDeque<RecordedRequest>,
+    bytes: usize,
+}
+
+impl RequestLog {
+    fn push(&mut self, request: &RecordedRequest) {
+        let mut kept = request.clone();
+        kept.body.truncate(RECORDED_BODY_BYTES);
+        kept.body.shrink_to_fit();
+        self.bytes = self.bytes.saturating_add(kept.weight());
+        self.entries.push_back(kept);
+        while self.entries.len() > REQUEST_LOG_CAPACITY
+            || (self.bytes > REQUEST_LOG_BYTES && self.entries.len() > 1)
+        {
+            let Some(old) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes = self.bytes.saturating_sub(old.weight());
+        }
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
     }
 }
 
@@ -209,8 +294,11 @@ impl fmt::Debug for RecordedRequest {
 pub(crate) struct Shared {
     state: Mutex<api::State>,
     faults: Mutex<VecDeque<Fault>>,
-    requests: Mutex<VecDeque<RecordedRequest>>,
+    requests: Mutex<RequestLog>,
     connections: AtomicUsize,
+    /// Connections being served now, and a signal when one ends.
+    live: Mutex<usize>,
+    ended: Condvar,
     stopping: AtomicBool,
 }
 
@@ -232,11 +320,7 @@ impl Shared {
     }
 
     pub(crate) fn record(&self, request: &RecordedRequest) {
-        let mut log = lock(&self.requests);
-        if log.len() >= REQUEST_LOG_CAPACITY {
-            log.pop_front();
-        }
-        log.push_back(request.clone());
+        lock(&self.requests).push(request);
     }
 
     pub(crate) fn is_stopping(&self) -> bool {
@@ -250,9 +334,31 @@ impl Shared {
 }
 
 /// One connection's thread and a handle to its socket, to close it on stop.
+/// The thread removes its own entry when the connection ends, so the
+/// handle's socket closes at once.
 struct Worker {
     stream: TcpStream,
     thread: JoinHandle<()>,
+}
+
+type Workers = Arc<Mutex<HashMap<u64, Worker>>>;
+
+/// Counts a connection as live until dropped (even by a panic).
+struct LiveGuard(Arc<Shared>);
+
+impl LiveGuard {
+    fn new(shared: &Arc<Shared>) -> LiveGuard {
+        *lock(&shared.live) += 1;
+        LiveGuard(Arc::clone(shared))
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        let mut live = lock(&self.0.live);
+        *live = live.saturating_sub(1);
+        self.0.ended.notify_all();
+    }
 }
 
 /// A running simulator of the Tokens API on a loopback port.
@@ -277,7 +383,7 @@ pub struct FakeIam {
     addr: SocketAddr,
     root_token: String,
     acceptor: Option<JoinHandle<()>>,
-    workers: Arc<Mutex<Vec<Worker>>>,
+    workers: Workers,
 }
 
 impl FakeIam {
@@ -311,11 +417,13 @@ impl FakeIam {
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             faults: Mutex::new(VecDeque::new()),
-            requests: Mutex::new(VecDeque::new()),
+            requests: Mutex::new(RequestLog::default()),
             connections: AtomicUsize::new(0),
+            live: Mutex::new(0),
+            ended: Condvar::new(),
             stopping: AtomicBool::new(false),
         });
-        let workers = Arc::new(Mutex::new(Vec::new()));
+        let workers: Workers = Arc::new(Mutex::new(HashMap::new()));
         let acceptor = {
             let shared = Arc::clone(&shared);
             let workers = Arc::clone(&workers);
@@ -380,9 +488,106 @@ impl FakeIam {
         self.shared.with_state(api::State::add_account)
     }
 
+    /// The username of the first account's user: `root`. Log in with it and
+    /// [`root_password`](FakeIam::root_password) at `POST /v1/auth/token/`.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// assert_eq!(fake.root_username(), "root");
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn root_username(&self) -> String {
+        self.shared
+            .with_state(|state| state.credentials(ROOT_ACCOUNT))
+            .map(|(username, _)| username)
+            .unwrap_or_default()
+    }
+
+    /// The current password of the first account's user: random at start,
+    /// and what `POST /v1/auth/password/change/` last set.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// assert!(!fake.root_password().is_empty());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn root_password(&self) -> String {
+        self.shared
+            .with_state(|state| state.credentials(ROOT_ACCOUNT))
+            .map(|(_, password)| password)
+            .unwrap_or_default()
+    }
+
+    /// Adds a separate account whose user logs in with `username` and
+    /// `password`, and returns the key of its permanent root token.
+    ///
+    /// Fails with [`Error::Config`] when the username is empty or taken, or
+    /// the password is empty.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// let key = fake.add_account_with_user("alice", "s3cret")?;
+    /// assert_eq!(key.len(), 40);
+    /// assert!(fake.add_account_with_user("alice", "other").is_err());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn add_account_with_user(&self, username: &str, password: &str) -> crate::Result<String> {
+        self.shared
+            .with_state(|state| state.add_account_with_user(username, password))
+            .map_err(|e| {
+                let reason = match e {
+                    api::UserError::EmptyUsername => "the username is empty",
+                    api::UserError::EmptyPassword => "the password is empty",
+                    api::UserError::UsernameTaken => "the username is taken",
+                };
+                Error::Config(ConfigError::InvalidSetting {
+                    name: "FakeIam::add_account_with_user",
+                    reason: reason.to_owned(),
+                })
+            })
+    }
+
+    /// Adds a space named `name` to the account of the token whose key is
+    /// `api_token` (an account or a space token), and returns the space's
+    /// id, for `POST /v1/spaces/<id>/tokens/`. Every account also has a
+    /// space named `default`, which `GET /v1/whoami/` shows.
+    ///
+    /// Fails with [`Error::InvalidTokenRef`] when no token has that key.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// let space = fake.add_space(&fake.root_token(), "cameras")?;
+    /// assert!(space > 0);
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn add_space(&self, api_token: &str, name: &str) -> crate::Result<u64> {
+        self.shared
+            .with_state(|state| state.add_space(api_token, name))
+            .ok_or(Error::InvalidTokenRef(
+                "the simulator has no token with this key",
+            ))
+    }
+
+    /// Sets the lifetime of temporary tokens created from now on (24 h by
+    /// default; tokens already made keep theirs), so a test can watch tokens
+    /// expire in real time. Values are clamped to 1 ms ..= 100 years; returns
+    /// the lifetime in effect.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// use std::time::Duration;
+    /// assert_eq!(fake.set_temporary_lifetime(Duration::from_secs(2)), Duration::from_secs(2));
+    /// assert!(fake.set_temporary_lifetime(Duration::MAX) < Duration::MAX);
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn set_temporary_lifetime(&self, lifetime: Duration) -> Duration {
+        self.shared
+            .with_state(|state| state.set_temporary_lifetime(lifetime))
+    }
+
     /// Adds `count` temporary tokens to the account of the token whose key
-    /// is `api_token`, without going through HTTP: for tests of accounts
-    /// with many tokens.
+    /// is `api_token` (to its space, for a space token), without going
+    /// through HTTP: for tests of accounts with many tokens.
     ///
     /// Fails with [`Error::InvalidTokenRef`] when no token has that key.
     ///
@@ -405,7 +610,8 @@ impl FakeIam {
     }
 
     /// Moves the simulator's clock forward, so temporary tokens can expire
-    /// without waiting.
+    /// without waiting. The clock stops at 1,000 years ahead of the real
+    /// one, so any duration, even `Duration::MAX`, is safe to pass.
     ///
     /// ```
     /// # let fake = neuroio::fake::FakeIam::start()?;
@@ -456,7 +662,12 @@ impl FakeIam {
         lock(&self.shared.faults).clear();
     }
 
-    /// The requests received so far, oldest first (at most the last 10,000).
+    /// The requests received so far, oldest first.
+    ///
+    /// The log is bounded: it keeps at most the last 10,000 requests and at
+    /// most about 4 MiB in all. Each entry keeps the first 4 KiB of its body
+    /// ([`RecordedRequest::body_len`] tells the whole length), and when the
+    /// log grows past either bound the oldest entries are dropped.
     ///
     /// ```
     /// # let fake = neuroio::fake::FakeIam::start()?;
@@ -464,7 +675,11 @@ impl FakeIam {
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.shared.requests).iter().cloned().collect()
+        lock(&self.shared.requests)
+            .entries
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Forgets the requests received so far.
@@ -489,6 +704,19 @@ impl FakeIam {
         self.shared.connections.load(Ordering::SeqCst)
     }
 
+    /// How many connections the simulator is serving now. A connection stops
+    /// counting (and its socket is closed) as soon as it ends, whichever
+    /// side closes it.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// assert_eq!(fake.open_connections(), 0);
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn open_connections(&self) -> usize {
+        *lock(&self.shared.live)
+    }
+
     /// Stops serving: closes every connection, joins every thread and frees
     /// the port. Dropping the simulator does the same; calling this twice is
     /// harmless.
@@ -509,9 +737,25 @@ impl FakeIam {
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
         let _ = acceptor.join();
         let workers = std::mem::take(&mut *lock(&self.workers));
-        for worker in workers {
+        for worker in workers.values() {
             let _ = worker.stream.shutdown(Shutdown::Both);
+        }
+        for (_, worker) in workers {
             let _ = worker.thread.join();
+        }
+        // Threads that removed themselves before the list was taken are on
+        // their way out: wait for them too (bounded, in case one is stuck).
+        let mut live = lock(&self.shared.live);
+        while *live > 0 {
+            let (guard, timeout) = self
+                .shared
+                .ended
+                .wait_timeout(live, Duration::from_secs(5))
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            live = guard;
+            if timeout.timed_out() {
+                break;
+            }
         }
     }
 }
@@ -532,7 +776,8 @@ impl fmt::Debug for FakeIam {
     }
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, workers: &Mutex<Vec<Worker>>) {
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, workers: &Workers) {
+    let mut next_worker: u64 = 0;
     for stream in listener.incoming() {
         if shared.is_stopping() {
             return;
@@ -545,30 +790,44 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, workers: &Mutex<Vec
         };
         shared.connections.fetch_add(1, Ordering::SeqCst);
         let _ = stream.set_nodelay(true);
+        if *lock(&shared.live) >= MAX_CONNECTIONS {
+            http::refuse_busy(stream);
+            continue;
+        }
         let Ok(handle) = stream.try_clone() else {
             continue;
         };
+        next_worker = next_worker.wrapping_add(1);
+        let id = next_worker;
+        let guard = LiveGuard::new(shared);
         let worker_shared = Arc::clone(shared);
+        let own_list = Arc::clone(workers);
+        // Hold the list while spawning, so the thread's removal of its own
+        // entry always comes after the insertion.
+        let mut list = lock(workers);
         let spawned = std::thread::Builder::new()
             .name("neuroio-fake-conn".into())
-            .spawn(move || http::serve(stream, &worker_shared));
-        let Ok(thread) = spawned else {
-            let _ = handle.shutdown(Shutdown::Both);
-            continue;
-        };
-        let mut list = lock(workers);
-        // Forget connections that have ended, so the list stays short.
-        let (done, running): (Vec<Worker>, Vec<Worker>) = std::mem::take(&mut *list)
-            .into_iter()
-            .partition(|w| w.thread.is_finished());
-        *list = running;
-        list.push(Worker {
-            stream: handle,
-            thread,
-        });
-        drop(list);
-        for worker in done {
-            let _ = worker.thread.join();
+            .spawn(move || {
+                http::serve(stream, &worker_shared);
+                // Dropping the entry closes the last handle to the socket,
+                // so the connection does not linger in CLOSE_WAIT.
+                let entry = lock(&own_list).remove(&id);
+                drop(entry);
+                drop(guard);
+            });
+        match spawned {
+            Ok(thread) => {
+                list.insert(
+                    id,
+                    Worker {
+                        stream: handle,
+                        thread,
+                    },
+                );
+            }
+            Err(_) => {
+                let _ = handle.shutdown(Shutdown::Both);
+            }
         }
     }
 }

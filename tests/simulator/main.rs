@@ -5,9 +5,11 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod abuse;
 mod connections;
 mod fake_rules;
 mod fake_server;
 mod pagination;
 mod retries;
 mod security;
+mod token_family;
