@@ -13,6 +13,8 @@ use neuroio::fake::FakeIam;
 use serde_json::Value;
 use support::client;
 
+mod delivery;
+
 const BIN: &str = env!("CARGO_BIN_EXE_neuroio");
 
 /// Runs the binary with the simulator's URL and `token`, nothing else from
