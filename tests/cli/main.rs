@@ -14,6 +14,7 @@ use serde_json::Value;
 use support::client;
 
 mod delivery;
+mod help;
 mod keys;
 
 const BIN: &str = env!("CARGO_BIN_EXE_neuroio");
