@@ -14,6 +14,7 @@ use serde_json::Value;
 use support::client;
 
 mod delivery;
+mod generated;
 mod help;
 mod keys;
 

@@ -87,9 +87,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Man => {
             refuse_api_args(&api, "man")?;
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut page)
+            let page = crate::man::render(Cli::command())
                 .map_err(|e| Failure::failed(format!("cannot render the man page: {e}")))?;
             Ok(write_stdout(&page)?)
         }

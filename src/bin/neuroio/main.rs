@@ -8,12 +8,14 @@
 //! - `commands`: what each command does;
 //! - `input`: reading the API token and token keys;
 //! - `output`: writing results, and progress on a terminal;
-//! - `failure`: errors and their exit codes.
+//! - `failure`: errors and their exit codes;
+//! - `man`: the man page.
 
 mod args;
 mod commands;
 mod failure;
 mod input;
+mod man;
 mod output;
 
 use std::io::{self, Write};
