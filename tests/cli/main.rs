@@ -17,6 +17,7 @@ mod delivery;
 mod generated;
 mod help;
 mod keys;
+mod terminal;
 
 const BIN: &str = env!("CARGO_BIN_EXE_neuroio");
 

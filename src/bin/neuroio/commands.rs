@@ -228,7 +228,10 @@ fn list_all<C: Collection>(
         let fetched = u32::try_from(page.len()).unwrap_or(u32::MAX);
         pages += 1;
         seen += u64::from(fetched);
-        progress.line(&format!("fetched page {pages}: {seen} tokens so far"));
+        let plural = if seen == 1 { "" } else { "s" };
+        progress.line(&format!(
+            "fetched page {pages}: {seen} token{plural} so far"
+        ));
         offset = offset.saturating_add(fetched);
         if out.streams() {
             out.list(&page)?;
