@@ -93,3 +93,30 @@ fn list_into_a_closed_pipe_ends_quietly() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(stderr(&output), "");
 }
+
+#[test]
+fn create_into_a_full_disk_deletes_the_token_and_exits_1() {
+    let fake = FakeIam::start().unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+
+    let output = Command::new(BIN)
+        .args(["tokens", "create"])
+        .env("NEUROIO_API_TOKEN", fake.root_token())
+        .env("NEUROIO_IAM_URL", fake.url())
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(full))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: cannot write to standard output: No space left on device (os error 28); \
+         token 2 was created but its key could not be delivered, so it was deleted again\n"
+    );
+    assert_eq!(ids(&fake), [1]);
+}

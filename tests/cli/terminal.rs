@@ -139,3 +139,19 @@ fn delete_all_shows_progress_on_a_terminal_only() {
         .unwrap();
     assert_eq!(left.len(), 1);
 }
+
+#[test]
+fn no_color_turns_off_the_colour_of_usage_errors() {
+    let fake = FakeIam::start().unwrap();
+    let bad = format!("{} tokens list --permanent --temporary", bin());
+
+    let (code, coloured) = on_terminal(&fake, &bad);
+    let (plain_code, plain) = on_terminal(&fake, &format!("NO_COLOR=1 {bad}"));
+
+    assert_eq!((code, plain_code), (Some(2), Some(2)));
+    assert!(coloured.contains('\x1b'), "{coloured:?}");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(
+        plain.starts_with("error: the argument '--permanent' cannot be used with '--temporary'\n")
+    );
+}

@@ -7,7 +7,7 @@ use clap::CommandFactory;
 use neuroio::fake::FakeIam;
 use neuroio::{Client, Token, TokenRef};
 
-use crate::args::{ApiArgs, Cli, CollectionCommand, Command, TokensCommand};
+use crate::args::{ApiArgs, Cli, CollectionCommand, Command, GroupApiArgs, TokensCommand};
 use crate::failure::Failure;
 use crate::input::{read_token, token_from_stdin};
 use crate::output::{Printer, Progress, WriteError, resolve_format, write_stdout};
@@ -59,20 +59,40 @@ macro_rules! collection {
     };
 }
 
+// Each collection of tokens is one line here, one variant of
+// `args::Command` holding a `Group<CollectionCommand>`, and one arm in `run`
+// that hands its handle to `collection`.
 collection!(neuroio::Tokens<'_>, "tokens");
+
+/// What a command that talks to the API needs: its options (those after
+/// the subcommand over those before it), a client and a printer.
+struct Api {
+    args: ApiArgs,
+    client: Client,
+    out: Printer,
+}
+
+impl Api {
+    fn new(group: GroupApiArgs, top: ApiArgs) -> Result<Api, Failure> {
+        let args = group.0.or(top);
+        Ok(Api {
+            client: client(&args)?,
+            out: printer(&args),
+            args,
+        })
+    }
+}
 
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let Cli { api, command } = cli;
     match command {
         Command::Tokens(group) => {
-            let api = group.api.0.or(api);
-            let client = client(&api)?;
-            let out = printer(&api);
+            let api = Api::new(group.api, api)?;
             match &group.command {
                 TokensCommand::Collection(command) => {
-                    collection(&client.tokens(), command, &out, &api)
+                    collection(&api.client.tokens(), command, &api)
                 }
-                TokensCommand::Rotate => rotate(&client, &out),
+                TokensCommand::Rotate => rotate(&api.client, &api.out),
             }
         }
         Command::FakeServer { port } => {
@@ -109,10 +129,13 @@ fn client(api: &ApiArgs) -> Result<Client, Failure> {
     let token = read_token(api.token_file.as_deref())?;
     let iam_url = match &api.iam_url {
         Some(url) => url.clone(),
-        None => std::env::var("NEUROIO_IAM_URL")
-            .ok()
-            .filter(|url| !url.is_empty())
-            .unwrap_or_else(|| neuroio::DEFAULT_IAM_URL.to_owned()),
+        None => match std::env::var("NEUROIO_IAM_URL") {
+            Ok(url) if !url.is_empty() => url,
+            Ok(_) | Err(std::env::VarError::NotPresent) => neuroio::DEFAULT_IAM_URL.to_owned(),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Failure::usage("NEUROIO_IAM_URL is not valid UTF-8"));
+            }
+        },
     };
     let client = Client::builder()
         .api_token(token)
@@ -135,12 +158,13 @@ fn printer(api: &ApiArgs) -> Printer {
 }
 
 /// The commands every collection of tokens has.
-pub fn collection<C: Collection>(
+fn collection<C: Collection>(
     tokens: &C,
     command: &CollectionCommand,
-    out: &Printer,
-    api: &ApiArgs,
+    api: &Api,
 ) -> Result<(), Failure> {
+    let out = &api.out;
+    let api = &api.args;
     match command {
         CollectionCommand::Create { permanent } => {
             let token = tokens.create(*permanent)?;
