@@ -13,6 +13,12 @@ use neuroio::fake::FakeIam;
 use serde_json::Value;
 use support::client;
 
+mod delivery;
+mod generated;
+mod help;
+mod keys;
+mod terminal;
+
 const BIN: &str = env!("CARGO_BIN_EXE_neuroio");
 
 /// Runs the binary with the simulator's URL and `token`, nothing else from
@@ -358,16 +364,114 @@ fn missing_token_exits_1_with_the_api_message() {
     assert_eq!(stderr(&output), "error: API error (HTTP 404): Not found.\n");
 }
 
+/// A server that answers one request with `status` and the JSON `body`,
+/// for answers the simulator cannot be made to give.
+fn answer_once(status: &str, body: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let status = status.to_owned();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 2 {
+            line.clear();
+        }
+        let mut stream = stream;
+        write!(
+            stream,
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+    });
+    url
+}
+
 #[test]
 fn validation_error_lists_each_field() {
-    let fake = FakeIam::start().unwrap();
+    let url = answer_once(
+        "400 Bad Request",
+        r#"{"error_codes": [400], "message": "Validation error.", "fields": [{"name": "limit", "message": "Ensure this value is between 1 and 100.", "error_code": 400}, {"name": "offset", "message": "A valid integer is required.", "error_code": 400}]}"#,
+    );
 
-    let output = run(&fake, &["tokens", "list", "--limit", "500"]);
+    let output = Command::new(BIN)
+        .args(["--iam-url", &url, "--retries", "0", "tokens", "list"])
+        .env("NEUROIO_API_TOKEN", "some-token-value")
+        .output()
+        .unwrap();
 
     assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "");
     assert_eq!(
         stderr(&output),
-        "error: API error (HTTP 400): Validation error.\n  limit: Ensure this value is between 1 and 100.\n"
+        "error: API error (HTTP 400): Validation error.\n  limit: Ensure this value is between 1 and 100.\n  offset: A valid integer is required.\n"
+    );
+}
+
+#[test]
+fn limit_outside_1_to_100_is_a_usage_error_with_and_without_all() {
+    let fake = FakeIam::start().unwrap();
+    for args in [
+        &["tokens", "list", "--limit", "0"][..],
+        &["tokens", "list", "--all", "--limit", "0"],
+        &["tokens", "list", "--limit", "101"],
+        &["tokens", "list", "--all", "--limit", "500"],
+    ] {
+        let output = run(&fake, args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(stdout(&output), "", "{args:?}");
+        let value = args[args.len() - 1];
+        assert!(
+            stderr(&output).starts_with(&format!(
+                "error: invalid value '{value}' for '--limit <LIMIT>': {value} is not in 1..=100\n"
+            )),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert!(fake.requests().is_empty());
+    let edges = [
+        run(&fake, &["tokens", "list", "--limit", "1"]),
+        run(&fake, &["tokens", "list", "--limit", "100"]),
+    ];
+    assert!(edges.iter().all(|o| o.status.code() == Some(0)));
+}
+
+#[test]
+fn negative_id_is_refused_before_any_request() {
+    let fake = FakeIam::start().unwrap();
+    for args in [
+        &["tokens", "get", "--", "-5"][..],
+        &["tokens", "update", "--active", "false", "--", "-5"],
+        &["tokens", "delete", "--", "-9223372036854775808"],
+    ] {
+        let output = run(&fake, args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(stdout(&output), "");
+        assert_eq!(
+            stderr(&output),
+            "error: invalid token reference: a token id cannot be negative; ids are positive integers\n"
+        );
+    }
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn fake_server_on_a_taken_port_exits_2() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+
+    let output = Command::new(BIN)
+        .args(["fake-server", "--port", &port.to_string()])
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        format!("error: cannot listen on 127.0.0.1:{port}: the port is in use\n")
     );
 }
 

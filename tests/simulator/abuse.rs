@@ -36,7 +36,7 @@ fn exchange(fake: &FakeIam, bytes: &[u8]) -> String {
 #[test]
 fn advancing_by_duration_max_saturates_instead_of_panicking() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let before = fake.now();
 
     fake.advance(Duration::MAX);
@@ -70,7 +70,7 @@ fn a_delay_of_duration_max_stalls_until_the_client_gives_up() {
 
     assert!(err.is_timeout(), "{err:?}");
     let _ = fake.now();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     assert_eq!(root.tokens().list(None, 20, 0).unwrap().len(), 1);
     // Dropping the simulator ends the stalled connection too.
 }
@@ -91,7 +91,7 @@ fn conflicting_content_lengths_are_400_and_change_nothing() {
     assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
     assert!(answer.contains(r#""error_codes":[400]"#), "{answer}");
     assert!(answer.contains("Connection: close"), "{answer}");
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     assert_eq!(root.tokens().list(None, 20, 0).unwrap().len(), 1);
 }
 
@@ -109,7 +109,7 @@ fn identical_repeated_content_lengths_are_accepted() {
     let answer = exchange(&fake, request.as_bytes());
 
     assert!(answer.starts_with("HTTP/1.1 201 "), "{answer}");
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     assert_eq!(root.tokens().list(Some(true), 20, 0).unwrap().len(), 2);
 }
 
@@ -230,14 +230,14 @@ fn connections_over_the_cap_get_503_and_the_rest_are_served() {
     eventually("the idle connections are reaped", || {
         fake.open_connections() == 0
     });
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     assert_eq!(root.tokens().list(None, 20, 0).unwrap().len(), 1);
 }
 
 #[test]
 fn pages_are_right_at_large_offsets_of_a_large_account() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     // Id 1 is the permanent root token; ids 2..=150_001 are temporary.
     fake.add_temporary_tokens(&fake.root_token(), 150_000)
         .unwrap();

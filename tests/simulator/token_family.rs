@@ -349,7 +349,7 @@ fn changing_the_password_takes_effect_for_login() {
     assert_eq!(login(&fake, "root", &old).0, 400);
     assert_eq!(login(&fake, "root", "n3w").0, 200);
     // Without reset_tokens the tokens stay.
-    let sdk = client(&fake, &fake.root_token());
+    let sdk = client(&fake, fake.root_token());
     assert_eq!(sdk.tokens().list(None, 20, 0).unwrap().len(), 2);
 }
 
@@ -412,12 +412,12 @@ fn reset_tokens_deletes_every_token_of_the_account() {
 
     let (status, _) = change(
         &fake,
-        &temporary.key,
+        temporary.key.secret(),
         json!({"old_password": fake.root_password(), "password": "p", "password2": "p", "reset_tokens": true}),
     );
 
     assert_eq!(status, 204);
-    for key in [root.as_str(), temporary.key.as_str(), space_key.as_str()] {
+    for key in [root.as_str(), temporary.key.secret(), space_key.as_str()] {
         let err = client(&fake, key).tokens().list(None, 20, 0).unwrap_err();
         assert!(err.is_unauthorized(), "{err:?}");
     }
@@ -616,7 +616,7 @@ fn add_space_needs_a_known_token() {
 #[test]
 fn temporary_lifetime_applies_to_tokens_created_afterwards() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
     let day = root.tokens().create(false).unwrap();
 
     assert_eq!(
@@ -663,7 +663,7 @@ fn temporary_lifetime_applies_to_tokens_created_afterwards() {
 #[test]
 fn absurd_temporary_lifetimes_are_clamped() {
     let fake = FakeIam::start().unwrap();
-    let root = client(&fake, &fake.root_token());
+    let root = client(&fake, fake.root_token());
 
     let longest = fake.set_temporary_lifetime(Duration::MAX);
     assert!(

@@ -1,0 +1,334 @@
+//! The command line: every command, option and help text, as clap
+//! definitions. Completions and the man page are generated from these too.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+/// The exit codes, shown by `--help` of every command that talks to the API.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the API refused the request (4xx other than 401/403), or failed (5xx);
+     or a new token could not be written out (it is deleted again)
+  2  usage error: bad arguments, missing token, unusable configuration
+  3  network error or timeout: no answer from the API
+  4  authentication failed (401 or 403)";
+
+const FAKE_SERVER_EXIT_CODES: &str = "\
+Exit codes:
+  0  stopped by Ctrl-C or SIGTERM
+  1  the simulator failed
+  2  the port cannot be used (taken, or not allowed)";
+
+const COMPLETIONS_HELP: &str = "\
+Load the completions:
+  bash        source <(neuroio completions bash)        (in ~/.bashrc)
+  zsh         neuroio completions zsh > \"${fpath[1]}/_neuroio\"
+  fish        neuroio completions fish > ~/.config/fish/completions/neuroio.fish
+  powershell  neuroio completions powershell | Out-String | Invoke-Expression
+  elvish      eval (neuroio completions elvish | slurp)";
+
+/// The most tokens the API returns in one page.
+const MAX_LIMIT: i64 = 100;
+
+/// Manage NeuroIO API tokens: create, list, inspect, deactivate, delete and
+/// rotate them.
+///
+/// The API token is read from NEUROIO_API_TOKEN, or from a file with
+/// --token-file (use - for standard input). There is deliberately no flag
+/// that takes the token itself.
+#[derive(Debug, Parser)]
+#[command(name = "neuroio", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// API options given before the subcommand.
+    #[command(flatten)]
+    pub api: ApiArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The options of every command that talks to the API. They are accepted
+/// before the subcommand (`neuroio --output json tokens list`) and after it
+/// (`neuroio tokens list --output json`); the later one wins.
+///
+/// None has a default here: an option not given is `None`, so the places it
+/// can be given can be merged; [`ApiArgs::or`] does that, and the defaults
+/// (from the library) are applied where the client is built.
+#[derive(Clone, Debug, Default, Args)]
+#[command(next_help_heading = "API options")]
+pub struct ApiArgs {
+    // The help texts with a default are built from the library's constants.
+    #[arg(long, value_name = "URL", help = iam_url_help())]
+    pub iam_url: Option<String>,
+
+    /// Allow an http:// IAM URL that is not on this machine. The API token
+    /// then crosses the network in clear text.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+
+    /// Read the API token from this file instead of NEUROIO_API_TOKEN
+    /// ("-" reads standard input).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, help = timeout_help())]
+    pub timeout: Option<f64>,
+
+    #[arg(long, value_name = "N", help = retries_help())]
+    pub retries: Option<u32>,
+
+    /// Output format [default: table when standard output is a terminal,
+    /// json otherwise].
+    #[arg(long, value_enum)]
+    pub output: Option<Format>,
+
+    /// Show token keys in the output of list, get and update. (create and
+    /// rotate always print the new token's key: that is what they are for.)
+    #[arg(long)]
+    pub show_keys: bool,
+}
+
+fn iam_url_help() -> String {
+    format!(
+        "IAM base URL [env: NEUROIO_IAM_URL] [default: {}]",
+        neuroio::DEFAULT_IAM_URL
+    )
+}
+
+fn timeout_help() -> String {
+    format!(
+        "Seconds one attempt of a request may take [default: {}]",
+        neuroio::DEFAULT_TIMEOUT.as_secs_f64()
+    )
+}
+
+fn retries_help() -> String {
+    format!(
+        "How many times to retry idempotent calls after passing failures; \
+         create is never retried [default: {}]",
+        neuroio::DEFAULT_MAX_RETRIES
+    )
+}
+
+impl ApiArgs {
+    /// These options, with those not given here taken from `earlier`.
+    pub fn or(self, earlier: ApiArgs) -> ApiArgs {
+        ApiArgs {
+            iam_url: self.iam_url.or(earlier.iam_url),
+            allow_insecure_http: self.allow_insecure_http || earlier.allow_insecure_http,
+            token_file: self.token_file.or(earlier.token_file),
+            timeout: self.timeout.or(earlier.timeout),
+            retries: self.retries.or(earlier.retries),
+            output: self.output.or(earlier.output),
+            show_keys: self.show_keys || earlier.show_keys,
+        }
+    }
+
+    /// Whether any option was given.
+    pub fn any(&self) -> bool {
+        self.iam_url.is_some()
+            || self.allow_insecure_http
+            || self.token_file.is_some()
+            || self.timeout.is_some()
+            || self.retries.is_some()
+            || self.output.is_some()
+            || self.show_keys
+    }
+}
+
+/// [`ApiArgs`] as options of a command group (`tokens`) that its
+/// subcommands inherit, so they may follow the group or the subcommand.
+#[derive(Clone, Debug, Default)]
+pub struct GroupApiArgs(pub ApiArgs);
+
+impl FromArgMatches for GroupApiArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        ApiArgs::from_arg_matches(matches).map(GroupApiArgs)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+}
+
+impl Args for GroupApiArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        inherited(ApiArgs::augment_args(cmd))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        inherited(ApiArgs::augment_args_for_update(cmd))
+    }
+}
+
+/// Marks the API options of `cmd` global, which in clap means inherited by
+/// the subcommands of `cmd` (and only those).
+fn inherited(cmd: clap::Command) -> clap::Command {
+    let probe = ApiArgs::augment_args(clap::Command::new("probe"));
+    probe
+        .get_arguments()
+        .map(|arg| arg.get_id().clone())
+        .fold(cmd, |cmd, id| cmd.mut_arg(id, |arg| arg.global(true)))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON document on standard output.
+    Json,
+    /// One JSON object per line, one per token.
+    Jsonl,
+    /// Aligned columns for a person.
+    Table,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage tokens.
+    #[command(after_help = EXIT_CODES)]
+    Tokens(Group<TokensCommand>),
+    /// Run the offline simulator of the API in the foreground until Ctrl-C or
+    /// SIGTERM. The first line on standard output is JSON with its URL and
+    /// root token.
+    #[command(after_help = FAKE_SERVER_EXIT_CODES)]
+    FakeServer {
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+    /// Print a shell completion script for neuroio to standard output.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page of neuroio (roff) to standard output.
+    ///
+    /// Read it with: neuroio man | man -l -
+    Man,
+}
+
+/// A collection of tokens, with the API options its commands inherit.
+#[derive(Debug, Args)]
+pub struct Group<C: Subcommand> {
+    #[command(flatten)]
+    pub api: GroupApiArgs,
+
+    #[command(subcommand)]
+    pub command: C,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    #[command(flatten)]
+    Collection(CollectionCommand),
+    /// Create a new temporary token with the current one, check that it
+    /// works, and print it. The current token is left as it is.
+    #[command(after_help = EXIT_CODES)]
+    Rotate,
+}
+
+/// The operations every collection of tokens has.
+#[derive(Debug, Subcommand)]
+pub enum CollectionCommand {
+    /// Create a token: temporary (24 hours) unless --permanent.
+    #[command(after_help = EXIT_CODES)]
+    Create {
+        /// Create a permanent token (at most 5 per account).
+        #[arg(long)]
+        permanent: bool,
+    },
+    /// List tokens, newest first.
+    #[command(after_help = EXIT_CODES)]
+    List {
+        #[command(flatten)]
+        filter: Filter,
+        /// Tokens per page (1 to 100); with --all, the page size.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=MAX_LIMIT))]
+        limit: u32,
+        /// Tokens to skip.
+        #[arg(long, default_value_t = 0, conflicts_with = "all")]
+        offset: u32,
+        /// Walk every page.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show one token (a number is taken as an id, anything else as a key).
+    #[command(after_help = EXIT_CODES)]
+    Get {
+        #[command(flatten)]
+        token: TokenArg,
+    },
+    /// Activate or deactivate a token.
+    #[command(after_help = EXIT_CODES)]
+    Update {
+        #[command(flatten)]
+        token: TokenArg,
+        /// true to activate, false to deactivate.
+        #[arg(long, action = ArgAction::Set, value_name = "true|false")]
+        active: bool,
+    },
+    /// Delete one token.
+    #[command(after_help = EXIT_CODES)]
+    Delete {
+        #[command(flatten)]
+        token: TokenArg,
+    },
+    /// Delete many tokens at once. Without a filter this deletes every token
+    /// of the account, including the one this command uses.
+    #[command(after_help = EXIT_CODES)]
+    DeleteAll {
+        #[command(flatten)]
+        filter: Filter,
+        /// Confirm the deletion; required.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Which token a command is about. A key typed on the command line shows in
+/// `ps`; `-` or --key-file keep it off the command line.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct TokenArg {
+    /// The token's id or key; - reads it from standard input.
+    #[arg(value_name = "ID_OR_KEY")]
+    pub id_or_key: Option<String>,
+    /// Read the token's id or key from this file (- for standard input);
+    /// one trailing newline is ignored.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct Filter {
+    /// Only permanent tokens.
+    #[arg(long)]
+    pub permanent: bool,
+    /// Only temporary tokens.
+    #[arg(long)]
+    pub temporary: bool,
+}
+
+impl Filter {
+    pub fn permanent(&self) -> Option<bool> {
+        match (self.permanent, self.temporary) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+fn parse_seconds(raw: &str) -> Result<f64, String> {
+    let seconds: f64 = raw
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number of seconds"))?;
+    if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 {
+        Ok(seconds)
+    } else {
+        Err("give a number of seconds above 0 and at most 86400".to_owned())
+    }
+}

@@ -1,0 +1,91 @@
+//! Failures and the exit codes they map to (see `args::EXIT_CODES`).
+
+use neuroio::Error;
+
+/// A failure, with the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    /// Printed to standard error after "error: "; nothing when empty.
+    pub message: String,
+}
+
+impl Failure {
+    /// Exit code 1: the request or the command failed.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
+    }
+
+    /// Exit code 2: bad arguments or an unusable setting.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// Standard output was closed by its reader (`| head`): the output is
+    /// not wanted any more, which is not an error.
+    pub fn stdout_closed() -> Self {
+        Failure {
+            code: 0,
+            message: String::new(),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Self {
+        let code = exit_code(&err);
+        let mut message = match &err {
+            // The library's hint names a Rust method; the CLI has a flag.
+            Error::Config(neuroio::ConfigError::InsecureUrl { setting, url, .. }) => format!(
+                "invalid {setting} {url:?}: http:// would send the API token in clear text to \
+                 another machine; use https://, or opt in with --allow-insecure-http"
+            ),
+            _ => err.to_string(),
+        };
+        let api = match &err {
+            Error::Api(api) => Some(api),
+            Error::OutcomeUnknown { source, .. } => match source.as_ref() {
+                Error::Api(api) => Some(api),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(api) = api {
+            // The API's message, then each field error on its own line.
+            message = format!("API error (HTTP {}): {}", api.status, api.message);
+            if let Error::OutcomeUnknown { .. } = &err {
+                message = format!(
+                    "{message}\nthe outcome is unknown: a token may or may not have been created; \
+                     list the tokens and compare before trying again"
+                );
+            }
+            for field in &api.fields {
+                message.push_str(&format!("\n  {}: {}", field.name, field.message));
+            }
+            if let Some(wait) = api.retry_after {
+                message.push_str(&format!(
+                    "\nthe server asks to retry after {} s",
+                    wait.as_secs()
+                ));
+            }
+        }
+        Failure { code, message }
+    }
+}
+
+fn exit_code(err: &Error) -> u8 {
+    match err {
+        Error::Api(api) if matches!(api.status, 401 | 403) => 4,
+        Error::Api(_) | Error::UnexpectedResponse { .. } => 1,
+        Error::Transport(_) => 3,
+        Error::OutcomeUnknown { source, .. } => exit_code(source),
+        Error::Config(_) | Error::InvalidTokenRef(_) => 2,
+        _ => 1,
+    }
+}

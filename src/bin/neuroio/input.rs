@@ -1,0 +1,109 @@
+//! What the CLI reads besides its arguments: the API token and token keys,
+//! from the environment, files or standard input.
+
+use std::io::{self, BufRead, Read};
+use std::path::Path;
+
+use neuroio::TokenRef;
+
+use crate::args::TokenArg;
+use crate::failure::Failure;
+
+/// More than any key; a larger input is a mistake (`--key-file /dev/zero`).
+const MAX_KEY_BYTES: u64 = 64 * 1024;
+
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Whether the API token is to be read from standard input.
+pub fn token_from_stdin(token_file: Option<&Path>) -> bool {
+    token_file.is_some_and(is_stdin)
+}
+
+pub fn read_token(file: Option<&Path>) -> Result<String, Failure> {
+    let raw = match file {
+        Some(path) if is_stdin(path) => {
+            let mut line = String::new();
+            io::stdin().lock().read_line(&mut line).map_err(|e| {
+                Failure::usage(format!("cannot read the token from standard input: {e}"))
+            })?;
+            line
+        }
+        Some(path) => std::fs::read_to_string(path).map_err(|e| {
+            Failure::usage(format!(
+                "cannot read the token file {}: {e}",
+                path.display()
+            ))
+        })?,
+        None => match std::env::var("NEUROIO_API_TOKEN") {
+            Ok(token) => token,
+            Err(_) => {
+                return Err(Failure::usage(
+                    "no API token: set NEUROIO_API_TOKEN or pass --token-file PATH (- for stdin)",
+                ));
+            }
+        },
+    };
+    let token = raw.trim().to_owned();
+    if token.is_empty() {
+        return Err(Failure::usage("the API token is empty"));
+    }
+    Ok(token)
+}
+
+impl TokenArg {
+    /// Whether the id or key is to be read from standard input.
+    pub fn reads_stdin(&self) -> bool {
+        self.id_or_key.as_deref() == Some("-") || self.key_file.as_deref().is_some_and(is_stdin)
+    }
+
+    /// The token named on the command line, in a file or on standard input.
+    pub fn read(&self) -> Result<TokenRef, Failure> {
+        let text = match (&self.id_or_key, &self.key_file) {
+            (Some(arg), None) if arg != "-" => return Ok(token_ref(arg)),
+            (_, Some(path)) if !is_stdin(path) => {
+                let file = std::fs::File::open(path).map_err(|e| {
+                    Failure::usage(format!("cannot read the key file {}: {e}", path.display()))
+                })?;
+                read_key(file, &format!("the key file {}", path.display()))?
+            }
+            _ => read_key(io::stdin().lock(), "standard input")?,
+        };
+        Ok(token_ref(&text))
+    }
+}
+
+/// All of `from`, less one trailing newline.
+fn read_key(from: impl Read, what: &str) -> Result<String, Failure> {
+    let mut bytes = Vec::new();
+    from.take(MAX_KEY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::usage(format!("cannot read the key from {what}: {e}")))?;
+    if bytes.len() as u64 > MAX_KEY_BYTES {
+        return Err(Failure::usage(format!(
+            "{what} holds more than {MAX_KEY_BYTES} bytes; that is not a key"
+        )));
+    }
+    let mut text = String::from_utf8(bytes)
+        .map_err(|_| Failure::usage(format!("the key from {what} is not UTF-8 text")))?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+/// A number is an id; anything else is a key. A negative number is an id
+/// too, which the library refuses before sending anything.
+pub fn token_ref(id_or_key: &str) -> TokenRef {
+    if let Ok(id) = id_or_key.parse::<u64>() {
+        TokenRef::from(id)
+    } else if let Ok(id) = id_or_key.parse::<i64>() {
+        TokenRef::from(id)
+    } else {
+        TokenRef::from(id_or_key)
+    }
+}

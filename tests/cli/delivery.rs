@@ -1,0 +1,122 @@
+//! create and rotate print the only copy of a new key: when they cannot,
+//! the token is deleted again, or named so that it can be.
+
+use super::*;
+use neuroio::fake::Fault;
+
+/// Runs the binary with standard output a pipe whose read end is closed.
+fn run_into_closed_pipe(fake: &FakeIam, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(BIN)
+        .args(args)
+        .env("NEUROIO_API_TOKEN", fake.root_token())
+        .env("NEUROIO_IAM_URL", fake.url())
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+fn ids(fake: &FakeIam) -> Vec<u64> {
+    client(fake, &fake.root_token())
+        .tokens()
+        .list(None, 100, 0)
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect()
+}
+
+#[test]
+fn create_into_a_closed_pipe_deletes_the_token_and_exits_1() {
+    let fake = FakeIam::start().unwrap();
+
+    let output = run_into_closed_pipe(&fake, &["tokens", "create"]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: cannot write the new token to standard output: Broken pipe (os error 32); \
+         token 2 was created but its key could not be delivered, so it was deleted again\n"
+    );
+    let methods: Vec<_> = fake.requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["POST", "DELETE"]);
+    assert_eq!(ids(&fake), [1]);
+}
+
+#[test]
+fn create_into_a_closed_pipe_names_the_token_it_could_not_delete() {
+    let fake = FakeIam::start().unwrap();
+    // The create goes through; the delete that follows fails.
+    fake.inject(Fault::Delay(Duration::ZERO), 1);
+    fake.inject(Fault::status(503), 1);
+
+    let output = run_into_closed_pipe(
+        &fake,
+        &["tokens", "create", "--permanent", "--retries", "0"],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: cannot write the new token to standard output: Broken pipe (os error 32); \
+         token 2 was created but its key could not be delivered, and deleting it failed \
+         (API error (HTTP 503): Injected fault: the simulator was told to fail this request.); delete it with: neuroio tokens delete 2\n"
+    );
+    assert_eq!(ids(&fake), [2, 1]);
+    assert!(!stderr(&output).contains(&fake.root_token()));
+}
+
+#[test]
+fn rotate_into_a_closed_pipe_deletes_the_new_token_and_exits_1() {
+    let fake = FakeIam::start().unwrap();
+
+    let output = run_into_closed_pipe(&fake, &["tokens", "rotate", "--output", "table"]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: cannot write the new token to standard output: Broken pipe (os error 32); \
+         token 2 was created but its key could not be delivered, so it was deleted again\n"
+    );
+    assert_eq!(ids(&fake), [1]);
+}
+
+#[test]
+fn list_into_a_closed_pipe_ends_quietly() {
+    let fake = FakeIam::start().unwrap();
+
+    let output = run_into_closed_pipe(&fake, &["tokens", "list"]);
+
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn create_into_a_full_disk_deletes_the_token_and_exits_1() {
+    let fake = FakeIam::start().unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+
+    let output = Command::new(BIN)
+        .args(["tokens", "create"])
+        .env("NEUROIO_API_TOKEN", fake.root_token())
+        .env("NEUROIO_IAM_URL", fake.url())
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(full))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: cannot write to standard output: No space left on device (os error 28); \
+         token 2 was created but its key could not be delivered, so it was deleted again\n"
+    );
+    assert_eq!(ids(&fake), [1]);
+}

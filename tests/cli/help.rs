@@ -1,0 +1,190 @@
+//! Help texts, usage lines, and where the API options may be given.
+
+use super::*;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the API refused the request (4xx other than 401/403), or failed (5xx);
+     or a new token could not be written out (it is deleted again)
+  2  usage error: bad arguments, missing token, unusable configuration
+  3  network error or timeout: no answer from the API
+  4  authentication failed (401 or 403)
+";
+
+const API_OPTIONS: [&str; 7] = [
+    "--iam-url",
+    "--allow-insecure-http",
+    "--token-file",
+    "--timeout",
+    "--retries",
+    "--output",
+    "--show-keys",
+];
+
+fn help(args: &[&str]) -> String {
+    let output = Command::new(BIN)
+        .args(args)
+        .arg("--help")
+        .env_remove("NEUROIO_API_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{args:?}");
+    assert_eq!(stderr(&output), "", "{args:?}");
+    stdout(&output)
+}
+
+#[test]
+fn every_command_that_talks_to_the_api_shows_the_exit_codes_and_api_options() {
+    for command in [
+        &[][..],
+        &["tokens"],
+        &["tokens", "create"],
+        &["tokens", "list"],
+        &["tokens", "get"],
+        &["tokens", "update"],
+        &["tokens", "delete"],
+        &["tokens", "delete-all"],
+        &["tokens", "rotate"],
+    ] {
+        let text = help(command);
+        assert!(text.ends_with(EXIT_CODES), "{command:?}:\n{text}");
+        for option in API_OPTIONS {
+            assert!(text.contains(option), "{command:?} lacks {option}");
+        }
+    }
+}
+
+#[test]
+fn commands_that_do_not_talk_to_the_api_list_no_api_options() {
+    for command in [&["fake-server"][..], &["completions"], &["man"]] {
+        let text = help(command);
+        for option in API_OPTIONS {
+            assert!(
+                !text.contains(option),
+                "{command:?} lists {option}:\n{text}"
+            );
+        }
+        assert!(!text.contains("4  authentication failed"), "{command:?}");
+    }
+    assert!(help(&["fake-server"]).ends_with(
+        "Exit codes:\n  0  stopped by Ctrl-C or SIGTERM\n  1  the simulator failed\n  \
+         2  the port cannot be used (taken, or not allowed)\n"
+    ));
+}
+
+#[test]
+fn api_options_before_a_command_that_does_not_use_them_are_refused() {
+    let output = Command::new(BIN)
+        .args(["--output", "json", "fake-server"])
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        "error: the API options (--iam-url, --output, --timeout, ...) do not apply to `neuroio fake-server`\n"
+    );
+}
+
+#[test]
+fn help_defaults_come_from_the_library() {
+    let text = help(&["tokens", "list"]);
+    assert!(text.contains(&format!(
+        "[default: {}]",
+        neuroio::DEFAULT_TIMEOUT.as_secs_f64()
+    )));
+    assert!(text.contains(&format!("[default: {}]", neuroio::DEFAULT_MAX_RETRIES)));
+    assert!(text.contains(&format!("[default: {}]", neuroio::DEFAULT_IAM_URL)));
+}
+
+#[test]
+fn usage_lines_do_not_show_optional_options_as_required() {
+    let fake = FakeIam::start().unwrap();
+
+    let output = run(&fake, &["tokens", "list", "--permanent", "--temporary"]);
+
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: the argument '--permanent' cannot be used with '--temporary'\n\n\
+         Usage: neuroio tokens list --permanent\n\n\
+         For more information, try '--help'.\n"
+    );
+    assert!(help(&["tokens", "list"]).contains("\nUsage: neuroio tokens list [OPTIONS]\n"));
+    assert!(help(&["tokens", "update"]).contains(
+        "\nUsage: neuroio tokens update [OPTIONS] --active <true|false> <ID_OR_KEY|--key-file <PATH>>\n"
+    ));
+}
+
+#[test]
+fn api_options_work_before_and_after_the_subcommand() {
+    let fake = FakeIam::start().unwrap();
+    let table = |output: &Output| {
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(output));
+        stdout(output).starts_with("ID  ")
+    };
+
+    let before = run(&fake, &["--output", "table", "tokens", "list"]);
+    let between = run(&fake, &["tokens", "--output", "table", "list"]);
+    let after = run(&fake, &["tokens", "list", "--output", "table"]);
+    let later_wins = run(
+        &fake,
+        &["--output", "table", "tokens", "list", "--output", "json"],
+    );
+    let json_before = run(&fake, &["--output", "json", "tokens", "list"]);
+    let json_after = run(&fake, &["tokens", "list", "--output", "json"]);
+
+    assert!(table(&before) && table(&between) && table(&after));
+    assert!(!table(&later_wins));
+    assert_eq!(json(&json_before), json(&json_after));
+    assert_eq!(json(&json_before), json(&later_wins));
+
+    // --show-keys and --retries, on either side.
+    let keys_before = json(&run(&fake, &["--show-keys", "tokens", "list"]));
+    let keys_after = json(&run(&fake, &["tokens", "list", "--show-keys"]));
+    assert_eq!(keys_before[0]["key"], fake.root_token().as_str());
+    assert_eq!(keys_before, keys_after);
+    fake.inject(neuroio::fake::Fault::status(503), 10);
+    fake.clear_requests();
+    run(&fake, &["tokens", "list", "--retries", "1"]);
+    assert_eq!(fake.requests().len(), 2);
+    fake.clear_requests();
+    run(&fake, &["--retries", "0", "tokens", "list"]);
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[test]
+fn insecure_http_error_names_the_flag_and_the_flag_allows_it() {
+    let refused = Command::new(BIN)
+        .args(["--iam-url", "http://example.com", "tokens", "list"])
+        .env("NEUROIO_API_TOKEN", "some-token-value")
+        .output()
+        .unwrap();
+
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(stdout(&refused), "");
+    assert_eq!(
+        stderr(&refused),
+        "error: invalid IAM URL \"http://example.com\": http:// would send the API token in \
+         clear text to another machine; use https://, or opt in with --allow-insecure-http\n"
+    );
+
+    // With the flag the URL is used: a TEST-NET address that answers
+    // nothing gives a network error (3), not a usage error (2).
+    for args in [
+        &["--allow-insecure-http", "tokens", "list"][..],
+        &["tokens", "list", "--allow-insecure-http"],
+    ] {
+        let allowed = Command::new(BIN)
+            .args(["--iam-url", "http://192.0.2.1:9", "--timeout", "0.3"])
+            .args(["--retries", "0"])
+            .args(args)
+            .env("NEUROIO_API_TOKEN", "some-token-value")
+            .output()
+            .unwrap();
+        assert_eq!(allowed.status.code(), Some(3), "{}", stderr(&allowed));
+        assert!(!stderr(&allowed).contains("some-token-value"));
+    }
+}

@@ -1,0 +1,148 @@
+//! A key typed as an argument shows in `ps`; get, update and delete also
+//! read it from standard input (`-`) or a file (`--key-file`).
+
+use super::*;
+
+/// Runs the binary with `input` on standard input.
+fn run_with_stdin(fake: &FakeIam, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("NEUROIO_API_TOKEN", fake.root_token())
+        .env("NEUROIO_IAM_URL", fake.url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn temp_file(name: &str, content: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("neuroio-cli-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+#[test]
+fn key_from_standard_input_with_a_dash() {
+    let fake = FakeIam::start().unwrap();
+    let sdk = client(&fake, fake.root_token());
+    let made = sdk.tokens().create(false).unwrap();
+    let line = format!("{}\n", made.key.secret());
+
+    let got = run_with_stdin(&fake, &["tokens", "get", "-"], &line);
+    assert_eq!(json(&got)["id"], made.id);
+    assert!(!stdout(&got).contains(made.key.secret()));
+
+    let off = run_with_stdin(
+        &fake,
+        &["tokens", "update", "-", "--active", "false"],
+        &line,
+    );
+    assert_eq!(json(&off)["is_active"], false);
+
+    let gone = run_with_stdin(&fake, &["tokens", "delete", "--key-file", "-"], &line);
+    assert_eq!(json(&gone), serde_json::json!({"deleted": true}));
+    assert!(sdk.tokens().get(made.id).unwrap_err().is_not_found());
+}
+
+#[test]
+fn key_from_a_file_trims_one_trailing_newline_only() {
+    let fake = FakeIam::start().unwrap();
+    let sdk = client(&fake, fake.root_token());
+    let made = sdk.tokens().create(false).unwrap();
+    let one = temp_file("one", &format!("{}\n", made.key.secret()));
+    let crlf = temp_file("crlf", &format!("{}\r\n", made.key.secret()));
+    let bare = temp_file("bare", made.key.secret());
+    let two = temp_file("two", &format!("{}\n\n", made.key.secret()));
+
+    for file in [&one, &crlf, &bare] {
+        let got = run(
+            &fake,
+            &["tokens", "get", "--key-file", file.to_str().unwrap()],
+        );
+        assert_eq!(json(&got)["id"], made.id, "{file:?}");
+    }
+    let wrong = run(
+        &fake,
+        &["tokens", "get", "--key-file", two.to_str().unwrap()],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert_eq!(stderr(&wrong), "error: API error (HTTP 404): Not found.\n");
+
+    let off = run(
+        &fake,
+        &[
+            "tokens",
+            "update",
+            "--key-file",
+            one.to_str().unwrap(),
+            "--active",
+            "false",
+        ],
+    );
+    assert_eq!(json(&off)["is_active"], false);
+    let gone = run(
+        &fake,
+        &["tokens", "delete", "--key-file", one.to_str().unwrap()],
+    );
+    assert_eq!(json(&gone), serde_json::json!({"deleted": true}));
+    assert!(sdk.tokens().get(made.id).unwrap_err().is_not_found());
+    std::fs::remove_dir_all(one.parent().unwrap()).unwrap();
+}
+
+#[test]
+fn key_sources_are_exclusive_and_one_is_required() {
+    let fake = FakeIam::start().unwrap();
+    let missing = std::env::temp_dir().join("neuroio-cli-no-such-key-file");
+
+    let both = run(&fake, &["tokens", "get", "abc", "--key-file", "-"]);
+    let neither = run(&fake, &["tokens", "get"]);
+    let no_file = run(
+        &fake,
+        &["tokens", "delete", "--key-file", missing.to_str().unwrap()],
+    );
+    let stdin_twice = run_with_stdin(
+        &fake,
+        &["--token-file", "-", "tokens", "get", "-"],
+        &fake.root_token(),
+    );
+
+    for output in [&both, &neither, &no_file, &stdin_twice] {
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(output));
+        assert_eq!(stdout(output), "");
+    }
+    assert!(
+        stderr(&both).starts_with(
+            "error: the argument '[ID_OR_KEY]' cannot be used with '--key-file <PATH>'\n"
+        ),
+        "{}",
+        stderr(&both)
+    );
+    assert!(
+        stderr(&neither)
+            .starts_with("error: the following required arguments were not provided:\n"),
+        "{}",
+        stderr(&neither)
+    );
+    assert_eq!(
+        stderr(&no_file),
+        format!(
+            "error: cannot read the key file {}: No such file or directory (os error 2)\n",
+            missing.display()
+        )
+    );
+    assert_eq!(
+        stderr(&stdin_twice),
+        "error: standard input cannot hold both the API token (--token-file -) and the key\n"
+    );
+    assert!(fake.requests().is_empty());
+}
