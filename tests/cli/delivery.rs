@@ -20,7 +20,7 @@ fn run_into_closed_pipe(fake: &FakeIam, args: &[&str]) -> Output {
 }
 
 fn ids(fake: &FakeIam) -> Vec<u64> {
-    client(fake, &fake.root_token())
+    client(fake, fake.root_token())
         .tokens()
         .list(None, 100, 0)
         .unwrap()
