@@ -53,6 +53,9 @@ impl Resolver for ClientResolver {
             addrs.push(SocketAddr::new(ip, port));
             return Ok(addrs);
         }
+        if is_reserved_invalid(host) {
+            return Err(ureq::Error::HostNotFound);
+        }
         if let Ok(last) = self.last.lock()
             && let Some(hit) = last.as_ref()
             && hit.port == port
@@ -61,7 +64,15 @@ impl Resolver for ClientResolver {
         {
             return Ok(hit.addrs.clone());
         }
-        let addrs = self.lookup.resolve(uri, config, timeout)?;
+        // A failed lookup comes back as an I/O error from the system's
+        // resolver; say what it is, so the caller is told to check the name.
+        let addrs = self
+            .lookup
+            .resolve(uri, config, timeout)
+            .map_err(|err| match err {
+                ureq::Error::Io(_) => ureq::Error::HostNotFound,
+                other => other,
+            })?;
         if let Ok(mut last) = self.last.lock() {
             *last = Some(Lookup {
                 host: host.to_owned(),
@@ -72,6 +83,18 @@ impl Resolver for ClientResolver {
         }
         Ok(addrs)
     }
+}
+
+/// Names under `.invalid` never resolve (RFC 6761, section 6.4), so they
+/// are answered here without asking a DNS server.
+fn is_reserved_invalid(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    host.eq_ignore_ascii_case("invalid")
+        || host
+            .len()
+            .checked_sub(".invalid".len())
+            .and_then(|at| host.get(at..))
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(".invalid"))
 }
 
 fn port_of(uri: &Uri) -> Option<u16> {
@@ -106,6 +129,25 @@ mod tests {
             resolve(&resolver, "https://[::1]/v1/"),
             ["[::1]:443".parse::<SocketAddr>().unwrap()]
         );
+        assert!(resolver.last.lock().unwrap().is_none());
+    }
+
+    #[test]
+    fn invalid_names_fail_without_a_lookup() {
+        let resolver = ClientResolver::default();
+        let config = Config::builder().build();
+        for uri in [
+            "https://iam.example.invalid/",
+            "http://INVALID./",
+            "https://a.b.Invalid:8443/",
+        ] {
+            let uri: Uri = uri.parse().unwrap();
+            let err = resolver
+                .resolve(&uri, &config, NextTimeout::default())
+                .unwrap_err();
+            assert!(matches!(err, ureq::Error::HostNotFound), "{uri}: {err}");
+        }
+        assert!(!is_reserved_invalid("invalid.example.com"));
         assert!(resolver.last.lock().unwrap().is_none());
     }
 

@@ -453,6 +453,24 @@ impl FakeIam {
         format!("http://{}", self.addr)
     }
 
+    /// A [`ClientBuilder`](crate::ClientBuilder) pointed at this simulator
+    /// for both hosts (IAM and API) with the root token: a test's client is
+    /// one line.
+    ///
+    /// ```
+    /// let fake = neuroio::fake::FakeIam::start()?;
+    /// let client = fake.client_builder().build()?;
+    /// assert_eq!(client.tokens().list(None, 20, 0)?.len(), 1);
+    /// assert!(client.stream_tokens().list(None, 20, 0)?.is_empty());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn client_builder(&self) -> crate::ClientBuilder {
+        crate::Client::builder()
+            .api_token(self.root_token())
+            .iam_url(self.url())
+            .api_url(self.url())
+    }
+
     /// The socket address the simulator listens on.
     ///
     /// ```
