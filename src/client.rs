@@ -7,6 +7,7 @@ use std::sync::Arc;
 use ureq::http::HeaderValue;
 
 use crate::config::{BaseUrl, ClientBuilder, Host, Settings};
+use crate::renewing::Renewer;
 use crate::secret::TokenKey;
 use crate::tokens::Tokens;
 
@@ -35,14 +36,24 @@ pub struct Client {
 
 pub(crate) struct Inner {
     pub(crate) agent: ureq::Agent,
-    /// The API token; `None` only for the client that logs in.
-    pub(crate) credential: Option<Credential>,
+    pub(crate) credentials: Credentials,
     pub(crate) iam: BaseUrl,
     pub(crate) api: BaseUrl,
     pub(crate) settings: Settings,
 }
 
+/// What a client sends its calls with.
+pub(crate) enum Credentials {
+    /// Nothing: only for the client that logs in.
+    Anonymous,
+    /// One API token.
+    Fixed(Credential),
+    /// A working token minted and renewed with a parent token.
+    Renewing(Renewer),
+}
+
 /// An API token and the header that carries it.
+#[derive(Clone)]
 pub(crate) struct Credential {
     pub(crate) key: TokenKey,
     /// `Token <key>`, marked sensitive so `http` never prints it.
@@ -156,7 +167,8 @@ impl Client {
     }
 
     /// A client for another API token that shares this client's connection
-    /// pool and settings.
+    /// pool and settings. The new client uses that token as it is: made
+    /// from a renewing client, it does not renew.
     ///
     /// ```no_run
     /// # fn main() -> neuroio::Result<()> {
@@ -178,7 +190,10 @@ impl Client {
     /// (sharing this client's connection pool) with the new token.
     ///
     /// The old token is left alone: delete it with the new client, or let it
-    /// expire. If the check fails, the new token is deleted again (best
+    /// expire. On a renewing client (see
+    /// [`ClientBuilder::renewing`](crate::ClientBuilder::renewing)) the new
+    /// token is made with the current working token, and the client
+    /// returned is a plain one that does not renew. If the check fails, the new token is deleted again (best
     /// effort) and the error returned. Like [`Tokens::create`], rotation is
     /// never retried.
     ///
@@ -236,12 +251,23 @@ impl Client {
         &self.inner.settings
     }
 
-    pub(crate) fn api_token(&self) -> Option<&TokenKey> {
-        self.inner.credential.as_ref().map(|c| &c.key)
+    pub(crate) fn credentials(&self) -> &Credentials {
+        &self.inner.credentials
     }
 
-    pub(crate) fn authorization(&self) -> Option<HeaderValue> {
-        self.inner.credential.as_ref().map(|c| c.header.clone())
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// The API tokens this client may send, to blank out of answers.
+    pub(crate) fn sent_keys(&self) -> [Option<TokenKey>; 2] {
+        match &self.inner.credentials {
+            Credentials::Anonymous => [None, None],
+            Credentials::Fixed(credential) => [Some(credential.key.clone()), None],
+            Credentials::Renewing(renewer) => {
+                [Some(renewer.parent().key.clone()), renewer.working_key()]
+            }
+        }
     }
 
     pub(crate) fn agent(&self) -> &ureq::Agent {
@@ -258,7 +284,18 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("iam_url", &self.inner.iam.configured)
             .field("api_url", &self.inner.api.configured)
-            .field("api_token", &self.api_token())
+            .field(
+                "api_token",
+                &match &self.inner.credentials {
+                    Credentials::Anonymous => None,
+                    Credentials::Fixed(c) => Some(&c.key),
+                    Credentials::Renewing(r) => Some(&r.parent().key),
+                },
+            )
+            .field(
+                "renewing",
+                &matches!(self.inner.credentials, Credentials::Renewing(_)),
+            )
             .field("settings", &self.inner.settings)
             .finish()
     }

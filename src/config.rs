@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use ureq::http::{self, HeaderValue};
 
-use crate::client::{Client, Credential, Inner};
+use crate::client::{Client, Credential, Credentials, Inner};
 use crate::error::{ConfigError, Error};
+use crate::renewing::Renewer;
 use crate::secret::TokenKey;
 
 /// The IAM service's address, used when none is configured.
@@ -97,6 +98,7 @@ pub struct ClientBuilder {
     pub(crate) iam_url: String,
     pub(crate) api_url: String,
     pub(crate) settings: Settings,
+    pub(crate) renew_before: Option<Duration>,
 }
 
 impl Default for ClientBuilder {
@@ -115,6 +117,7 @@ impl Default for ClientBuilder {
                 backoff_max: DEFAULT_BACKOFF_MAX,
                 max_retry_after: DEFAULT_MAX_RETRY_AFTER,
             },
+            renew_before: None,
         }
     }
 }
@@ -313,6 +316,41 @@ impl ClientBuilder {
         self
     }
 
+    /// Makes the client renew its own temporary token, the practice the
+    /// API recommends: the API token given to [`api_token`](Self::api_token)
+    /// becomes the *parent*, used only to mint. On first use the client
+    /// mints a temporary working token (24 hours) and sends every call with
+    /// it. When less than `renew_before` is left (at most half the token's
+    /// lifetime), one thread mints a successor, every thread switches to it,
+    /// and the predecessor is deleted. Calls never wait for a renewal unless
+    /// there is no usable working token.
+    ///
+    /// A 401 for the working token (revoked or deactivated elsewhere) mints
+    /// a new one with the parent and repeats that call once; a 401 for the
+    /// parent itself is returned as it is. [`Client::close`] deletes the
+    /// working token; dropping the last clone tries the same.
+    ///
+    /// [`Client::with_api_token`] and [`Client::rotate`] on a renewing
+    /// client return plain clients that do not renew.
+    ///
+    /// Defaults to off: calls are sent with the API token itself.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// let client = neuroio::Client::builder()
+    ///     .api_token(std::env::var("NEUROIO_API_TOKEN").unwrap_or_default())
+    ///     .renewing(std::time::Duration::from_secs(3600))
+    ///     .build()?;
+    /// client.tokens().list(None, 10, 0)?; // sent with a temporary working token
+    /// client.close()?;                    // deletes the working token
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn renewing(mut self, renew_before: Duration) -> Self {
+        self.renew_before = Some(renew_before);
+        self
+    }
+
     /// Checks the settings and builds the client. Sends nothing.
     ///
     /// Fails with [`Error::Config`] for a missing or malformed API token or
@@ -326,7 +364,10 @@ impl ClientBuilder {
         let token = self.api_token.clone().ok_or(ConfigError::MissingApiToken)?;
         let credential = credential(token)?;
         let mut client = self.connect()?;
-        client.credential = Some(credential);
+        client.credentials = match self.renew_before {
+            Some(before) => Credentials::Renewing(Renewer::new(credential, before)),
+            None => Credentials::Fixed(credential),
+        };
         Ok(Client::from_inner(client))
     }
 
@@ -343,7 +384,7 @@ impl ClientBuilder {
         }
         Ok(Inner {
             agent: new_agent(&self.settings, all_loopback),
-            credential: None,
+            credentials: Credentials::Anonymous,
             iam,
             api,
             settings: self.settings.clone(),
@@ -358,6 +399,7 @@ impl fmt::Debug for ClientBuilder {
             .field("api_url", &shown_url(&self.api_url))
             .field("api_token", &self.api_token)
             .field("settings", &self.settings)
+            .field("renew_before", &self.renew_before)
             .finish()
     }
 }
@@ -496,13 +538,20 @@ impl Inner {
 
 /// Shares one agent and its settings with a client for another token.
 pub(crate) fn with_token(inner: &Inner, api_token: TokenKey) -> Result<Inner, ConfigError> {
-    Ok(Inner {
-        agent: inner.agent.clone(),
-        credential: Some(credential(api_token)?),
-        iam: inner.iam.clone(),
-        api: inner.api.clone(),
-        settings: inner.settings.clone(),
-    })
+    Ok(inner.sharing(Credentials::Fixed(credential(api_token)?)))
+}
+
+impl Inner {
+    /// A client state with other credentials and everything else shared.
+    pub(crate) fn sharing(&self, credentials: Credentials) -> Inner {
+        Inner {
+            agent: self.agent.clone(),
+            credentials,
+            iam: self.iam.clone(),
+            api: self.api.clone(),
+            settings: self.settings.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

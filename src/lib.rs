@@ -137,6 +137,7 @@ mod client;
 mod config;
 // The one request path, and what it relies on.
 mod redact;
+mod renewing;
 mod request;
 mod resolver;
 mod retry;

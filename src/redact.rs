@@ -22,7 +22,7 @@ const MIN_SECRET_LEN: usize = 4;
 /// The secrets one request carried.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Secrets<'a> {
-    list: [Option<&'a str>; 4],
+    list: [Option<&'a str>; 6],
 }
 
 impl<'a> Secrets<'a> {

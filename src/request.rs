@@ -12,7 +12,7 @@ use ureq::http::{self, HeaderValue, Method};
 
 use crate::client::Client;
 use crate::config::Host;
-use crate::error::{ApiError, ConfigError, Error, TransportError};
+use crate::error::{ApiError, Error, TransportError};
 use crate::redact::Secrets;
 use crate::retry::{parse_retry_after, retry_wait};
 use crate::secret::TokenKey;
@@ -62,6 +62,8 @@ pub(crate) struct Request<'a> {
     authenticated: bool,
     /// Secrets in the body (passwords), to scrub from any answer.
     secrets: Secrets<'a>,
+    /// A shorter limit for this request than the client's timeout.
+    timeout: Option<Duration>,
 }
 
 impl<'a> Request<'a> {
@@ -84,7 +86,14 @@ impl<'a> Request<'a> {
             repeat,
             authenticated: true,
             secrets: Secrets::default(),
+            timeout: None,
         }
+    }
+
+    /// Bounds this request by `timeout` instead of the client's.
+    pub(crate) fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     pub(crate) fn segment(mut self, segment: Segment) -> Self {
@@ -152,8 +161,13 @@ impl Client {
     ) -> crate::Result<T> {
         let answer = self.send(request)?;
         decode(&answer.body).map_err(|source| {
-            let secrets = self.secrets_of(request);
-            let err = Error::undecodable(answer.status, &answer.body, source, &secrets);
+            let keys = self.sent_keys();
+            let err = Error::undecodable(
+                answer.status,
+                &answer.body,
+                source,
+                &secrets_of(request, &keys),
+            );
             match request.repeat {
                 Repeat::Never => Error::outcome_unknown_if_so(request.operation, err),
                 Repeat::Safe | Repeat::SafeGoneIfMissing => err,
@@ -185,11 +199,27 @@ impl Client {
         };
         let mut attempt = 1;
         let mut unanswered_before = false;
+        let mut replaced_working_token = false;
         loop {
-            let err = match self.attempt(request, attempt, attempts) {
+            let presented = match request.authenticated {
+                true => Some(self.present()?),
+                false => None,
+            };
+            let header = presented.as_ref().map(|p| p.header.clone());
+            let err = match self.attempt(request, header, attempt, attempts) {
                 Ok(answer) => return Ok(answer),
                 Err(err) => err,
             };
+            // A renewing client's working token was refused: nothing was
+            // done, so even a create may be repeated once with a new one.
+            if let Some(id) = presented.and_then(|p| p.working).map(|w| w.id)
+                && err.is_unauthorized()
+                && !replaced_working_token
+            {
+                self.replace_rejected(id)?;
+                replaced_working_token = true;
+                continue;
+            }
             if request.repeat == Repeat::SafeGoneIfMissing
                 && unanswered_before
                 && err.is_not_found()
@@ -225,9 +255,15 @@ impl Client {
     }
 
     /// One attempt of a request, logged: send, read, classify.
-    fn attempt(&self, request: &Request<'_>, attempt: u32, attempts: u32) -> crate::Result<Answer> {
+    fn attempt(
+        &self,
+        request: &Request<'_>,
+        authorization: Option<HeaderValue>,
+        attempt: u32,
+        attempts: u32,
+    ) -> crate::Result<Answer> {
         let started = Instant::now();
-        let exchanged = self.exchange(request);
+        let exchanged = self.exchange(request, authorization);
         let elapsed = started.elapsed();
         match &exchanged {
             Ok((status, _, _)) => log::debug!(
@@ -242,25 +278,20 @@ impl Client {
             ),
         }
         let (status, body, retry_after) = exchanged?;
-        classify(status, body, retry_after, &self.secrets_of(request))
-    }
-
-    /// Every secret `request` carries: the API token, a key in the path, and
-    /// any in the body.
-    fn secrets_of<'r>(&'r self, request: &'r Request<'_>) -> Secrets<'r> {
-        let mut secrets = request.secrets;
-        if let Some(token) = self.api_token() {
-            secrets = secrets.with(token.secret());
+        if (200..300).contains(&status) {
+            return Ok(Answer { status, body });
         }
-        if let Some(Segment::Key { raw, encoded }) = &request.segment {
-            secrets = secrets.with(raw.secret()).with(encoded.secret());
-        }
-        secrets
+        let keys = self.sent_keys();
+        classify(status, body, retry_after, &secrets_of(request, &keys))
     }
 
     /// Sends the request and reads the whole answer: status, body and any
     /// `Retry-After` wait.
-    fn exchange(&self, request: &Request<'_>) -> crate::Result<(u16, Vec<u8>, Option<Duration>)> {
+    fn exchange(
+        &self,
+        request: &Request<'_>,
+        authorization: Option<HeaderValue>,
+    ) -> crate::Result<(u16, Vec<u8>, Option<Duration>)> {
         let base = self.base(request.host);
         let mut url = String::with_capacity(base.prefix.len() + 96);
         url.push_str(&base.prefix);
@@ -283,12 +314,9 @@ impl Client {
         let mut builder = http::Request::builder()
             .method(request.method.clone())
             .uri(url);
-        if request.authenticated {
-            let header = self.authorization().ok_or(ConfigError::MissingApiToken)?;
+        if let Some(header) = authorization {
             builder = builder.header(http::header::AUTHORIZATION, header);
         }
-        let agent = self.agent();
-        let bypass = base.bypass_proxy;
         let sent = match request.body {
             Some(body) => builder
                 .header(
@@ -296,20 +324,10 @@ impl Client {
                     HeaderValue::from_static("application/json"),
                 )
                 .body(body)
-                .map(|r| {
-                    if bypass {
-                        agent.run(agent.configure_request(r).proxy(None).build())
-                    } else {
-                        agent.run(r)
-                    }
-                }),
-            None => builder.body(()).map(|r| {
-                if bypass {
-                    agent.run(agent.configure_request(r).proxy(None).build())
-                } else {
-                    agent.run(r)
-                }
-            }),
+                .map(|r| self.run(r, base.bypass_proxy, request.timeout)),
+            None => builder
+                .body(())
+                .map(|r| self.run(r, base.bypass_proxy, request.timeout)),
         };
         // The base URL was checked by `build` and every segment is
         // percent-encoded, so only a key too long for a URL gets here.
@@ -332,6 +350,43 @@ impl Client {
             .map_err(transport)?;
         Ok((response.status().as_u16(), body, retry_after))
     }
+}
+
+impl Client {
+    /// Runs one HTTP exchange on the shared agent, without the agent's
+    /// proxy for a loopback host and within `timeout` when given.
+    fn run(
+        &self,
+        request: http::Request<impl ureq::AsSendBody>,
+        bypass_proxy: bool,
+        timeout: Option<Duration>,
+    ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+        let agent = self.agent();
+        if !bypass_proxy && timeout.is_none() {
+            return agent.run(request);
+        }
+        let mut config = agent.configure_request(request);
+        if bypass_proxy {
+            config = config.proxy(None);
+        }
+        if let Some(timeout) = timeout {
+            config = config.timeout_global(Some(timeout));
+        }
+        agent.run(config.build())
+    }
+}
+
+/// Every secret `request` carries: the API tokens the client may send, a
+/// key in the path, and any in the body.
+fn secrets_of<'r>(request: &'r Request<'_>, keys: &'r [Option<TokenKey>; 2]) -> Secrets<'r> {
+    let mut secrets = request.secrets;
+    for key in keys.iter().flatten() {
+        secrets = secrets.with(key.secret());
+    }
+    if let Some(Segment::Key { raw, encoded }) = &request.segment {
+        secrets = secrets.with(raw.secret()).with(encoded.secret());
+    }
+    secrets
 }
 
 /// Turns a complete answer into the body of a success or the matching error.

@@ -269,13 +269,23 @@ impl<'c> Tokens<'c> {
     /// # }
     /// ```
     pub fn delete(&self, token: impl Into<TokenRef>) -> crate::Result<()> {
+        self.delete_within(token, None)
+    }
+
+    /// [`delete`](Self::delete), bounded by `timeout` when given.
+    pub(crate) fn delete_within(
+        &self,
+        token: impl Into<TokenRef>,
+        timeout: Option<std::time::Duration>,
+    ) -> crate::Result<()> {
         let request = self
             .request(
                 Method::DELETE,
                 self.collection.ops.delete,
                 Repeat::SafeGoneIfMissing,
             )
-            .segment(token.into().segment()?);
+            .segment(token.into().segment()?)
+            .timeout(timeout);
         self.client.call_empty(&request)
     }
 

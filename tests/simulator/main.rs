@@ -10,6 +10,7 @@ mod connections;
 mod fake_rules;
 mod fake_server;
 mod pagination;
+mod renewing;
 mod retries;
 mod security;
 mod token_family;

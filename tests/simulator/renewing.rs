@@ -1,0 +1,235 @@
+//! The renewing client against the simulator, with temporary tokens that
+//! live a second or two so renewals happen while the test watches.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use neuroio::Client;
+use neuroio::fake::FakeIam;
+
+use crate::support::client;
+
+/// A simulator whose temporary tokens live `lifetime`.
+fn short_lived(lifetime: Duration) -> FakeIam {
+    let fake = FakeIam::start().unwrap();
+    assert_eq!(fake.set_temporary_lifetime(lifetime), lifetime);
+    fake
+}
+
+fn renewing(fake: &FakeIam, renew_before: Duration) -> Client {
+    fake.client_builder()
+        .renewing(renew_before)
+        .build()
+        .unwrap()
+}
+
+/// The `Authorization` keys of every request, in order, with its method and path.
+fn calls(fake: &FakeIam) -> Vec<(String, String, String)> {
+    fake.requests()
+        .iter()
+        .map(|r| {
+            let key = r
+                .header("authorization")
+                .and_then(|h| h.strip_prefix("Token "))
+                .unwrap_or_default()
+                .to_owned();
+            (r.method.clone(), r.path.clone(), key)
+        })
+        .collect()
+}
+
+/// Ids of the tokens the account holds, as the root token sees them.
+fn held(fake: &FakeIam) -> BTreeSet<u64> {
+    client(fake, fake.root_token())
+        .tokens()
+        .list_all(None)
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect()
+}
+
+#[test]
+fn build_sends_nothing_and_the_first_call_mints_with_the_parent() {
+    let fake = FakeIam::start().unwrap();
+    let parent = fake.root_token();
+    let client = renewing(&fake, Duration::from_secs(3600));
+    assert!(fake.requests().is_empty());
+
+    let page = client.tokens().list(None, 20, 0).unwrap();
+
+    let seen = calls(&fake);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(
+        (seen[0].0.as_str(), seen[0].1.as_str()),
+        ("POST", "/v1/tokens/")
+    );
+    assert_eq!(seen[0].2, parent, "the parent mints");
+    assert_eq!(seen[1].0, "GET");
+    assert_ne!(seen[1].2, parent, "the call goes with the working token");
+    // The list shows the root token and the working token, nothing else.
+    assert_eq!(page.len(), 2);
+    let working = page.iter().find(|t| t.key == seen[1].2.as_str()).unwrap();
+    assert!(!working.is_permanent());
+    assert!(!format!("{client:?}").contains(&seen[1].2));
+    assert!(!format!("{client:?}").contains(&parent));
+    client.close().unwrap();
+}
+
+#[test]
+fn renews_ahead_of_expiry_with_no_error_and_deletes_what_it_superseded() {
+    let fake = short_lived(Duration::from_millis(1500));
+    let parent = fake.root_token();
+    let client = renewing(&fake, Duration::from_millis(600));
+
+    // About four lifetimes' worth of calls, every one of which must succeed.
+    let until = Instant::now() + Duration::from_millis(3500);
+    let mut made = 0;
+    while Instant::now() < until {
+        client.tokens().list(None, 5, 0).unwrap();
+        made += 1;
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    assert!(made > 20);
+
+    let seen = calls(&fake);
+    let working_keys: BTreeSet<&str> = seen
+        .iter()
+        .filter(|(method, _, key)| method == "GET" && key != &parent)
+        .map(|(_, _, key)| key.as_str())
+        .collect();
+    assert!(
+        working_keys.len() >= 3,
+        "expected several renewals, saw {} working tokens",
+        working_keys.len()
+    );
+    // The parent minted once, and did nothing else: renewals are minted with
+    // the working token, and no 401 ever forced a fresh start (a 401 would
+    // have sent the parent again).
+    let by_parent: Vec<_> = seen.iter().filter(|(_, _, key)| key == &parent).collect();
+    assert_eq!(by_parent.len(), 1, "{by_parent:?}");
+    assert_eq!(by_parent[0].0, "POST");
+    // Every GET went with a working token.
+    assert!(seen.iter().filter(|c| c.0 == "GET").all(|c| c.2 != parent));
+    // Superseded working tokens were deleted: the account holds the root
+    // token and the current working token only.
+    assert_eq!(held(&fake).len(), 2);
+    client.close().unwrap();
+    assert_eq!(held(&fake).len(), 1);
+}
+
+#[test]
+fn a_revoked_working_token_is_replaced_and_the_call_repeated_once() {
+    let fake = FakeIam::start().unwrap();
+    let parent = fake.root_token();
+    let client = renewing(&fake, Duration::from_secs(3600));
+    client.tokens().list(None, 5, 0).unwrap();
+    // Someone deletes every temporary token: the working token is gone.
+    crate::support::client(&fake, fake.root_token())
+        .tokens()
+        .delete_list(Some(false))
+        .unwrap();
+    fake.clear_requests();
+
+    // Even a create, which is never retried otherwise: a 401 means nothing
+    // was done.
+    let made = client.tokens().create(false).unwrap();
+
+    let seen = calls(&fake);
+    let methods: Vec<(&str, bool)> = seen
+        .iter()
+        .map(|(m, _, k)| (m.as_str(), k == &parent))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            ("POST", false),   // refused: 401
+            ("POST", true),    // a new working token from the parent
+            ("DELETE", false), // the refused one, tidied up (already gone)
+            ("POST", false),   // the call, repeated once
+        ]
+    );
+    assert!(held(&fake).contains(&made.id));
+    client.close().unwrap();
+}
+
+#[test]
+fn a_refused_parent_is_the_callers_401_at_once() {
+    let fake = FakeIam::start().unwrap();
+    let client = fake
+        .client_builder()
+        .api_token("not-a-token-of-this-simulator")
+        .renewing(Duration::from_secs(60))
+        .build()
+        .unwrap();
+
+    let err = client.tokens().list(None, 5, 0).unwrap_err();
+
+    assert!(err.is_unauthorized(), "{err:?}");
+    assert_eq!(fake.requests().len(), 1);
+    assert!(client.close().is_ok());
+}
+
+#[test]
+fn many_threads_across_a_renewal_cause_one_mint() {
+    let fake = short_lived(Duration::from_secs(2));
+    let parent = fake.root_token();
+    let client = renewing(&fake, Duration::from_millis(900));
+    client.tokens().list(None, 5, 0).unwrap();
+    // Past the renewal point (about 1.1 s), well before expiry.
+    std::thread::sleep(Duration::from_millis(1300));
+    fake.clear_requests();
+
+    let barrier = Arc::new(Barrier::new(8));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                client.tokens().list(None, 5, 0).map(|page| page.len())
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap().unwrap();
+    }
+
+    let seen = calls(&fake);
+    let mints = seen.iter().filter(|c| c.0 == "POST").count();
+    assert_eq!(mints, 1, "{seen:?}");
+    assert!(
+        seen.iter().all(|c| c.2 != parent),
+        "renewal used the working token"
+    );
+    assert_eq!(seen.iter().filter(|c| c.0 == "GET").count(), 8);
+    client.close().unwrap();
+    assert_eq!(held(&fake).len(), 1);
+}
+
+#[test]
+fn dropping_the_last_clone_deletes_the_working_token() {
+    let fake = FakeIam::start().unwrap();
+    let client = renewing(&fake, Duration::from_secs(3600));
+    let clone = client.clone();
+    clone.whoami().unwrap();
+    drop(client);
+    assert_eq!(held(&fake).len(), 2, "a clone is still alive");
+    drop(clone);
+    assert_eq!(held(&fake).len(), 1);
+}
+
+#[test]
+fn with_api_token_and_rotate_give_plain_clients() {
+    let fake = FakeIam::start().unwrap();
+    let client = renewing(&fake, Duration::from_secs(3600));
+    let (rotated, token) = client.rotate().unwrap();
+    fake.clear_requests();
+    rotated.tokens().list(None, 5, 0).unwrap();
+    let seen = calls(&fake);
+    assert_eq!(seen.len(), 1, "a plain client mints nothing: {seen:?}");
+    assert_eq!(seen[0].2, token.key.secret());
+    assert!(format!("{rotated:?}").contains("renewing: false"));
+    client.close().unwrap();
+}
