@@ -423,6 +423,14 @@ fn new_agent(settings: &Settings, all_loopback: bool) -> ureq::Agent {
     if all_loopback {
         config = config.proxy(None);
     }
+    #[cfg(feature = "platform-verifier")]
+    {
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                .build(),
+        );
+    }
     ureq::Agent::with_parts(
         config.build(),
         ureq::unversioned::transport::DefaultConnector::default(),
@@ -567,6 +575,20 @@ mod tests {
         );
         assert_eq!(prefix("https://iam.neuroio.com"), "https://iam.neuroio.com");
         assert_eq!(prefix("http://[::1]:9000/"), "http://[::1]:9000");
+    }
+
+    #[test]
+    fn trust_store_follows_the_feature() {
+        let agent = new_agent(&ClientBuilder::default().settings, false);
+        let roots = agent.config().tls_config().root_certs();
+        if cfg!(feature = "platform-verifier") {
+            assert!(
+                matches!(roots, ureq::tls::RootCerts::PlatformVerifier),
+                "{roots:?}"
+            );
+        } else {
+            assert!(matches!(roots, ureq::tls::RootCerts::WebPki), "{roots:?}");
+        }
     }
 
     #[test]

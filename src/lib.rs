@@ -158,6 +158,15 @@ mod whoami;
 pub mod fake;
 
 pub use auth::Auth;
+/// The `time` crate, whose `OffsetDateTime` is the type of
+/// [`Token::created`] and [`Token::expires`]: use it through this
+/// re-export and your version always matches.
+///
+/// ```
+/// let an_hour_ago = neuroio::time::OffsetDateTime::now_utc() - neuroio::time::Duration::hours(1);
+/// ```
+pub use time;
+
 pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_API_URL, DEFAULT_IAM_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
