@@ -1,18 +1,21 @@
-//! A tour of the whole token lifecycle.
+//! A tour of the whole token family.
 //!
 //! ```sh
 //! cargo run --example quickstart
 //! ```
 //!
 //! With no `NEUROIO_API_TOKEN` in the environment it starts the offline
-//! simulator and runs against that: no account and no network needed. With
-//! one, it talks to `NEUROIO_IAM_URL` (default: the real service), creates a
-//! few tokens and deletes them again. Note that its "delete the temporary
-//! tokens" step deletes every temporary token of that account.
+//! simulator, logs in there with the simulator's user, and runs against it:
+//! no account and no network needed. With one, it talks to
+//! `NEUROIO_IAM_URL` and `NEUROIO_API_URL` (default: the real services),
+//! creates a few tokens, and deletes exactly those again: it never changes
+//! or deletes a token it did not create.
 
 use std::process::ExitCode;
 
 use neuroio::fake::FakeIam;
+use neuroio::time::OffsetDateTime;
+use neuroio::time::format_description::well_known::Rfc3339;
 use neuroio::{Client, Token};
 
 fn main() -> ExitCode {
@@ -27,10 +30,14 @@ fn main() -> ExitCode {
 
 fn run() -> neuroio::Result<()> {
     // Keep the simulator alive for the whole run; it stops when dropped.
-    let (client, _simulator) = match std::env::var_os("NEUROIO_API_TOKEN") {
+    let (client, simulator) = match std::env::var_os("NEUROIO_API_TOKEN") {
         Some(_) => {
             let client = Client::from_env()?;
-            println!("Using the IAM service at {}.", client.iam_url());
+            println!(
+                "Using the IAM service at {} and the API service at {}.",
+                client.iam_url(),
+                client.api_url()
+            );
             (client, None)
         }
         None => {
@@ -39,54 +46,83 @@ fn run() -> neuroio::Result<()> {
                 "NEUROIO_API_TOKEN is not set: running against the offline simulator at {}.",
                 fake.url()
             );
-            let client = Client::builder()
-                .api_token(fake.root_token())
+            step("Log in with a user name and password");
+            let (client, login) = Client::builder()
                 .iam_url(fake.url())
-                .build()?;
+                .api_url(fake.url())
+                .login(fake.root_username(), fake.root_password())?;
+            println!("  logged in as {}", login.user.username);
+            show(&login.token);
             (client, Some(fake))
         }
     };
+
+    step("Who am I");
+    let me = client.whoami()?;
+    match (me.username(), me.space()) {
+        (Some(user), Some(space)) => println!(
+            "  an account token of {user}, default space {} ({:?})",
+            space.id, space.name
+        ),
+        (None, Some(space)) => println!("  a space token of space {} ({:?})", space.id, space.name),
+        _ => println!("  the server says: {:?}", me.extra),
+    }
+
+    // Everything below deletes only what it created, even when a step fails.
+    let mut made = Made::new(&client);
+    let result = tour(&client, &mut made, simulator.is_some());
+    made.clean_up();
+    result?;
+
+    if let Some(fake) = &simulator {
+        step("A day later (on the simulator's clock), temporary tokens have expired");
+        fake.advance(std::time::Duration::from_secs(24 * 60 * 60));
+        match client.whoami() {
+            Err(err) if err.is_unauthorized() => println!("  the log-in token: {err}"),
+            Err(err) => return Err(err),
+            Ok(_) => println!("  the log-in token still works (unexpected)"),
+        }
+    }
+    println!("\nDone.");
+    Ok(())
+}
+
+fn tour(client: &Client, made: &mut Made<'_>, offline: bool) -> neuroio::Result<()> {
     let tokens = client.tokens();
 
-    step("Create a temporary and a permanent token");
-    let temporary = tokens.create(false)?;
-    let permanent = tokens.create(true)?;
+    step("Create a temporary token");
+    let temporary = made.token(tokens.create(false)?);
     show(&temporary);
-    show(&permanent);
 
-    step("List tokens with each filter");
+    step("List the newest tokens with each filter");
     for (label, filter) in [
         ("all", None),
         ("permanent", Some(true)),
         ("temporary", Some(false)),
     ] {
         let page = tokens.list(filter, 20, 0)?;
-        let ids: Vec<u64> = page.iter().map(|t| t.id).collect();
-        println!("  {label:<9} -> {} token(s), ids {ids:?}", page.len());
+        println!("  {label:<9} -> {} token(s) on the first page", page.len());
     }
 
     step("Get a token by id and by key");
     let by_id = tokens.get(temporary.id)?;
-    let by_key = tokens.get(temporary.key.secret())?;
-    println!("  by id  -> token {}", by_id.id);
+    let by_key = tokens.get(&temporary.key)?;
     println!(
-        "  by key -> token {} (same token: {})",
+        "  by id -> token {}, by key -> token {} (same: {})",
+        by_id.id,
         by_key.id,
         by_id == by_key
     );
 
     step("Deactivate the temporary token, then use it");
-    let as_temporary = Client::builder()
-        .api_token(temporary.key.clone())
-        .iam_url(client.iam_url())
-        .build()?;
+    let as_temporary = client.with_api_token(&temporary.key)?;
     println!(
         "  before: it can list {} token(s)",
         as_temporary.tokens().list(None, 20, 0)?.len()
     );
     let deactivated = tokens.update(&temporary, false)?;
     println!(
-        "  token {} is_active = {}",
+        "  token {} active: {}",
         deactivated.id, deactivated.is_active
     );
     match as_temporary.tokens().list(None, 20, 0) {
@@ -95,51 +131,103 @@ fn run() -> neuroio::Result<()> {
         Ok(_) => println!("  after: still accepted (unexpected)"),
     }
 
-    step("Delete one token");
-    tokens.delete(&permanent)?;
-    println!("  deleted token {}", permanent.id);
-    match tokens.get(permanent.id) {
-        Err(err) if err.is_not_found() => println!("  getting it again: {err}"),
-        Err(err) => return Err(err),
-        Ok(_) => println!("  getting it again: still there (unexpected)"),
-    }
+    step("Stream tokens live on the API host, in a collection of their own");
+    let stream = made.stream_token(client.stream_tokens().create(false)?);
+    show(&stream);
 
-    step("Delete every temporary token");
-    tokens.delete_list(Some(false))?;
-    println!(
-        "  temporary tokens left: {}",
-        tokens.list(Some(false), 20, 0)?.len()
-    );
-
-    step("Create permanent tokens until the limit of 5 is reached");
-    let mut created = Vec::new();
-    let refusal = loop {
-        match tokens.create(true) {
-            Ok(token) => {
-                println!("  created permanent token {}", token.id);
-                created.push(token);
+    step("A permanent token, deleted again");
+    match tokens.create(true) {
+        Ok(permanent) => {
+            let permanent = made.token(permanent);
+            show(&permanent);
+            tokens.delete(&permanent)?;
+            made.forget(permanent.id);
+            match tokens.get(permanent.id) {
+                Err(err) if err.is_not_found() => println!("  deleted; getting it again: {err}"),
+                Err(err) => return Err(err),
+                Ok(_) => println!("  deleted, yet it still answers (unexpected)"),
             }
-            Err(neuroio::Error::Api(api)) if api.status == 400 => break Some(api),
-            Err(err) => return Err(err),
         }
-        if created.len() > 5 {
-            break None; // a server without the limit: stop anyway
+        // A real account may already hold its 5 permanent tokens.
+        Err(neuroio::Error::Api(api)) if api.status == 400 => {
+            println!("  refused: {}", api.message);
         }
-    };
-    match refusal {
-        Some(api) => println!("  refused (HTTP {}): {}", api.status, api.message),
-        None => println!("  no refusal after {} tokens (unexpected)", created.len()),
+        Err(err) => return Err(err),
     }
-    for token in &created {
-        tokens.delete(token)?;
-    }
-    println!(
-        "  cleaned up the {} permanent token(s) made here",
-        created.len()
-    );
 
-    println!("\nDone.");
+    if offline {
+        step("The simulator holds at most 5 permanent tokens (it has its root token)");
+        // Bounded: a server without the limit must not make this loop forever.
+        let mut refusal = None;
+        for _ in 0..6 {
+            match tokens.create(true) {
+                Ok(token) => println!("  created permanent token {}", made.token(token).id),
+                Err(neuroio::Error::Api(api)) if api.status == 400 => {
+                    refusal = Some(api);
+                    break;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        match refusal {
+            Some(api) => println!("  refused (HTTP {}): {}", api.status, api.message),
+            None => println!("  no refusal after 6 tokens (unexpected)"),
+        }
+    }
     Ok(())
+}
+
+/// The tokens this tour created, deleted at the end whatever happened.
+struct Made<'c> {
+    client: &'c Client,
+    tokens: Vec<u64>,
+    stream_tokens: Vec<u64>,
+}
+
+impl<'c> Made<'c> {
+    fn new(client: &'c Client) -> Self {
+        Made {
+            client,
+            tokens: Vec::new(),
+            stream_tokens: Vec::new(),
+        }
+    }
+
+    fn token(&mut self, token: Token) -> Token {
+        self.tokens.push(token.id);
+        token
+    }
+
+    fn stream_token(&mut self, token: Token) -> Token {
+        self.stream_tokens.push(token.id);
+        token
+    }
+
+    fn forget(&mut self, id: u64) {
+        self.tokens.retain(|t| *t != id);
+    }
+
+    fn clean_up(&mut self) {
+        step("Clean up: delete exactly the tokens this tour created");
+        for (kind, ids, collection) in [
+            ("token", &self.tokens, self.client.tokens()),
+            (
+                "stream token",
+                &self.stream_tokens,
+                self.client.stream_tokens(),
+            ),
+        ] {
+            for id in ids {
+                match collection.delete(*id) {
+                    Ok(()) => println!("  deleted {kind} {id}"),
+                    Err(err) if err.is_not_found() => println!("  {kind} {id} was already gone"),
+                    Err(err) => eprintln!("  could not delete {kind} {id}: {err}"),
+                }
+            }
+        }
+        self.tokens.clear();
+        self.stream_tokens.clear();
+    }
 }
 
 fn step(title: &str) {
@@ -162,7 +250,7 @@ fn show(token: &Token) {
     );
 }
 
-fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| at.to_string())
+/// Timestamps as RFC 3339, as the API and the CLI write them.
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }

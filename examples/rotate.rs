@@ -16,8 +16,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use neuroio::fake::FakeIam;
+use neuroio::time::OffsetDateTime;
 use neuroio::{Client, Token};
-use time::OffsetDateTime;
 
 /// Rotate when the token has less than this left.
 const ROTATE_WHEN_LEFT: Duration = Duration::from_secs(60 * 60);
@@ -67,7 +67,13 @@ fn run() -> neuroio::Result<()> {
             .as_ref()
             .map_or_else(OffsetDateTime::now_utc, FakeIam::now)
     };
-    let mut job = Job { client, token };
+    let mut job = Job {
+        client,
+        token,
+        // Offline, this example made the starting token; a real job's token
+        // was handed to it and is not its to delete.
+        minted_here: simulator.is_some(),
+    };
 
     for batch in 1..=3 {
         job.rotate_if_needed(now())?;
@@ -86,6 +92,8 @@ fn run() -> neuroio::Result<()> {
 struct Job {
     client: Client,
     token: Token,
+    /// Whether this job created `token`, and so may delete it.
+    minted_here: bool,
 }
 
 impl Job {
@@ -108,15 +116,24 @@ impl Job {
             left.as_secs() / 60
         );
         let (client, token) = self.client.rotate()?;
-        // The old token is still valid for a while; remove it now so no
-        // forgotten credential lingers.
-        client.tokens().delete(&self.token)?;
-        println!(
-            "rotated to token {}; deleted token {}",
-            token.id, self.token.id
-        );
+        if self.minted_here {
+            // The old token is still valid for a while; this job made it, so
+            // remove it now and no forgotten credential lingers.
+            client.tokens().delete(&self.token)?;
+            println!(
+                "rotated to token {}; deleted token {}",
+                token.id, self.token.id
+            );
+        } else {
+            // The job was handed this token: it is not the job's to delete.
+            println!(
+                "rotated to token {}; token {} was given to the job and is left alone",
+                token.id, self.token.id
+            );
+        }
         self.client = client;
         self.token = token;
+        self.minted_here = true;
         Ok(())
     }
 }

@@ -30,19 +30,25 @@ fn main() -> ExitCode {
 fn run() -> neuroio::Result<()> {
     let client = neuroio::Client::from_env()?;
     println!("IAM service: {}", client.iam_url());
+    let rfc3339 = |at: neuroio::time::OffsetDateTime| {
+        at.format(&neuroio::time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| at.to_string())
+    };
     let tokens = client.tokens();
 
     let created = tokens.create(false)?;
     println!(
-        "created temporary token {} (active: {}, expires: {:?})",
-        created.id, created.is_active, created.expires
+        "created temporary token {} (active: {}, expires: {})",
+        created.id,
+        created.is_active,
+        created.expires.map_or_else(|| "never".to_owned(), rfc3339)
     );
 
     let page = tokens.list(Some(false), 20, 0)?;
     println!("first page of temporary tokens: {} token(s)", page.len());
 
     let by_id = tokens.get(created.id)?;
-    let by_key = tokens.get(created.key.secret())?;
+    let by_key = tokens.get(&created.key)?;
     println!("fetched by id and by key: same token = {}", by_id == by_key);
 
     let deactivated = tokens.update(&created, false)?;
