@@ -11,5 +11,6 @@ mod delete;
 mod errors;
 mod get;
 mod list;
+mod stream_tokens;
 mod timeouts;
 mod update;
