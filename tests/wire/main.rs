@@ -9,6 +9,7 @@ mod config;
 mod create;
 mod delete;
 mod errors;
+mod family;
 mod get;
 mod list;
 mod stream_tokens;
