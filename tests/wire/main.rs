@@ -11,6 +11,7 @@ mod delete;
 mod errors;
 mod family;
 mod get;
+mod hardening;
 mod list;
 mod stream_tokens;
 mod timeouts;
