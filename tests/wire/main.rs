@@ -15,4 +15,5 @@ mod hardening;
 mod list;
 mod stream_tokens;
 mod timeouts;
+mod transport;
 mod update;
