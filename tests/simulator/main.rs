@@ -9,6 +9,7 @@ mod abuse;
 mod connections;
 mod fake_rules;
 mod fake_server;
+mod family_sdk;
 mod pagination;
 mod renewing;
 mod retries;

@@ -54,12 +54,7 @@ impl Wire {
     /// A mock for `method path` that insists on the headers every call
     /// carries; add the query, body and answer, then `create()`.
     pub fn expect(&mut self, method: &str, path: &str) -> Mock {
-        self.server
-            .mock(method, path)
-            .match_header("authorization", format!("Token {API_TOKEN}").as_str())
-            .match_header("user-agent", USER_AGENT)
-            .match_header("accept", "application/json")
-            .expect(1)
+        common_headers(self.server.mock(method, path))
     }
 
     /// Checks that no request went unmatched.
@@ -170,5 +165,116 @@ pub fn api_error(err: neuroio::Error) -> neuroio::ApiError {
     match err {
         neuroio::Error::Api(api) => api,
         other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+/// A catch-all on `server` for every method, expecting no hits: checked by
+/// [`assert_untouched`], it proves no request reached `server` unexpectedly.
+pub fn catch_all(server: &mut ServerGuard) -> Vec<Mock> {
+    ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"]
+        .into_iter()
+        .map(|method| {
+            server
+                .mock(method, Matcher::Any)
+                .with_status(599)
+                .with_body("unexpected request")
+                .expect(0)
+                .create()
+        })
+        .collect()
+}
+
+/// Asserts that none of the catch-alls of [`catch_all`] was hit.
+pub fn assert_untouched(catch_alls: &[Mock]) {
+    for mock in catch_alls {
+        mock.assert();
+    }
+}
+
+/// Two mock servers, one per host: IAM (tokens, login, who am I, spaces)
+/// and API (stream tokens), each with a catch-all that fails the test on
+/// any request it does not expect, and a client for both.
+pub struct TwoHosts {
+    pub iam: ServerGuard,
+    pub api: ServerGuard,
+    pub client: Client,
+    iam_unexpected: Vec<Mock>,
+    api_unexpected: Vec<Mock>,
+}
+
+impl TwoHosts {
+    pub fn new() -> TwoHosts {
+        TwoHosts::with_api_prefix("")
+    }
+
+    /// The API URL given as `<api server><prefix>` (a gateway's path).
+    pub fn with_api_prefix(prefix: &str) -> TwoHosts {
+        let mut iam = Server::new();
+        let mut api = Server::new();
+        let iam_unexpected = catch_all(&mut iam);
+        let api_unexpected = catch_all(&mut api);
+        let client = Client::builder()
+            .api_token(API_TOKEN)
+            .iam_url(iam.url())
+            .api_url(format!("{}{prefix}", api.url()))
+            .max_retries(0)
+            .build()
+            .expect("client for the mock servers");
+        TwoHosts {
+            iam,
+            api,
+            client,
+            iam_unexpected,
+            api_unexpected,
+        }
+    }
+
+    /// A mock on the API server with the headers every call carries.
+    pub fn expect_api(&mut self, method: &str, path: &str) -> Mock {
+        common_headers(self.api.mock(method, path))
+    }
+
+    /// A mock on the IAM server with the headers every call carries.
+    pub fn expect_iam(&mut self, method: &str, path: &str) -> Mock {
+        common_headers(self.iam.mock(method, path))
+    }
+
+    /// Checks that no request went unmatched on either server.
+    pub fn finish(self) {
+        assert_untouched(&self.iam_unexpected);
+        assert_untouched(&self.api_unexpected);
+    }
+}
+
+/// The headers every authenticated call carries, and one hit.
+pub fn common_headers(mock: Mock) -> Mock {
+    mock.match_header("authorization", format!("Token {API_TOKEN}").as_str())
+        .match_header("user-agent", USER_AGENT)
+        .match_header("accept", "application/json")
+        .expect(1)
+}
+
+/// Every text an error shows: `Display`, `Debug` (plain and pretty) and the
+/// `Display` and `Debug` of each error in its source chain.
+pub fn all_text(err: &neuroio::Error) -> String {
+    let mut shown = format!("{err}\n{err:?}\n{err:#?}");
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        shown.push_str(&format!("\n{inner}\n{inner:?}"));
+        source = inner.source();
+    }
+    shown
+}
+
+/// Asserts that none of `secrets` shows anywhere in `err` (ASCII case
+/// ignored, as a gateway may change case).
+pub fn assert_hides(err: &neuroio::Error, secrets: &[&str]) {
+    let shown = all_text(err);
+    let lower = shown.to_ascii_lowercase();
+    for secret in secrets {
+        assert!(
+            !lower.contains(&secret.to_ascii_lowercase()),
+            "{secret:?} shows in:\n{shown}"
+        );
     }
 }

@@ -172,6 +172,7 @@ fn from_env_reads_token_and_url() {
     unsafe {
         std::env::remove_var("NEUROIO_API_TOKEN");
         std::env::remove_var("NEUROIO_IAM_URL");
+        std::env::remove_var("NEUROIO_API_URL");
     }
     assert_eq!(
         config_error(Client::from_env()),
@@ -195,8 +196,152 @@ fn from_env_reads_token_and_url() {
         config_error(Client::from_env()),
         ConfigError::InvalidUrl { .. }
     ));
+    unsafe { std::env::remove_var("NEUROIO_IAM_URL") };
+
+    // The API URL (stream tokens): the default, then from the environment,
+    // checked like the IAM URL; blank counts as unset.
+    let client = Client::from_env().unwrap();
+    assert_eq!(client.api_url(), "https://api.neuroio.com");
+    assert_eq!(client.iam_url(), "https://iam.neuroio.com");
+    unsafe { std::env::set_var("NEUROIO_API_URL", "http://127.0.0.1:7778/api/") };
+    let client = Client::from_env().unwrap();
+    assert_eq!(client.api_url(), "http://127.0.0.1:7778/api/");
+    assert_eq!(client.iam_url(), "https://iam.neuroio.com");
+    unsafe { std::env::set_var("NEUROIO_API_URL", "  ") };
+    assert_eq!(
+        Client::from_env().unwrap().api_url(),
+        "https://api.neuroio.com"
+    );
+    unsafe { std::env::set_var("NEUROIO_API_URL", "http://api.internal") };
+    assert!(matches!(
+        config_error(Client::from_env()),
+        ConfigError::InsecureUrl {
+            setting: "API URL",
+            ..
+        }
+    ));
+    unsafe { std::env::set_var("NEUROIO_API_URL", "https://api.neuroio.com/?x=1") };
+    assert!(matches!(
+        config_error(Client::from_env()),
+        ConfigError::InvalidUrl {
+            setting: "API URL",
+            ..
+        }
+    ));
     unsafe {
         std::env::remove_var("NEUROIO_API_TOKEN");
         std::env::remove_var("NEUROIO_IAM_URL");
+        std::env::remove_var("NEUROIO_API_URL");
     }
+}
+
+fn with_api_url(url: &str) -> neuroio::Result<Client> {
+    Client::builder().api_token("abcd").api_url(url).build()
+}
+
+#[test]
+fn api_url_defaults_to_the_real_service() {
+    let client = Client::new("abcd").unwrap();
+    assert_eq!(client.api_url(), "https://api.neuroio.com");
+    assert_eq!(neuroio::DEFAULT_API_URL, "https://api.neuroio.com");
+    let shown = format!("{client:?}");
+    assert!(shown.contains("https://api.neuroio.com"), "{shown}");
+}
+
+#[test]
+fn api_url_over_http_to_another_machine_needs_an_opt_in() {
+    for url in ["http://api.neuroio.com", "http://10.1.2.3:8080/api"] {
+        let err = config_error(with_api_url(url));
+        let ConfigError::InsecureUrl {
+            setting,
+            url: shown,
+            ..
+        } = &err
+        else {
+            panic!("{url}: {err:?}");
+        };
+        assert_eq!(*setting, "API URL");
+        assert_eq!(shown, url);
+        assert!(err.to_string().contains("clear text"), "{err}");
+        let client = Client::builder()
+            .api_token("abcd")
+            .api_url(url)
+            .allow_insecure_http(true)
+            .build()
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(client.api_url(), url);
+        assert_eq!(client.iam_url(), "https://iam.neuroio.com");
+    }
+    // Loopback needs no opt-in.
+    for url in [
+        "http://127.0.0.1:9",
+        "http://localhost:9/api/",
+        "http://[::1]:9",
+    ] {
+        assert_eq!(with_api_url(url).unwrap().api_url(), url);
+    }
+}
+
+#[test]
+fn api_url_with_query_fragment_or_credentials_is_refused() {
+    for (url, reason) in [
+        ("https://api.neuroio.com/?x=1", "remove the query"),
+        ("https://api.neuroio.com/#frag", "remove the fragment"),
+        (
+            "https://user:pass@api.neuroio.com",
+            "user name and password",
+        ),
+        ("api.neuroio.com", "missing scheme"),
+        ("ftp://api.neuroio.com", "http or https"),
+    ] {
+        let err = config_error(with_api_url(url));
+        let ConfigError::InvalidUrl {
+            setting,
+            reason: why,
+            ..
+        } = &err
+        else {
+            panic!("{url}: {err:?}");
+        };
+        assert_eq!(*setting, "API URL", "{url}");
+        assert!(why.contains(reason), "{url}: {why}");
+        assert!(!format!("{err} {err:?}").contains("pass@"), "{err:?}");
+    }
+}
+
+#[test]
+fn api_url_keeps_its_path_prefix() {
+    let client = with_api_url("https://gw/api/").unwrap();
+    assert_eq!(client.api_url(), "https://gw/api/");
+    assert_eq!(client.iam_url(), "https://iam.neuroio.com");
+}
+
+#[test]
+fn builder_debug_never_shows_url_credentials() {
+    let builder = Client::builder()
+        .api_token("s3cr3t-api-token-value")
+        .iam_url("https://user:pass@iam.example")
+        .api_url("https://apiuser:apipass@api.example/x");
+    let shown = format!("{builder:?} {builder:#?}");
+    for secret in ["pass", "user:", "apiuser", "s3cr3t-api-token-value"] {
+        assert!(!shown.contains(secret), "{secret}: {shown}");
+    }
+    assert!(
+        shown.contains("[URL with credentials, not shown]"),
+        "{shown}"
+    );
+    // Building fails on such a URL, and its error hides the credentials too.
+    let err = builder.clone().build().unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(
+        !shown.contains(":pass@") && !shown.contains("user:"),
+        "{shown}"
+    );
+    let err = builder.iam_url("https://iam.example").build().unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("API URL"), "{shown}");
+    assert!(
+        !shown.contains("apipass") && !shown.contains("apiuser"),
+        "{shown}"
+    );
 }
