@@ -47,6 +47,7 @@ pub(crate) struct Settings {
     pub(crate) backoff_initial: Duration,
     pub(crate) backoff_max: Duration,
     pub(crate) max_retry_after: Duration,
+    pub(crate) env_proxy: bool,
 }
 
 /// Which service a request goes to.
@@ -116,6 +117,7 @@ impl Default for ClientBuilder {
                 backoff_initial: DEFAULT_BACKOFF_INITIAL,
                 backoff_max: DEFAULT_BACKOFF_MAX,
                 max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+                env_proxy: true,
             },
             renew_before: None,
         }
@@ -296,6 +298,23 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether the proxy settings of the environment apply (`HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, in either case). `false`
+    /// connects directly. Requests to this machine (`localhost`,
+    /// `127.0.0.0/8`, `::1`) never go through a proxy, whatever this says: a
+    /// proxy would see a clear-text token, and would resolve `localhost` on
+    /// its own machine.
+    ///
+    /// Defaults to `true`.
+    ///
+    /// ```
+    /// let builder = neuroio::Client::builder().env_proxy(false);
+    /// ```
+    pub fn env_proxy(mut self, use_it: bool) -> Self {
+        self.settings.env_proxy = use_it;
+        self
+    }
+
     /// Allows an `http://` IAM or API URL whose host is not on this machine.
     /// The API token then travels in clear text; use this only on a network
     /// you trust. Loopback addresses (`localhost`, `127.0.0.0/8`, `::1`) are
@@ -377,13 +396,13 @@ impl ClientBuilder {
         let allow = self.settings.allow_insecure_http;
         let mut iam = base_url("IAM URL", &self.iam_url, allow)?;
         let mut api = base_url("API URL", &self.api_url, allow)?;
-        let all_loopback = iam.loopback && api.loopback;
-        if !all_loopback && ureq::Proxy::try_from_env().is_some() {
+        let direct = !self.settings.env_proxy || (iam.loopback && api.loopback);
+        if !direct && ureq::Proxy::try_from_env().is_some() {
             iam.bypass_proxy = iam.loopback;
             api.bypass_proxy = api.loopback;
         }
         Ok(Inner {
-            agent: new_agent(&self.settings, all_loopback),
+            agent: new_agent(&self.settings, direct),
             credentials: Credentials::Anonymous,
             iam,
             api,
@@ -405,9 +424,10 @@ impl fmt::Debug for ClientBuilder {
 }
 
 /// The agent every request goes through. Environment proxies apply unless
-/// every host is this machine's (then there is nothing to proxy, and a
-/// proxy would see the token in clear text).
-fn new_agent(settings: &Settings, all_loopback: bool) -> ureq::Agent {
+/// the connection is `direct`: every host is this machine's (then a proxy
+/// would see the token in clear text, and resolve "localhost" on its own
+/// machine), or the user turned them off.
+fn new_agent(settings: &Settings, direct: bool) -> ureq::Agent {
     let mut config = ureq::Agent::config_builder()
         // Error answers carry the API's error body; read it rather than
         // letting ureq turn the status into a bodiless error.
@@ -420,7 +440,7 @@ fn new_agent(settings: &Settings, all_loopback: bool) -> ureq::Agent {
         .accept("application/json")
         .max_idle_connections(IDLE_CONNECTIONS_PER_HOST * 2)
         .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST);
-    if all_loopback {
+    if direct {
         config = config.proxy(None);
     }
     #[cfg(feature = "platform-verifier")]

@@ -56,9 +56,9 @@ pub enum Error {
         /// The first bytes of the body, with every secret the request carried
         /// and every token key blanked out.
         excerpt: String,
-        /// The JSON error, when the body could not be decoded.
+        /// Why the body could not be decoded, when that was the problem.
         #[source]
-        source: Option<serde_json::Error>,
+        source: Option<Box<DecodeError>>,
     },
 
     /// The client was configured with something it cannot use.
@@ -228,18 +228,64 @@ impl Error {
     pub(crate) fn undecodable(
         status: u16,
         body: &[u8],
-        source: serde_json::Error,
+        source: &serde_json::Error,
         secrets: &Secrets<'_>,
     ) -> Self {
+        let source = DecodeError {
+            // serde quotes the value it choked on, which may be a secret.
+            message: secrets.scrub(&source.to_string()),
+            line: source.line(),
+            column: source.column(),
+        };
         Error::UnexpectedResponse {
             status,
-            reason: format!(
-                "the body is not the expected JSON ({})",
-                secrets.scrub(&source.to_string())
-            ),
+            reason: format!("the body is not the expected JSON ({source})"),
             excerpt: secrets.excerpt(body),
-            source: Some(source),
+            source: Some(Box::new(source)),
         }
+    }
+}
+
+/// Why an answer's body could not be decoded: the JSON parser's message,
+/// with every secret the request carried blanked out (the parser quotes the
+/// value it choked on), and where in the body it stopped.
+///
+/// It is the [`source`](std::error::Error::source) of
+/// [`Error::UnexpectedResponse`] when the body was the problem.
+///
+/// ```
+/// # fn check(err: &neuroio::Error) {
+/// if let neuroio::Error::UnexpectedResponse { source: Some(decode), .. } = err
+/// {
+///     eprintln!("bad JSON at line {} column {}", decode.line(), decode.column());
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DecodeError {
+    message: String,
+    line: usize,
+    column: usize,
+}
+
+impl DecodeError {
+    /// The line of the body where decoding stopped, from 1.
+    ///
+    /// ```
+    /// # fn check(d: &neuroio::DecodeError) { let _ = d.line(); }
+    /// ```
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The column where decoding stopped, from 1.
+    ///
+    /// ```
+    /// # fn check(d: &neuroio::DecodeError) { let _ = d.column(); }
+    /// ```
+    pub fn column(&self) -> usize {
+        self.column
     }
 }
 

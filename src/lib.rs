@@ -171,7 +171,9 @@ pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_API_URL, DEFAULT_IAM_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
 };
-pub use error::{ApiError, ConfigError, Error, FieldError, TransportError, TransportErrorKind};
+pub use error::{
+    ApiError, ConfigError, DecodeError, Error, FieldError, TransportError, TransportErrorKind,
+};
 pub use model::{Login, Space, Token, User, Whoami};
 pub use pagination::{DEFAULT_PAGE_SIZE, TokenIter};
 pub use secret::{Password, TokenKey};

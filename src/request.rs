@@ -165,7 +165,7 @@ impl Client {
             let err = Error::undecodable(
                 answer.status,
                 &answer.body,
-                source,
+                &source,
                 &secrets_of(request, &keys),
             );
             match request.repeat {

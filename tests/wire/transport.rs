@@ -106,6 +106,8 @@ fn should_classify_an_unresolvable_host_as_dns() {
         .api_token(API_TOKEN)
         .iam_url("https://iam.example.invalid")
         .api_url("https://api.example.invalid")
+        // With a proxy in the environment, the proxy would look the name up.
+        .env_proxy(false)
         .max_retries(3)
         .build()
         .unwrap();
