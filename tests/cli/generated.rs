@@ -28,6 +28,7 @@ fn every_shell_gets_completions_naming_the_commands() {
         let script = stdout(&output);
         for word in [
             "tokens",
+            "stream-tokens",
             "create",
             "delete-all",
             "rotate",
@@ -123,6 +124,12 @@ fn man_page_is_roff_with_every_command_and_the_exit_codes() {
         "tokens delete",
         "tokens delete\\-all",
         "tokens rotate",
+        "stream\\-tokens create",
+        "stream\\-tokens list",
+        "stream\\-tokens get",
+        "stream\\-tokens update",
+        "stream\\-tokens delete",
+        "stream\\-tokens delete\\-all",
         "fake\\-server",
         "completions",
         "man",

@@ -12,8 +12,9 @@ Exit codes:
   4  authentication failed (401 or 403)
 ";
 
-const API_OPTIONS: [&str; 7] = [
+const API_OPTIONS: [&str; 8] = [
     "--iam-url",
+    "--api-url",
     "--allow-insecure-http",
     "--token-file",
     "--timeout",
@@ -46,9 +47,19 @@ fn every_command_that_talks_to_the_api_shows_the_exit_codes_and_api_options() {
         &["tokens", "delete"],
         &["tokens", "delete-all"],
         &["tokens", "rotate"],
+        &["stream-tokens"],
+        &["stream-tokens", "create"],
+        &["stream-tokens", "list"],
+        &["stream-tokens", "get"],
+        &["stream-tokens", "update"],
+        &["stream-tokens", "delete"],
+        &["stream-tokens", "delete-all"],
     ] {
         let text = help(command);
         assert!(text.ends_with(EXIT_CODES), "{command:?}:\n{text}");
+        if command.first() == Some(&"stream-tokens") {
+            assert!(!text.contains("\n  rotate "), "{command:?}");
+        }
         for option in API_OPTIONS {
             assert!(text.contains(option), "{command:?} lacks {option}");
         }
@@ -97,6 +108,10 @@ fn help_defaults_come_from_the_library() {
     )));
     assert!(text.contains(&format!("[default: {}]", neuroio::DEFAULT_MAX_RETRIES)));
     assert!(text.contains(&format!("[default: {}]", neuroio::DEFAULT_IAM_URL)));
+    assert!(text.contains(&format!(
+        "[env: NEUROIO_API_URL] [default: {}]",
+        neuroio::DEFAULT_API_URL
+    )));
 }
 
 #[test]

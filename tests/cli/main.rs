@@ -17,6 +17,7 @@ mod delivery;
 mod generated;
 mod help;
 mod keys;
+mod stream;
 mod terminal;
 
 const BIN: &str = env!("CARGO_BIN_EXE_neuroio");
@@ -28,6 +29,7 @@ fn run_as(fake: &FakeIam, token: Option<&str>, args: &[&str]) -> Output {
     command
         .args(args)
         .env_remove("NEUROIO_API_TOKEN")
+        .env_remove("NEUROIO_API_URL")
         .env("NEUROIO_IAM_URL", fake.url())
         .stdin(Stdio::null());
     if let Some(token) = token {

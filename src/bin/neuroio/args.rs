@@ -63,8 +63,11 @@ pub struct ApiArgs {
     #[arg(long, value_name = "URL", help = iam_url_help())]
     pub iam_url: Option<String>,
 
-    /// Allow an http:// IAM URL that is not on this machine. The API token
-    /// then crosses the network in clear text.
+    #[arg(long, value_name = "URL", help = api_url_help())]
+    pub api_url: Option<String>,
+
+    /// Allow an http:// IAM or API URL that is not on this machine. The API
+    /// token then crosses the network in clear text.
     #[arg(long)]
     pub allow_insecure_http: bool,
 
@@ -97,6 +100,13 @@ fn iam_url_help() -> String {
     )
 }
 
+fn api_url_help() -> String {
+    format!(
+        "API base URL, for stream tokens [env: NEUROIO_API_URL] [default: {}]",
+        neuroio::DEFAULT_API_URL
+    )
+}
+
 fn timeout_help() -> String {
     format!(
         "Seconds one attempt of a request may take [default: {}]",
@@ -117,6 +127,7 @@ impl ApiArgs {
     pub fn or(self, earlier: ApiArgs) -> ApiArgs {
         ApiArgs {
             iam_url: self.iam_url.or(earlier.iam_url),
+            api_url: self.api_url.or(earlier.api_url),
             allow_insecure_http: self.allow_insecure_http || earlier.allow_insecure_http,
             token_file: self.token_file.or(earlier.token_file),
             timeout: self.timeout.or(earlier.timeout),
@@ -129,6 +140,7 @@ impl ApiArgs {
     /// Whether any option was given.
     pub fn any(&self) -> bool {
         self.iam_url.is_some()
+            || self.api_url.is_some()
             || self.allow_insecure_http
             || self.token_file.is_some()
             || self.timeout.is_some()
@@ -188,6 +200,11 @@ pub enum Command {
     /// Manage tokens.
     #[command(after_help = EXIT_CODES)]
     Tokens(Group<TokensCommand>),
+    /// Manage stream tokens (the tokens that authorise video streams, on
+    /// the API host): the same commands as `tokens`, in a separate
+    /// collection.
+    #[command(after_help = EXIT_CODES)]
+    StreamTokens(Group<CollectionCommand>),
     /// Run the offline simulator of the API in the foreground until Ctrl-C or
     /// SIGTERM. The first line on standard output is JSON with its URL and
     /// root token.
@@ -276,7 +293,8 @@ pub enum CollectionCommand {
         token: TokenArg,
     },
     /// Delete many tokens at once. Without a filter this deletes every token
-    /// of the account, including the one this command uses.
+    /// of the collection; for `tokens`, that includes the one this command
+    /// uses.
     #[command(after_help = EXIT_CODES)]
     DeleteAll {
         #[command(flatten)]
