@@ -665,7 +665,8 @@ fn fake_server_serves_until_sigterm() {
     let (mut child, info, _out) = start_fake_server(&[]);
     let url = info["url"].as_str().unwrap().to_owned();
     let root = info["root_token"].as_str().unwrap();
-    assert_eq!(field_names(&info), ["root_token", "url"]);
+    assert_eq!(field_names(&info), ["root_token", "url", "user"]);
+    assert_eq!(field_names(&info["user"]), ["password", "username"]);
 
     let output = Command::new(BIN)
         .args(["--iam-url", &url, "tokens", "create"])
@@ -695,4 +696,46 @@ fn fake_server_binds_the_given_port() {
 
     terminate(&mut child);
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn fake_server_user_logs_in_and_temporary_lifetime_applies() {
+    let (mut child, info, _out) = start_fake_server(&["--temporary-lifetime", "90"]);
+    let url = info["url"].as_str().unwrap();
+    let user = &info["user"];
+
+    let (client, login) = neuroio::Client::builder()
+        .iam_url(url)
+        .login(
+            user["username"].as_str().unwrap(),
+            user["password"].as_str().unwrap(),
+        )
+        .unwrap();
+    let made = client.tokens().create(false).unwrap();
+
+    terminate(&mut child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    for token in [&login.token, &made] {
+        let lifetime = token.expires.unwrap() - token.created;
+        assert_eq!(lifetime.whole_seconds(), 90, "{token:?}");
+    }
+}
+
+#[test]
+fn fake_server_refuses_a_lifetime_that_is_not_positive() {
+    for bad in ["0", "-3", "soon", "1e30"] {
+        let output = Command::new(BIN)
+            .args(["fake-server", &format!("--temporary-lifetime={bad}")])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{bad}");
+        assert_eq!(stdout(&output), "", "{bad}");
+        assert!(
+            stderr(&output).starts_with(&format!(
+                "error: invalid value '{bad}' for '--temporary-lifetime <SECONDS>'"
+            )),
+            "{bad}: {}",
+            stderr(&output)
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! definitions. Completions and the man page are generated from these too.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
@@ -206,13 +207,18 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     StreamTokens(Group<CollectionCommand>),
     /// Run the offline simulator of the API in the foreground until Ctrl-C or
-    /// SIGTERM. The first line on standard output is JSON with its URL and
-    /// root token.
+    /// SIGTERM. It serves the IAM and the API host on one address. The first
+    /// line on standard output is JSON with its URL, root token, and the
+    /// root account's user: {"url": ..., "root_token": ..., "user":
+    /// {"username": ..., "password": ...}}.
     #[command(after_help = FAKE_SERVER_EXIT_CODES)]
     FakeServer {
         /// Port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// How long new temporary tokens live, in seconds [default: 86400].
+        #[arg(long, value_name = "SECONDS", value_parser = parse_lifetime)]
+        temporary_lifetime: Option<Duration>,
     },
     /// Print a shell completion script for neuroio to standard output.
     #[command(after_help = COMPLETIONS_HELP)]
@@ -348,5 +354,15 @@ fn parse_seconds(raw: &str) -> Result<f64, String> {
         Ok(seconds)
     } else {
         Err("give a number of seconds above 0 and at most 86400".to_owned())
+    }
+}
+
+fn parse_lifetime(raw: &str) -> Result<Duration, String> {
+    let seconds: f64 = raw
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number of seconds"))?;
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(lifetime) if !lifetime.is_zero() => Ok(lifetime),
+        _ => Err("give a number of seconds above 0".to_owned()),
     }
 }

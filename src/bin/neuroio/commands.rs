@@ -85,9 +85,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 &api,
             )
         }
-        Command::FakeServer { port } => {
+        Command::FakeServer {
+            port,
+            temporary_lifetime,
+        } => {
             refuse_api_args(&api, "fake-server")?;
-            fake_server(port)
+            fake_server(port, temporary_lifetime)
         }
         Command::Completions { shell } => {
             refuse_api_args(&api, "completions")?;
@@ -309,7 +312,7 @@ fn rotate(client: &Client, out: &Printer) -> Result<(), Failure> {
     })
 }
 
-fn fake_server(port: u16) -> Result<(), Failure> {
+fn fake_server(port: u16, temporary_lifetime: Option<Duration>) -> Result<(), Failure> {
     let (stop_tx, stop_rx) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = stop_tx.send(());
@@ -326,12 +329,19 @@ fn fake_server(port: u16) -> Result<(), Failure> {
         }
         other => Failure::failed(other.to_string()),
     })?;
+    if let Some(lifetime) = temporary_lifetime {
+        fake.set_temporary_lifetime(lifetime);
+    }
     write_stdout(
         format!(
             "{}\n",
             serde_json::json!({
                 "url": fake.url(),
                 "root_token": fake.root_token(),
+                "user": {
+                    "username": fake.root_username(),
+                    "password": fake.root_password(),
+                },
             })
         )
         .as_bytes(),
