@@ -29,6 +29,11 @@ fn every_shell_gets_completions_naming_the_commands() {
         for word in [
             "tokens",
             "stream-tokens",
+            "login",
+            "whoami",
+            "create-token",
+            "password-file",
+            "reset-tokens",
             "create",
             "delete-all",
             "rotate",
@@ -130,6 +135,10 @@ fn man_page_is_roff_with_every_command_and_the_exit_codes() {
         "stream\\-tokens update",
         "stream\\-tokens delete",
         "stream\\-tokens delete\\-all",
+        "login",
+        "whoami",
+        "spaces create\\-token",
+        "password change",
         "fake\\-server",
         "completions",
         "man",
@@ -140,7 +149,11 @@ fn man_page_is_roff_with_every_command_and_the_exit_codes() {
         );
     }
     assert!(page.contains("\\fB\\-\\-allow\\-insecure\\-http\\fR"));
-    assert!(page.contains("\n  4  authentication failed (401 or 403)\n"));
+    assert!(
+        page.contains(
+            "\n  4  authentication failed (401 or 403), or a wrong user name or password\n"
+        )
+    );
     // No references to per-command pages that are not generated.
     assert!(!page.contains("neuroio\\-tokens(1)"));
 }

@@ -9,7 +9,7 @@ Exit codes:
      or a new token could not be written out (it is deleted again)
   2  usage error: bad arguments, missing token, unusable configuration
   3  network error or timeout: no answer from the API
-  4  authentication failed (401 or 403)
+  4  authentication failed (401 or 403), or a wrong user name or password
 ";
 
 const API_OPTIONS: [&str; 8] = [
@@ -54,6 +54,12 @@ fn every_command_that_talks_to_the_api_shows_the_exit_codes_and_api_options() {
         &["stream-tokens", "update"],
         &["stream-tokens", "delete"],
         &["stream-tokens", "delete-all"],
+        &["login"],
+        &["whoami"],
+        &["spaces"],
+        &["spaces", "create-token"],
+        &["password"],
+        &["password", "change"],
     ] {
         let text = help(command);
         assert!(text.ends_with(EXIT_CODES), "{command:?}:\n{text}");
@@ -201,5 +207,20 @@ fn insecure_http_error_names_the_flag_and_the_flag_allows_it() {
             .unwrap();
         assert_eq!(allowed.status.code(), Some(3), "{}", stderr(&allowed));
         assert!(!stderr(&allowed).contains("some-token-value"));
+    }
+}
+
+#[test]
+fn command_options_come_before_the_api_options() {
+    for (command, first) in [
+        (&["login"][..], "--username <USER>"),
+        (&["password", "change"], "--old-password-file <PATH>"),
+        (&["spaces", "create-token"], "--permanent"),
+    ] {
+        let text = help(command);
+        let options = text.find("\nOptions:\n").unwrap();
+        let api = text.find("\nAPI options:\n").unwrap();
+        let at = text.find(&format!("\n      {first}\n")).unwrap();
+        assert!(options < at && at < api, "{command:?}:\n{text}");
     }
 }

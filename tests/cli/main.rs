@@ -13,6 +13,7 @@ use neuroio::fake::FakeIam;
 use serde_json::Value;
 use support::client;
 
+mod account;
 mod delivery;
 mod generated;
 mod help;
@@ -43,8 +44,9 @@ fn run_as(fake: &FakeIam, token: Option<&str>, args: &[&str]) -> Output {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        let creates =
-            args.contains(&"create") || args.contains(&"rotate") || args.contains(&"--show-keys");
+        let creates = ["create", "rotate", "create-token", "--show-keys"]
+            .iter()
+            .any(|arg| args.contains(arg));
         if !creates {
             assert!(
                 !text.contains(token),
@@ -54,6 +56,47 @@ fn run_as(fake: &FakeIam, token: Option<&str>, args: &[&str]) -> Output {
         assert!(!text.contains("panicked"), "{args:?} panicked:\n{text}");
     }
     output
+}
+
+/// Runs the binary with `input` on standard input.
+fn run_with_stdin(fake: &FakeIam, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("NEUROIO_API_TOKEN", fake.root_token())
+        .env("NEUROIO_IAM_URL", fake.url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A file `name` holding `content`, in a folder of its own for `group`
+/// (each test file removes its folder when done).
+fn temp_file(group: &str, name: &str, content: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("neuroio-cli-{group}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+/// The ids of the root account's tokens, newest first.
+fn ids(fake: &FakeIam) -> Vec<u64> {
+    client(fake, fake.root_token())
+        .tokens()
+        .list(None, 100, 0)
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect()
 }
 
 fn run(fake: &FakeIam, args: &[&str]) -> Output {

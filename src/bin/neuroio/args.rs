@@ -14,7 +14,7 @@ Exit codes:
      or a new token could not be written out (it is deleted again)
   2  usage error: bad arguments, missing token, unusable configuration
   3  network error or timeout: no answer from the API
-  4  authentication failed (401 or 403)";
+  4  authentication failed (401 or 403), or a wrong user name or password";
 
 const FAKE_SERVER_EXIT_CODES: &str = "\
 Exit codes:
@@ -220,6 +220,37 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", value_parser = parse_lifetime)]
         temporary_lifetime: Option<Duration>,
     },
+    /// Log in with a user name and password, and print the new temporary
+    /// token (24 hours) with its key and the user. Needs no API token.
+    ///
+    /// The password is read from --password-file, or asked for without echo
+    /// when standard input is a terminal; never from an argument. To keep
+    /// the new token: neuroio login --username ada | jq -r .token.key
+    #[command(after_help = EXIT_CODES)]
+    Login {
+        /// The user name.
+        #[arg(long, value_name = "USER")]
+        username: String,
+        /// Read the password from this file (- for standard input); one
+        /// trailing newline is ignored.
+        #[arg(long, value_name = "PATH")]
+        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Show the account and space of the API token in use (just the space,
+    /// for a space token).
+    #[command(after_help = EXIT_CODES)]
+    Whoami {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Manage spaces.
+    #[command(after_help = EXIT_CODES)]
+    Spaces(Group<SpacesCommand>),
+    /// Manage the account's password.
+    #[command(after_help = EXIT_CODES)]
+    Password(Group<PasswordCommand>),
     /// Print a shell completion script for neuroio to standard output.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
@@ -250,6 +281,40 @@ pub enum TokensCommand {
     /// works, and print it. The current token is left as it is.
     #[command(after_help = EXIT_CODES)]
     Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpacesCommand {
+    /// Create a token restricted to one space, with an account token, and
+    /// print it with its key: temporary (24 hours) unless --permanent.
+    #[command(after_help = EXIT_CODES)]
+    CreateToken {
+        /// The space's id (see `neuroio whoami` for the default space).
+        space_id: u64,
+        /// Create a permanent token (at most 5 per space).
+        #[arg(long)]
+        permanent: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasswordCommand {
+    /// Change the account's password. The passwords are read from files
+    /// (- for standard input, for at most one of them), or asked for
+    /// without echo when standard input is a terminal (the new one twice).
+    #[command(after_help = EXIT_CODES)]
+    Change {
+        /// Read the current password from this file (- for standard input).
+        #[arg(long, value_name = "PATH")]
+        old_password_file: Option<PathBuf>,
+        /// Read the new password from this file (- for standard input).
+        #[arg(long, value_name = "PATH")]
+        new_password_file: Option<PathBuf>,
+        /// Also delete every token of the account, the one this command
+        /// uses included; log in again for a new one.
+        #[arg(long)]
+        reset_tokens: bool,
+    },
 }
 
 /// The operations every collection of tokens has.

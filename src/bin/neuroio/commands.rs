@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 use neuroio::fake::FakeIam;
-use neuroio::{Client, ClientBuilder, Token, TokenRef, Tokens};
+use neuroio::{Client, ClientBuilder, TokenRef, Tokens};
 
-use crate::args::{ApiArgs, Cli, CollectionCommand, Command, GroupApiArgs, TokensCommand};
+use crate::account;
+use crate::args::{ApiArgs, Cli, CollectionCommand, Command, TokensCommand};
 use crate::failure::Failure;
 use crate::input::{read_token, token_from_stdin};
 use crate::output::{Printer, Progress, WriteError, resolve_format, write_stdout};
@@ -48,15 +49,16 @@ impl<'c> Collection<'c> {
 
 /// What a command that talks to the API needs: its options (those after
 /// the subcommand over those before it), a client and a printer.
-struct Api {
-    args: ApiArgs,
-    client: Client,
-    out: Printer,
+pub struct Api {
+    pub args: ApiArgs,
+    pub client: Client,
+    pub out: Printer,
 }
 
 impl Api {
-    fn new(group: GroupApiArgs, top: ApiArgs) -> Result<Api, Failure> {
-        let args = group.0.or(top);
+    /// `args` are those given after the command, `top` those before it.
+    pub fn new(args: ApiArgs, top: ApiArgs) -> Result<Api, Failure> {
+        let args = args.or(top);
         Ok(Api {
             client: client(&args)?,
             out: printer(&args),
@@ -69,7 +71,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     let Cli { api, command } = cli;
     match command {
         Command::Tokens(group) => {
-            let api = Api::new(group.api, api)?;
+            let api = Api::new(group.api.0, api)?;
             match &group.command {
                 TokensCommand::Collection(command) => {
                     collection(&Collection::tokens(&api.client), command, &api)
@@ -78,13 +80,21 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::StreamTokens(group) => {
-            let api = Api::new(group.api, api)?;
+            let api = Api::new(group.api.0, api)?;
             collection(
                 &Collection::stream_tokens(&api.client),
                 &group.command,
                 &api,
             )
         }
+        Command::Login {
+            api: args,
+            username,
+            password_file,
+        } => account::login(args.or(api), &username, password_file.as_deref()),
+        Command::Whoami { api: args } => account::whoami(&Api::new(args, api)?),
+        Command::Spaces(group) => account::spaces(group, api),
+        Command::Password(group) => account::password(group, api),
         Command::FakeServer {
             port,
             temporary_lifetime,
@@ -124,7 +134,7 @@ fn client(api: &ApiArgs) -> Result<Client, Failure> {
 }
 
 /// A client builder with every API option but the token.
-fn builder(api: &ApiArgs) -> Result<ClientBuilder, Failure> {
+pub fn builder(api: &ApiArgs) -> Result<ClientBuilder, Failure> {
     let iam_url = url_setting(&api.iam_url, "NEUROIO_IAM_URL", neuroio::DEFAULT_IAM_URL)?;
     let api_url = url_setting(&api.api_url, "NEUROIO_API_URL", neuroio::DEFAULT_API_URL)?;
     Ok(Client::builder()
@@ -153,7 +163,7 @@ fn url_setting(flag: &Option<String>, env: &str, default: &str) -> Result<String
     }
 }
 
-fn printer(api: &ApiArgs) -> Printer {
+pub fn printer(api: &ApiArgs) -> Printer {
     Printer {
         format: resolve_format(api.output),
         show_keys: api.show_keys,
@@ -172,7 +182,8 @@ fn collection(
     match command {
         CollectionCommand::Create { permanent } => {
             let token = tokens.create(*permanent)?;
-            deliver(&token, out, collection.command, |id| {
+            let retry = format!("neuroio {} delete {}", collection.command, token.id);
+            deliver(token.id, out.new_token(&token), &retry, |id| {
                 tokens.delete(TokenRef::from(id))
             })
         }
@@ -276,30 +287,30 @@ fn list_all(
     Ok(())
 }
 
-/// Prints a token just created, the only copy of its key. If it cannot be
-/// printed, nobody can use it: it is deleted again, or, if that fails too,
-/// named so that it can be.
-fn deliver(
-    token: &Token,
-    out: &Printer,
-    command: &str,
+/// Checks the delivery of a token just created, the only copy of its key:
+/// `written` is how printing it went. If it could not be printed, nobody can
+/// use it: it is deleted again, or, if that fails too, named with `retry`,
+/// the command that deletes it.
+pub fn deliver(
+    id: u64,
+    written: Result<(), WriteError>,
+    retry: &str,
     delete: impl FnOnce(u64) -> neuroio::Result<()>,
 ) -> Result<(), Failure> {
-    let Err(err) = out.new_token(token) else {
+    let Err(err) = written else {
         return Ok(());
     };
     let why = match &err {
         WriteError::Closed(e) => format!("cannot write the new token to standard output: {e}"),
         WriteError::Failed(message) => message.clone(),
     };
-    let id = token.id;
     Err(Failure::failed(match delete(id) {
         Ok(()) => format!(
             "{why}; token {id} was created but its key could not be delivered, so it was deleted again"
         ),
         Err(cleanup) => format!(
             "{why}; token {id} was created but its key could not be delivered, and deleting it failed ({}); \
-             delete it with: neuroio {command} delete {id}",
+             delete it with: {retry}",
             Failure::from(cleanup).message
         ),
     }))
@@ -307,7 +318,8 @@ fn deliver(
 
 fn rotate(client: &Client, out: &Printer) -> Result<(), Failure> {
     let (_, token) = client.rotate()?;
-    deliver(&token, out, "tokens", |id| {
+    let retry = format!("neuroio tokens delete {}", token.id);
+    deliver(token.id, out.new_token(&token), &retry, |id| {
         client.tokens().delete(TokenRef::from(id))
     })
 }
