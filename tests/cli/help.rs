@@ -224,3 +224,29 @@ fn command_options_come_before_the_api_options() {
         assert!(options < at && at < api, "{command:?}:\n{text}");
     }
 }
+
+#[test]
+fn exec_help_says_how_long_the_token_lives_and_its_exit_codes() {
+    let text = help(&["exec"]);
+
+    assert!(
+        text.contains("The token lives 24 hours at most and is deleted when the command ends"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nUsage: neuroio exec [OPTIONS] <CMD>...\n"),
+        "{text}"
+    );
+    for option in API_OPTIONS {
+        assert!(text.contains(option), "exec lacks {option}");
+    }
+    assert!(text.ends_with(
+        "Exit codes:\n  N      the command's own exit status\n  128+N  the command was killed by signal N\n  \
+         126    the command could not be run (not executable)\n  127    the command was not found\n  \
+         1      the token could not be deleted afterwards (when the command exited 0);\n         \
+         or, before the command ran, the API refused the request or failed\n  \
+         2      usage error: bad arguments, missing token, unusable configuration\n  \
+         3      network error or timeout: no answer from the API\n  \
+         4      authentication failed (401 or 403)\n"
+    ), "{text}");
+}

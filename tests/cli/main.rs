@@ -15,6 +15,7 @@ use support::client;
 
 mod account;
 mod delivery;
+mod exec;
 mod generated;
 mod help;
 mod keys;

@@ -22,6 +22,19 @@ Exit codes:
   1  the simulator failed
   2  the port cannot be used (taken, or not allowed)";
 
+/// The exit codes of `neuroio exec`.
+pub const EXEC_EXIT_CODES: &str = "\
+Exit codes:
+  N      the command's own exit status
+  128+N  the command was killed by signal N
+  126    the command could not be run (not executable)
+  127    the command was not found
+  1      the token could not be deleted afterwards (when the command exited 0);
+         or, before the command ran, the API refused the request or failed
+  2      usage error: bad arguments, missing token, unusable configuration
+  3      network error or timeout: no answer from the API
+  4      authentication failed (401 or 403)";
+
 const COMPLETIONS_HELP: &str = "\
 Load the completions:
   bash        source <(neuroio completions bash)        (in ~/.bashrc)
@@ -251,6 +264,30 @@ pub enum Command {
     /// Manage the account's password.
     #[command(after_help = EXIT_CODES)]
     Password(Group<PasswordCommand>),
+    /// Run a command with a new temporary token of its own.
+    ///
+    /// Creates a temporary token with the current one, runs the command with
+    /// it in NEUROIO_API_TOKEN (and NEUROIO_IAM_URL and NEUROIO_API_URL set to
+    /// the URLs in use), waits for it, and deletes the token. The token lives
+    /// 24 hours at most and is deleted when the command ends, also when it
+    /// fails or is stopped by SIGINT or SIGTERM (which neuroio passes on to
+    /// it). The key is never on a command line.
+    ///
+    /// Example: neuroio exec -- ./nightly-report.sh
+    #[cfg(unix)]
+    #[command(after_help = EXEC_EXIT_CODES)]
+    Exec {
+        /// The command to run, and its arguments.
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "CMD"
+        )]
+        command: Vec<std::ffi::OsString>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     /// Print a shell completion script for neuroio to standard output.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {

@@ -95,6 +95,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Whoami { api: args } => account::whoami(&Api::new(args, api)?),
         Command::Spaces(group) => account::spaces(group, api),
         Command::Password(group) => account::password(group, api),
+        #[cfg(unix)]
+        Command::Exec { command, api: args } => crate::exec::exec(args.or(api), &command),
         Command::FakeServer {
             port,
             temporary_lifetime,

@@ -7,6 +7,7 @@
 //! - `args`: the command line (clap definitions, help texts, exit codes);
 //! - `commands`: what each command does, and the collections of tokens;
 //! - `account`: login, who am I, space tokens and the password;
+//! - `exec`: running a command with a token of its own;
 //! - `input`: reading the API token and token keys;
 //! - `output`: writing results, and progress on a terminal;
 //! - `failure`: errors and their exit codes;
@@ -15,6 +16,8 @@
 mod account;
 mod args;
 mod commands;
+#[cfg(unix)]
+mod exec;
 mod failure;
 mod input;
 mod man;
