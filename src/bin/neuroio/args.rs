@@ -46,8 +46,9 @@ Load the completions:
 /// The most tokens the API returns in one page.
 const MAX_LIMIT: i64 = 100;
 
-/// Manage NeuroIO API tokens: create, list, inspect, deactivate, delete and
-/// rotate them.
+/// Manage NeuroIO API tokens and stream tokens (create, list, inspect,
+/// deactivate, delete, rotate), log in, and run commands with a short-lived
+/// token of their own.
 ///
 /// The API token is read from NEUROIO_API_TOKEN, or from a file with
 /// --token-file (use - for standard input). There is deliberately no flag
@@ -101,8 +102,9 @@ pub struct ApiArgs {
     #[arg(long, value_enum)]
     pub output: Option<Format>,
 
-    /// Show token keys in the output of list, get and update. (create and
-    /// rotate always print the new token's key: that is what they are for.)
+    /// Show token keys in the output of list, get and update. (create,
+    /// rotate, login and spaces create-token always print the new token's
+    /// key: that is what they are for.)
     #[arg(long)]
     pub show_keys: bool,
 }
