@@ -5,7 +5,7 @@ use super::*;
 use neuroio::fake::Fault;
 
 /// Runs the binary with standard output a pipe whose read end is closed.
-fn run_into_closed_pipe(fake: &FakeIam, args: &[&str]) -> Output {
+pub(super) fn run_into_closed_pipe(fake: &FakeIam, args: &[&str]) -> Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     Command::new(BIN)
@@ -17,16 +17,6 @@ fn run_into_closed_pipe(fake: &FakeIam, args: &[&str]) -> Output {
         .stderr(Stdio::piped())
         .output()
         .unwrap()
-}
-
-fn ids(fake: &FakeIam) -> Vec<u64> {
-    client(fake, fake.root_token())
-        .tokens()
-        .list(None, 100, 0)
-        .unwrap()
-        .iter()
-        .map(|t| t.id)
-        .collect()
 }
 
 #[test]
@@ -75,13 +65,19 @@ fn rotate_into_a_closed_pipe_deletes_the_new_token_and_exits_1() {
 
     let output = run_into_closed_pipe(&fake, &["tokens", "rotate", "--output", "table"]);
 
+    assert_new_token_deleted_again(&fake, &output);
+}
+
+/// `output` says that token 2 could not be written to a closed pipe and was
+/// deleted again, and it is gone.
+pub(super) fn assert_new_token_deleted_again(fake: &FakeIam, output: &Output) {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
-        stderr(&output),
+        stderr(output),
         "error: cannot write the new token to standard output: Broken pipe (os error 32); \
          token 2 was created but its key could not be delivered, so it was deleted again\n"
     );
-    assert_eq!(ids(&fake), [1]);
+    assert_eq!(ids(fake), [1]);
 }
 
 #[test]

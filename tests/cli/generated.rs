@@ -28,6 +28,13 @@ fn every_shell_gets_completions_naming_the_commands() {
         let script = stdout(&output);
         for word in [
             "tokens",
+            "stream-tokens",
+            "login",
+            "whoami",
+            "exec",
+            "create-token",
+            "password-file",
+            "reset-tokens",
             "create",
             "delete-all",
             "rotate",
@@ -123,6 +130,17 @@ fn man_page_is_roff_with_every_command_and_the_exit_codes() {
         "tokens delete",
         "tokens delete\\-all",
         "tokens rotate",
+        "stream\\-tokens create",
+        "stream\\-tokens list",
+        "stream\\-tokens get",
+        "stream\\-tokens update",
+        "stream\\-tokens delete",
+        "stream\\-tokens delete\\-all",
+        "login",
+        "whoami",
+        "spaces create\\-token",
+        "password change",
+        "exec",
         "fake\\-server",
         "completions",
         "man",
@@ -133,7 +151,11 @@ fn man_page_is_roff_with_every_command_and_the_exit_codes() {
         );
     }
     assert!(page.contains("\\fB\\-\\-allow\\-insecure\\-http\\fR"));
-    assert!(page.contains("\n  4  authentication failed (401 or 403)\n"));
+    assert!(
+        page.contains(
+            "\n  4  authentication failed (401 or 403), or a wrong user name or password\n"
+        )
+    );
     // No references to per-command pages that are not generated.
     assert!(!page.contains("neuroio\\-tokens(1)"));
 }

@@ -9,11 +9,12 @@ Exit codes:
      or a new token could not be written out (it is deleted again)
   2  usage error: bad arguments, missing token, unusable configuration
   3  network error or timeout: no answer from the API
-  4  authentication failed (401 or 403)
+  4  authentication failed (401 or 403), or a wrong user name or password
 ";
 
-const API_OPTIONS: [&str; 7] = [
+const API_OPTIONS: [&str; 8] = [
     "--iam-url",
+    "--api-url",
     "--allow-insecure-http",
     "--token-file",
     "--timeout",
@@ -46,9 +47,25 @@ fn every_command_that_talks_to_the_api_shows_the_exit_codes_and_api_options() {
         &["tokens", "delete"],
         &["tokens", "delete-all"],
         &["tokens", "rotate"],
+        &["stream-tokens"],
+        &["stream-tokens", "create"],
+        &["stream-tokens", "list"],
+        &["stream-tokens", "get"],
+        &["stream-tokens", "update"],
+        &["stream-tokens", "delete"],
+        &["stream-tokens", "delete-all"],
+        &["login"],
+        &["whoami"],
+        &["spaces"],
+        &["spaces", "create-token"],
+        &["password"],
+        &["password", "change"],
     ] {
         let text = help(command);
         assert!(text.ends_with(EXIT_CODES), "{command:?}:\n{text}");
+        if command.first() == Some(&"stream-tokens") {
+            assert!(!text.contains("\n  rotate "), "{command:?}");
+        }
         for option in API_OPTIONS {
             assert!(text.contains(option), "{command:?} lacks {option}");
         }
@@ -97,6 +114,10 @@ fn help_defaults_come_from_the_library() {
     )));
     assert!(text.contains(&format!("[default: {}]", neuroio::DEFAULT_MAX_RETRIES)));
     assert!(text.contains(&format!("[default: {}]", neuroio::DEFAULT_IAM_URL)));
+    assert!(text.contains(&format!(
+        "[env: NEUROIO_API_URL] [default: {}]",
+        neuroio::DEFAULT_API_URL
+    )));
 }
 
 #[test]
@@ -187,4 +208,45 @@ fn insecure_http_error_names_the_flag_and_the_flag_allows_it() {
         assert_eq!(allowed.status.code(), Some(3), "{}", stderr(&allowed));
         assert!(!stderr(&allowed).contains("some-token-value"));
     }
+}
+
+#[test]
+fn command_options_come_before_the_api_options() {
+    for (command, first) in [
+        (&["login"][..], "--username <USER>"),
+        (&["password", "change"], "--old-password-file <PATH>"),
+        (&["spaces", "create-token"], "--permanent"),
+    ] {
+        let text = help(command);
+        let options = text.find("\nOptions:\n").unwrap();
+        let api = text.find("\nAPI options:\n").unwrap();
+        let at = text.find(&format!("\n      {first}\n")).unwrap();
+        assert!(options < at && at < api, "{command:?}:\n{text}");
+    }
+}
+
+#[test]
+fn exec_help_says_how_long_the_token_lives_and_its_exit_codes() {
+    let text = help(&["exec"]);
+
+    assert!(
+        text.contains("The token lives 24 hours at most and is deleted when the command ends"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nUsage: neuroio exec [OPTIONS] <CMD>...\n"),
+        "{text}"
+    );
+    for option in API_OPTIONS {
+        assert!(text.contains(option), "exec lacks {option}");
+    }
+    assert!(text.ends_with(
+        "Exit codes:\n  N      the command's own exit status\n  128+N  the command was killed by signal N\n  \
+         126    the command could not be run (not executable)\n  127    the command was not found\n  \
+         1      the token could not be deleted afterwards (when the command exited 0);\n         \
+         or, before the command ran, the API refused the request or failed\n  \
+         2      usage error: bad arguments, missing token, unusable configuration\n  \
+         3      network error or timeout: no answer from the API\n  \
+         4      authentication failed (401 or 403)\n"
+    ), "{text}");
 }

@@ -3,34 +3,6 @@
 
 use super::*;
 
-/// Runs the binary with `input` on standard input.
-fn run_with_stdin(fake: &FakeIam, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("NEUROIO_API_TOKEN", fake.root_token())
-        .env("NEUROIO_IAM_URL", fake.url())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn temp_file(name: &str, content: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("neuroio-cli-keys-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap();
-    path
-}
-
 #[test]
 fn key_from_standard_input_with_a_dash() {
     let fake = FakeIam::start().unwrap();
@@ -59,10 +31,10 @@ fn key_from_a_file_trims_one_trailing_newline_only() {
     let fake = FakeIam::start().unwrap();
     let sdk = client(&fake, fake.root_token());
     let made = sdk.tokens().create(false).unwrap();
-    let one = temp_file("one", &format!("{}\n", made.key.secret()));
-    let crlf = temp_file("crlf", &format!("{}\r\n", made.key.secret()));
-    let bare = temp_file("bare", made.key.secret());
-    let two = temp_file("two", &format!("{}\n\n", made.key.secret()));
+    let one = temp_file("keys", "one", &format!("{}\n", made.key.secret()));
+    let crlf = temp_file("keys", "crlf", &format!("{}\r\n", made.key.secret()));
+    let bare = temp_file("keys", "bare", made.key.secret());
+    let two = temp_file("keys", "two", &format!("{}\n\n", made.key.secret()));
 
     for file in [&one, &crlf, &bare] {
         let got = run(

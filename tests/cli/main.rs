@@ -13,10 +13,13 @@ use neuroio::fake::FakeIam;
 use serde_json::Value;
 use support::client;
 
+mod account;
 mod delivery;
+mod exec;
 mod generated;
 mod help;
 mod keys;
+mod stream;
 mod terminal;
 
 const BIN: &str = env!("CARGO_BIN_EXE_neuroio");
@@ -28,6 +31,7 @@ fn run_as(fake: &FakeIam, token: Option<&str>, args: &[&str]) -> Output {
     command
         .args(args)
         .env_remove("NEUROIO_API_TOKEN")
+        .env_remove("NEUROIO_API_URL")
         .env("NEUROIO_IAM_URL", fake.url())
         .stdin(Stdio::null());
     if let Some(token) = token {
@@ -41,8 +45,9 @@ fn run_as(fake: &FakeIam, token: Option<&str>, args: &[&str]) -> Output {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        let creates =
-            args.contains(&"create") || args.contains(&"rotate") || args.contains(&"--show-keys");
+        let creates = ["create", "rotate", "create-token", "--show-keys"]
+            .iter()
+            .any(|arg| args.contains(arg));
         if !creates {
             assert!(
                 !text.contains(token),
@@ -52,6 +57,47 @@ fn run_as(fake: &FakeIam, token: Option<&str>, args: &[&str]) -> Output {
         assert!(!text.contains("panicked"), "{args:?} panicked:\n{text}");
     }
     output
+}
+
+/// Runs the binary with `input` on standard input.
+fn run_with_stdin(fake: &FakeIam, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("NEUROIO_API_TOKEN", fake.root_token())
+        .env("NEUROIO_IAM_URL", fake.url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A file `name` holding `content`, in a folder of its own for `group`
+/// (each test file removes its folder when done).
+fn temp_file(group: &str, name: &str, content: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("neuroio-cli-{group}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+/// The ids of the root account's tokens, newest first.
+fn ids(fake: &FakeIam) -> Vec<u64> {
+    client(fake, fake.root_token())
+        .tokens()
+        .list(None, 100, 0)
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect()
 }
 
 fn run(fake: &FakeIam, args: &[&str]) -> Output {
@@ -663,7 +709,8 @@ fn fake_server_serves_until_sigterm() {
     let (mut child, info, _out) = start_fake_server(&[]);
     let url = info["url"].as_str().unwrap().to_owned();
     let root = info["root_token"].as_str().unwrap();
-    assert_eq!(field_names(&info), ["root_token", "url"]);
+    assert_eq!(field_names(&info), ["root_token", "url", "user"]);
+    assert_eq!(field_names(&info["user"]), ["password", "username"]);
 
     let output = Command::new(BIN)
         .args(["--iam-url", &url, "tokens", "create"])
@@ -693,4 +740,46 @@ fn fake_server_binds_the_given_port() {
 
     terminate(&mut child);
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn fake_server_user_logs_in_and_temporary_lifetime_applies() {
+    let (mut child, info, _out) = start_fake_server(&["--temporary-lifetime", "90"]);
+    let url = info["url"].as_str().unwrap();
+    let user = &info["user"];
+
+    let (client, login) = neuroio::Client::builder()
+        .iam_url(url)
+        .login(
+            user["username"].as_str().unwrap(),
+            user["password"].as_str().unwrap(),
+        )
+        .unwrap();
+    let made = client.tokens().create(false).unwrap();
+
+    terminate(&mut child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    for token in [&login.token, &made] {
+        let lifetime = token.expires.unwrap() - token.created;
+        assert_eq!(lifetime.whole_seconds(), 90, "{token:?}");
+    }
+}
+
+#[test]
+fn fake_server_refuses_a_lifetime_that_is_not_positive() {
+    for bad in ["0", "-3", "soon", "1e30"] {
+        let output = Command::new(BIN)
+            .args(["fake-server", &format!("--temporary-lifetime={bad}")])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{bad}");
+        assert_eq!(stdout(&output), "", "{bad}");
+        assert!(
+            stderr(&output).starts_with(&format!(
+                "error: invalid value '{bad}' for '--temporary-lifetime <SECONDS>'"
+            )),
+            "{bad}: {}",
+            stderr(&output)
+        );
+    }
 }

@@ -155,3 +155,151 @@ fn no_color_turns_off_the_colour_of_usage_errors() {
         plain.starts_with("error: the argument '--permanent' cannot be used with '--temporary'\n")
     );
 }
+
+/// Runs `shell` under a pseudo-terminal like [`on_terminal`], typing each
+/// answer once its prompt shows and the terminal has stopped echoing (so a
+/// test sees whether the answer would be echoed, without a race).
+fn answer_prompts(fake: &FakeIam, shell: &str, answers: &[(&str, &str)]) -> (Option<i32>, String) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let tty_file = std::env::temp_dir().join(format!(
+        "neuroio-cli-tty-{}-{}",
+        std::process::id(),
+        CALLS.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_file(&tty_file);
+    let mut child = Command::new("script")
+        .args([
+            "-qec",
+            &format!("tty > '{}'; {shell}", tty_file.display()),
+            "/dev/null",
+        ])
+        .env("NEUROIO_API_TOKEN", fake.root_token())
+        .env("NEUROIO_IAM_URL", fake.url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("util-linux script runs");
+    let seen = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let seen = Arc::clone(&seen);
+        let mut out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut out, &mut buf) {
+                seen.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let echo_off = || {
+        let Ok(tty) = std::fs::read_to_string(&tty_file) else {
+            return false;
+        };
+        Command::new("stty")
+            .args(["-F", tty.trim(), "-a"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(" -echo "))
+    };
+    let mut shown = 0;
+    for (prompt, answer) in answers {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = seen.lock().unwrap().clone();
+            if text.matches(prompt).count() > 0 && text.len() > shown && echo_off() {
+                shown = text.len();
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no prompt {prompt:?} in {text:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        writeln!(stdin, "{answer}").unwrap();
+    }
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let _ = std::fs::remove_file(&tty_file);
+    let text = seen.lock().unwrap().replace("\r\n", "\n");
+    (status.code(), text)
+}
+
+#[test]
+fn login_asks_for_the_password_without_echo_and_prints_a_table() {
+    let fake = FakeIam::start().unwrap();
+    let user = fake.root_username();
+    let password = fake.root_password();
+
+    let (code, shown) = answer_prompts(
+        &fake,
+        &format!("{} login --username {user}", bin()),
+        &[(&format!("Password for {user}: "), &password)],
+    );
+
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(!shown.contains(&password), "{shown}");
+    let mut lines = shown.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("Password for {user}: ").as_str())
+    );
+    assert_eq!(
+        lines.next().unwrap().split_whitespace().collect::<Vec<_>>(),
+        ["USER", "ID", "ACTIVE", "KIND", "CREATED", "EXPIRES", "KEY"]
+    );
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(row[..4], [user.as_str(), "2", "true", "temporary"]);
+    let sdk = client(&fake, fake.root_token());
+    assert!(sdk.with_api_token(row[6]).unwrap().whoami().is_ok());
+}
+
+#[test]
+fn password_change_asks_on_a_terminal_and_the_new_one_twice() {
+    let fake = FakeIam::start().unwrap();
+    let old = fake.root_password();
+    let change = format!("{} password change", bin());
+
+    let (code, differ) = answer_prompts(
+        &fake,
+        &change,
+        &[
+            ("Current password: ", &old),
+            ("New password: ", "first-try"),
+            ("New password again: ", "second-try"),
+        ],
+    );
+    assert_eq!(code, Some(2), "{differ}");
+    assert!(
+        differ
+            .ends_with("error: the new password and its repetition differ; nothing was changed\n"),
+        "{differ}"
+    );
+
+    let (code, shown) = answer_prompts(
+        &fake,
+        &change,
+        &[
+            ("Current password: ", &old),
+            ("New password: ", "brand-new-secret"),
+            ("New password again: ", "brand-new-secret"),
+        ],
+    );
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(
+        !shown.contains(&old) && !shown.contains("new-secret"),
+        "{shown}"
+    );
+    assert!(shown.ends_with("password changed\n"), "{shown}");
+    let (_, login) = neuroio::Client::builder()
+        .iam_url(fake.url())
+        .login(fake.root_username(), "brand-new-secret")
+        .unwrap();
+    assert_eq!(login.user.username, fake.root_username());
+}

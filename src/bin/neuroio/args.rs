@@ -2,6 +2,7 @@
 //! definitions. Completions and the man page are generated from these too.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
@@ -13,13 +14,26 @@ Exit codes:
      or a new token could not be written out (it is deleted again)
   2  usage error: bad arguments, missing token, unusable configuration
   3  network error or timeout: no answer from the API
-  4  authentication failed (401 or 403)";
+  4  authentication failed (401 or 403), or a wrong user name or password";
 
 const FAKE_SERVER_EXIT_CODES: &str = "\
 Exit codes:
   0  stopped by Ctrl-C or SIGTERM
   1  the simulator failed
   2  the port cannot be used (taken, or not allowed)";
+
+/// The exit codes of `neuroio exec`.
+pub const EXEC_EXIT_CODES: &str = "\
+Exit codes:
+  N      the command's own exit status
+  128+N  the command was killed by signal N
+  126    the command could not be run (not executable)
+  127    the command was not found
+  1      the token could not be deleted afterwards (when the command exited 0);
+         or, before the command ran, the API refused the request or failed
+  2      usage error: bad arguments, missing token, unusable configuration
+  3      network error or timeout: no answer from the API
+  4      authentication failed (401 or 403)";
 
 const COMPLETIONS_HELP: &str = "\
 Load the completions:
@@ -32,8 +46,9 @@ Load the completions:
 /// The most tokens the API returns in one page.
 const MAX_LIMIT: i64 = 100;
 
-/// Manage NeuroIO API tokens: create, list, inspect, deactivate, delete and
-/// rotate them.
+/// Manage NeuroIO API tokens and stream tokens (create, list, inspect,
+/// deactivate, delete, rotate), log in, and run commands with a short-lived
+/// token of their own.
 ///
 /// The API token is read from NEUROIO_API_TOKEN, or from a file with
 /// --token-file (use - for standard input). There is deliberately no flag
@@ -63,8 +78,11 @@ pub struct ApiArgs {
     #[arg(long, value_name = "URL", help = iam_url_help())]
     pub iam_url: Option<String>,
 
-    /// Allow an http:// IAM URL that is not on this machine. The API token
-    /// then crosses the network in clear text.
+    #[arg(long, value_name = "URL", help = api_url_help())]
+    pub api_url: Option<String>,
+
+    /// Allow an http:// IAM or API URL that is not on this machine. The API
+    /// token then crosses the network in clear text.
     #[arg(long)]
     pub allow_insecure_http: bool,
 
@@ -84,8 +102,9 @@ pub struct ApiArgs {
     #[arg(long, value_enum)]
     pub output: Option<Format>,
 
-    /// Show token keys in the output of list, get and update. (create and
-    /// rotate always print the new token's key: that is what they are for.)
+    /// Show token keys in the output of list, get and update. (create,
+    /// rotate, login and spaces create-token always print the new token's
+    /// key: that is what they are for.)
     #[arg(long)]
     pub show_keys: bool,
 }
@@ -94,6 +113,13 @@ fn iam_url_help() -> String {
     format!(
         "IAM base URL [env: NEUROIO_IAM_URL] [default: {}]",
         neuroio::DEFAULT_IAM_URL
+    )
+}
+
+fn api_url_help() -> String {
+    format!(
+        "API base URL, for stream tokens [env: NEUROIO_API_URL] [default: {}]",
+        neuroio::DEFAULT_API_URL
     )
 }
 
@@ -117,6 +143,7 @@ impl ApiArgs {
     pub fn or(self, earlier: ApiArgs) -> ApiArgs {
         ApiArgs {
             iam_url: self.iam_url.or(earlier.iam_url),
+            api_url: self.api_url.or(earlier.api_url),
             allow_insecure_http: self.allow_insecure_http || earlier.allow_insecure_http,
             token_file: self.token_file.or(earlier.token_file),
             timeout: self.timeout.or(earlier.timeout),
@@ -129,6 +156,7 @@ impl ApiArgs {
     /// Whether any option was given.
     pub fn any(&self) -> bool {
         self.iam_url.is_some()
+            || self.api_url.is_some()
             || self.allow_insecure_http
             || self.token_file.is_some()
             || self.timeout.is_some()
@@ -188,14 +216,79 @@ pub enum Command {
     /// Manage tokens.
     #[command(after_help = EXIT_CODES)]
     Tokens(Group<TokensCommand>),
+    /// Manage stream tokens (the tokens that authorise video streams, on
+    /// the API host): the same commands as `tokens`, in a separate
+    /// collection.
+    #[command(after_help = EXIT_CODES)]
+    StreamTokens(Group<CollectionCommand>),
     /// Run the offline simulator of the API in the foreground until Ctrl-C or
-    /// SIGTERM. The first line on standard output is JSON with its URL and
-    /// root token.
+    /// SIGTERM. It serves the IAM and the API host on one address. The first
+    /// line on standard output is JSON with its URL, root token, and the
+    /// root account's user: {"url": ..., "root_token": ..., "user":
+    /// {"username": ..., "password": ...}}.
     #[command(after_help = FAKE_SERVER_EXIT_CODES)]
     FakeServer {
         /// Port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// How long new temporary tokens live, in seconds [default: 86400].
+        #[arg(long, value_name = "SECONDS", value_parser = parse_lifetime)]
+        temporary_lifetime: Option<Duration>,
+    },
+    /// Log in with a user name and password, and print the new temporary
+    /// token (24 hours) with its key and the user. Needs no API token.
+    ///
+    /// The password is read from --password-file, or asked for without echo
+    /// when standard input is a terminal; never from an argument. To keep
+    /// the new token: neuroio login --username ada | jq -r .token.key
+    #[command(after_help = EXIT_CODES)]
+    Login {
+        /// The user name.
+        #[arg(long, value_name = "USER")]
+        username: String,
+        /// Read the password from this file (- for standard input); one
+        /// trailing newline is ignored.
+        #[arg(long, value_name = "PATH")]
+        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Show the account and space of the API token in use (just the space,
+    /// for a space token).
+    #[command(after_help = EXIT_CODES)]
+    Whoami {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Manage spaces.
+    #[command(after_help = EXIT_CODES)]
+    Spaces(Group<SpacesCommand>),
+    /// Manage the account's password.
+    #[command(after_help = EXIT_CODES)]
+    Password(Group<PasswordCommand>),
+    /// Run a command with a new temporary token of its own.
+    ///
+    /// Creates a temporary token with the current one, runs the command with
+    /// it in NEUROIO_API_TOKEN (and NEUROIO_IAM_URL and NEUROIO_API_URL set to
+    /// the URLs in use), waits for it, and deletes the token. The token lives
+    /// 24 hours at most and is deleted when the command ends, also when it
+    /// fails or is stopped by SIGINT or SIGTERM (which neuroio passes on to
+    /// it). The key is never on a command line.
+    ///
+    /// Example: neuroio exec -- ./nightly-report.sh
+    #[cfg(unix)]
+    #[command(after_help = EXEC_EXIT_CODES)]
+    Exec {
+        /// The command to run, and its arguments.
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "CMD"
+        )]
+        command: Vec<std::ffi::OsString>,
+        #[command(flatten)]
+        api: ApiArgs,
     },
     /// Print a shell completion script for neuroio to standard output.
     #[command(after_help = COMPLETIONS_HELP)]
@@ -227,6 +320,40 @@ pub enum TokensCommand {
     /// works, and print it. The current token is left as it is.
     #[command(after_help = EXIT_CODES)]
     Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpacesCommand {
+    /// Create a token restricted to one space, with an account token, and
+    /// print it with its key: temporary (24 hours) unless --permanent.
+    #[command(after_help = EXIT_CODES)]
+    CreateToken {
+        /// The space's id (see `neuroio whoami` for the default space).
+        space_id: u64,
+        /// Create a permanent token (at most 5 per space).
+        #[arg(long)]
+        permanent: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasswordCommand {
+    /// Change the account's password. The passwords are read from files
+    /// (- for standard input, for at most one of them), or asked for
+    /// without echo when standard input is a terminal (the new one twice).
+    #[command(after_help = EXIT_CODES)]
+    Change {
+        /// Read the current password from this file (- for standard input).
+        #[arg(long, value_name = "PATH")]
+        old_password_file: Option<PathBuf>,
+        /// Read the new password from this file (- for standard input).
+        #[arg(long, value_name = "PATH")]
+        new_password_file: Option<PathBuf>,
+        /// Also delete every token of the account, the one this command
+        /// uses included; log in again for a new one.
+        #[arg(long)]
+        reset_tokens: bool,
+    },
 }
 
 /// The operations every collection of tokens has.
@@ -276,7 +403,8 @@ pub enum CollectionCommand {
         token: TokenArg,
     },
     /// Delete many tokens at once. Without a filter this deletes every token
-    /// of the account, including the one this command uses.
+    /// of the collection; for `tokens`, that includes the one this command
+    /// uses.
     #[command(after_help = EXIT_CODES)]
     DeleteAll {
         #[command(flatten)]
@@ -330,5 +458,15 @@ fn parse_seconds(raw: &str) -> Result<f64, String> {
         Ok(seconds)
     } else {
         Err("give a number of seconds above 0 and at most 86400".to_owned())
+    }
+}
+
+fn parse_lifetime(raw: &str) -> Result<Duration, String> {
+    let seconds: f64 = raw
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number of seconds"))?;
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(lifetime) if !lifetime.is_zero() => Ok(lifetime),
+        _ => Err("give a number of seconds above 0".to_owned()),
     }
 }

@@ -5,76 +5,60 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 use neuroio::fake::FakeIam;
-use neuroio::{Client, Token, TokenRef};
+use neuroio::{Client, ClientBuilder, TokenRef, Tokens};
 
-use crate::args::{ApiArgs, Cli, CollectionCommand, Command, GroupApiArgs, TokensCommand};
+use crate::account;
+use crate::args::{ApiArgs, Cli, CollectionCommand, Command, TokensCommand};
 use crate::failure::Failure;
 use crate::input::{read_token, token_from_stdin};
 use crate::output::{Printer, Progress, WriteError, resolve_format, write_stdout};
 
-/// The operations a collection of tokens offers, so that one set of
-/// commands ([`collection`]) serves every collection.
-pub trait Collection {
-    /// The CLI command of the collection, as in `neuroio tokens`.
-    const COMMAND: &'static str;
-    fn create(&self, permanent: bool) -> neuroio::Result<Token>;
-    fn list(&self, permanent: Option<bool>, limit: u32, offset: u32)
-    -> neuroio::Result<Vec<Token>>;
-    fn get(&self, token: TokenRef) -> neuroio::Result<Token>;
-    fn update(&self, token: TokenRef, is_active: bool) -> neuroio::Result<Token>;
-    fn delete(&self, token: TokenRef) -> neuroio::Result<()>;
-    fn delete_list(&self, permanent: Option<bool>) -> neuroio::Result<()>;
+/// A collection of tokens and the CLI command that manages it. The library
+/// serves every collection through one type, [`neuroio::Tokens`], so one set
+/// of commands ([`collection`]) serves them all.
+///
+/// Adding a collection: a variant of `args::Command` holding a
+/// `Group<CollectionCommand>`, and one arm in `run` that hands a
+/// `Collection` to `collection`.
+struct Collection<'c> {
+    tokens: Tokens<'c>,
+    /// The CLI command, as in `neuroio tokens`.
+    command: &'static str,
+    /// Whether its tokens authenticate API calls, so that deleting all of
+    /// them deletes the one in use too.
+    authenticates: bool,
 }
 
-/// Implements [`Collection`] for a handle of the library whose methods
-/// match those of [`neuroio::Tokens`].
-macro_rules! collection {
-    ($handle:ty, $command:literal) => {
-        impl Collection for $handle {
-            const COMMAND: &'static str = $command;
-            fn create(&self, permanent: bool) -> neuroio::Result<Token> {
-                <$handle>::create(self, permanent)
-            }
-            fn list(
-                &self,
-                permanent: Option<bool>,
-                limit: u32,
-                offset: u32,
-            ) -> neuroio::Result<Vec<Token>> {
-                <$handle>::list(self, permanent, limit, offset)
-            }
-            fn get(&self, token: TokenRef) -> neuroio::Result<Token> {
-                <$handle>::get(self, token)
-            }
-            fn update(&self, token: TokenRef, is_active: bool) -> neuroio::Result<Token> {
-                <$handle>::update(self, token, is_active)
-            }
-            fn delete(&self, token: TokenRef) -> neuroio::Result<()> {
-                <$handle>::delete(self, token)
-            }
-            fn delete_list(&self, permanent: Option<bool>) -> neuroio::Result<()> {
-                <$handle>::delete_list(self, permanent)
-            }
+impl<'c> Collection<'c> {
+    fn tokens(client: &'c Client) -> Self {
+        Collection {
+            tokens: client.tokens(),
+            command: "tokens",
+            authenticates: true,
         }
-    };
-}
+    }
 
-// Each collection of tokens is one line here, one variant of
-// `args::Command` holding a `Group<CollectionCommand>`, and one arm in `run`
-// that hands its handle to `collection`.
-collection!(neuroio::Tokens<'_>, "tokens");
+    fn stream_tokens(client: &'c Client) -> Self {
+        Collection {
+            tokens: client.stream_tokens(),
+            command: "stream-tokens",
+            authenticates: false,
+        }
+    }
+}
 
 /// What a command that talks to the API needs: its options (those after
 /// the subcommand over those before it), a client and a printer.
-struct Api {
-    args: ApiArgs,
-    client: Client,
-    out: Printer,
+pub struct Api {
+    pub args: ApiArgs,
+    pub client: Client,
+    pub out: Printer,
 }
 
 impl Api {
-    fn new(group: GroupApiArgs, top: ApiArgs) -> Result<Api, Failure> {
-        let args = group.0.or(top);
+    /// `args` are those given after the command, `top` those before it.
+    pub fn new(args: ApiArgs, top: ApiArgs) -> Result<Api, Failure> {
+        let args = args.or(top);
         Ok(Api {
             client: client(&args)?,
             out: printer(&args),
@@ -87,17 +71,38 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     let Cli { api, command } = cli;
     match command {
         Command::Tokens(group) => {
-            let api = Api::new(group.api, api)?;
+            let api = Api::new(group.api.0, api)?;
             match &group.command {
                 TokensCommand::Collection(command) => {
-                    collection(&api.client.tokens(), command, &api)
+                    collection(&Collection::tokens(&api.client), command, &api)
                 }
                 TokensCommand::Rotate => rotate(&api.client, &api.out),
             }
         }
-        Command::FakeServer { port } => {
+        Command::StreamTokens(group) => {
+            let api = Api::new(group.api.0, api)?;
+            collection(
+                &Collection::stream_tokens(&api.client),
+                &group.command,
+                &api,
+            )
+        }
+        Command::Login {
+            api: args,
+            username,
+            password_file,
+        } => account::login(args.or(api), &username, password_file.as_deref()),
+        Command::Whoami { api: args } => account::whoami(&Api::new(args, api)?),
+        Command::Spaces(group) => account::spaces(group, api),
+        Command::Password(group) => account::password(group, api),
+        #[cfg(unix)]
+        Command::Exec { command, api: args } => crate::exec::exec(args.or(api), &command),
+        Command::FakeServer {
+            port,
+            temporary_lifetime,
+        } => {
             refuse_api_args(&api, "fake-server")?;
-            fake_server(port)
+            fake_server(port, temporary_lifetime)
         }
         Command::Completions { shell } => {
             refuse_api_args(&api, "completions")?;
@@ -127,30 +132,40 @@ fn refuse_api_args(api: &ApiArgs, command: &str) -> Result<(), Failure> {
 
 fn client(api: &ApiArgs) -> Result<Client, Failure> {
     let token = read_token(api.token_file.as_deref())?;
-    let iam_url = match &api.iam_url {
-        Some(url) => url.clone(),
-        None => match std::env::var("NEUROIO_IAM_URL") {
-            Ok(url) if !url.is_empty() => url,
-            Ok(_) | Err(std::env::VarError::NotPresent) => neuroio::DEFAULT_IAM_URL.to_owned(),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err(Failure::usage("NEUROIO_IAM_URL is not valid UTF-8"));
-            }
-        },
-    };
-    let client = Client::builder()
-        .api_token(token)
+    Ok(builder(api)?.api_token(token).build()?)
+}
+
+/// A client builder with every API option but the token.
+pub fn builder(api: &ApiArgs) -> Result<ClientBuilder, Failure> {
+    let iam_url = url_setting(&api.iam_url, "NEUROIO_IAM_URL", neuroio::DEFAULT_IAM_URL)?;
+    let api_url = url_setting(&api.api_url, "NEUROIO_API_URL", neuroio::DEFAULT_API_URL)?;
+    Ok(Client::builder()
         .iam_url(iam_url)
+        .api_url(api_url)
         .allow_insecure_http(api.allow_insecure_http)
         .timeout(
             api.timeout
                 .map_or(neuroio::DEFAULT_TIMEOUT, Duration::from_secs_f64),
         )
-        .max_retries(api.retries.unwrap_or(neuroio::DEFAULT_MAX_RETRIES))
-        .build()?;
-    Ok(client)
+        .max_retries(api.retries.unwrap_or(neuroio::DEFAULT_MAX_RETRIES)))
 }
 
-fn printer(api: &ApiArgs) -> Printer {
+/// A URL from its flag, else from `env` when set and not empty, else the
+/// default.
+fn url_setting(flag: &Option<String>, env: &str, default: &str) -> Result<String, Failure> {
+    if let Some(url) = flag {
+        return Ok(url.clone());
+    }
+    match std::env::var(env) {
+        Ok(url) if !url.is_empty() => Ok(url),
+        Ok(_) | Err(std::env::VarError::NotPresent) => Ok(default.to_owned()),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(Failure::usage(format!("{env} is not valid UTF-8")))
+        }
+    }
+}
+
+pub fn printer(api: &ApiArgs) -> Printer {
     Printer {
         format: resolve_format(api.output),
         show_keys: api.show_keys,
@@ -158,17 +173,19 @@ fn printer(api: &ApiArgs) -> Printer {
 }
 
 /// The commands every collection of tokens has.
-fn collection<C: Collection>(
-    tokens: &C,
+fn collection(
+    collection: &Collection<'_>,
     command: &CollectionCommand,
     api: &Api,
 ) -> Result<(), Failure> {
+    let tokens = &collection.tokens;
     let out = &api.out;
     let api = &api.args;
     match command {
         CollectionCommand::Create { permanent } => {
             let token = tokens.create(*permanent)?;
-            deliver(&token, out, C::COMMAND, |id| {
+            let retry = format!("neuroio {} delete {}", collection.command, token.id);
+            deliver(token.id, out.new_token(&token), &retry, |id| {
                 tokens.delete(TokenRef::from(id))
             })
         }
@@ -207,7 +224,7 @@ fn collection<C: Collection>(
             if !yes {
                 return Err(Failure::usage(format!(
                     "refusing to delete {scope} tokens without --yes{}",
-                    if permanent.is_none() {
+                    if permanent.is_none() && collection.authenticates {
                         " (with no filter this deletes every token, including the one in use)"
                     } else {
                         ""
@@ -216,7 +233,7 @@ fn collection<C: Collection>(
             }
             Progress::new().line(&format!("deleting {scope} tokens..."));
             tokens.delete_list(permanent)?;
-            if permanent.is_none() {
+            if permanent.is_none() && collection.authenticates {
                 let _ = writeln!(
                     io::stderr(),
                     "note: every token of the account was deleted, including the one this command used"
@@ -238,8 +255,8 @@ fn read_token_ref(token: &crate::args::TokenArg, api: &ApiArgs) -> Result<TokenR
 
 /// Walks every page, printing progress on a terminal. jsonl streams, keeping
 /// one page in memory; json and table need the whole list first.
-fn list_all<C: Collection>(
-    tokens: &C,
+fn list_all(
+    tokens: &Tokens<'_>,
     permanent: Option<bool>,
     page_size: u32,
     out: &Printer,
@@ -272,30 +289,30 @@ fn list_all<C: Collection>(
     Ok(())
 }
 
-/// Prints a token just created, the only copy of its key. If it cannot be
-/// printed, nobody can use it: it is deleted again, or, if that fails too,
-/// named so that it can be.
-fn deliver(
-    token: &Token,
-    out: &Printer,
-    command: &str,
+/// Checks the delivery of a token just created, the only copy of its key:
+/// `written` is how printing it went. If it could not be printed, nobody can
+/// use it: it is deleted again, or, if that fails too, named with `retry`,
+/// the command that deletes it.
+pub fn deliver(
+    id: u64,
+    written: Result<(), WriteError>,
+    retry: &str,
     delete: impl FnOnce(u64) -> neuroio::Result<()>,
 ) -> Result<(), Failure> {
-    let Err(err) = out.new_token(token) else {
+    let Err(err) = written else {
         return Ok(());
     };
     let why = match &err {
         WriteError::Closed(e) => format!("cannot write the new token to standard output: {e}"),
         WriteError::Failed(message) => message.clone(),
     };
-    let id = token.id;
     Err(Failure::failed(match delete(id) {
         Ok(()) => format!(
             "{why}; token {id} was created but its key could not be delivered, so it was deleted again"
         ),
         Err(cleanup) => format!(
             "{why}; token {id} was created but its key could not be delivered, and deleting it failed ({}); \
-             delete it with: neuroio {command} delete {id}",
+             delete it with: {retry}",
             Failure::from(cleanup).message
         ),
     }))
@@ -303,12 +320,13 @@ fn deliver(
 
 fn rotate(client: &Client, out: &Printer) -> Result<(), Failure> {
     let (_, token) = client.rotate()?;
-    deliver(&token, out, "tokens", |id| {
+    let retry = format!("neuroio tokens delete {}", token.id);
+    deliver(token.id, out.new_token(&token), &retry, |id| {
         client.tokens().delete(TokenRef::from(id))
     })
 }
 
-fn fake_server(port: u16) -> Result<(), Failure> {
+fn fake_server(port: u16, temporary_lifetime: Option<Duration>) -> Result<(), Failure> {
     let (stop_tx, stop_rx) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = stop_tx.send(());
@@ -325,12 +343,19 @@ fn fake_server(port: u16) -> Result<(), Failure> {
         }
         other => Failure::failed(other.to_string()),
     })?;
+    if let Some(lifetime) = temporary_lifetime {
+        fake.set_temporary_lifetime(lifetime);
+    }
     write_stdout(
         format!(
             "{}\n",
             serde_json::json!({
                 "url": fake.url(),
                 "root_token": fake.root_token(),
+                "user": {
+                    "username": fake.root_username(),
+                    "password": fake.root_password(),
+                },
             })
         )
         .as_bytes(),

@@ -1,10 +1,10 @@
-//! What the CLI reads besides its arguments: the API token and token keys,
-//! from the environment, files or standard input.
+//! What the CLI reads besides its arguments: the API token, token keys and
+//! passwords, from the environment, files, standard input or a prompt.
 
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead, IsTerminal, Read};
 use std::path::Path;
 
-use neuroio::TokenRef;
+use neuroio::{Password, TokenRef};
 
 use crate::args::TokenArg;
 use crate::failure::Failure;
@@ -12,7 +12,7 @@ use crate::failure::Failure;
 /// More than any key; a larger input is a mistake (`--key-file /dev/zero`).
 const MAX_KEY_BYTES: u64 = 64 * 1024;
 
-fn is_stdin(path: &Path) -> bool {
+pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
@@ -66,27 +66,28 @@ impl TokenArg {
                 let file = std::fs::File::open(path).map_err(|e| {
                     Failure::usage(format!("cannot read the key file {}: {e}", path.display()))
                 })?;
-                read_key(file, &format!("the key file {}", path.display()))?
+                read_secret(file, &format!("the key file {}", path.display()), "key")?
             }
-            _ => read_key(io::stdin().lock(), "standard input")?,
+            _ => read_secret(io::stdin().lock(), "standard input", "key")?,
         };
         Ok(token_ref(&text))
     }
 }
 
-/// All of `from`, less one trailing newline.
-fn read_key(from: impl Read, what: &str) -> Result<String, Failure> {
+/// All of `from`, less one trailing newline. `noun` names the secret in
+/// messages: "key", "password".
+fn read_secret(from: impl Read, what: &str, noun: &str) -> Result<String, Failure> {
     let mut bytes = Vec::new();
     from.take(MAX_KEY_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Failure::usage(format!("cannot read the key from {what}: {e}")))?;
+        .map_err(|e| Failure::usage(format!("cannot read the {noun} from {what}: {e}")))?;
     if bytes.len() as u64 > MAX_KEY_BYTES {
         return Err(Failure::usage(format!(
-            "{what} holds more than {MAX_KEY_BYTES} bytes; that is not a key"
+            "{what} holds more than {MAX_KEY_BYTES} bytes; that is not a {noun}"
         )));
     }
     let mut text = String::from_utf8(bytes)
-        .map_err(|_| Failure::usage(format!("the key from {what} is not UTF-8 text")))?;
+        .map_err(|_| Failure::usage(format!("the {noun} from {what} is not UTF-8 text")))?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -106,4 +107,89 @@ pub fn token_ref(id_or_key: &str) -> TokenRef {
     } else {
         TokenRef::from(id_or_key)
     }
+}
+
+/// Where a password comes from: its file option, and what to ask on a
+/// terminal when that is not given.
+pub struct PasswordSource<'a> {
+    pub file: Option<&'a Path>,
+    /// The option, for messages: "--password-file".
+    pub option: &'a str,
+    /// What the password is, for messages: "the password".
+    pub name: &'a str,
+    pub prompt: &'a str,
+}
+
+impl PasswordSource<'_> {
+    /// The password from its file or standard input, else from a prompt
+    /// without echo when standard input is a terminal.
+    pub fn read(&self) -> Result<Password, Failure> {
+        let (name, option) = (self.name, self.option);
+        let text = match self.file {
+            Some(path) if is_stdin(path) => {
+                read_secret(io::stdin().lock(), "standard input", "password")?
+            }
+            Some(path) => {
+                let file = std::fs::File::open(path).map_err(|e| {
+                    Failure::usage(format!(
+                        "cannot read the password file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                read_secret(
+                    file,
+                    &format!("the password file {}", path.display()),
+                    "password",
+                )?
+            }
+            None if io::stdin().is_terminal() => prompt(self.prompt)?,
+            None => {
+                return Err(Failure::usage(format!(
+                    "{name} is missing: pass {option} PATH (- for standard input), or run on a terminal to be asked"
+                )));
+            }
+        };
+        if text.is_empty() {
+            return Err(Failure::usage(format!("{name} is empty")));
+        }
+        Ok(Password::new(text))
+    }
+
+    /// The new password, asked twice on a terminal.
+    pub fn read_confirmed(&self, again: &str) -> Result<Password, Failure> {
+        let first = self.read()?;
+        if self.file.is_none() {
+            let second = prompt(again)?;
+            if second != first.secret() {
+                return Err(Failure::usage(format!(
+                    "{} and its repetition differ; nothing was changed",
+                    self.name
+                )));
+            }
+        }
+        Ok(first)
+    }
+}
+
+/// A line typed at the terminal without echo.
+fn prompt(text: &str) -> Result<String, Failure> {
+    rpassword::prompt_password(text)
+        .map_err(|e| Failure::usage(format!("cannot read the password from the terminal: {e}")))
+}
+
+/// Refuses two readers of standard input: `readers` pairs each option
+/// with whether it reads standard input.
+pub fn one_stdin_reader(readers: &[(&str, bool)]) -> Result<(), Failure> {
+    let on_stdin: Vec<&str> = readers
+        .iter()
+        .filter(|(_, reads)| *reads)
+        .map(|(option, _)| *option)
+        .collect();
+    if on_stdin.len() > 1 {
+        return Err(Failure::usage(format!(
+            "standard input can hold only one of {}",
+            on_stdin.join(" and ")
+        )));
+    }
+    Ok(())
 }

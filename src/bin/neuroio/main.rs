@@ -5,14 +5,19 @@
 //! out of `ps` and shell history.
 //!
 //! - `args`: the command line (clap definitions, help texts, exit codes);
-//! - `commands`: what each command does;
+//! - `commands`: what each command does, and the collections of tokens;
+//! - `account`: login, who am I, space tokens and the password;
+//! - `exec`: running a command with a token of its own;
 //! - `input`: reading the API token and token keys;
 //! - `output`: writing results, and progress on a terminal;
 //! - `failure`: errors and their exit codes;
 //! - `man`: the man page.
 
+mod account;
 mod args;
 mod commands;
+#[cfg(unix)]
+mod exec;
 mod failure;
 mod input;
 mod man;

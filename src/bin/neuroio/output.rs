@@ -2,7 +2,7 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use neuroio::Token;
+use neuroio::{Login, Token, Whoami};
 use time::format_description::well_known::Rfc3339;
 
 use crate::args::Format;
@@ -80,6 +80,49 @@ impl Printer {
         shown.token(token)
     }
 
+    /// The answer of a login: the user and the new token, key included.
+    pub fn login(&self, login: &Login) -> Result<(), WriteError> {
+        match self.format {
+            Format::Json | Format::Jsonl => emit(&to_json(login)?),
+            Format::Table => {
+                let (mut header, mut rows) =
+                    self.token_table(std::slice::from_ref(&login.token), true);
+                header.insert(0, "USER");
+                for row in &mut rows {
+                    row.insert(0, login.user.username.clone());
+                }
+                emit(&columns(&header, &rows))
+            }
+        }
+    }
+
+    /// Who the API token belongs to: every field the server sent.
+    pub fn whoami(&self, me: &Whoami) -> Result<(), WriteError> {
+        match self.format {
+            Format::Json | Format::Jsonl => emit(&to_json(me)?),
+            Format::Table => {
+                let mut header = vec!["USER", "SPACE_ID", "SPACE_NAME"];
+                let mut row = vec![
+                    me.username().unwrap_or("-").to_owned(),
+                    me.space()
+                        .map_or_else(|| "-".to_owned(), |s| s.id.to_string()),
+                    me.space()
+                        .map_or_else(|| "-".to_owned(), |s| s.name.clone()),
+                ];
+                for (name, value) in &me.extra {
+                    header.push(name);
+                    row.push(match value {
+                        serde_json::Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    });
+                }
+                let header: Vec<String> = header.iter().map(|h| h.to_uppercase()).collect();
+                let header: Vec<&str> = header.iter().map(String::as_str).collect();
+                emit(&columns(&header, &[row]))
+            }
+        }
+    }
+
     pub fn token(&self, token: &Token) -> Result<(), WriteError> {
         match self.format {
             Format::Json | Format::Jsonl => emit(&self.json(token)?),
@@ -130,11 +173,17 @@ impl Printer {
 
     /// Aligned columns, header first, without a final newline.
     fn table(&self, tokens: &[Token]) -> String {
+        let (header, rows) = self.token_table(tokens, self.show_keys);
+        columns(&header, &rows)
+    }
+
+    /// The header and rows of a table of tokens.
+    fn token_table(&self, tokens: &[Token], keys: bool) -> (Vec<&'static str>, Vec<Vec<String>>) {
         let mut header = vec!["ID", "ACTIVE", "KIND", "CREATED", "EXPIRES"];
-        if self.show_keys {
+        if keys {
             header.push("KEY");
         }
-        let rows: Vec<Vec<String>> = tokens
+        let rows = tokens
             .iter()
             .map(|t| {
                 let mut row = vec![
@@ -149,42 +198,50 @@ impl Printer {
                     rfc3339(t.created),
                     t.expires.map_or_else(|| "never".to_owned(), rfc3339),
                 ];
-                if self.show_keys {
+                if keys {
                     row.push(t.key.secret().to_owned());
                 }
                 row
             })
             .collect();
-        let widths: Vec<usize> = (0..header.len())
-            .map(|i| {
-                rows.iter()
-                    .filter_map(|r| r.get(i).map(|cell| cell.chars().count()))
-                    .chain(header.get(i).map(|h| h.len()))
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let line = |cells: Vec<&str>| {
-            cells
-                .iter()
-                .zip(&widths)
-                .map(|(cell, width)| format!("{cell:<width$}"))
-                .collect::<Vec<_>>()
-                .join("  ")
-                .trim_end()
-                .to_owned()
-        };
-        std::iter::once(line(header.clone()))
-            .chain(
-                rows.iter()
-                    .map(|row| line(row.iter().map(String::as_str).collect())),
-            )
-            .collect::<Vec<_>>()
-            .join("\n")
+        (header, rows)
     }
 }
 
+/// Aligned columns, header first, without a final newline.
+fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i).map(|cell| cell.chars().count()))
+                .chain(header.get(i).map(|h| h.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    std::iter::once(line(header.to_vec()))
+        .chain(
+            rows.iter()
+                .map(|row| line(row.iter().map(String::as_str).collect())),
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn summary_line(summary: &serde_json::Value) -> String {
+    if summary.get("password_changed").is_some() {
+        return "password changed".to_owned();
+    }
     match summary.get("deleted") {
         Some(serde_json::Value::String(scope)) => format!("deleted {scope} tokens"),
         _ => "deleted".to_owned(),

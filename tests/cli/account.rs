@@ -1,0 +1,390 @@
+//! login, whoami, spaces create-token and password change.
+
+use super::*;
+use neuroio::fake::Fault;
+
+fn login_with_file(fake: &FakeIam, username: &str, password: &str) -> Output {
+    let file = temp_file(
+        "account",
+        &format!("{username}-{password}"),
+        &format!("{password}\n"),
+    );
+    let output = run_as(
+        fake,
+        None,
+        &[
+            "login",
+            "--username",
+            username,
+            "--password-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    std::fs::remove_file(file).unwrap();
+    output
+}
+
+#[test]
+fn login_prints_the_user_and_a_working_token() {
+    let fake = FakeIam::start().unwrap();
+    let (user, password) = (fake.root_username(), fake.root_password());
+
+    let login = json(&login_with_file(&fake, &user, &password));
+
+    assert_eq!(field_names(&login), ["token", "user"]);
+    assert_eq!(login["user"], serde_json::json!({"username": user}));
+    assert_eq!(
+        field_names(&login["token"]),
+        ["created", "expires", "id", "is_active", "key"]
+    );
+    assert!(login["token"]["expires"].is_string());
+    let key = login["token"]["key"].as_str().unwrap();
+    let me = client(&fake, key).whoami().unwrap();
+    assert_eq!(me.username(), Some(user.as_str()));
+    let sent = fake.requests().remove(0);
+    assert_eq!(
+        (sent.method.as_str(), sent.path.as_str()),
+        ("POST", "/v1/auth/token/")
+    );
+    assert_eq!(sent.header("authorization"), None);
+}
+
+#[test]
+fn login_reads_the_password_from_standard_input() {
+    let fake = FakeIam::start().unwrap();
+    let user = fake.root_username();
+
+    let output = run_with_stdin(
+        &fake,
+        &["login", "--username", &user, "--password-file", "-"],
+        &format!("{}\n", fake.root_password()),
+    );
+
+    assert_eq!(json(&output)["user"]["username"], user.as_str());
+    assert_eq!(ids(&fake).len(), 2);
+}
+
+#[test]
+fn failed_login_exits_4_with_the_api_message() {
+    let fake = FakeIam::start().unwrap();
+
+    let output = login_with_file(&fake, &fake.root_username(), "not-the-password");
+
+    assert_eq!(output.status.code(), Some(4));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        "error: API error (HTTP 400): Username and password do not match.\n"
+    );
+    assert!(!stderr(&output).contains("not-the-password"));
+    assert_eq!(ids(&fake), [1]);
+}
+
+#[test]
+fn login_without_a_password_source_or_with_a_token_file_is_a_usage_error() {
+    let fake = FakeIam::start().unwrap();
+    let user = fake.root_username();
+
+    let no_password = run_as(&fake, None, &["login", "--username", &user]);
+    let with_token = run_as(
+        &fake,
+        None,
+        &["login", "--username", &user, "--token-file", "/dev/null"],
+    );
+    let as_argument = run_as(
+        &fake,
+        None,
+        &["login", "--username", &user, "--password", "x"],
+    );
+    let empty = login_with_file(&fake, &user, "");
+
+    assert_eq!(no_password.status.code(), Some(2));
+    assert_eq!(
+        stderr(&no_password),
+        "error: the password is missing: pass --password-file PATH (- for standard input), \
+         or run on a terminal to be asked\n"
+    );
+    assert_eq!(with_token.status.code(), Some(2));
+    assert_eq!(
+        stderr(&with_token),
+        "error: login needs no API token; --token-file does not apply\n"
+    );
+    assert_eq!(as_argument.status.code(), Some(2));
+    assert_eq!(empty.status.code(), Some(2));
+    assert_eq!(stderr(&empty), "error: the password is empty\n");
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn login_into_a_closed_pipe_deletes_the_new_token() {
+    let fake = FakeIam::start().unwrap();
+    let file = temp_file("account-pipe", "password", &fake.root_password());
+
+    let output = super::delivery::run_into_closed_pipe(
+        &fake,
+        &[
+            "login",
+            "--username",
+            &fake.root_username(),
+            "--password-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
+
+    super::delivery::assert_new_token_deleted_again(&fake, &output);
+}
+
+#[test]
+fn whoami_as_json_and_as_a_table() {
+    let fake = FakeIam::start().unwrap();
+
+    let me = json(&run(&fake, &["whoami"]));
+    let table = run(&fake, &["whoami", "--output", "table"]);
+
+    let user = fake.root_username();
+    let space = &me["space"];
+    assert_eq!(me["username"], user.as_str());
+    assert_eq!(space["name"], "default");
+    assert_eq!(
+        stdout(&table)
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .collect::<Vec<_>>(),
+        [
+            vec!["USER", "SPACE_ID", "SPACE_NAME"],
+            vec![user.as_str(), &space["id"].to_string(), "default"]
+        ]
+    );
+    let dead = run_as(&fake, Some("no-such-token"), &["whoami"]);
+    assert_eq!(dead.status.code(), Some(4));
+}
+
+#[test]
+fn spaces_create_token_prints_a_token_of_that_space() {
+    let fake = FakeIam::start().unwrap();
+    let space = fake
+        .add_space(&fake.root_token(), "lab")
+        .unwrap()
+        .to_string();
+
+    let made = json(&run(&fake, &["spaces", "create-token", &space]));
+    let permanent = json(&run(
+        &fake,
+        &["spaces", "create-token", &space, "--permanent"],
+    ));
+
+    assert!(made["expires"].is_string());
+    assert_eq!(permanent["expires"], Value::Null);
+    let key = made["key"].as_str().unwrap();
+    let me = json(&run_as(&fake, Some(key), &["whoami"]));
+    assert_eq!(
+        me,
+        serde_json::json!({"space": {"id": space.parse::<u64>().unwrap(), "name": "lab"}})
+    );
+    let sent = fake.requests().remove(0);
+    assert_eq!(sent.path, format!("/v1/spaces/{space}/tokens/"));
+
+    // A space token cannot make space tokens (403); an unknown space is 404.
+    let forbidden = run_as(&fake, Some(key), &["spaces", "create-token", &space]);
+    assert_eq!(forbidden.status.code(), Some(4));
+    let unknown = run(&fake, &["spaces", "create-token", "999"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        stderr(&unknown),
+        "error: API error (HTTP 404): Not found.\n"
+    );
+    let not_a_number = run(&fake, &["spaces", "create-token", "lab"]);
+    assert_eq!(not_a_number.status.code(), Some(2));
+}
+
+#[test]
+fn spaces_create_token_into_a_closed_pipe_deletes_it_again() {
+    let fake = FakeIam::start().unwrap();
+    let space = fake.add_space(&fake.root_token(), "lab").unwrap();
+
+    let output = super::delivery::run_into_closed_pipe(
+        &fake,
+        &["spaces", "create-token", &space.to_string()],
+    );
+
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).ends_with("so it was deleted again\n"),
+        "{}",
+        stderr(&output)
+    );
+    let methods: Vec<_> = fake.requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["POST", "DELETE"]);
+    // Gone: its id answers 404 even to the account.
+    assert_eq!(fake.requests()[1].path, "/v1/tokens/2/");
+}
+
+#[test]
+fn spaces_create_token_names_the_token_it_could_not_delete() {
+    let fake = FakeIam::start().unwrap();
+    let space = fake.add_space(&fake.root_token(), "lab").unwrap();
+    fake.inject(Fault::Delay(Duration::ZERO), 1);
+    fake.inject(Fault::status(503), 1);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+
+    let output = Command::new(BIN)
+        .args([
+            "--retries",
+            "0",
+            "spaces",
+            "create-token",
+            &space.to_string(),
+        ])
+        .env("NEUROIO_API_TOKEN", fake.root_token())
+        .env("NEUROIO_IAM_URL", fake.url())
+        .stdout(Stdio::from(writer))
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).ends_with(&format!(
+            "delete it with: neuroio tokens delete 2 (with a token of space {space})\n"
+        )),
+        "{}",
+        stderr(&output)
+    );
+}
+
+fn change(fake: &FakeIam, old: &str, new: &str, extra: &[&str]) -> Output {
+    let old_file = temp_file("password", &format!("old-{old}-{new}"), &format!("{old}\n"));
+    let new_file = temp_file("password", &format!("new-{old}-{new}"), &format!("{new}\n"));
+    let mut args = vec![
+        "password",
+        "change",
+        "--old-password-file",
+        old_file.to_str().unwrap(),
+        "--new-password-file",
+        new_file.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let output = run(fake, &args);
+    std::fs::remove_file(old_file).unwrap();
+    std::fs::remove_file(new_file).unwrap();
+    output
+}
+
+#[test]
+fn password_change_then_login_with_the_new_one() {
+    let fake = FakeIam::start().unwrap();
+    let (user, old) = (fake.root_username(), fake.root_password());
+
+    let output = change(&fake, &old, "a-new-secret", &[]);
+
+    assert_eq!(
+        json(&output),
+        serde_json::json!({"password_changed": true, "tokens_reset": false})
+    );
+    assert_eq!(stderr(&output), "");
+    assert!(!stdout(&output).contains("a-new-secret"));
+    let sent = fake.requests().pop().unwrap();
+    assert_eq!(sent.path, "/v1/auth/password/change/");
+    assert_eq!(login_with_file(&fake, &user, &old).status.code(), Some(4));
+    assert_eq!(
+        login_with_file(&fake, &user, "a-new-secret").status.code(),
+        Some(0)
+    );
+    // The token in use still works.
+    assert_eq!(run(&fake, &["whoami"]).status.code(), Some(0));
+}
+
+#[test]
+fn wrong_old_password_exits_1_with_the_field_error() {
+    let fake = FakeIam::start().unwrap();
+
+    let output = change(&fake, "not-it", "a-new-secret", &[]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "");
+    let err = stderr(&output);
+    assert!(err.starts_with("error: API error (HTTP 400): "), "{err}");
+    assert!(err.contains("\n  old_password: "), "{err}");
+    assert!(
+        !err.contains("not-it") && !err.contains("a-new-secret"),
+        "{err}"
+    );
+}
+
+#[test]
+fn password_change_with_reset_tokens_says_every_token_is_gone() {
+    let fake = FakeIam::start().unwrap();
+    fake.add_temporary_tokens(&fake.root_token(), 2).unwrap();
+
+    let output = change(
+        &fake,
+        &fake.root_password(),
+        "a-new-secret",
+        &["--reset-tokens"],
+    );
+
+    assert_eq!(
+        json(&output),
+        serde_json::json!({"password_changed": true, "tokens_reset": true})
+    );
+    assert_eq!(
+        stderr(&output),
+        "note: every token of the account was deleted, including the one this command used; \
+         log in again for a new one\n"
+    );
+    assert_eq!(run(&fake, &["whoami"]).status.code(), Some(4));
+}
+
+#[test]
+fn password_change_reads_at_most_one_thing_from_standard_input() {
+    let fake = FakeIam::start().unwrap();
+
+    let both = run_with_stdin(
+        &fake,
+        &[
+            "password",
+            "change",
+            "--old-password-file",
+            "-",
+            "--new-password-file",
+            "-",
+        ],
+        "a\nb\n",
+    );
+    let with_token = run_with_stdin(
+        &fake,
+        &[
+            "password",
+            "change",
+            "--token-file",
+            "-",
+            "--old-password-file",
+            "-",
+        ],
+        "a\nb\n",
+    );
+    let no_new = run_with_stdin(
+        &fake,
+        &["password", "change", "--old-password-file", "-"],
+        &format!("{}\n", fake.root_password()),
+    );
+
+    assert_eq!(both.status.code(), Some(2));
+    assert_eq!(
+        stderr(&both),
+        "error: standard input can hold only one of --old-password-file - and --new-password-file -\n"
+    );
+    assert_eq!(with_token.status.code(), Some(2));
+    assert_eq!(
+        stderr(&with_token),
+        "error: standard input can hold only one of the API token (--token-file -) and --old-password-file -\n"
+    );
+    assert_eq!(no_new.status.code(), Some(2));
+    assert_eq!(
+        stderr(&no_new),
+        "error: the new password is missing: pass --new-password-file PATH (- for standard input), \
+         or run on a terminal to be asked\n"
+    );
+    assert!(fake.requests().is_empty());
+}

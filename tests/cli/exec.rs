@@ -1,0 +1,265 @@
+//! `neuroio exec`: a command run with a temporary token of its own, which
+//! is deleted when the command ends, however it ends.
+
+use super::*;
+use neuroio::fake::Fault;
+use std::time::Instant;
+
+/// `neuroio exec -- sh -c SCRIPT` with the root token; the script finds
+/// the binary in $NEUROIO and a scratch folder in $DIR.
+fn exec_sh(fake: &FakeIam, dir: &std::path::Path, script: &str) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(["exec", "--", "sh", "-c", script])
+        .env("NEUROIO_API_TOKEN", fake.root_token())
+        .env("NEUROIO_IAM_URL", fake.url())
+        .env("NEUROIO_API_URL", fake.url())
+        .env("NEUROIO", BIN)
+        .env("DIR", dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// A folder of its own for one call.
+fn scratch(name: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "neuroio-cli-exec-{name}-{}-{}",
+        std::process::id(),
+        CALLS.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn exec(fake: &FakeIam, script: &str) -> Output {
+    let dir = scratch("plain");
+    let output = exec_sh(fake, &dir, script).output().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    output
+}
+
+#[test]
+fn exit_status_is_the_commands_and_the_token_is_deleted() {
+    let fake = FakeIam::start().unwrap();
+    for (script, code) in [
+        ("exit 0", 0),
+        ("exit 7", 7),
+        ("exit 255", 255),
+        ("kill -KILL $$", 128 + 9),
+        ("kill -TERM $$", 128 + 15),
+    ] {
+        let output = exec(&fake, script);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{script}: {}",
+            stderr(&output)
+        );
+        assert_eq!(stderr(&output), "", "{script}");
+        assert_eq!(ids(&fake), [1], "{script}");
+    }
+    let methods: Vec<_> = fake
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(methods[..2], ["POST /v1/tokens/", "DELETE /v1/tokens/2/"]);
+}
+
+#[test]
+fn the_command_gets_a_working_token_that_is_not_on_any_command_line() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("env");
+
+    let output = exec_sh(
+        &fake,
+        &dir,
+        r#"printf %s "$NEUROIO_API_TOKEN" > "$DIR/key"
+           printf '%s %s' "$NEUROIO_IAM_URL" "$NEUROIO_API_URL" > "$DIR/urls"
+           cat /proc/$PPID/cmdline /proc/$$/cmdline > "$DIR/cmdlines"
+           "$NEUROIO" whoami"#,
+    )
+    .output()
+    .unwrap();
+
+    let key = std::fs::read_to_string(dir.join("key")).unwrap();
+    let urls = std::fs::read_to_string(dir.join("urls")).unwrap();
+    let cmdlines = std::fs::read(dir.join("cmdlines")).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(json(&output)["username"], fake.root_username().as_str());
+    assert!(!key.is_empty());
+    assert_ne!(key, fake.root_token());
+    assert_eq!(urls, format!("{} {}", fake.url(), fake.url()));
+    let cmdlines = String::from_utf8_lossy(&cmdlines);
+    assert!(cmdlines.contains("exec"), "{cmdlines}");
+    assert!(!cmdlines.contains(&key), "{cmdlines}");
+    // The whoami above used the new token; it is gone now.
+    let auths: Vec<_> = fake
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
+    assert_eq!(auths[1], format!("Token {key}"));
+    assert!(
+        client(&fake, key.as_str())
+            .whoami()
+            .unwrap_err()
+            .is_unauthorized()
+    );
+    assert_eq!(ids(&fake), [1]);
+}
+
+#[test]
+fn a_command_that_cannot_start_exits_127_or_126_and_the_token_is_deleted() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("start");
+    let plain = dir.join("not-executable");
+    std::fs::write(&plain, "#!/bin/sh\n").unwrap();
+
+    let missing = run(&fake, &["exec", "--", "no-such-command-neuroio-test"]);
+    let not_executable = run(&fake, &["exec", "--", plain.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert_eq!(missing.status.code(), Some(127));
+    assert_eq!(
+        stderr(&missing),
+        "error: cannot run no-such-command-neuroio-test: command not found\n"
+    );
+    assert_eq!(not_executable.status.code(), Some(126));
+    assert!(
+        stderr(&not_executable).ends_with("Permission denied (os error 13)\n"),
+        "{}",
+        stderr(&not_executable)
+    );
+    assert_eq!(ids(&fake), [1]);
+    assert_eq!(
+        fake.requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn nothing_runs_without_a_token() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("none");
+
+    let output = exec_sh(&fake, &dir, r#"touch "$DIR/ran""#)
+        .env_remove("NEUROIO_API_TOKEN")
+        .output()
+        .unwrap();
+    let ran = dir.join("ran").exists();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!ran);
+    assert!(fake.requests().is_empty());
+    let no_command = run(&fake, &["exec"]);
+    assert_eq!(no_command.status.code(), Some(2));
+}
+
+/// Waits at most 10 s for `child` to end, killing it after that.
+fn wait_bounded(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("neuroio exec did not end within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_and_sigint_reach_the_command_and_the_token_is_still_deleted() {
+    let fake = FakeIam::start().unwrap();
+    for (signal, code) in [("-TERM", 143), ("-INT", 130)] {
+        let dir = scratch(&signal[1..]);
+        // The command says it runs, then sleeps; sh -c execs sleep, so the
+        // signal goes straight to it.
+        let mut child = exec_sh(&fake, &dir, "echo started; exec sleep 30")
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line, "started\n");
+
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = wait_bounded(&mut child);
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        assert_eq!(status.code(), Some(code), "{signal}");
+        assert_eq!(ids(&fake), [1], "{signal}");
+    }
+}
+
+#[test]
+fn a_token_the_command_deleted_itself_is_not_a_failure() {
+    let fake = FakeIam::start().unwrap();
+
+    let output = exec(
+        &fake,
+        r#"printf '%s\n' "$NEUROIO_API_TOKEN" | "$NEUROIO" tokens delete - > /dev/null"#,
+    );
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+    let last = fake.requests().pop().unwrap();
+    assert_eq!(
+        (last.method.as_str(), last.path.as_str()),
+        ("DELETE", "/v1/tokens/2/")
+    );
+    assert_eq!(ids(&fake), [1]);
+}
+
+#[test]
+fn a_failed_delete_is_reported_and_turns_success_into_1() {
+    // The command deletes every token of the account, neuroio's own
+    // included: neuroio cannot delete the temporary token any more.
+    let deletes_all = r#""$NEUROIO" tokens delete-all --yes > /dev/null 2>&1"#;
+    let (fake, other) = (FakeIam::start().unwrap(), FakeIam::start().unwrap());
+
+    let succeeded = exec(&fake, deletes_all);
+    let failed = exec(&other, &format!("{deletes_all}; exit 5"));
+
+    let reported = "error: the temporary token 2 could not be deleted \
+                    (API error (HTTP 401): Invalid token.); delete it with: neuroio tokens delete 2\n";
+    assert_eq!(succeeded.status.code(), Some(1));
+    assert_eq!(stderr(&succeeded), reported);
+    assert_eq!(failed.status.code(), Some(5));
+    assert_eq!(stderr(&failed), reported);
+}
+
+#[test]
+fn a_server_error_on_the_delete_is_reported() {
+    let fake = FakeIam::start().unwrap();
+    // The create goes through; the delete after the command fails.
+    fake.inject(Fault::Delay(Duration::ZERO), 1);
+    fake.inject(Fault::status(500), 1);
+
+    let output = run(&fake, &["exec", "--retries", "0", "--", "true"]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: the temporary token 2 could not be deleted (API error (HTTP 500): Injected fault: \
+         the simulator was told to fail this request.); delete it with: neuroio tokens delete 2\n"
+    );
+    assert_eq!(ids(&fake), [2, 1]);
+}
