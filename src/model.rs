@@ -83,7 +83,7 @@ impl Token {
     /// ```
     /// # let token: neuroio::Token = serde_json::from_str(r#"{"id":1,"key":"k","is_active":true,
     /// #   "created":"2021-05-28T10:37:51.433760+00:00","expires":"2021-05-29T10:37:51.433760+00:00"}"#).unwrap();
-    /// let left = token.expires_in_at(token.created + time::Duration::hours(23));
+    /// let left = token.expires_in_at(token.created + neuroio::time::Duration::hours(23));
     /// assert_eq!(left, Some(std::time::Duration::from_secs(3600)));
     /// ```
     pub fn expires_in_at(&self, now: OffsetDateTime) -> Option<Duration> {
@@ -109,7 +109,7 @@ impl Token {
     /// # let token: neuroio::Token = serde_json::from_str(r#"{"id":1,"key":"k","is_active":true,
     /// #   "created":"2021-05-28T10:37:51.433760+00:00","expires":"2021-05-29T10:37:51.433760+00:00"}"#).unwrap();
     /// assert!(!token.is_expired_at(token.created));
-    /// assert!(token.is_expired_at(token.created + time::Duration::days(1)));
+    /// assert!(token.is_expired_at(token.created + neuroio::time::Duration::days(1)));
     /// ```
     pub fn is_expired_at(&self, now: OffsetDateTime) -> bool {
         self.expires.is_some_and(|at| at <= now)

@@ -118,7 +118,7 @@ impl<'c> Tokens<'c> {
     /// ```no_run
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
-    /// let started = time::OffsetDateTime::now_utc() - time::Duration::seconds(5);
+    /// let started = neuroio::time::OffsetDateTime::now_utc() - neuroio::time::Duration::seconds(5);
     /// let token = match client.tokens().create(false) {
     ///     Ok(token) => token,
     ///     Err(err) if err.is_outcome_unknown() => {

@@ -635,7 +635,7 @@ impl FakeIam {
     /// # let fake = neuroio::fake::FakeIam::start()?;
     /// let before = fake.now();
     /// fake.advance(std::time::Duration::from_secs(3600));
-    /// assert!(fake.now() - before >= time::Duration::hours(1));
+    /// assert!(fake.now() - before >= neuroio::time::Duration::hours(1));
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn advance(&self, by: Duration) {
