@@ -18,7 +18,7 @@ fn quick_client(fake: &FakeIam) -> Client {
 }
 
 #[test]
-fn should_retry_503_twice_then_succeed() {
+fn retry_503_twice_then_succeed() {
     let fake = FakeIam::start().unwrap();
     let client = quick_client(&fake);
     fake.inject(Fault::status(503), 2);
@@ -36,7 +36,7 @@ fn should_retry_503_twice_then_succeed() {
 }
 
 #[test]
-fn should_give_up_after_max_retries_plus_one_attempts() {
+fn give_up_after_max_retries_plus_one_attempts() {
     let fake = FakeIam::start().unwrap();
     let client = quick_client(&fake);
     fake.inject(Fault::status(503), 100);
@@ -49,7 +49,7 @@ fn should_give_up_after_max_retries_plus_one_attempts() {
 }
 
 #[test]
-fn should_respect_a_custom_retry_count() {
+fn respect_a_custom_retry_count() {
     let fake = FakeIam::start().unwrap();
     let client = Client::builder()
         .api_token(fake.root_token())
@@ -76,7 +76,7 @@ fn should_respect_a_custom_retry_count() {
 }
 
 #[test]
-fn should_not_retry_other_statuses() {
+fn not_retry_other_statuses() {
     let fake = FakeIam::start().unwrap();
     let client = quick_client(&fake);
     for status in [400, 401, 403, 404, 500, 501] {
@@ -89,7 +89,7 @@ fn should_not_retry_other_statuses() {
 }
 
 #[test]
-fn should_wait_for_retry_after_then_succeed() {
+fn wait_for_retry_after_then_succeed() {
     let fake = FakeIam::start().unwrap();
     let client = quick_client(&fake);
     fake.inject(Fault::status(429).with_retry_after("1"), 1);
@@ -107,7 +107,7 @@ fn should_wait_for_retry_after_then_succeed() {
 }
 
 #[test]
-fn should_fail_at_once_when_retry_after_exceeds_the_cap() {
+fn fail_at_once_when_retry_after_exceeds_the_cap() {
     let fake = FakeIam::start().unwrap();
     let client = quick_client(&fake);
     fake.inject(Fault::status(429).with_retry_after("120"), 5);
@@ -123,7 +123,7 @@ fn should_fail_at_once_when_retry_after_exceeds_the_cap() {
 }
 
 #[test]
-fn should_honour_a_raised_retry_after_cap() {
+fn honour_a_raised_retry_after_cap() {
     let fake = FakeIam::start().unwrap();
     let client = Client::builder()
         .api_token(fake.root_token())
@@ -138,7 +138,7 @@ fn should_honour_a_raised_retry_after_cap() {
 }
 
 #[test]
-fn should_retry_get_after_a_closed_connection() {
+fn retry_get_after_a_closed_connection() {
     let fake = FakeIam::start().unwrap();
     let client = quick_client(&fake);
     fake.inject(Fault::Close, 1);
@@ -151,7 +151,7 @@ fn should_retry_get_after_a_closed_connection() {
 }
 
 #[test]
-fn should_retry_update_after_a_closed_connection() {
+fn retry_update_after_a_closed_connection() {
     let fake = FakeIam::start().unwrap();
     let client = quick_client(&fake);
     let temporary = client.tokens().create(false).unwrap();
@@ -164,7 +164,7 @@ fn should_retry_update_after_a_closed_connection() {
 }
 
 #[test]
-fn should_never_retry_create_on_503() {
+fn never_retry_create_on_503() {
     let fake = FakeIam::start().unwrap();
     let client = quick_client(&fake);
     fake.inject(Fault::status(503), 5);
@@ -191,7 +191,7 @@ fn should_never_retry_create_on_503() {
 }
 
 #[test]
-fn should_never_retry_create_on_a_closed_connection() {
+fn never_retry_create_on_a_closed_connection() {
     let fake = FakeIam::start().unwrap();
     let client = quick_client(&fake);
     fake.inject(Fault::Close, 5);
@@ -280,7 +280,7 @@ fn delete_retried_after_503_then_404_is_an_error() {
 }
 
 #[test]
-fn should_retry_connections_dropped_before_any_answer() {
+fn retry_connections_dropped_before_any_answer() {
     // A server that reads each request and hangs up: every attempt is lost.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

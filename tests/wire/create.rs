@@ -2,7 +2,7 @@ use crate::support::{PERMANENT, TEMPORARY, Wire, assert_permanent, assert_tempor
 use mockito::Matcher;
 
 #[test]
-fn should_create_permanent_token_201() {
+fn create_permanent_token_201() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("POST", "/v1/tokens/")
@@ -21,7 +21,7 @@ fn should_create_permanent_token_201() {
 }
 
 #[test]
-fn should_create_temporary_token_201() {
+fn create_temporary_token_201() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("POST", "/v1/tokens/")
@@ -40,7 +40,7 @@ fn should_create_temporary_token_201() {
 }
 
 #[test]
-fn should_report_permanent_limit_400() {
+fn report_permanent_limit_400() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("POST", "/v1/tokens/")

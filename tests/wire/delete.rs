@@ -11,7 +11,7 @@ fn expect_delete(wire: &mut Wire, path: &str, query: Matcher) -> mockito::Mock {
 }
 
 #[test]
-fn should_delete_by_id_204() {
+fn delete_by_id_204() {
     let mut wire = Wire::new();
     let mock = expect_delete(&mut wire, "/v1/tokens/17/", Matcher::Missing);
 
@@ -22,7 +22,7 @@ fn should_delete_by_id_204() {
 }
 
 #[test]
-fn should_delete_by_key_204() {
+fn delete_by_key_204() {
     let mut wire = Wire::new();
     let mock = expect_delete(&mut wire, "/v1/tokens/abc123/", Matcher::Missing);
 
@@ -33,7 +33,7 @@ fn should_delete_by_key_204() {
 }
 
 #[test]
-fn should_delete_escaped_key_204() {
+fn delete_escaped_key_204() {
     let mut wire = Wire::new();
     let mock = expect_delete(
         &mut wire,
@@ -48,7 +48,7 @@ fn should_delete_escaped_key_204() {
 }
 
 #[test]
-fn should_delete_list_without_filter_204() {
+fn delete_list_without_filter_204() {
     let mut wire = Wire::new();
     let mock = expect_delete(&mut wire, "/v1/tokens/", Matcher::Missing);
 
@@ -59,7 +59,7 @@ fn should_delete_list_without_filter_204() {
 }
 
 #[test]
-fn should_delete_list_permanent_204() {
+fn delete_list_permanent_204() {
     let mut wire = Wire::new();
     let mock = expect_delete(
         &mut wire,
@@ -74,7 +74,7 @@ fn should_delete_list_permanent_204() {
 }
 
 #[test]
-fn should_delete_list_temporary_204() {
+fn delete_list_temporary_204() {
     let mut wire = Wire::new();
     let mock = expect_delete(
         &mut wire,

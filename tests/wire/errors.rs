@@ -11,7 +11,7 @@ fn api_error(err: &Error) -> &neuroio::ApiError {
 }
 
 #[test]
-fn should_decode_unauthorized_401() {
+fn decode_unauthorized_401() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/1/")
@@ -33,7 +33,7 @@ fn should_decode_unauthorized_401() {
 }
 
 #[test]
-fn should_keep_retry_after_seconds_429() {
+fn keep_retry_after_seconds_429() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/1/")
@@ -58,7 +58,7 @@ fn should_keep_retry_after_seconds_429() {
 }
 
 #[test]
-fn should_keep_retry_after_http_date_429() {
+fn keep_retry_after_http_date_429() {
     let mut wire = Wire::new();
     let later = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(90));
     let mock = wire
@@ -80,7 +80,7 @@ fn should_keep_retry_after_http_date_429() {
 }
 
 #[test]
-fn should_explain_html_error_page_500() {
+fn explain_html_error_page_500() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("DELETE", "/v1/tokens/5/")
@@ -105,7 +105,7 @@ fn should_explain_html_error_page_500() {
 }
 
 #[test]
-fn should_explain_empty_bad_gateway_502() {
+fn explain_empty_bad_gateway_502() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/")
@@ -125,7 +125,7 @@ fn should_explain_empty_bad_gateway_502() {
 }
 
 #[test]
-fn should_report_broken_json_200_with_excerpt() {
+fn report_broken_json_200_with_excerpt() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/1/")
@@ -157,7 +157,7 @@ fn should_report_broken_json_200_with_excerpt() {
 }
 
 #[test]
-fn should_report_wrong_shape_200() {
+fn report_wrong_shape_200() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("POST", "/v1/tokens/")
@@ -197,7 +197,7 @@ fn should_report_wrong_shape_200() {
 }
 
 #[test]
-fn should_report_html_success_page_for_list() {
+fn report_html_success_page_for_list() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/")
@@ -218,7 +218,7 @@ fn should_report_html_success_page_for_list() {
 }
 
 #[test]
-fn should_not_follow_redirects() {
+fn not_follow_redirects() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/1/")
@@ -238,7 +238,7 @@ fn should_not_follow_redirects() {
 }
 
 #[test]
-fn should_report_connection_refused_as_transport_error() {
+fn report_connection_refused_as_transport_error() {
     // Bind then drop a listener: the port is free and nothing answers there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -272,7 +272,7 @@ fn should_report_connection_refused_as_transport_error() {
 }
 
 #[test]
-fn should_refuse_oversized_answer() {
+fn refuse_oversized_answer() {
     let mut wire = Wire::new();
     let client = neuroio::Client::builder()
         .api_token(API_TOKEN)
@@ -299,7 +299,7 @@ fn should_refuse_oversized_answer() {
 }
 
 #[test]
-fn should_report_oversized_create_answer_as_unknown_outcome() {
+fn report_oversized_create_answer_as_unknown_outcome() {
     // The server answered, so it may well have made the token: the caller
     // must list before creating again.
     let mut wire = Wire::new();

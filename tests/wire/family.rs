@@ -41,7 +41,7 @@ fn expect_login(server: &mut mockito::ServerGuard, password: &str) -> mockito::M
 }
 
 #[test]
-fn should_log_in_without_authorization_200() {
+fn log_in_without_authorization_200() {
     let mut server = Server::new();
     let unexpected = catch_all(&mut server);
     let login = expect_login(&mut server, "pw")
@@ -88,7 +88,7 @@ fn should_log_in_without_authorization_200() {
 }
 
 #[test]
-fn should_log_in_ignoring_a_token_set_on_the_builder() {
+fn log_in_ignoring_a_token_set_on_the_builder() {
     let mut server = Server::new();
     let unexpected = catch_all(&mut server);
     let login = expect_login(&mut server, "pw")
@@ -112,7 +112,7 @@ fn should_log_in_ignoring_a_token_set_on_the_builder() {
 }
 
 #[test]
-fn should_report_failed_login_400_602() {
+fn report_failed_login_400_602() {
     let mut server = Server::new();
     let unexpected = catch_all(&mut server);
     let password = "correct-horse-battery";
@@ -149,7 +149,7 @@ fn should_report_failed_login_400_602() {
 }
 
 #[test]
-fn should_send_login_once_when_the_answer_is_lost_503() {
+fn send_login_once_when_the_answer_is_lost_503() {
     let mut server = Server::new();
     let unexpected = catch_all(&mut server);
     let login = expect_login(&mut server, "pw")
@@ -188,7 +188,7 @@ fn expect_change(wire: &mut Wire, body: serde_json::Value) -> mockito::Mock {
 }
 
 #[test]
-fn should_change_password_204() {
+fn change_password_204() {
     for reset in [false, true] {
         let mut wire = Wire::new();
         let mock = expect_change(
@@ -210,7 +210,7 @@ fn should_change_password_204() {
 }
 
 #[test]
-fn should_report_wrong_old_password_400() {
+fn report_wrong_old_password_400() {
     let mut wire = Wire::new();
     let mock = expect_change(
         &mut wire,
@@ -252,7 +252,7 @@ fn should_report_wrong_old_password_400() {
 }
 
 #[test]
-fn should_never_retry_change_password_503() {
+fn never_retry_change_password_503() {
     let mut wire = Wire::new();
     let client = retrying(wire.server.url());
     let mock = expect_change(
@@ -292,7 +292,7 @@ fn expect_whoami(wire: &mut Wire, body: &str) -> mockito::Mock {
 }
 
 #[test]
-fn should_show_account_token_whoami_200() {
+fn show_account_token_whoami_200() {
     let mut wire = Wire::new();
     let mock = expect_whoami(
         &mut wire,
@@ -318,7 +318,7 @@ fn should_show_account_token_whoami_200() {
 }
 
 #[test]
-fn should_show_space_token_whoami_200() {
+fn show_space_token_whoami_200() {
     let mut wire = Wire::new();
     let mock = expect_whoami(&mut wire, r#"{"space": {"id": 7, "name": "cameras"}}"#);
 
@@ -335,7 +335,7 @@ fn should_show_space_token_whoami_200() {
 }
 
 #[test]
-fn should_keep_an_unknown_whoami_shape_200() {
+fn keep_an_unknown_whoami_shape_200() {
     let mut wire = Wire::new();
     let mock = expect_whoami(&mut wire, r#"{"organisation": {"id": 3}}"#);
 
@@ -358,7 +358,7 @@ fn expect_space_token(wire: &mut Wire, permanent: bool) -> mockito::Mock {
 }
 
 #[test]
-fn should_create_permanent_space_token_201() {
+fn create_permanent_space_token_201() {
     let mut wire = Wire::new();
     let mock = expect_space_token(&mut wire, true)
         .with_status(201)
@@ -373,7 +373,7 @@ fn should_create_permanent_space_token_201() {
 }
 
 #[test]
-fn should_create_temporary_space_token_201() {
+fn create_temporary_space_token_201() {
     let mut wire = Wire::new();
     let mock = expect_space_token(&mut wire, false)
         .with_status(201)
@@ -388,7 +388,7 @@ fn should_create_temporary_space_token_201() {
 }
 
 #[test]
-fn should_never_retry_space_token_503() {
+fn never_retry_space_token_503() {
     let mut wire = Wire::new();
     let client = retrying(wire.server.url());
     let mock = expect_space_token(&mut wire, false)
@@ -410,7 +410,7 @@ fn should_never_retry_space_token_503() {
 }
 
 #[test]
-fn should_report_space_token_forbidden_403() {
+fn report_space_token_forbidden_403() {
     let mut wire = Wire::new();
     let mock = expect_space_token(&mut wire, true)
         .with_status(403)

@@ -12,7 +12,7 @@ fn expect_get(wire: &mut Wire, path: &str, body: &str) -> mockito::Mock {
 }
 
 #[test]
-fn should_get_by_id_200() {
+fn get_by_id_200() {
     let mut wire = Wire::new();
     let mock = expect_get(&mut wire, "/v1/tokens/17/", TEMPORARY);
 
@@ -24,7 +24,7 @@ fn should_get_by_id_200() {
 }
 
 #[test]
-fn should_get_by_key_200() {
+fn get_by_key_200() {
     let mut wire = Wire::new();
     let mock = expect_get(
         &mut wire,
@@ -44,7 +44,7 @@ fn should_get_by_key_200() {
 }
 
 #[test]
-fn should_get_by_token_reference_using_its_id() {
+fn get_by_token_reference_using_its_id() {
     let mut wire = Wire::new();
     let token: neuroio::Token = serde_json::from_str(PERMANENT).unwrap();
     let mock = wire
@@ -65,7 +65,7 @@ fn should_get_by_token_reference_using_its_id() {
 }
 
 #[test]
-fn should_escape_key_into_one_segment() {
+fn escape_key_into_one_segment() {
     let mut wire = Wire::new();
     let mock = expect_get(&mut wire, "/v1/tokens/a%2Fb%3Fc%20d/", TEMPORARY);
 
@@ -77,7 +77,7 @@ fn should_escape_key_into_one_segment() {
 }
 
 #[test]
-fn should_accept_every_integer_type() {
+fn accept_every_integer_type() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/17/")
@@ -98,7 +98,7 @@ fn should_accept_every_integer_type() {
 }
 
 #[test]
-fn should_report_not_found_404() {
+fn report_not_found_404() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/99/")
@@ -117,7 +117,7 @@ fn should_report_not_found_404() {
 }
 
 #[test]
-fn should_refuse_unusable_references_before_sending() {
+fn refuse_unusable_references_before_sending() {
     let wire = Wire::new();
     let tokens = wire.client.tokens();
     for (result, why) in [

@@ -18,7 +18,7 @@ const KEY_ENCODED: &str = "sk-live%2F9f8e7d6c%205b4a%3Fx";
 // 1. Echoed secrets.
 
 #[test]
-fn should_hide_the_token_quoted_by_an_html_error_page_500() {
+fn hide_the_token_quoted_by_an_html_error_page_500() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/1/")
@@ -53,7 +53,7 @@ fn should_hide_the_token_quoted_by_an_html_error_page_500() {
 }
 
 #[test]
-fn should_hide_the_key_echoed_in_a_json_error_400() {
+fn hide_the_key_echoed_in_a_json_error_400() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", format!("/v1/tokens/{KEY_ENCODED}/").as_str())
@@ -97,7 +97,7 @@ fn should_hide_the_key_echoed_in_a_json_error_400() {
 }
 
 #[test]
-fn should_hide_the_key_echoed_by_a_stream_token_error_404() {
+fn hide_the_key_echoed_by_a_stream_token_error_404() {
     let mut hosts = TwoHosts::new();
     let mock = hosts
         .expect_api("DELETE", format!("/v1/streams/tokens/{KEY_ENCODED}/").as_str())
@@ -120,7 +120,7 @@ fn should_hide_the_key_echoed_by_a_stream_token_error_404() {
 }
 
 #[test]
-fn should_hide_the_token_in_a_malformed_success_body_200() {
+fn hide_the_token_in_a_malformed_success_body_200() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/1/")
@@ -151,7 +151,7 @@ fn should_hide_the_token_in_a_malformed_success_body_200() {
 /// The JSON error, kept as the source, quotes the offending value: the
 /// API token or the key must not reach it either.
 #[test]
-fn should_hide_the_token_in_a_wrong_shaped_success_body_200() {
+fn hide_the_token_in_a_wrong_shaped_success_body_200() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", format!("/v1/tokens/{KEY_ENCODED}/").as_str())
@@ -177,7 +177,7 @@ fn should_hide_the_token_in_a_wrong_shaped_success_body_200() {
 }
 
 #[test]
-fn should_hide_the_token_in_a_wrong_shaped_create_answer_201() {
+fn hide_the_token_in_a_wrong_shaped_create_answer_201() {
     let mut hosts = TwoHosts::new();
     let mock = hosts
         .expect_api("POST", "/v1/streams/tokens/")
@@ -194,7 +194,7 @@ fn should_hide_the_token_in_a_wrong_shaped_create_answer_201() {
 }
 
 #[test]
-fn should_hide_the_password_echoed_by_a_failed_login() {
+fn hide_the_password_echoed_by_a_failed_login() {
     let password = "Tr0ub4dor&3-secret";
     let mut server = Server::new();
     let unexpected = catch_all(&mut server);
@@ -239,7 +239,7 @@ fn should_hide_the_password_echoed_by_a_failed_login() {
 }
 
 #[test]
-fn should_hide_both_passwords_echoed_by_change_password() {
+fn hide_both_passwords_echoed_by_change_password() {
     let (old, new) = ("old-pa55word", "new-pa55word");
     let mut wire = Wire::new();
     let mock = wire
@@ -266,7 +266,7 @@ fn should_hide_both_passwords_echoed_by_change_password() {
 // 4. A very long key.
 
 #[test]
-fn should_refuse_a_very_long_key_without_sending() {
+fn refuse_a_very_long_key_without_sending() {
     let wire = Wire::new();
     let key = "k".repeat(100_000);
     for err in [
@@ -356,27 +356,27 @@ fn ignored_offset_on_api(with_iter: bool) {
 }
 
 #[test]
-fn should_stop_iterating_tokens_when_offset_is_ignored() {
+fn stop_iterating_tokens_when_offset_is_ignored() {
     ignored_offset_on_iam(true);
 }
 
 #[test]
-fn should_stop_list_all_tokens_when_offset_is_ignored() {
+fn stop_list_all_tokens_when_offset_is_ignored() {
     ignored_offset_on_iam(false);
 }
 
 #[test]
-fn should_stop_iterating_stream_tokens_when_offset_is_ignored() {
+fn stop_iterating_stream_tokens_when_offset_is_ignored() {
     ignored_offset_on_api(true);
 }
 
 #[test]
-fn should_stop_list_all_stream_tokens_when_offset_is_ignored() {
+fn stop_list_all_stream_tokens_when_offset_is_ignored() {
     ignored_offset_on_api(false);
 }
 
 #[test]
-fn should_ask_for_offset_0_then_100() {
+fn ask_for_offset_0_then_100() {
     let mut wire = Wire::new();
     let first = wire
         .expect("GET", "/v1/tokens/")
@@ -413,7 +413,7 @@ fn retrying(url: String) -> Client {
 }
 
 #[test]
-fn should_retry_after_zero_then_succeed() {
+fn retry_after_zero_then_succeed() {
     let mut wire = Wire::new();
     let client = retrying(wire.server.url());
     let throttled = wire
@@ -440,7 +440,7 @@ fn should_retry_after_zero_then_succeed() {
 }
 
 #[test]
-fn should_fail_at_once_on_an_absurd_retry_after() {
+fn fail_at_once_on_an_absurd_retry_after() {
     let mut wire = Wire::new();
     let client = retrying(wire.server.url());
     let mock = wire

@@ -22,22 +22,22 @@ fn list_case(permanent: Option<bool>, limit: u32, offset: u32, query: &str) {
 }
 
 #[test]
-fn should_list_without_filter_200() {
+fn list_without_filter_200() {
     list_case(None, 20, 0, "limit=20&offset=0");
 }
 
 #[test]
-fn should_list_permanent_only_200() {
+fn list_permanent_only_200() {
     list_case(Some(true), 10, 5, "limit=10&offset=5&permanent=true");
 }
 
 #[test]
-fn should_list_temporary_only_200() {
+fn list_temporary_only_200() {
     list_case(Some(false), 100, 40, "limit=100&offset=40&permanent=false");
 }
 
 #[test]
-fn should_accept_results_envelope() {
+fn accept_results_envelope() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/")
@@ -56,7 +56,7 @@ fn should_accept_results_envelope() {
 }
 
 #[test]
-fn should_decode_empty_page() {
+fn decode_empty_page() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/")
@@ -73,7 +73,7 @@ fn should_decode_empty_page() {
 }
 
 #[test]
-fn should_report_validation_error_with_fields_400() {
+fn report_validation_error_with_fields_400() {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/")

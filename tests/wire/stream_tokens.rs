@@ -38,13 +38,13 @@ fn create_case(permanent: bool, body: &str, answer: &str) -> neuroio::Token {
 }
 
 #[test]
-fn should_create_permanent_stream_token_201() {
+fn create_permanent_stream_token_201() {
     let token = create_case(true, r#"{"permanent":true}"#, PERMANENT);
     assert_permanent(&token);
 }
 
 #[test]
-fn should_create_temporary_stream_token_201() {
+fn create_temporary_stream_token_201() {
     let token = create_case(false, r#"{"permanent":false}"#, TEMPORARY);
     assert_temporary(&token);
 }
@@ -70,22 +70,22 @@ fn list_case(permanent: Option<bool>, limit: u32, offset: u32, query: &str) {
 }
 
 #[test]
-fn should_list_stream_tokens_without_filter_200() {
+fn list_stream_tokens_without_filter_200() {
     list_case(None, 20, 0, "limit=20&offset=0");
 }
 
 #[test]
-fn should_list_permanent_stream_tokens_200() {
+fn list_permanent_stream_tokens_200() {
     list_case(Some(true), 5, 10, "limit=5&offset=10&permanent=true");
 }
 
 #[test]
-fn should_list_temporary_stream_tokens_200() {
+fn list_temporary_stream_tokens_200() {
     list_case(Some(false), 100, 7, "limit=100&offset=7&permanent=false");
 }
 
 #[test]
-fn should_get_stream_token_by_id_200() {
+fn get_stream_token_by_id_200() {
     let mut hosts = TwoHosts::new();
     let mock = bodiless(
         &mut hosts,
@@ -105,7 +105,7 @@ fn should_get_stream_token_by_id_200() {
 }
 
 #[test]
-fn should_get_stream_token_by_key_200() {
+fn get_stream_token_by_key_200() {
     let mut hosts = TwoHosts::new();
     let mock = bodiless(
         &mut hosts,
@@ -129,7 +129,7 @@ fn should_get_stream_token_by_key_200() {
 }
 
 #[test]
-fn should_get_stream_token_by_escaped_key_200() {
+fn get_stream_token_by_escaped_key_200() {
     let mut hosts = TwoHosts::new();
     let mock = bodiless(
         &mut hosts,
@@ -175,12 +175,12 @@ fn update_case(token: impl Into<neuroio::TokenRef>, path: &str, is_active: bool,
 }
 
 #[test]
-fn should_deactivate_stream_token_by_id_200() {
+fn deactivate_stream_token_by_id_200() {
     update_case(3, "/v1/streams/tokens/3/", false, r#"{"is_active":false}"#);
 }
 
 #[test]
-fn should_activate_stream_token_by_key_200() {
+fn activate_stream_token_by_key_200() {
     update_case(
         "key/with space",
         "/v1/streams/tokens/key%2Fwith%20space/",
@@ -190,7 +190,7 @@ fn should_activate_stream_token_by_key_200() {
 }
 
 #[test]
-fn should_delete_stream_token_by_id_204() {
+fn delete_stream_token_by_id_204() {
     let mut hosts = TwoHosts::new();
     let mock = bodiless(
         &mut hosts,
@@ -208,7 +208,7 @@ fn should_delete_stream_token_by_id_204() {
 }
 
 #[test]
-fn should_delete_stream_token_by_key_204() {
+fn delete_stream_token_by_key_204() {
     let mut hosts = TwoHosts::new();
     let mock = bodiless(
         &mut hosts,
@@ -238,22 +238,22 @@ fn delete_list_case(permanent: Option<bool>, query: Matcher) {
 }
 
 #[test]
-fn should_delete_every_stream_token_204() {
+fn delete_every_stream_token_204() {
     delete_list_case(None, Matcher::Missing);
 }
 
 #[test]
-fn should_delete_permanent_stream_tokens_204() {
+fn delete_permanent_stream_tokens_204() {
     delete_list_case(Some(true), Matcher::Exact("permanent=true".into()));
 }
 
 #[test]
-fn should_delete_temporary_stream_tokens_204() {
+fn delete_temporary_stream_tokens_204() {
     delete_list_case(Some(false), Matcher::Exact("permanent=false".into()));
 }
 
 #[test]
-fn should_report_stream_token_not_found_404() {
+fn report_stream_token_not_found_404() {
     let mut hosts = TwoHosts::new();
     let mock = bodiless(
         &mut hosts,
@@ -274,7 +274,7 @@ fn should_report_stream_token_not_found_404() {
 }
 
 #[test]
-fn should_send_tokens_to_iam_and_stream_tokens_to_api() {
+fn send_tokens_to_iam_and_stream_tokens_to_api() {
     let mut hosts = TwoHosts::new();
     let iam = hosts
         .expect_iam("GET", "/v1/tokens/")
@@ -302,7 +302,7 @@ fn should_send_tokens_to_iam_and_stream_tokens_to_api() {
 }
 
 #[test]
-fn should_keep_the_api_url_path_prefix() {
+fn keep_the_api_url_path_prefix() {
     let mut hosts = TwoHosts::with_api_prefix("/api/");
     let mock = hosts
         .expect_api("POST", "/api/v1/streams/tokens/")
@@ -335,7 +335,7 @@ fn should_keep_the_api_url_path_prefix() {
 }
 
 #[test]
-fn should_use_the_api_token_on_the_api_host() {
+fn use_the_api_token_on_the_api_host() {
     // The same `Authorization: Token <api token>` goes to both hosts; a
     // request without it would miss the mock and hit the catch-all.
     let mut hosts = TwoHosts::new();

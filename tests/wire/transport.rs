@@ -101,7 +101,7 @@ fn client(url: String, retries: u32) -> Client {
 }
 
 #[test]
-fn should_classify_an_unresolvable_host_as_dns() {
+fn classify_an_unresolvable_host_as_dns() {
     let client = Client::builder()
         .api_token(API_TOKEN)
         .iam_url("https://iam.example.invalid")
@@ -145,7 +145,7 @@ fn should_classify_an_unresolvable_host_as_dns() {
 }
 
 #[test]
-fn should_classify_a_refused_connection_as_connect() {
+fn classify_a_refused_connection_as_connect() {
     // Bind then drop a listener: the port is free and nothing answers there.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -196,7 +196,7 @@ fn tls_server() -> CountingServer {
 }
 
 #[test]
-fn should_classify_a_rejected_certificate_and_never_retry_it() {
+fn classify_a_rejected_certificate_and_never_retry_it() {
     let server = tls_server();
     for host in ["127.0.0.1", "localhost"] {
         let client = client(format!("https://{host}:{}", server.port), 3);
@@ -242,7 +242,7 @@ fn closing_server() -> CountingServer {
 }
 
 #[test]
-fn should_classify_a_closed_connection_as_connection() {
+fn classify_a_closed_connection_as_connection() {
     let server = closing_server();
     let client = client(format!("http://127.0.0.1:{}", server.port), 0);
 
@@ -264,7 +264,7 @@ fn should_classify_a_closed_connection_as_connection() {
 }
 
 #[test]
-fn should_retry_a_closed_connection_for_a_read() {
+fn retry_a_closed_connection_for_a_read() {
     let server = closing_server();
     let client = client(format!("http://127.0.0.1:{}", server.port), 2);
 
@@ -275,7 +275,7 @@ fn should_retry_a_closed_connection_for_a_read() {
 }
 
 #[test]
-fn should_classify_a_silent_server_as_timeout() {
+fn classify_a_silent_server_as_timeout() {
     // Accepted by the kernel, never answered.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let client = Client::builder()

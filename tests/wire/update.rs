@@ -12,7 +12,7 @@ fn expect_patch(wire: &mut Wire, path: &str, body: &str, answer: &str) -> mockit
 }
 
 #[test]
-fn should_deactivate_by_id_200() {
+fn deactivate_by_id_200() {
     let mut wire = Wire::new();
     let mock = expect_patch(
         &mut wire,
@@ -29,7 +29,7 @@ fn should_deactivate_by_id_200() {
 }
 
 #[test]
-fn should_activate_by_key_200() {
+fn activate_by_key_200() {
     let mut wire = Wire::new();
     let mock = expect_patch(
         &mut wire,
@@ -50,7 +50,7 @@ fn should_activate_by_key_200() {
 }
 
 #[test]
-fn should_keep_path_escape_attempt_in_one_segment() {
+fn keep_path_escape_attempt_in_one_segment() {
     let mut wire = Wire::new();
     // `.` is unreserved and stays as is; the slash is what must not survive.
     let mock = expect_patch(
