@@ -388,3 +388,34 @@ fn password_change_reads_at_most_one_thing_from_standard_input() {
     );
     assert!(fake.requests().is_empty());
 }
+
+/// Passwords never travel as arguments (where `ps` would show them): no
+/// command has a flag that takes one, and a password given as an extra
+/// argument is refused before anything is sent.
+#[test]
+fn no_command_takes_a_password_as_an_argument() {
+    let fake = FakeIam::start().unwrap();
+    let password = fake.root_password();
+    for args in [
+        vec![
+            "login",
+            "--username",
+            "root",
+            "--password",
+            password.as_str(),
+        ],
+        vec!["login", "--username", "root", password.as_str()],
+        vec!["password", "change", "--old-password", password.as_str()],
+        vec!["password", "change", "--new-password", "another-one"],
+    ] {
+        let output = run_as(&fake, None, &args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(stdout(&output).is_empty(), "{args:?}");
+    }
+    assert!(fake.requests().is_empty(), "nothing may reach the API");
+}
