@@ -39,7 +39,9 @@ pub(crate) struct Renewer {
 pub(crate) struct Working {
     pub(crate) id: u64,
     pub(crate) credential: Credential,
-    renew_at: Instant,
+    /// When to mint a successor; `None`: never (a permanent token, or a
+    /// lifetime beyond what the clock can count).
+    renew_at: Option<Instant>,
     /// After this the token must not be sent: it may have expired.
     usable_until: Option<Instant>,
 }
@@ -55,13 +57,13 @@ impl Working {
         let (renew_at, usable_until) = match lifetime {
             // A permanent working token (a server that ignored the request)
             // never needs renewing.
-            None => (sent_at + Duration::from_secs(100 * 365 * 24 * 3600), None),
+            None => (None, None),
             Some(lifetime) => {
                 let margin = (lifetime / 20).min(MAX_SAFETY_MARGIN);
                 let before = renew_before.clamp(margin, lifetime / 2);
                 (
-                    sent_at + lifetime.saturating_sub(before),
-                    Some(sent_at + lifetime.saturating_sub(margin)),
+                    sent_at.checked_add(lifetime.saturating_sub(before)),
+                    sent_at.checked_add(lifetime.saturating_sub(margin)),
                 )
             }
         };
@@ -75,6 +77,10 @@ impl Working {
 
     fn usable(&self, now: Instant) -> bool {
         self.usable_until.is_none_or(|until| now < until)
+    }
+
+    fn fresh(&self, now: Instant) -> bool {
+        self.renew_at.is_none_or(|at| now < at)
     }
 }
 
@@ -117,7 +123,7 @@ impl Renewer {
         let now = Instant::now();
         let current = self.current();
         if let Some(working) = &current
-            && now < working.renew_at
+            && working.fresh(now)
         {
             return Ok(Arc::clone(working));
         }
@@ -133,7 +139,7 @@ impl Renewer {
         };
         // Another thread may have renewed while this one waited.
         if let Some(fresh) = self.current()
-            && Instant::now() < fresh.renew_at
+            && fresh.fresh(Instant::now())
         {
             return Ok(fresh);
         }
@@ -363,5 +369,71 @@ impl Client {
             Credentials::Renewing(renewer) => renewer.replace_rejected(self.inner(), id),
             Credentials::Anonymous | Credentials::Fixed(_) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(lifetime: Option<Duration>) -> Token {
+        let created = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let mut json = serde_json::json!({
+            "id": 7, "key": "abcdef", "is_active": true,
+            "created": created.format(&time::format_description::well_known::Rfc3339).unwrap(),
+            "expires": null,
+        });
+        if let Some(lifetime) = lifetime {
+            json["expires"] = (created + lifetime)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+                .into();
+        }
+        serde_json::from_value(json).unwrap()
+    }
+
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn renews_when_less_than_renew_before_is_left() {
+        let sent = Instant::now();
+        let w = Working::from_token(token(Some(DAY)), sent, HOUR).unwrap();
+        assert_eq!(w.renew_at, Some(sent + DAY - HOUR));
+        assert_eq!(w.usable_until, Some(sent + DAY - Duration::from_secs(30)));
+        assert!(w.fresh(sent + DAY - HOUR - Duration::from_secs(1)));
+        assert!(!w.fresh(sent + DAY - HOUR));
+        assert!(w.usable(sent + DAY - HOUR));
+        assert!(!w.usable(sent + DAY));
+    }
+
+    #[test]
+    fn renew_before_is_clamped_to_a_sane_part_of_the_lifetime() {
+        let sent = Instant::now();
+        // Asking for more than half the lifetime renews at half of it.
+        let w = Working::from_token(token(Some(DAY)), sent, 3 * DAY).unwrap();
+        assert_eq!(w.renew_at, Some(sent + DAY / 2));
+        // Asking for nothing still renews before the safety margin.
+        let short = Duration::from_secs(2);
+        let w = Working::from_token(token(Some(short)), sent, Duration::ZERO).unwrap();
+        assert_eq!(w.renew_at, Some(sent + short - short / 20));
+        assert_eq!(w.usable_until, w.renew_at);
+    }
+
+    #[test]
+    fn a_permanent_or_endless_working_token_is_never_renewed() {
+        let sent = Instant::now();
+        let w = Working::from_token(token(None), sent, HOUR).unwrap();
+        assert_eq!((w.renew_at, w.usable_until), (None, None));
+        assert!(w.fresh(sent + 100 * DAY) && w.usable(sent + 100 * DAY));
+        let far = Working::from_token(token(Some(DAY * 365 * 5000)), sent, HOUR).unwrap();
+        assert!(far.fresh(sent + DAY));
+    }
+
+    #[test]
+    fn a_working_token_with_an_unusable_key_is_an_error_not_a_panic() {
+        let mut t = token(Some(DAY));
+        t.key = crate::TokenKey::from("has space");
+        assert!(Working::from_token(t, Instant::now(), HOUR).is_err());
     }
 }
