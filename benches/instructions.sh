@@ -5,12 +5,40 @@
 # divided by N, so set-up is not counted. The loopback server's own work is
 # the same for every variant and is included.
 #
-#   bash benches/instructions.sh [N]      (needs valgrind)
+#   bash benches/instructions.sh [N]      (needs valgrind, and jq or python3)
+#
+# The bench executable's path is asked of cargo, so CARGO_TARGET_DIR,
+# `build.target-dir` and the like are honoured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-300}
-cargo bench --bench calls --no-run >/dev/null 2>&1
-bin=$(ls -t target/release/deps/calls-* | grep -v '\.d$' | head -n 1)
+command -v valgrind >/dev/null || { echo "instructions.sh: valgrind is not installed" >&2; exit 1; }
+
+# Build, and read the executable's path from cargo's JSON messages (one per
+# line; the artifact of the `calls` bench target carries `executable`).
+executable_of() { # target name, JSON messages on stdin -> path
+  if command -v jq >/dev/null; then
+    jq -r --arg name "$1" \
+      'select(.reason == "compiler-artifact" and .target.name == $name and .executable != null) | .executable'
+  elif command -v python3 >/dev/null; then
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1] and m.get("executable"):
+        print(m["executable"])
+' "$1"
+  else
+    echo "instructions.sh: needs jq or python3 to read cargo's output" >&2
+    exit 1
+  fi
+}
+bin=$(cargo bench --bench calls --no-run --message-format=json | executable_of calls | tail -n 1)
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+  echo "instructions.sh: cargo reported no executable for the calls bench" >&2
+  exit 1
+fi
+
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
