@@ -22,6 +22,12 @@
 //! taskset -c 0 cargo bench --bench interleaved -- get    # one operation
 //! ```
 //!
+//! A fourth variant, `renewing`, is the SDK with
+//! `ClientBuilder::renewing`: every call goes through the working-token
+//! path (no renewal is due during the run), and `renewing/sdk` is its cost
+//! over a plain client. It runs for get, create and update, whose fixed
+//! answer is a token that the first call's mint can decode.
+//!
 //! `NEUROIO_BENCH_ROUNDS` (default 3000) and `NEUROIO_BENCH_BATCH` (calls per
 //! variant per round, default 1) change the size. Without `--bench` (as
 //! under `cargo test --benches`) it makes a few rounds as a smoke test.
@@ -35,11 +41,11 @@ use neuroio::Token;
 
 use support::{
     FixedServer, SDK_TIMEOUT, bare_agent_with_timeout, bare_call, http_answer, page_json,
-    sdk_client, token_json,
+    renewing_client, sdk_client, token_json,
 };
 
 const OPERATIONS: [&str; 4] = ["get", "list", "create", "update"];
-const VARIANTS: [&str; 3] = ["sdk", "ureq", "ureq-nt"];
+const VARIANTS: [&str; 4] = ["sdk", "ureq", "ureq-nt", "renewing"];
 const WARM_UP_CALLS: usize = 20;
 
 fn main() {
@@ -66,7 +72,7 @@ fn main() {
     );
     println!(
         "{:<8} {:<12} {:>7} {:>7} {:>7} {:>7} {:>7}   {:>11} {:>12}",
-        "op", "ratio", "median", "min", "p10", "p90", "max", "sdk µs/call", "bare µs/call"
+        "op", "ratio", "median", "min", "p10", "p90", "max", "top µs/call", "base µs/call"
     );
     let started = Instant::now();
     for operation in OPERATIONS {
@@ -111,6 +117,10 @@ fn compare(operation: &str, rounds: usize, batch: usize) {
     let url = format!("{}{path}", server.url());
     let client = sdk_client(&server);
     let tokens = client.tokens();
+    // A list answer is not a token, so the renewing client could not mint.
+    let variants = if operation == "list" { 3 } else { 4 };
+    let renewing = renewing_client(&server);
+    let renewing_tokens = renewing.tokens();
     let with_timeout = bare_agent_with_timeout(Some(SDK_TIMEOUT));
     let no_timeout = bare_agent_with_timeout(None);
 
@@ -131,11 +141,16 @@ fn compare(operation: &str, rounds: usize, batch: usize) {
             _ => drop(black_box(tokens.update(7, false).expect("update"))),
         },
         1 => bare(&with_timeout),
-        _ => bare(&no_timeout),
+        2 => bare(&no_timeout),
+        _ => match operation {
+            "get" => drop(black_box(renewing_tokens.get(1).expect("get"))),
+            "create" => drop(black_box(renewing_tokens.create(false).expect("create"))),
+            _ => drop(black_box(renewing_tokens.update(7, false).expect("update"))),
+        },
     };
 
     // Opens each variant's connection and warms caches before timing.
-    for variant in 0..VARIANTS.len() {
+    for variant in 0..variants {
         for _ in 0..WARM_UP_CALLS {
             call(variant);
         }
@@ -144,8 +159,8 @@ fn compare(operation: &str, rounds: usize, batch: usize) {
     // Per round, the time of each variant's batch.
     let mut times = vec![[Duration::ZERO; VARIANTS.len()]; rounds];
     for (round, time) in times.iter_mut().enumerate() {
-        for turn in 0..VARIANTS.len() {
-            let variant = (round + turn) % VARIANTS.len();
+        for turn in 0..variants {
+            let variant = (round + turn) % variants;
             let start = Instant::now();
             for _ in 0..batch {
                 call(variant);
@@ -161,22 +176,27 @@ fn compare(operation: &str, rounds: usize, batch: usize) {
             .collect();
         median(&mut micros)
     };
-    for base in 1..VARIANTS.len() {
+    // (numerator, denominator) of each ratio printed.
+    let mut pairs = vec![(0, 1), (0, 2)];
+    if variants == 4 {
+        pairs.push((3, 0));
+    }
+    for (top, base) in pairs {
         let mut ratios: Vec<f64> = times
             .iter()
-            .map(|t| t[0].as_secs_f64() / t[base].as_secs_f64())
+            .map(|t| t[top].as_secs_f64() / t[base].as_secs_f64())
             .collect();
         ratios.sort_by(f64::total_cmp);
         println!(
             "{:<8} {:<12} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3}   {:>11.1} {:>12.1}",
             operation,
-            format!("sdk/{}", VARIANTS[base]),
+            format!("{}/{}", VARIANTS[top], VARIANTS[base]),
             median(&mut ratios),
             ratios[0],
             quantile(&ratios, 0.10),
             quantile(&ratios, 0.90),
             ratios[ratios.len() - 1],
-            per_call(0),
+            per_call(top),
             per_call(base),
         );
     }

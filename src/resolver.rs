@@ -3,8 +3,9 @@
 //! ureq resolves the host before every request, pooled connection or not,
 //! and when any timeout is set its default resolver runs the lookup on a new
 //! thread so that the timeout can interrupt it. With the timeout this crate
-//! always sets, that was a thread spawned for every call (about half a
-//! millisecond on loopback, several times the cost of the request). This
+//! always sets, that was a thread spawned for every call (75 to 80 µs of a
+//! 115 µs loopback call, measured pinned to one CPU; see the README's
+//! Performance section). This
 //! resolver answers IP literals directly and remembers a host name's
 //! addresses for a few seconds; only a real lookup goes to ureq's default
 //! resolver, with its timeout.

@@ -124,6 +124,18 @@ pub fn sdk_client(server: &FixedServer) -> Client {
         .expect("client")
 }
 
+/// The SDK renewing its own working token (minted on the first call; with
+/// the fixed answers' 24-hour lifetime, no renewal falls in a run).
+#[allow(dead_code)] // used by the interleaved bench only
+pub fn renewing_client(server: &FixedServer) -> Client {
+    Client::builder()
+        .api_token(API_TOKEN)
+        .iam_url(server.url())
+        .renewing(Duration::from_secs(3600))
+        .build()
+        .expect("client")
+}
+
 /// A bare agent configured as the SDK configures its own, with the given
 /// timeout (the SDK always sets one; `None` is the cheapest ureq call,
 /// which resolves the host without a thread but can hang forever).
