@@ -72,8 +72,8 @@ impl<'c> Auth<'c> {
             Repeat::Never,
         )
         .json(body.as_bytes())
-        .secret(old.secret())
-        .secret(new.secret());
+        .password(old.secret())
+        .password(new.secret());
         self.client.call_empty(&request)
     }
 }
@@ -121,7 +121,7 @@ impl ClientBuilder {
         )
         .anonymous()
         .json(body.as_bytes())
-        .secret(password.secret());
+        .password(password.secret());
         let login: Login = anonymous.call(&request)?;
         let client = anonymous.with_api_token(&login.token.key)?;
         Ok((client, login))

@@ -50,6 +50,41 @@ pub(crate) struct Settings {
     pub(crate) env_proxy: bool,
 }
 
+/// The longest any duration setting may be: longer ones are mistakes, and
+/// the transport's clock arithmetic cannot take `Duration::MAX`.
+const MAX_DURATION_SETTING: Duration = Duration::from_secs(24 * 60 * 60);
+
+impl Settings {
+    /// Refuses durations no call could honour.
+    fn check(&self) -> Result<(), ConfigError> {
+        let durations = [
+            ("timeout", Some(self.timeout)),
+            ("connect_timeout", self.connect_timeout),
+            ("retry_backoff", Some(self.backoff_max)),
+            ("max_retry_after", Some(self.max_retry_after)),
+        ];
+        for (name, value) in durations {
+            match value {
+                Some(d) if d > MAX_DURATION_SETTING => {
+                    return Err(ConfigError::InvalidSetting {
+                        name,
+                        reason: format!("{d:?} is longer than a day; give at most 24 h"),
+                    });
+                }
+                Some(d) if d.is_zero() && name.ends_with("timeout") => {
+                    return Err(ConfigError::InvalidSetting {
+                        name,
+                        reason: "a zero timeout fails every call; give a positive duration"
+                            .to_owned(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Which service a request goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Host {
@@ -210,7 +245,7 @@ impl ClientBuilder {
     /// last byte of the answer. A call that is retried may take up to
     /// `max_retries + 1` times this, plus the waits between attempts.
     ///
-    /// Defaults to 30 s.
+    /// Defaults to 30 s; more than a day, or zero, is refused by `build`.
     ///
     /// ```
     /// let builder = neuroio::Client::builder().timeout(std::time::Duration::from_secs(4));
@@ -340,9 +375,12 @@ impl ClientBuilder {
     /// becomes the *parent*, used only to mint. On first use the client
     /// mints a temporary working token (24 hours) and sends every call with
     /// it. When less than `renew_before` is left (at most half the token's
-    /// lifetime), one thread mints a successor, every thread switches to it,
-    /// and the predecessor is deleted. Calls never wait for a renewal unless
-    /// there is no usable working token.
+    /// lifetime), the calling thread mints a successor (one round trip)
+    /// while other threads carry on with the current token; every thread
+    /// switches, and the predecessor is deleted once no call uses it. A
+    /// renewal that fails is tried again on a later call while the current
+    /// token lasts; one whose answer was lost is not repeated (it may have
+    /// made a temporary token, which then expires on its own).
     ///
     /// A 401 for the working token (revoked or deactivated elsewhere) mints
     /// a new one with the parent and repeats that call once; a 401 for the
@@ -393,6 +431,7 @@ impl ClientBuilder {
     /// Checks both URLs and makes the agent that serves them: a client with
     /// no credential yet.
     pub(crate) fn connect(&self) -> Result<Inner, Error> {
+        self.settings.check()?;
         let allow = self.settings.allow_insecure_http;
         let mut iam = base_url("IAM URL", &self.iam_url, allow)?;
         let mut api = base_url("API URL", &self.api_url, allow)?;

@@ -84,9 +84,8 @@ pub enum Error {
     /// (newest first) and compare before creating another. The cause is the
     /// `source`.
     #[error(
-        "{operation}: the outcome is unknown, it may or may not have been carried out \
-         (a token may have been created); list the tokens and compare before trying again \
-         ({source})"
+        "{operation}: the outcome is unknown, it may or may not have been carried out; {} ({source})",
+        outcome_hint(operation)
     )]
     #[non_exhaustive]
     OutcomeUnknown {
@@ -286,6 +285,15 @@ impl DecodeError {
     /// ```
     pub fn column(&self) -> usize {
         self.column
+    }
+}
+
+/// What to do after an open outcome, by operation.
+fn outcome_hint(operation: &str) -> &'static str {
+    if operation.ends_with("change_password") {
+        "try logging in with the new password before trying again"
+    } else {
+        "a token may have been created: list the newest tokens and compare before trying again"
     }
 }
 
@@ -542,6 +550,17 @@ impl TransportError {
             operation,
             host: host.into(),
             source,
+        }
+    }
+
+    /// A call given no time at all: a timeout, with nothing sent.
+    pub(crate) fn out_of_time(operation: &'static str, host: &str) -> Self {
+        TransportError {
+            kind: TransportErrorKind::Timeout,
+            reached: false,
+            operation,
+            host: host.into(),
+            source: None,
         }
     }
 

@@ -1,9 +1,16 @@
 //! Walking every token of a collection, one page at a time.
 
+use std::collections::VecDeque;
+
 use crate::error::Error;
 use crate::model::Token;
 use crate::redact::Secrets;
 use crate::tokens::Tokens;
+
+/// How many pages' ids a walk remembers to notice a server that serves
+/// pages it served before (ignoring `offset`, or cycling through a few):
+/// a few kilobytes, whatever the account's size.
+const REMEMBERED_PAGES: usize = 8;
 
 /// The largest page the API serves.
 const MAX_PAGE_SIZE: u32 = 100;
@@ -22,8 +29,10 @@ pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
 ///
 /// A server that ignores `offset` (a gateway that strips the query) would
 /// serve the first page forever. The walk notices when a page holds only
-/// tokens of the page before it and ends with
-/// [`Error::UnexpectedResponse`] naming the problem, after two requests.
+/// tokens of the last few pages and ends with
+/// [`Error::UnexpectedResponse`] naming the problem: after two requests for
+/// a server that repeats the first page, and within a few pages for one
+/// that cycles through some.
 ///
 /// ```no_run
 /// # fn main() -> neuroio::Result<()> {
@@ -45,8 +54,8 @@ pub struct TokenIter<'c> {
     page_size: u32,
     offset: u32,
     page: std::vec::IntoIter<Token>,
-    /// The ids of the page before, to notice a server that repeats it.
-    previous_ids: Vec<u64>,
+    /// The ids of the last few pages, to notice a server that repeats them.
+    recent_ids: VecDeque<Vec<u64>>,
     done: bool,
 }
 
@@ -58,7 +67,7 @@ impl<'c> TokenIter<'c> {
             page_size: DEFAULT_PAGE_SIZE,
             offset: 0,
             page: Vec::new().into_iter(),
-            previous_ids: Vec::new(),
+            recent_ids: VecDeque::with_capacity(REMEMBERED_PAGES),
             done: false,
         }
     }
@@ -112,9 +121,10 @@ impl TokenIter<'_> {
             .list(self.permanent, self.page_size, self.offset)?;
         let fetched = u32::try_from(page.len()).unwrap_or(u32::MAX);
         self.done = fetched < self.page_size;
-        if !page.is_empty() && page.iter().all(|t| self.previous_ids.contains(&t.id)) {
+        let seen = |id: &u64| self.recent_ids.iter().any(|ids| ids.contains(id));
+        if !page.is_empty() && page.iter().all(|t| seen(&t.id)) {
             return Err(walk_stuck(&format!(
-                "the page at offset {} holds only tokens of the page before it: the server \
+                "the page at offset {} holds only tokens of the pages before it: the server \
                  seems to ignore `offset` (a proxy or gateway that drops the query?); \
                  the walk was stopped",
                 self.offset
@@ -130,8 +140,11 @@ impl TokenIter<'_> {
                 ));
             }
         };
-        self.previous_ids.clear();
-        self.previous_ids.extend(page.iter().map(|t| t.id));
+        if self.recent_ids.len() == REMEMBERED_PAGES {
+            self.recent_ids.pop_front();
+        }
+        self.recent_ids
+            .push_back(page.iter().map(|t| t.id).collect());
         Ok(page)
     }
 }

@@ -22,15 +22,34 @@ const MIN_SECRET_LEN: usize = 4;
 /// The secrets one request carried.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Secrets<'a> {
-    list: [Option<&'a str>; 6],
+    list: [Option<&'a str>; 8],
+    /// The body carried a password: quote nothing of the answer's body,
+    /// since an echo may hold it in a form not foreseen here.
+    hide_excerpts: bool,
 }
 
 impl<'a> Secrets<'a> {
-    /// Adds a secret (ignored when the list is full or it is too short).
-    pub(crate) fn with(mut self, secret: &'a str) -> Self {
-        if secret.len() >= MIN_SECRET_LEN
-            && let Some(slot) = self.list.iter_mut().find(|s| s.is_none())
-        {
+    /// Adds a token or key (ignored when the list is full or it is too
+    /// short to search for).
+    pub(crate) fn with(self, secret: &'a str) -> Self {
+        if secret.len() < MIN_SECRET_LEN {
+            return self;
+        }
+        self.push(secret)
+    }
+
+    /// Adds a password: searched for whatever its length, and no excerpt of
+    /// the answer's body is quoted at all.
+    pub(crate) fn with_password(mut self, password: &'a str) -> Self {
+        self.hide_excerpts = true;
+        if password.is_empty() {
+            return self;
+        }
+        self.push(password)
+    }
+
+    fn push(mut self, secret: &'a str) -> Self {
+        if let Some(slot) = self.list.iter_mut().find(|s| s.is_none()) {
             *slot = Some(secret);
         }
         self
@@ -41,13 +60,14 @@ impl<'a> Secrets<'a> {
     }
 
     /// `text` with every secret and every JSON `"key"` value blanked out.
+    /// Each secret is searched for as sent and as an echo may quote it:
+    /// percent-encoded (as in a path or a form, `+` for a space),
+    /// JSON-escaped and HTML-escaped.
     pub(crate) fn scrub(&self, text: &str) -> String {
         let mut out = redact_key_fields(text);
         for secret in self.iter() {
-            out = replace_all(&out, secret);
-            let encoded = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
-            if encoded != secret {
-                out = replace_all(&out, &encoded);
+            for form in forms(secret) {
+                out = replace_all(&out, &form);
             }
         }
         out
@@ -57,6 +77,9 @@ impl<'a> Secrets<'a> {
     /// secret cut by the end of the excerpt cannot leave its first half),
     /// then cut on a character boundary.
     pub(crate) fn excerpt(&self, body: &[u8]) -> String {
+        if self.hide_excerpts && !body.is_empty() {
+            return "[not shown: the request carried a password]".to_owned();
+        }
         let text = self.scrub(&String::from_utf8_lossy(body));
         if text.len() <= EXCERPT_BYTES {
             return text;
@@ -69,6 +92,29 @@ impl<'a> Secrets<'a> {
         short.push('…');
         short
     }
+}
+
+/// The forms in which a secret may come back, longest first so a longer
+/// form is blanked before a shorter one inside it.
+fn forms(secret: &str) -> Vec<String> {
+    let encoded = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
+    let form_encoded = encoded.replace("%20", "+");
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json
+        .strip_prefix('"')
+        .and_then(|j| j.strip_suffix('"'))
+        .unwrap_or(secret)
+        .to_owned();
+    let html = secret
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let mut forms = vec![encoded, form_encoded, json, html, secret.to_owned()];
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    forms.dedup();
+    forms
 }
 
 /// Replaces every occurrence of `secret`, ignoring ASCII case (a gateway may
@@ -189,5 +235,31 @@ mod tests {
     fn short_secrets_are_not_searched() {
         let secrets = Secrets::default().with("ab");
         assert_eq!(secrets.scrub("abc"), "abc");
+    }
+
+    #[test]
+    fn passwords_are_blanked_in_every_echoed_form_and_hide_excerpts() {
+        let secrets = Secrets::default().with_password("a \"b\\c<&'");
+        let echoes = [
+            r#"{"password": "a \"b\\c<&'"}"#,
+            "password=a+%22b%5Cc%3C%26%27",
+            "<td>a &quot;b\\c&lt;&amp;&#39;</td>",
+            "raw a \"b\\c<&'",
+        ];
+        for echo in echoes {
+            let shown = secrets.scrub(echo);
+            assert!(shown.contains(REDACTED), "{echo} -> {shown}");
+            assert!(
+                !shown.contains("b\\c") && !shown.contains("%5Cc"),
+                "{echo} -> {shown}"
+            );
+        }
+        assert_eq!(
+            secrets.excerpt(b"<html>anything</html>"),
+            "[not shown: the request carried a password]"
+        );
+        // Even a one-letter password is searched for.
+        let short = Secrets::default().with_password("x");
+        assert_eq!(short.scrub("box"), "bo[redacted]");
     }
 }

@@ -151,29 +151,39 @@ impl Renewer {
                 self.reap(inner);
                 Ok(fresh)
             }
-            (Err(err), Some(working)) => {
+            // Renewing took time: send the old token only if it is still
+            // usable now, so the server never sees an expired one.
+            (Err(err), Some(working)) if working.usable(Instant::now()) => {
                 log::debug!(
                     "renewing: could not renew working token {} yet: {err}",
                     working.id
                 );
                 Ok(working)
             }
-            (Err(err), None) => Err(err),
+            (Err(err), _) => Err(err),
         }
     }
 
-    /// Mints a successor (with the working token, or the parent if that
-    /// fails), switches to it, and deletes the predecessor with it.
+    /// Mints a successor (with the working token, or the parent if the
+    /// working token may not), switches to it, and retires the predecessor.
     fn renew(&self, inner: &Inner, usable: Option<&Working>) -> crate::Result<Arc<Working>> {
         let fresh = match usable {
-            Some(old) => self.mint(inner, &old.credential).or_else(|err| {
-                log::debug!(
-                    "renewing: minting with working token {} failed ({err}); using the parent",
-                    old.id
-                );
-                self.mint(inner, &self.parent)
-            })?,
-            _ => self.mint(inner, &self.parent)?,
+            Some(old) => match self.mint(inner, &old.credential) {
+                Ok(fresh) => fresh,
+                // The working token may not mint (refused, or not allowed):
+                // the parent may. Any other failure may have minted a
+                // token already, so it is not repeated; the next call tries
+                // again while the current token lasts.
+                Err(err) if matches!(err.status(), Some(401 | 403)) => {
+                    log::debug!(
+                        "renewing: working token {} may not mint ({err}); using the parent",
+                        old.id
+                    );
+                    self.mint(inner, &self.parent)?
+                }
+                Err(err) => return Err(err),
+            },
+            None => self.mint(inner, &self.parent)?,
         };
         let fresh = Arc::new(fresh);
         let old = self.replace(Some(Arc::clone(&fresh)));
@@ -209,11 +219,12 @@ impl Renewer {
         if idle.is_empty() {
             return;
         }
-        let Some(current) = self.current() else {
-            return;
-        };
+        // With the current working token; with none (closed meanwhile), a
+        // superseded token deletes itself. Never with the parent.
+        let current = self.current();
         for old in idle {
-            delete(inner, &current.credential, old.id, None);
+            let with = current.as_deref().unwrap_or(&old);
+            delete(inner, &with.credential, old.id, None);
         }
     }
 
@@ -244,20 +255,32 @@ impl Renewer {
     }
 
     /// Deletes the working token, if there is one, with itself, and every
-    /// superseded one not deleted yet.
-    pub(crate) fn close(&self, inner: &Inner, timeout: Option<Duration>) -> crate::Result<()> {
+    /// superseded one not deleted yet; with a `deadline`, within it (one
+    /// attempt each, nothing started after it).
+    pub(crate) fn close(&self, inner: &Inner, deadline: Option<Instant>) -> crate::Result<()> {
         let _guard = lock(&self.minting);
         let retired = std::mem::take(&mut *lock(&self.retired));
         self.has_retired.store(false, Ordering::Release);
-        let Some(working) = self.replace(None) else {
+        let working = self.replace(None);
+        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        for old in retired {
+            let with = working.as_deref().unwrap_or(&old);
+            match left() {
+                Some(time) if time.is_zero() => break,
+                time => delete(inner, &with.credential, old.id, time),
+            }
+        }
+        let Some(working) = working else {
             return Ok(());
         };
-        for old in retired {
-            delete(inner, &working.credential, old.id, timeout);
-        }
-        let result = fixed_client(inner, &working.credential)
-            .tokens()
-            .delete_within(working.id, timeout);
+        let result = match left() {
+            Some(time) if time.is_zero() => Err(crate::Error::Transport(
+                crate::TransportError::out_of_time("renewing.close", inner.iam.host()),
+            )),
+            time => fixed_client(inner, &working.credential)
+                .tokens()
+                .delete_within(working.id, time),
+        };
         match &result {
             Ok(()) => log::debug!("renewing: deleted working token {}", working.id),
             Err(err) => log::debug!(
@@ -275,7 +298,7 @@ impl Renewer {
 
     /// Whether there is a working token to delete.
     pub(crate) fn has_working(&self) -> bool {
-        self.current().is_some()
+        self.current().is_some() || !lock(&self.retired).is_empty()
     }
 }
 
@@ -307,7 +330,7 @@ impl Drop for Inner {
         if let Credentials::Renewing(renewer) = &self.credentials
             && renewer.has_working()
         {
-            let _ = renewer.close(self, Some(DROP_DELETE_TIMEOUT));
+            let _ = renewer.close(self, Instant::now().checked_add(DROP_DELETE_TIMEOUT));
         }
     }
 }
@@ -322,7 +345,7 @@ pub(crate) struct Presented {
 impl Client {
     /// Ends a renewing client's work: deletes its working token, if it has
     /// minted one. Dropping the last clone does the same, best effort and
-    /// within a few seconds; call `close` to see whether it worked. A
+    /// giving up after 5 s; call `close` to see whether it worked. A
     /// later call would mint a new working token. On a client that does not
     /// renew, it does nothing.
     ///

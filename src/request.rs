@@ -6,6 +6,7 @@
 //! A resource handler only describes its requests and decodes its answers.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ureq::http::{self, HeaderValue, Method};
@@ -14,6 +15,7 @@ use crate::client::Client;
 use crate::config::Host;
 use crate::error::{ApiError, Error, TransportError};
 use crate::redact::Secrets;
+use crate::renewing::Working;
 use crate::retry::{parse_retry_after, retry_wait};
 use crate::secret::TokenKey;
 
@@ -90,7 +92,8 @@ impl<'a> Request<'a> {
         }
     }
 
-    /// Bounds this request by `timeout` instead of the client's.
+    /// Bounds this request by `timeout` instead of the client's, in one
+    /// attempt: the whole call ends within it.
     pub(crate) fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = timeout;
         self
@@ -122,9 +125,9 @@ impl<'a> Request<'a> {
         self
     }
 
-    /// A secret the body carries, to blank out of any text of the answer.
-    pub(crate) fn secret(mut self, secret: &'a str) -> Self {
-        self.secrets = self.secrets.with(secret);
+    /// A password the body carries, to blank out of any text of the answer.
+    pub(crate) fn password(mut self, password: &'a str) -> Self {
+        self.secrets = self.secrets.with_password(password);
         self
     }
 
@@ -149,6 +152,13 @@ pub(crate) struct Answer {
     pub(crate) body: Vec<u8>,
 }
 
+/// A successful answer, and the working token the request was sent with
+/// (a renewing client's), whose key must be blanked from anything quoted.
+struct Sent {
+    answer: Answer,
+    working: Option<Arc<Working>>,
+}
+
 impl Client {
     /// Sends `request` and decodes a successful answer with `decode`.
     ///
@@ -159,14 +169,14 @@ impl Client {
         request: &Request<'_>,
         decode: impl FnOnce(&[u8]) -> Result<T, serde_json::Error>,
     ) -> crate::Result<T> {
-        let answer = self.send(request)?;
+        let Sent { answer, working } = self.send(request)?;
         decode(&answer.body).map_err(|source| {
             let keys = self.sent_keys();
             let err = Error::undecodable(
                 answer.status,
                 &answer.body,
                 &source,
-                &secrets_of(request, &keys),
+                &secrets_of(request, &keys, working.as_deref()),
             );
             match request.repeat {
                 Repeat::Never => Error::outcome_unknown_if_so(request.operation, err),
@@ -191,9 +201,10 @@ impl Client {
     /// Sends a request, retrying it when that is safe, and returns the
     /// status and body of a successful answer; an answer of 400 or more
     /// becomes [`Error::Api`].
-    fn send(&self, request: &Request<'_>) -> crate::Result<Answer> {
+    fn send(&self, request: &Request<'_>) -> crate::Result<Sent> {
         let settings = self.settings();
         let attempts = match request.repeat {
+            _ if request.timeout.is_some() => 1,
             Repeat::Never => 1,
             Repeat::Safe | Repeat::SafeGoneIfMissing => settings.max_retries.saturating_add(1),
         };
@@ -206,13 +217,14 @@ impl Client {
                 false => None,
             };
             let header = presented.as_ref().map(|p| p.header.clone());
-            let err = match self.attempt(request, header, attempt, attempts) {
-                Ok(answer) => return Ok(answer),
+            let working = presented.and_then(|p| p.working);
+            let err = match self.attempt(request, header, working.as_deref(), attempt, attempts) {
+                Ok(answer) => return Ok(Sent { answer, working }),
                 Err(err) => err,
             };
             // A renewing client's working token was refused: nothing was
             // done, so even a create may be repeated once with a new one.
-            if let Some(id) = presented.and_then(|p| p.working).map(|w| w.id)
+            if let Some(id) = working.map(|w| w.id)
                 && err.is_unauthorized()
                 && !replaced_working_token
             {
@@ -229,9 +241,12 @@ impl Client {
                     request.method,
                     request.route()
                 );
-                return Ok(Answer {
-                    status: 404,
-                    body: Vec::new(),
+                return Ok(Sent {
+                    answer: Answer {
+                        status: 404,
+                        body: Vec::new(),
+                    },
+                    working: None,
                 });
             }
             if request.repeat == Repeat::Never {
@@ -259,6 +274,7 @@ impl Client {
         &self,
         request: &Request<'_>,
         authorization: Option<HeaderValue>,
+        working: Option<&Working>,
         attempt: u32,
         attempts: u32,
     ) -> crate::Result<Answer> {
@@ -282,7 +298,12 @@ impl Client {
             return Ok(Answer { status, body });
         }
         let keys = self.sent_keys();
-        classify(status, body, retry_after, &secrets_of(request, &keys))
+        classify(
+            status,
+            body,
+            retry_after,
+            &secrets_of(request, &keys, working),
+        )
     }
 
     /// Sends the request and reads the whole answer: status, body and any
@@ -376,10 +397,18 @@ impl Client {
     }
 }
 
-/// Every secret `request` carries: the API tokens the client may send, a
-/// key in the path, and any in the body.
-fn secrets_of<'r>(request: &'r Request<'_>, keys: &'r [Option<TokenKey>; 2]) -> Secrets<'r> {
+/// Every secret `request` carries: the API tokens the client may send (and
+/// the working token it was sent with, which may since have been replaced),
+/// a key in the path, and any passwords in the body.
+fn secrets_of<'r>(
+    request: &'r Request<'_>,
+    keys: &'r [Option<TokenKey>; 2],
+    working: Option<&'r Working>,
+) -> Secrets<'r> {
     let mut secrets = request.secrets;
+    if let Some(working) = working {
+        secrets = secrets.with(working.credential.key.secret());
+    }
     for key in keys.iter().flatten() {
         secrets = secrets.with(key.secret());
     }

@@ -30,7 +30,8 @@ pub(crate) fn retry_wait(err: &Error, attempt: u32, settings: &Settings) -> Opti
             _ => None,
         },
         Error::Api(api) if matches!(api.status, 429 | 502 | 503 | 504) => match api.retry_after {
-            Some(wait) if wait > settings.max_retry_after => None,
+            // Duration::MAX stands for a number too large to be a time.
+            Some(wait) if wait > settings.max_retry_after || wait == Duration::MAX => None,
             Some(wait) => Some(after_server_wait(wait)),
             None => Some(backoff(attempt, settings)),
         },

@@ -13,5 +13,6 @@ mod family_sdk;
 mod pagination;
 mod renewing;
 mod retries;
+mod scripted;
 mod security;
 mod token_family;

@@ -179,7 +179,10 @@ fn never_retry_create_on_503() {
         text.starts_with("tokens.create: the outcome is unknown"),
         "{text}"
     );
-    assert!(text.contains("list the tokens and compare"), "{text}");
+    assert!(
+        text.contains("list the newest tokens and compare"),
+        "{text}"
+    );
     let Error::OutcomeUnknown {
         operation, source, ..
     } = &err

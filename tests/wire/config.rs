@@ -345,3 +345,45 @@ fn builder_debug_never_shows_url_credentials() {
         "{shown}"
     );
 }
+
+#[test]
+fn absurd_durations_are_refused_not_a_panic_later() {
+    use std::time::Duration;
+    let day_and_a_bit = Duration::from_secs(24 * 3600 + 1);
+    for (name, builder) in [
+        ("timeout", Client::builder().timeout(Duration::MAX)),
+        ("timeout", Client::builder().timeout(day_and_a_bit)),
+        ("timeout", Client::builder().timeout(Duration::ZERO)),
+        (
+            "connect_timeout",
+            Client::builder().connect_timeout(Duration::MAX),
+        ),
+        (
+            "connect_timeout",
+            Client::builder().connect_timeout(Duration::ZERO),
+        ),
+        (
+            "retry_backoff",
+            Client::builder().retry_backoff(Duration::ZERO, Duration::MAX),
+        ),
+        (
+            "max_retry_after",
+            Client::builder().max_retry_after(Duration::MAX),
+        ),
+    ] {
+        let err = config_error(builder.api_token("abcd").build());
+        let ConfigError::InvalidSetting {
+            name: got, reason, ..
+        } = &err
+        else {
+            panic!("{name}: {err:?}");
+        };
+        assert_eq!(*got, name, "{reason}");
+    }
+    // A day exactly is still fine.
+    Client::builder()
+        .api_token("abcd")
+        .timeout(Duration::from_secs(24 * 3600))
+        .build()
+        .unwrap();
+}
