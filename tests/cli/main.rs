@@ -722,7 +722,15 @@ fn fake_server_serves_until_sigterm() {
     terminate(&mut child);
     let done = child.wait_with_output().unwrap();
     assert_eq!(done.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&done.stderr).contains("simulator stopped"));
+    let said = String::from_utf8_lossy(&done.stderr);
+    assert!(said.contains("simulator stopped"), "{said}");
+    // The lines to paste point both hosts at the simulator.
+    assert!(
+        said.contains(&format!(
+            "  export NEUROIO_IAM_URL={url} NEUROIO_API_URL={url} NEUROIO_API_TOKEN={root}\n"
+        )),
+        "{said}"
+    );
     let addr = url.trim_start_matches("http://");
     assert!(TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1)).is_err());
 }

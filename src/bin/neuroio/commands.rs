@@ -360,10 +360,14 @@ fn fake_server(port: u16, temporary_lifetime: Option<Duration>) -> Result<(), Fa
         )
         .as_bytes(),
     )?;
+    // Both hosts are this one address; a CLI pointed at the IAM URL alone
+    // would send stream-token calls to the real API host.
     let _ = writeln!(
         io::stderr(),
-        "simulator running at {}; Ctrl-C to stop",
-        fake.url()
+        "simulator running at {url}; Ctrl-C to stop. To use it from a shell:\n  \
+         export NEUROIO_IAM_URL={url} NEUROIO_API_URL={url} NEUROIO_API_TOKEN={token}",
+        url = fake.url(),
+        token = fake.root_token(),
     );
     let _ = stop_rx.recv();
     fake.shutdown();
