@@ -183,33 +183,7 @@ fn count_calls(spec: &str) {
     let (kind, n) = spec.split_once(':').unwrap_or((spec, "1000"));
     let n: usize = n.parse().expect("a call count");
     let (operation, variant) = kind.split_once('-').expect("<operation>-<variant>");
-    let (answer, method, path, body): (Vec<u8>, &str, &str, Option<&[u8]>) = match operation {
-        "get" => (
-            http_answer("200 OK", &token_json(1)),
-            "GET",
-            "/v1/tokens/1/",
-            None,
-        ),
-        "list" => (
-            http_answer("200 OK", &page_json()),
-            "GET",
-            "/v1/tokens/?limit=100&offset=0",
-            None,
-        ),
-        "create" => (
-            http_answer("201 Created", &token_json(7)),
-            "POST",
-            "/v1/tokens/",
-            Some(br#"{"permanent":false}"#),
-        ),
-        "update" => (
-            http_answer("200 OK", &token_json(7)),
-            "PATCH",
-            "/v1/tokens/7/",
-            Some(br#"{"is_active":false}"#),
-        ),
-        other => panic!("unknown operation {other}"),
-    };
+    let (answer, method, path, body) = support::operation(operation);
     let server = FixedServer::start(answer);
     let url = format!("{}{path}", server.url());
     match variant {

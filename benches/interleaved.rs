@@ -40,8 +40,7 @@ use std::time::{Duration, Instant};
 use neuroio::Token;
 
 use support::{
-    FixedServer, SDK_TIMEOUT, bare_agent_with_timeout, bare_call, http_answer, page_json,
-    renewing_client, sdk_client, token_json,
+    FixedServer, SDK_TIMEOUT, bare_agent_with_timeout, bare_call, renewing_client, sdk_client,
 };
 
 const OPERATIONS: [&str; 4] = ["get", "list", "create", "update"];
@@ -86,33 +85,7 @@ fn main() {
 
 /// Runs one operation's rounds and prints SDK / ureq and SDK / ureq-nt.
 fn compare(operation: &str, rounds: usize, batch: usize) {
-    let (answer, method, path, body): (Vec<u8>, &str, &str, Option<&[u8]>) = match operation {
-        "get" => (
-            http_answer("200 OK", &token_json(1)),
-            "GET",
-            "/v1/tokens/1/",
-            None,
-        ),
-        "list" => (
-            http_answer("200 OK", &page_json()),
-            "GET",
-            "/v1/tokens/?limit=100&offset=0",
-            None,
-        ),
-        "create" => (
-            http_answer("201 Created", &token_json(7)),
-            "POST",
-            "/v1/tokens/",
-            Some(br#"{"permanent":false}"#),
-        ),
-        "update" => (
-            http_answer("200 OK", &token_json(7)),
-            "PATCH",
-            "/v1/tokens/7/",
-            Some(br#"{"is_active":false}"#),
-        ),
-        other => panic!("unknown operation {other}"),
-    };
+    let (answer, method, path, body) = support::operation(operation);
     let server = FixedServer::start(answer);
     let url = format!("{}{path}", server.url());
     let client = sdk_client(&server);

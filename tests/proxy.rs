@@ -8,14 +8,14 @@
 //! Environment variables are process-wide, so this binary holds this one
 //! test, which sets them before building any client.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread::JoinHandle;
 
 use neuroio::fake::FakeIam;
 use neuroio::{Client, Error, TransportErrorKind};
+use support::CountingServer;
 
 const PROXY_VARS: [&str; 6] = [
     "HTTP_PROXY",
@@ -28,64 +28,20 @@ const PROXY_VARS: [&str; 6] = [
 
 /// A "proxy" on 127.0.0.1 that counts the connections it accepts and
 /// answers each with 502.
-struct Proxy {
-    port: u16,
-    accepted: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Proxy {
-    fn start() -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (accepted, stop) = (Arc::clone(&accepted), Arc::clone(&stop));
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(mut stream) = stream else { continue };
-                    accepted.fetch_add(1, Ordering::SeqCst);
-                    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-                    let mut seen = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => seen.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let _ = stream.write_all(
-                        b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                    );
-                }
-            })
-        };
-        Proxy {
-            port,
-            accepted,
-            stop,
-            thread: Some(thread),
+fn start_proxy() -> CountingServer {
+    CountingServer::start(|mut stream| {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            }
         }
-    }
-
-    fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+        let _ = stream.write_all(
+            b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+    })
 }
 
 /// Every kind of call, through `client`, must succeed against `fake`.
@@ -120,7 +76,7 @@ fn login_works(fake: &FakeIam, url: &str) {
 
 /// Clients for `127.0.0.1` and `localhost`: every call works, and the
 /// proxy sees no new connection.
-fn all_loopback_clients_bypass(fake: &FakeIam, proxy: &Proxy) {
+fn all_loopback_clients_bypass(fake: &FakeIam, proxy: &CountingServer) {
     let before = proxy.accepted();
     let port = fake.addr().port();
     let by_ip = fake.client_builder().build().unwrap();
@@ -144,7 +100,7 @@ fn all_loopback_clients_bypass(fake: &FakeIam, proxy: &Proxy) {
 
 /// IAM on this machine, API remote: IAM calls bypass the proxy, the API
 /// call goes to it (and fails there with its 502).
-fn mixed_client_bypasses_only_for_loopback(fake: &FakeIam, proxy: &Proxy) {
+fn mixed_client_bypasses_only_for_loopback(fake: &FakeIam, proxy: &CountingServer) {
     let before = proxy.accepted();
     let mixed = fake
         .client_builder()
@@ -168,7 +124,7 @@ fn mixed_client_bypasses_only_for_loopback(fake: &FakeIam, proxy: &Proxy) {
 
 #[test]
 fn environment_proxies_never_carry_loopback_calls() {
-    let proxy = Proxy::start();
+    let proxy = start_proxy();
     let fake = FakeIam::start().unwrap();
     let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
     // SAFETY: this binary has one test, and it sets the variables before

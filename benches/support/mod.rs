@@ -30,6 +30,38 @@ pub fn page_json() -> String {
     format!("[{}]", page.join(","))
 }
 
+/// What the loopback server answers for `operation`, and the bare call's
+/// method, path and body.
+pub fn operation(operation: &str) -> (Vec<u8>, &'static str, &'static str, Option<&'static [u8]>) {
+    match operation {
+        "get" => (
+            http_answer("200 OK", &token_json(1)),
+            "GET",
+            "/v1/tokens/1/",
+            None,
+        ),
+        "list" => (
+            http_answer("200 OK", &page_json()),
+            "GET",
+            "/v1/tokens/?limit=100&offset=0",
+            None,
+        ),
+        "create" => (
+            http_answer("201 Created", &token_json(7)),
+            "POST",
+            "/v1/tokens/",
+            Some(br#"{"permanent":false}"#),
+        ),
+        "update" => (
+            http_answer("200 OK", &token_json(7)),
+            "PATCH",
+            "/v1/tokens/7/",
+            Some(br#"{"is_active":false}"#),
+        ),
+        other => panic!("unknown operation {other}"),
+    }
+}
+
 pub fn http_answer(status: &str, body: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{body}",

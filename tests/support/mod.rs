@@ -2,6 +2,12 @@
 //! fixtures, and clients and raw requests for the simulator.
 #![allow(dead_code)]
 
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
 use mockito::{Matcher, Mock, Server, ServerGuard};
 use neuroio::fake::FakeIam;
 use neuroio::{Client, Token};
@@ -276,5 +282,58 @@ pub fn assert_hides(err: &neuroio::Error, secrets: &[&str]) {
             !lower.contains(&secret.to_ascii_lowercase()),
             "{secret:?} shows in:\n{shown}"
         );
+    }
+}
+
+/// A server on 127.0.0.1 that counts the connections it accepts and serves
+/// each with `serve`; stopped (and joined) on drop.
+pub struct CountingServer {
+    pub port: u16,
+    accepted: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl CountingServer {
+    pub fn start(serve: impl Fn(TcpStream) + Send + 'static) -> CountingServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (accepted, stop) = (Arc::clone(&accepted), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    accepted.fetch_add(1, Ordering::SeqCst);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    serve(stream);
+                }
+            })
+        };
+        CountingServer {
+            port,
+            accepted,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for CountingServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }

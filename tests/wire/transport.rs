@@ -14,72 +14,17 @@
 //! ```
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::support::API_TOKEN;
+use crate::support::{API_TOKEN, CountingServer};
 use neuroio::{Client, Error, TransportErrorKind};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 const CERT: &[u8] = include_bytes!("../support/fixtures/localhost.cert.pem");
 const KEY: &[u8] = include_bytes!("../support/fixtures/localhost.key.pem");
-
-/// A server on 127.0.0.1 that counts the connections it accepts and serves
-/// each with `serve`; stopped (and joined) on drop.
-struct CountingServer {
-    port: u16,
-    accepted: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl CountingServer {
-    fn start(serve: impl Fn(TcpStream) + Send + 'static) -> CountingServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (accepted, stop) = (Arc::clone(&accepted), Arc::clone(&stop));
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    accepted.fetch_add(1, Ordering::SeqCst);
-                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                    serve(stream);
-                }
-            })
-        };
-        CountingServer {
-            port,
-            accepted,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for CountingServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
 
 fn transport(err: &Error) -> &neuroio::TransportError {
     match err {
