@@ -116,3 +116,23 @@ fn create_into_a_full_disk_deletes_the_token_and_exits_1() {
     );
     assert_eq!(ids(&fake), [1]);
 }
+
+/// A create whose outcome is open says so in the library's words (what may
+/// have happened and what to check), with the API's answer, and exits as
+/// that answer does.
+#[test]
+fn an_open_outcome_names_what_to_check() {
+    let fake = FakeIam::start().unwrap();
+    fake.inject(Fault::status(503), 1);
+
+    let output = run(&fake, &["tokens", "create"]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        "error: tokens.create: the outcome is unknown, it may or may not have been carried out; \
+         a token may have been created: list the newest tokens and compare before trying again \
+         (API error (HTTP 503): Injected fault: the simulator was told to fail this request.)\n"
+    );
+}

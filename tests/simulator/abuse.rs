@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::support::{assert_error_body, client, raw};
+use crate::support::{assert_error_body, client, exchange, raw};
 use neuroio::fake::{FakeIam, Fault};
 use serde_json::Value;
 
@@ -18,19 +18,6 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "never happened: {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// Sends raw bytes on a fresh connection and returns everything the
-/// simulator wrote back before closing.
-fn exchange(fake: &FakeIam, bytes: &[u8]) -> String {
-    let mut stream = TcpStream::connect(fake.addr()).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(bytes).unwrap();
-    let mut out = Vec::new();
-    let _ = stream.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[test]

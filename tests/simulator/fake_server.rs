@@ -2,12 +2,11 @@
 //! connections, shutdown and concurrency.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{api_error, assert_error_body, client, client_without_retries, raw};
+use crate::support::{api_error, assert_error_body, client, client_without_retries, exchange, raw};
 use neuroio::fake::{FakeIam, Fault};
 use serde_json::json;
 
@@ -251,19 +250,6 @@ fn unknown_routes_are_404_and_wrong_methods_405() {
         assert_eq!(status, 405, "{method} {path}");
         assert_error_body(&body, 405, &[]);
     }
-}
-
-/// Sends raw bytes on a fresh connection and returns everything the
-/// simulator wrote back before closing.
-fn exchange(fake: &FakeIam, bytes: &[u8]) -> String {
-    let mut stream = TcpStream::connect(fake.addr()).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    stream.write_all(bytes).unwrap();
-    let mut out = Vec::new();
-    let _ = stream.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[test]

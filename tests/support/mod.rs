@@ -337,3 +337,17 @@ impl Drop for CountingServer {
         }
     }
 }
+
+/// Sends raw bytes to the simulator on a fresh connection and returns
+/// everything it wrote back before closing (reads bounded by 10 s).
+pub fn exchange(fake: &FakeIam, bytes: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(fake.addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -48,23 +48,15 @@ impl From<Error> for Failure {
             ),
             _ => err.to_string(),
         };
+        // An open outcome keeps the library's words: what may have happened
+        // and what to check depend on the operation.
         let api = match &err {
             Error::Api(api) => Some(api),
-            Error::OutcomeUnknown { source, .. } => match source.as_ref() {
-                Error::Api(api) => Some(api),
-                _ => None,
-            },
             _ => None,
         };
         if let Some(api) = api {
             // The API's message, then each field error on its own line.
             message = format!("API error (HTTP {}): {}", api.status, api.message);
-            if let Error::OutcomeUnknown { .. } = &err {
-                message = format!(
-                    "{message}\nthe outcome is unknown: a token may or may not have been created; \
-                     list the tokens and compare before trying again"
-                );
-            }
             for field in &api.fields {
                 message.push_str(&format!("\n  {}: {}", field.name, field.message));
             }
