@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use ureq::http::HeaderValue;
 
+use crate::api::tokens::Tokens;
 use crate::config::{BaseUrl, ClientBuilder, Host, Settings};
-use crate::renewing::Renewer;
+use crate::credentials::renewing::Renewer;
 use crate::secret::TokenKey;
-use crate::tokens::Tokens;
 
 /// A blocking client for the NeuroIO token APIs.
 ///
@@ -119,7 +119,7 @@ impl Client {
     /// # }
     /// ```
     pub fn tokens(&self) -> Tokens<'_> {
-        Tokens::new(self, crate::tokens::Collection::TOKENS)
+        Tokens::new(self, crate::api::tokens::Collection::TOKENS)
     }
 
     /// The stream tokens API on the API host (`/v1/streams/tokens/`): the
@@ -135,7 +135,7 @@ impl Client {
     /// # }
     /// ```
     pub fn stream_tokens(&self) -> Tokens<'_> {
-        Tokens::new(self, crate::tokens::Collection::STREAM_TOKENS)
+        Tokens::new(self, crate::api::tokens::Collection::STREAM_TOKENS)
     }
 
     /// Passwords: [`Auth::change_password`](crate::Auth::change_password).

@@ -8,8 +8,8 @@ use std::time::Duration;
 use ureq::http::{self, HeaderValue};
 
 use crate::client::{Client, Credential, Credentials, Inner};
+use crate::credentials::renewing::Renewer;
 use crate::error::{ConfigError, Error};
-use crate::renewing::Renewer;
 use crate::secret::TokenKey;
 
 /// The IAM service's address, used when none is configured.
@@ -493,7 +493,7 @@ fn new_agent(settings: &Settings, direct: bool) -> ureq::Agent {
     ureq::Agent::with_parts(
         config.build(),
         ureq::unversioned::transport::DefaultConnector::default(),
-        crate::resolver::ClientResolver::default(),
+        crate::transport::resolver::ClientResolver::default(),
     )
 }
 

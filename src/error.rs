@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::redact::Secrets;
+use crate::transport::redact::Secrets;
 
 /// The error type of every fallible call in this crate.
 ///

@@ -5,32 +5,26 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-// The client and how it is configured.
-mod client;
-mod config;
-// The one request path, and what it relies on.
-mod redact;
-mod renewing;
-mod request;
-mod resolver;
-mod retry;
-// Types: errors, models, secrets, references.
+// Types: errors, models, secrets, references. They import nothing above them.
 mod error;
 mod model;
 mod secret;
 mod token_ref;
-// Resources: one file each.
-mod auth;
-mod pagination;
-mod spaces;
-mod tokens;
-mod whoami;
+// The one request path: request, retry, classification, redaction, resolver.
+mod transport;
+// What calls are sent with: a fixed token, or a renewing one.
+mod credentials;
+// The client, its configuration, and the short call that joins the layers.
+mod client;
+mod config;
+// Resources: one file each, and the page walker they share.
+mod api;
 // Optional parts.
 #[cfg(feature = "fake")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
 
-pub use auth::Auth;
+pub use api::auth::Auth;
 /// The `time` crate, whose `OffsetDateTime` is the type of
 /// [`Token::created`] and [`Token::expires`]: use it through this
 /// re-export and your version always matches.
@@ -40,6 +34,11 @@ pub use auth::Auth;
 /// ```
 pub use time;
 
+pub use api::pages::{DEFAULT_PAGE_SIZE, TokenIter};
+pub use api::spaces::Spaces;
+#[doc(hidden)]
+pub use api::tokens::__decode_for_fuzzing;
+pub use api::tokens::Tokens;
 pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_API_URL, DEFAULT_IAM_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
@@ -48,13 +47,8 @@ pub use error::{
     ApiError, ConfigError, DecodeError, Error, FieldError, TransportError, TransportErrorKind,
 };
 pub use model::{Login, Space, Token, User, Whoami};
-pub use pagination::{DEFAULT_PAGE_SIZE, TokenIter};
 pub use secret::{Password, TokenKey};
-pub use spaces::Spaces;
 pub use token_ref::TokenRef;
-#[doc(hidden)]
-pub use tokens::__decode_for_fuzzing;
-pub use tokens::Tokens;
 
 /// The result of every fallible call in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -4,8 +4,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::error::Error;
 use crate::model::Token;
-use crate::request::Segment;
 use crate::secret::TokenKey;
+use crate::transport::request::Segment;
 
 /// Everything but RFC 3986's unreserved characters is escaped, so a key is
 /// always exactly one path segment.

@@ -98,7 +98,7 @@ fn secrets_never_leak_into_debug_display_or_logs() {
         logged
             .iter()
             .any(|l| l
-                .starts_with("DEBUG neuroio::request: GET /v1/tokens/<key>/ attempt 3/3: 200 in ")),
+                .starts_with("DEBUG neuroio::transport::request: GET /v1/tokens/<key>/ attempt 3/3: 200 in ")),
         "{logged:#?}"
     );
     assert!(

@@ -6,7 +6,7 @@ use std::path::Path;
 use neuroio::TokenRef;
 
 use crate::args::{ApiArgs, Group, PasswordCommand, SpacesCommand};
-use crate::commands::{Api, builder, deliver, printer};
+use crate::context::{Api, builder, deliver, printer};
 use crate::failure::Failure;
 use crate::input::{PasswordSource, is_stdin, one_stdin_reader, token_from_stdin};
 

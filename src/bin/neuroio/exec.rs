@@ -13,7 +13,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::args::ApiArgs;
-use crate::commands::Api;
+use crate::context::Api;
 use crate::failure::Failure;
 
 pub fn exec(args: ApiArgs, command: &[OsString]) -> Result<(), Failure> {

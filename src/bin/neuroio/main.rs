@@ -1,12 +1,15 @@
 //! `neuroio`: manage NeuroIO API tokens from scripts and the shell.
 //!
-//! Every command is a thin call into the `neuroio` crate. The API token comes
+//! `main` parses and dispatches; every command is a thin call into the `neuroio` crate. The API token comes
 //! from `NEUROIO_API_TOKEN` or `--token-file`, never from a flag, so it stays
 //! out of `ps` and shell history.
 //!
 //! - `args`: the command line (clap definitions, help texts, exit codes);
-//! - `commands`: what each command does, and the collections of tokens;
+//! - `context`: what every command shares (the client from flags and
+//!   environment, the printer, delivering a new key);
+//! - `tokens`: the collections of tokens (`tokens`, `stream-tokens`);
 //! - `account`: login, who am I, space tokens and the password;
+//! - `server`: `fake-server`;
 //! - `exec`: running a command with a token of its own;
 //! - `input`: reading the API token and token keys;
 //! - `output`: writing results, and progress on a terminal;
@@ -15,29 +18,75 @@
 
 mod account;
 mod args;
-mod commands;
+mod context;
 #[cfg(unix)]
 mod exec;
 mod failure;
 mod input;
 mod man;
 mod output;
+mod server;
+mod tokens;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+
+use crate::args::{Cli, Command};
+use crate::context::{Api, refuse_api_args};
+use crate::failure::Failure;
+use crate::output::write_stdout;
 
 fn main() -> ExitCode {
     // clap prints help and usage errors itself, exiting 0 or 2.
     let cli = args::Cli::parse();
-    match commands::run(cli) {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             if !failure.message.is_empty() {
                 let _ = writeln!(io::stderr(), "error: {}", failure.message);
             }
             ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let Cli { api, command } = cli;
+    match command {
+        Command::Tokens(group) => tokens::tokens(&group.command, &Api::new(group.api.0, api)?),
+        Command::StreamTokens(group) => {
+            tokens::stream_tokens(&group.command, &Api::new(group.api.0, api)?)
+        }
+        Command::Login {
+            api: args,
+            username,
+            password_file,
+        } => account::login(args.or(api), &username, password_file.as_deref()),
+        Command::Whoami { api: args } => account::whoami(&Api::new(args, api)?),
+        Command::Spaces(group) => account::spaces(group, api),
+        Command::Password(group) => account::password(group, api),
+        #[cfg(unix)]
+        Command::Exec { command, api: args } => crate::exec::exec(args.or(api), &command),
+        Command::FakeServer {
+            port,
+            temporary_lifetime,
+        } => {
+            refuse_api_args(&api, "fake-server")?;
+            server::fake_server(port, temporary_lifetime)
+        }
+        Command::Completions { shell } => {
+            refuse_api_args(&api, "completions")?;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "neuroio", &mut script);
+            Ok(write_stdout(&script)?)
+        }
+        Command::Man => {
+            refuse_api_args(&api, "man")?;
+            let page = crate::man::render(Cli::command())
+                .map_err(|e| Failure::failed(format!("cannot render the man page: {e}")))?;
+            Ok(write_stdout(&page)?)
         }
     }
 }

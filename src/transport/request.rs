@@ -13,11 +13,11 @@ use ureq::http::{self, HeaderValue, Method};
 
 use crate::client::Client;
 use crate::config::Host;
+use crate::credentials::renewing::Working;
 use crate::error::{ApiError, Error, TransportError};
-use crate::redact::Secrets;
-use crate::renewing::Working;
-use crate::retry::{parse_retry_after, retry_wait};
 use crate::secret::TokenKey;
+use crate::transport::redact::Secrets;
+use crate::transport::retry::{parse_retry_after, retry_wait};
 
 /// Whether a request may be sent more than once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use ureq::http::Method;
 use crate::client::Client;
 use crate::config::Host;
 use crate::model::Token;
-use crate::request::{Repeat, Request, Segment};
+use crate::transport::request::{Repeat, Request, Segment};
 
 /// Spaces of the account, borrowed from a [`Client`] by [`Client::spaces`].
 ///

@@ -5,7 +5,7 @@ use ureq::http::Method;
 use crate::client::Client;
 use crate::config::Host;
 use crate::model::Whoami;
-use crate::request::{Repeat, Request};
+use crate::transport::request::{Repeat, Request};
 
 impl Client {
     /// What the API knows about this client's token: the user and space of

@@ -4,12 +4,12 @@
 use serde::Deserialize;
 use ureq::http::Method;
 
+use crate::api::pages::TokenIter;
 use crate::client::Client;
 use crate::config::Host;
 use crate::model::Token;
-use crate::pagination::TokenIter;
-use crate::request::{Repeat, Request};
 use crate::token_ref::TokenRef;
+use crate::transport::request::{Repeat, Request};
 
 /// Where a collection lives and what its operations are called in logs and
 /// errors.
@@ -362,9 +362,9 @@ pub fn __decode_for_fuzzing(data: &[u8]) {
     };
     let retry_after = std::str::from_utf8(header)
         .ok()
-        .and_then(crate::retry::parse_retry_after);
-    let secrets = crate::redact::Secrets::default().with("fuzz-secret");
-    match crate::request::classify(status, body.to_vec(), retry_after, &secrets) {
+        .and_then(crate::transport::retry::parse_retry_after);
+    let secrets = crate::transport::redact::Secrets::default().with("fuzz-secret");
+    match crate::transport::request::classify(status, body.to_vec(), retry_after, &secrets) {
         Ok(answer) => {
             if let Ok(token) = serde_json::from_slice::<Token>(&answer.body) {
                 let _ = format!("{token:?} {:?} {}", token.expires_in(), token.is_expired());

@@ -5,8 +5,8 @@ use ureq::http::Method;
 use crate::client::Client;
 use crate::config::{ClientBuilder, Host};
 use crate::model::Login;
-use crate::request::{Repeat, Request};
 use crate::secret::Password;
+use crate::transport::request::{Repeat, Request};
 
 /// Credentials and passwords, borrowed from a [`Client`] by [`Client::auth`].
 /// Logging in needs no client: see [`ClientBuilder::login`].

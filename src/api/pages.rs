@@ -2,10 +2,10 @@
 
 use std::collections::VecDeque;
 
+use crate::api::tokens::Tokens;
 use crate::error::Error;
 use crate::model::Token;
-use crate::redact::Secrets;
-use crate::tokens::Tokens;
+use crate::transport::redact::Secrets;
 
 /// How many pages' ids a walk remembers to notice a server that serves
 /// pages it served before (ignoring `offset`, or cycling through a few):

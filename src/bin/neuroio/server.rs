@@ -1,0 +1,58 @@
+//! `neuroio fake-server`: the simulator in the foreground.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use neuroio::fake::FakeIam;
+
+use crate::failure::Failure;
+use crate::output::write_stdout;
+
+pub fn fake_server(port: u16, temporary_lifetime: Option<Duration>) -> Result<(), Failure> {
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(());
+    })
+    .map_err(|e| Failure::failed(format!("cannot install the signal handler: {e}")))?;
+    let mut fake = FakeIam::bind(("127.0.0.1", port)).map_err(|e| match e {
+        neuroio::Error::Io { source, .. } if source.kind() == io::ErrorKind::AddrInUse => {
+            Failure::usage(format!(
+                "cannot listen on 127.0.0.1:{port}: the port is in use"
+            ))
+        }
+        neuroio::Error::Io { source, .. } => {
+            Failure::usage(format!("cannot listen on 127.0.0.1:{port}: {source}"))
+        }
+        other => Failure::failed(other.to_string()),
+    })?;
+    if let Some(lifetime) = temporary_lifetime {
+        fake.set_temporary_lifetime(lifetime);
+    }
+    write_stdout(
+        format!(
+            "{}\n",
+            serde_json::json!({
+                "url": fake.url(),
+                "root_token": fake.root_token(),
+                "user": {
+                    "username": fake.root_username(),
+                    "password": fake.root_password(),
+                },
+            })
+        )
+        .as_bytes(),
+    )?;
+    // Both hosts are this one address; a CLI pointed at the IAM URL alone
+    // would send stream-token calls to the real API host.
+    let _ = writeln!(
+        io::stderr(),
+        "simulator running at {url}; Ctrl-C to stop. To use it from a shell:\n  \
+         export NEUROIO_IAM_URL={url} NEUROIO_API_URL={url} NEUROIO_API_TOKEN={token}",
+        url = fake.url(),
+        token = fake.root_token(),
+    );
+    let _ = stop_rx.recv();
+    fake.shutdown();
+    let _ = writeln!(io::stderr(), "simulator stopped");
+    Ok(())
+}

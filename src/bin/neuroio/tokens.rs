@@ -1,0 +1,186 @@
+//! `neuroio tokens` and `neuroio stream-tokens`: the commands every
+//! collection of tokens has, and `tokens rotate`.
+
+use std::io::{self, Write};
+
+use neuroio::{Client, TokenRef, Tokens};
+
+use crate::args::{ApiArgs, CollectionCommand, TokensCommand};
+use crate::context::{Api, deliver};
+use crate::failure::Failure;
+use crate::input::token_from_stdin;
+use crate::output::{Printer, Progress};
+
+/// A collection of tokens and the CLI command that manages it. The library
+/// serves every collection through one type, [`neuroio::Tokens`], so one set
+/// of commands ([`collection`]) serves them all.
+///
+/// Adding a collection: a variant of `args::Command` holding a
+/// `Group<CollectionCommand>`, and one arm in `run` that hands a
+/// `Collection` to `collection`.
+struct Collection<'c> {
+    tokens: Tokens<'c>,
+    /// The CLI command, as in `neuroio tokens`.
+    command: &'static str,
+    /// Whether its tokens authenticate API calls, so that deleting all of
+    /// them deletes the one in use too.
+    authenticates: bool,
+}
+
+impl<'c> Collection<'c> {
+    fn tokens(client: &'c Client) -> Self {
+        Collection {
+            tokens: client.tokens(),
+            command: "tokens",
+            authenticates: true,
+        }
+    }
+
+    fn stream_tokens(client: &'c Client) -> Self {
+        Collection {
+            tokens: client.stream_tokens(),
+            command: "stream-tokens",
+            authenticates: false,
+        }
+    }
+}
+
+/// `neuroio tokens ...`.
+pub fn tokens(command: &TokensCommand, api: &Api) -> Result<(), Failure> {
+    match command {
+        TokensCommand::Collection(command) => {
+            collection(&Collection::tokens(&api.client), command, api)
+        }
+        TokensCommand::Rotate => rotate(&api.client, &api.out),
+    }
+}
+
+/// `neuroio stream-tokens ...`.
+pub fn stream_tokens(command: &CollectionCommand, api: &Api) -> Result<(), Failure> {
+    collection(&Collection::stream_tokens(&api.client), command, api)
+}
+
+/// The commands every collection of tokens has.
+fn collection(
+    collection: &Collection<'_>,
+    command: &CollectionCommand,
+    api: &Api,
+) -> Result<(), Failure> {
+    let tokens = &collection.tokens;
+    let out = &api.out;
+    let api = &api.args;
+    match command {
+        CollectionCommand::Create { permanent } => {
+            let token = tokens.create(*permanent)?;
+            let retry = format!("neuroio {} delete {}", collection.command, token.id);
+            deliver(token.id, out.new_token(&token), &retry, |id| {
+                tokens.delete(TokenRef::from(id))
+            })
+        }
+        CollectionCommand::List {
+            filter,
+            limit,
+            offset,
+            all,
+        } => {
+            if *all {
+                list_all(tokens, filter.permanent(), *limit, out)
+            } else {
+                Ok(out.list(&tokens.list(filter.permanent(), *limit, *offset)?)?)
+            }
+        }
+        CollectionCommand::Get { token } => {
+            let token_ref = read_token_ref(token, api)?;
+            Ok(out.token(&tokens.get(token_ref)?)?)
+        }
+        CollectionCommand::Update { token, active } => {
+            let token_ref = read_token_ref(token, api)?;
+            Ok(out.token(&tokens.update(token_ref, *active)?)?)
+        }
+        CollectionCommand::Delete { token } => {
+            let token_ref = read_token_ref(token, api)?;
+            tokens.delete(token_ref)?;
+            Ok(out.done(serde_json::json!({"deleted": true}))?)
+        }
+        CollectionCommand::DeleteAll { filter, yes } => {
+            let permanent = filter.permanent();
+            let scope = match permanent {
+                Some(true) => "permanent",
+                Some(false) => "temporary",
+                None => "all",
+            };
+            if !yes {
+                return Err(Failure::usage(format!(
+                    "refusing to delete {scope} tokens without --yes{}",
+                    if permanent.is_none() && collection.authenticates {
+                        " (with no filter this deletes every token, including the one in use)"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+            Progress::new().line(&format!("deleting {scope} tokens..."));
+            tokens.delete_list(permanent)?;
+            if permanent.is_none() && collection.authenticates {
+                let _ = writeln!(
+                    io::stderr(),
+                    "note: every token of the account was deleted, including the one this command used"
+                );
+            }
+            Ok(out.done(serde_json::json!({"deleted": scope}))?)
+        }
+    }
+}
+
+fn read_token_ref(token: &crate::args::TokenArg, api: &ApiArgs) -> Result<TokenRef, Failure> {
+    if token.reads_stdin() && token_from_stdin(api.token_file.as_deref()) {
+        return Err(Failure::usage(
+            "standard input cannot hold both the API token (--token-file -) and the key",
+        ));
+    }
+    token.read()
+}
+
+/// Walks every page, printing progress on a terminal. jsonl streams, keeping
+/// one page in memory; json and table need the whole list first.
+fn list_all(
+    tokens: &Tokens<'_>,
+    permanent: Option<bool>,
+    page_size: u32,
+    out: &Printer,
+) -> Result<(), Failure> {
+    let progress = Progress::new();
+    let mut all = Vec::new();
+    let (mut pages, mut seen, mut offset) = (0u64, 0u64, 0u32);
+    loop {
+        let page = tokens.list(permanent, page_size, offset)?;
+        let fetched = u32::try_from(page.len()).unwrap_or(u32::MAX);
+        pages += 1;
+        seen += u64::from(fetched);
+        let plural = if seen == 1 { "" } else { "s" };
+        progress.line(&format!(
+            "fetched page {pages}: {seen} token{plural} so far"
+        ));
+        offset = offset.saturating_add(fetched);
+        if out.streams() {
+            out.list(&page)?;
+        } else {
+            all.extend(page);
+        }
+        if fetched < page_size {
+            break;
+        }
+    }
+    if !out.streams() {
+        out.list(&all)?;
+    }
+    Ok(())
+}
+
+fn rotate(client: &Client, out: &Printer) -> Result<(), Failure> {
+    let (_, token) = client.rotate()?;
+    let retry = format!("neuroio tokens delete {}", token.id);
+    deliver(token.id, out.new_token(&token), &retry, |id| {
+        client.tokens().delete(TokenRef::from(id))
+    })
+}
