@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::transport::redact::Secrets;
+use crate::redact::Secrets;
 
 /// The error type of every fallible call in this crate.
 ///
@@ -95,6 +95,14 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A renewing client (see
+    /// [`ClientBuilder::renewing`](crate::ClientBuilder::renewing)) has no
+    /// working token to send a call with and may not mint one now, could
+    /// not delete its tokens at [`Client::close`](crate::Client::close), or
+    /// was closed. No request was sent for the call.
+    #[error(transparent)]
+    Renewal(#[from] Box<RenewalError>),
+
     /// A [`TokenRef`](crate::TokenRef) that can name no token (a negative id,
     /// an empty key, `.` or `..`, a key too long for a URL); no request was
     /// sent.
@@ -114,6 +122,7 @@ impl Error {
             Error::Api(api) => Some(api.status),
             Error::UnexpectedResponse { status, .. } => Some(*status),
             Error::OutcomeUnknown { source, .. } => source.status(),
+            Error::Renewal(renewal) => renewal.status,
             _ => None,
         }
     }
@@ -244,6 +253,119 @@ impl Error {
         }
     }
 }
+
+/// Why a renewing client could not send a call, or could not tidy up.
+///
+/// Its `Display` says what failed, for which operation (`renewing.mint`:
+/// the last mint failed and the backoff is not over; `renewing.wait`: the
+/// mint in flight did not end within the call's timeout; `renewing.close`:
+/// some tokens could not be deleted; `renewing.closed`: the client was
+/// closed), and when the next mint will be tried. It never shows a key.
+///
+/// ```no_run
+/// # fn main() -> neuroio::Result<()> {
+/// let client = neuroio::ClientBuilder::from_env()?
+///     .renewing(std::time::Duration::from_secs(3600))
+///     .build()?;
+/// match client.whoami() {
+///     Err(neuroio::Error::Renewal(renewal)) => {
+///         eprintln!("{renewal}");
+///         if let Some(wait) = renewal.retry_in {
+///             std::thread::sleep(wait);
+///         }
+///     }
+///     other => println!("{:?}", other.map(|me| me.extra)),
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RenewalError {
+    /// `"renewing.mint"`, `"renewing.wait"`, `"renewing.close"` or
+    /// `"renewing.closed"`.
+    pub operation: &'static str,
+    /// What failed, with every key blanked out.
+    pub reason: String,
+    /// The HTTP status of the failed mint, when the server answered one.
+    pub status: Option<u16>,
+    /// Whether the failed mint may have made a token anyway (its answer
+    /// was lost): such a token expires on its own.
+    pub outcome_unknown: bool,
+    /// How long from when this error was made until the next mint may be
+    /// tried; `None` when that is not the problem.
+    pub retry_in: Option<Duration>,
+    /// For `renewing.close`: the ids of the tokens it could not delete.
+    pub not_deleted: Vec<u64>,
+}
+
+impl RenewalError {
+    pub(crate) fn new(operation: &'static str, reason: String) -> Box<RenewalError> {
+        Box::new(RenewalError {
+            operation,
+            reason,
+            status: None,
+            outcome_unknown: false,
+            retry_in: None,
+            not_deleted: Vec::new(),
+        })
+    }
+
+    pub(crate) fn mint_failed(
+        reason: String,
+        status: Option<u16>,
+        outcome_unknown: bool,
+        retry_in: Duration,
+    ) -> Box<RenewalError> {
+        let mut err = RenewalError::new("renewing.mint", reason);
+        err.status = status;
+        err.outcome_unknown = outcome_unknown;
+        err.retry_in = Some(retry_in);
+        err
+    }
+
+    pub(crate) fn not_deleted(ids: Vec<u64>, reason: String) -> Box<RenewalError> {
+        let mut err = RenewalError::new("renewing.close", reason);
+        err.not_deleted = ids;
+        err
+    }
+}
+
+impl fmt::Display for RenewalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = self.operation;
+        if !self.not_deleted.is_empty() {
+            let ids: Vec<String> = self.not_deleted.iter().map(u64::to_string).collect();
+            return write!(
+                f,
+                "{op}: could not delete working token(s) {}: {}; they expire on their own, \
+                 or delete them with the parent token",
+                ids.join(", "),
+                self.reason
+            );
+        }
+        match self.retry_in {
+            Some(wait) => {
+                write!(
+                    f,
+                    "{op}: no working token to send the call with: {}; the next mint will be \
+                     tried in {:.1} s, and calls made before then fail at once",
+                    self.reason,
+                    wait.as_secs_f64()
+                )?;
+                if self.outcome_unknown {
+                    f.write_str(
+                        " (the failed mint may have made a token, which expires on its own)",
+                    )?;
+                }
+                Ok(())
+            }
+            None => write!(f, "{op}: {}", self.reason),
+        }
+    }
+}
+
+impl std::error::Error for RenewalError {}
 
 /// Why an answer's body could not be decoded: the JSON parser's message,
 /// with every secret the request carried blanked out (the parser quotes the

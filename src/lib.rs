@@ -5,9 +5,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-// Types: errors, models, secrets, references. They import nothing above them.
+// Types: errors, models, secrets and their redaction, references. They
+// import nothing above them.
 mod error;
 mod model;
+mod redact;
 mod secret;
 mod token_ref;
 // The one request path: request, retry, classification, redaction, resolver.
@@ -44,7 +46,8 @@ pub use config::{
     ClientBuilder, DEFAULT_API_URL, DEFAULT_IAM_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
 };
 pub use error::{
-    ApiError, ConfigError, DecodeError, Error, FieldError, TransportError, TransportErrorKind,
+    ApiError, ConfigError, DecodeError, Error, FieldError, RenewalError, TransportError,
+    TransportErrorKind,
 };
 pub use model::{Login, Space, Token, User, Whoami};
 pub use secret::{Password, TokenKey};
