@@ -24,18 +24,23 @@ use crate::error::{Error, RenewalError};
 use crate::model::Token;
 use crate::transport::request::{Auth, Repeat, Request, Segment};
 use crate::transport::retry::mint_backoff;
-use crate::transport::{Host, Transport};
+use crate::transport::{Host, Settings, Transport};
 
 /// How long before the working token's end the client stops using it, even
 /// when a renewal failed: a margin for the request in flight.
 const MAX_SAFETY_MARGIN: Duration = Duration::from_secs(30);
+
+/// The shortest lifetime a minted token may have to be used: the client's
+/// timeout, but at most this. A token that could run out during one
+/// request is as good as expired, and counts as a failed mint.
+const MAX_MIN_LIFETIME: Duration = Duration::from_secs(1);
 
 /// The most superseded tokens kept for another delete; older ones are
 /// forgotten (they expire on their own).
 const MAX_RETIRED: usize = 64;
 
 /// The most deletes one reap sends, so a call that reaps stays short.
-const MAX_DELETES_PER_REAP: usize = 4;
+const MAX_DELETES_PER_REAP: usize = 2;
 
 /// The renewing state of one client and its clones.
 pub(crate) struct Renewer {
@@ -96,7 +101,12 @@ pub(crate) struct Working {
 impl Working {
     /// A minted token, checked: it must be active, have a key that can be
     /// sent, and time left by this process's clock.
-    fn from_token(token: Token, sent_at: Instant, renew_before: Duration) -> Result<Self, String> {
+    fn from_token(
+        token: Token,
+        sent_at: Instant,
+        renew_before: Duration,
+        min_lifetime: Duration,
+    ) -> Result<Self, String> {
         let credential = Credential::new(token.key.clone())
             .map_err(|err| format!("its key cannot be sent ({err})"))?;
         if !token.is_active {
@@ -109,10 +119,18 @@ impl Working {
             Some(expires) if expires <= token.created => {
                 return Err("it expires as soon as it is created".to_owned());
             }
+            // Positive, so only a lifetime past what `Duration` holds fails.
             Some(expires) => {
-                Some(Duration::try_from(expires - token.created).unwrap_or(Duration::ZERO))
+                Some(Duration::try_from(expires - token.created).unwrap_or(Duration::MAX))
             }
         };
+        if let Some(lifetime) = lifetime
+            && lifetime < min_lifetime
+        {
+            return Err(format!(
+                "it lives {lifetime:?}, less than one request may take ({min_lifetime:?})"
+            ));
+        }
         let (renew_at, usable_until) = match lifetime {
             // A permanent working token (a server that ignored the request)
             // never needs renewing.
@@ -137,6 +155,10 @@ impl Working {
             return Err("it expired before it could be used".to_owned());
         }
         Ok(working)
+    }
+
+    fn proven(&self) -> bool {
+        self.proven.load(Ordering::Acquire)
     }
 
     fn usable(&self, now: Instant) -> bool {
@@ -243,6 +265,18 @@ impl Renewer {
         if state.closed {
             return Err(closed_error());
         }
+        if !state.minting
+            && let Some(stale) = state.current.take_if(|w| !w.usable(now) && !w.proven())
+        {
+            // Minted, and out of time before any call succeeded with it:
+            // as good as a failed mint, so the next one waits.
+            let reason = format!(
+                "working token {} ran out of time before any call succeeded with it",
+                stale.id
+            );
+            retire(&mut state, stale, true);
+            fail(&mut state, reason, None, &transport.settings, now);
+        }
         let usable = state.current.clone().filter(|w| w.usable(now));
         if state.minting {
             if let Some(working) = usable {
@@ -321,7 +355,8 @@ impl Renewer {
         };
         let (token, sent_at) = minted.map_err(|err| Failed::from_error(&err))?;
         let id = token.id;
-        match Working::from_token(token.clone(), sent_at, self.renew_before) {
+        let min_lifetime = transport.settings.timeout.min(MAX_MIN_LIFETIME);
+        match Working::from_token(token.clone(), sent_at, self.renew_before, min_lifetime) {
             Ok(working) => {
                 log::debug!("renewing: minted working token {id}");
                 Ok(working)
@@ -329,7 +364,8 @@ impl Renewer {
             Err(why) => {
                 log::debug!("renewing: minted token {id} cannot be used ({why}); deleting it");
                 let failed = Failed::unusable(&token, &why);
-                if let Err(err) = self.delete(transport, &self.parent, id, None) {
+                let once = Some(transport.settings.timeout);
+                if let Err(err) = self.delete(transport, &self.parent, id, once) {
                     log::debug!("renewing: could not delete unusable token {id}: {err}");
                 }
                 Err(failed)
@@ -362,7 +398,9 @@ impl Renewer {
     }
 
     /// Deletes token `id` with `with`; a token already gone counts as
-    /// deleted.
+    /// deleted. With a `timeout`, one attempt within it (renewal's own
+    /// deletes, so a call that tidies up stays short); without, as
+    /// `Tokens::delete` retries.
     fn delete(
         &self,
         transport: &Transport,
@@ -404,7 +442,8 @@ impl Renewer {
                 // kept, so nothing is left behind.
                 drop(state);
                 self.landed.notify_all();
-                if let Err(err) = self.delete(transport, &self.parent, fresh.id, None) {
+                let once = Some(transport.settings.timeout);
+                if let Err(err) = self.delete(transport, &self.parent, fresh.id, once) {
                     log::debug!("renewing: could not delete token {}: {err}", fresh.id);
                 }
                 return Err(closed_error());
@@ -419,14 +458,22 @@ impl Renewer {
                 Ok(fresh)
             }
             Err(failed) => {
+                let Failed {
+                    failure,
+                    retry_after,
+                } = failed;
+                state.last_failure = Some(failure.clone());
+                let wait = mint_backoff(
+                    state.failures.saturating_add(1),
+                    retry_after,
+                    &transport.settings,
+                );
                 state.failures = state.failures.saturating_add(1);
-                let wait = mint_backoff(state.failures, failed.retry_after, &transport.settings);
                 state.next_mint = now.checked_add(wait);
                 log::debug!(
                     "renewing: mint failed ({}); the next in {wait:?}",
-                    failed.failure.reason
+                    failure.reason
                 );
-                state.last_failure = Some(failed.failure);
                 match usable.filter(|w| w.usable(now)) {
                     // The current token still has time: carry on with it.
                     Some(working) => Ok(working),
@@ -469,18 +516,12 @@ impl Renewer {
         if is_current {
             state.current = None;
             retire(&mut state, Arc::clone(working), true);
-            if !working.proven.load(Ordering::Acquire) {
-                state.failures = state.failures.saturating_add(1);
-                state.next_mint =
-                    now.checked_add(mint_backoff(state.failures, None, &transport.settings));
-                state.last_failure = Some(Failure {
-                    reason: format!(
-                        "the API refused working token {} (401) before any call succeeded with it",
-                        working.id
-                    ),
-                    status: Some(401),
-                    outcome_unknown: false,
-                });
+            if !working.proven() {
+                let reason = format!(
+                    "the API refused working token {} (401) before any call succeeded with it",
+                    working.id
+                );
+                fail(&mut state, reason, Some(401), &transport.settings, now);
                 return false;
             }
         }
@@ -520,7 +561,7 @@ impl Renewer {
                 _ => &self.parent,
             };
             let id = entry.working.id;
-            match self.delete(transport, by, id, None) {
+            match self.delete(transport, by, id, Some(transport.settings.timeout)) {
                 Ok(()) => log::debug!("renewing: deleted working token {id}"),
                 Err(err) => {
                     log::debug!("renewing: could not delete working token {id}: {err}");
@@ -597,6 +638,20 @@ impl Renewer {
         let state = self.lock();
         state.current.is_some() || !state.retired.is_empty() || state.minting
     }
+}
+
+/// Counts a failed mint (one whose token proved unusable) and starts the
+/// backoff before the next.
+fn fail(state: &mut State, reason: String, status: Option<u16>, settings: &Settings, now: Instant) {
+    state.failures = state.failures.saturating_add(1);
+    let wait = mint_backoff(state.failures, None, settings);
+    state.next_mint = now.checked_add(wait);
+    log::debug!("renewing: {reason}; the next mint in {wait:?}");
+    state.last_failure = Some(Failure {
+        reason,
+        status,
+        outcome_unknown: false,
+    });
 }
 
 /// Keeps a superseded or refused token for deleting once no call uses it.
@@ -682,11 +737,12 @@ mod tests {
 
     const DAY: Duration = Duration::from_secs(24 * 3600);
     const HOUR: Duration = Duration::from_secs(3600);
+    const SEC: Duration = Duration::from_secs(1);
 
     #[test]
     fn renews_when_less_than_renew_before_is_left() {
         let sent = Instant::now();
-        let w = Working::from_token(token(Some(DAY)), sent, HOUR).unwrap();
+        let w = Working::from_token(token(Some(DAY)), sent, HOUR, SEC).unwrap();
         assert_eq!(w.renew_at, Some(sent + DAY - HOUR));
         assert_eq!(w.usable_until, Some(sent + DAY - Duration::from_secs(30)));
         assert!(w.fresh(sent + DAY - HOUR - Duration::from_secs(1)));
@@ -699,11 +755,11 @@ mod tests {
     fn renew_before_is_clamped_to_a_sane_part_of_the_lifetime() {
         let sent = Instant::now();
         // Asking for more than half the lifetime renews at half of it.
-        let w = Working::from_token(token(Some(DAY)), sent, 3 * DAY).unwrap();
+        let w = Working::from_token(token(Some(DAY)), sent, 3 * DAY, SEC).unwrap();
         assert_eq!(w.renew_at, Some(sent + DAY / 2));
         // Asking for nothing still renews before the safety margin.
         let short = Duration::from_secs(2);
-        let w = Working::from_token(token(Some(short)), sent, Duration::ZERO).unwrap();
+        let w = Working::from_token(token(Some(short)), sent, Duration::ZERO, SEC).unwrap();
         assert_eq!(w.renew_at, Some(sent + short - short / 20));
         assert_eq!(w.usable_until, w.renew_at);
     }
@@ -711,10 +767,10 @@ mod tests {
     #[test]
     fn a_permanent_or_endless_working_token_is_never_renewed() {
         let sent = Instant::now();
-        let w = Working::from_token(token(None), sent, HOUR).unwrap();
+        let w = Working::from_token(token(None), sent, HOUR, SEC).unwrap();
         assert_eq!((w.renew_at, w.usable_until), (None, None));
         assert!(w.fresh(sent + 100 * DAY) && w.usable(sent + 100 * DAY));
-        let far = Working::from_token(token(Some(DAY * 365 * 5000)), sent, HOUR).unwrap();
+        let far = Working::from_token(token(Some(DAY * 365 * 5000)), sent, HOUR, SEC).unwrap();
         assert!(far.fresh(sent + DAY));
     }
 
@@ -722,19 +778,26 @@ mod tests {
     fn an_unusable_minted_token_is_an_error_not_a_panic() {
         let mut t = token(Some(DAY));
         t.key = crate::TokenKey::from("has space");
-        let why = Working::from_token(t, Instant::now(), HOUR).err().unwrap();
+        let why = Working::from_token(t, Instant::now(), HOUR, SEC)
+            .err()
+            .unwrap();
         assert!(why.contains("key cannot be sent"), "{why}");
         assert!(!why.contains("has space"), "{why}");
-        let zero = Working::from_token(token(Some(Duration::ZERO)), Instant::now(), HOUR);
+        let zero = Working::from_token(token(Some(Duration::ZERO)), Instant::now(), HOUR, SEC);
         assert_eq!(zero.err().unwrap(), "it expires as soon as it is created");
         let mut inactive = token(Some(DAY));
         inactive.is_active = false;
-        let why = Working::from_token(inactive, Instant::now(), HOUR)
+        let why = Working::from_token(inactive, Instant::now(), HOUR, SEC)
             .err()
             .unwrap();
         assert_eq!(why, "it is not active");
         let past = Instant::now() - Duration::from_secs(10);
-        let why = Working::from_token(token(Some(Duration::from_secs(1))), past, HOUR).err();
+        let why = Working::from_token(token(Some(2 * SEC)), past, HOUR, SEC).err();
         assert_eq!(why.unwrap(), "it expired before it could be used");
+        let brief = Working::from_token(token(Some(SEC / 2)), Instant::now(), HOUR, SEC).err();
+        assert_eq!(
+            brief.unwrap(),
+            "it lives 500ms, less than one request may take (1s)"
+        );
     }
 }

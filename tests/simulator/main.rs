@@ -11,6 +11,7 @@ mod fake_rules;
 mod fake_server;
 mod family_sdk;
 mod pagination;
+mod renewal_bounds;
 mod renewing;
 mod retries;
 mod scripted;
