@@ -16,4 +16,5 @@ mod renewing;
 mod retries;
 mod scripted;
 mod security;
+mod soak;
 mod token_family;
