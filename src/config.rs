@@ -329,23 +329,50 @@ impl ClientBuilder {
 
     /// Makes the client renew its own temporary token, the practice the
     /// API recommends: the API token given to [`api_token`](Self::api_token)
-    /// becomes the *parent*, used only to mint. On first use the client
-    /// mints a temporary working token (24 hours) and sends every call with
-    /// it. When less than `renew_before` is left (at most half the token's
-    /// lifetime), the calling thread mints a successor (one round trip)
-    /// while other threads carry on with the current token; every thread
-    /// switches, and the predecessor is deleted once no call uses it. A
-    /// renewal that fails is tried again on a later call while the current
-    /// token lasts; one whose answer was lost is not repeated (it may have
-    /// made a temporary token, which then expires on its own).
+    /// becomes the *parent*, used only to mint and to tidy up. On first use
+    /// the client mints a temporary working token (24 hours) and sends every
+    /// call with it. When less than `renew_before` is left (at most half the
+    /// token's lifetime), one thread mints a successor with the working
+    /// token while the others carry on with the current one; every thread
+    /// switches, and the predecessor is deleted once no call uses it.
     ///
-    /// A 401 for the working token (revoked or deactivated elsewhere) mints
-    /// a new one with the parent and repeats that call once; a 401 for the
-    /// parent itself is returned as it is. [`Client::close`] deletes the
-    /// working token; dropping the last clone tries the same.
+    /// Renewal stays bounded when the service fails:
     ///
-    /// [`Client::with_api_token`] and [`Client::rotate`] on a renewing
-    /// client return plain clients that do not renew.
+    /// - One mint is in flight per client, clones included. A thread that
+    ///   needs a token while it is in flight waits for it (at most its own
+    ///   [`timeout`](Self::timeout)) and shares its outcome, success or
+    ///   error; it never mints because that mint failed.
+    /// - After a failed mint (no answer, 429 or 5xx, an answer that cannot
+    ///   be read, or a token that cannot be used) the next waits: an
+    ///   exponential backoff from [`retry_backoff`](Self::retry_backoff)
+    ///   that keeps at least half of each wait, and never less than the
+    ///   server's `Retry-After`. Meanwhile calls use a working token that
+    ///   still has time left; without one they send nothing and fail at
+    ///   once with [`Error::Renewal`](crate::Error::Renewal), which names
+    ///   the failure and when the next mint will be tried. With the default
+    ///   backoff, 8 threads calling without pause for 10 s against a failing
+    ///   service make at most 12 mints.
+    /// - A token that cannot be used (refused with 401 before any call
+    ///   succeeded with it, already expired, living less than one request
+    ///   may take, inactive, or with a key that cannot be sent) is deleted
+    ///   with the parent, never used, and counts as a failed mint.
+    /// - A 401 for a working token that had worked (revoked elsewhere) is
+    ///   answered with one replacement, minted with the parent, and one
+    ///   repeat of the call; if the replacement is refused too, the call
+    ///   returns that 401 and the next mint waits for the backoff. A 401
+    ///   for the parent itself is returned as it is.
+    ///
+    /// A mint whose answer was lost (a timeout, a dropped connection, a
+    /// 5xx) is never repeated at once: it may have made a token, which the
+    /// client cannot know of and which expires on its own. There is at most
+    /// one such token per failed attempt, and the backoff keeps those few.
+    ///
+    /// [`Client::close`] deletes every token the client minted that is
+    /// still live (a superseded one whose delete failed is also tried again
+    /// at the next renewal) and says which it could not delete; after it
+    /// the client mints nothing more. Dropping the last clone closes, best
+    /// effort. [`Client::with_api_token`] and [`Client::rotate`] on a
+    /// renewing client return plain clients that do not renew.
     ///
     /// Defaults to off: calls are sent with the API token itself.
     ///
