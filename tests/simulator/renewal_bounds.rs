@@ -5,14 +5,13 @@
 //! comes is one request however many threads wait for it; and nothing the
 //! client minted is left behind but tokens whose mint answer was lost.
 
-use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use neuroio::fake::{FakeIam, Fault, RecordedRequest};
 use neuroio::{Client, Error};
 
-use crate::support::client;
+use crate::support::temporary_tokens;
 
 /// How long the threads call.
 const RUN: Duration = Duration::from_secs(10);
@@ -93,18 +92,6 @@ fn renewing(fake: &FakeIam) -> Client {
         .unwrap()
 }
 
-/// Ids of the tokens the account holds besides the root token.
-fn left_over(fake: &FakeIam) -> BTreeSet<u64> {
-    client(fake, fake.root_token())
-        .tokens()
-        .list_all(None)
-        .unwrap()
-        .iter()
-        .filter(|t| !t.is_permanent())
-        .map(|t| t.id)
-        .collect()
-}
-
 /// One way for every mint (or every minted token) to fail.
 struct Failing {
     name: &'static str,
@@ -178,7 +165,7 @@ fn every_way_a_mint_fails_makes_at_most_12_mints_from_8_threads_in_10_s() {
                     failing.name,
                     run,
                     closed,
-                    left_over(&fake),
+                    temporary_tokens(&fake),
                     fake.root_token(),
                 )
             })
@@ -359,7 +346,7 @@ fn a_revoked_token_is_replaced_once_and_a_refused_replacement_backs_off() {
         assert_eq!((method.as_str(), path.as_str()), (want_method, want_path));
     }
     client.close().unwrap();
-    assert!(left_over(&fake).is_empty());
+    assert!(temporary_tokens(&fake).is_empty());
 }
 
 #[test]
@@ -367,7 +354,7 @@ fn close_deletes_every_token_still_live_says_which_it_could_not_and_mints_no_mor
     let fake = FakeIam::start().unwrap();
     let client = renewing(&fake);
     client.whoami().unwrap();
-    let working = left_over(&fake);
+    let working = temporary_tokens(&fake);
     assert_eq!(working.len(), 1);
     fake.inject_at("DELETE", "/v1/tokens/*", Fault::status(500), ALWAYS);
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use neuroio::fake::{FakeIam, Fault, RecordedRequest};
 
-use crate::support::client;
+use crate::support::temporary_tokens;
 
 /// The client's timeout: short, so faults past it cost little time.
 const TIMEOUT: Duration = Duration::from_millis(300);
@@ -235,22 +235,10 @@ fn soak_a_shared_renewing_client_under_random_faults() {
     assert!(calls > threads, "the threads made calls: {calls}");
 
     // Nothing left but tokens whose mint answer was lost.
-    let left: Vec<u64> = temporary_tokens(&fake, &root);
+    let left = temporary_tokens(&fake);
     assert!(
         left.len() <= tally.lost_mints,
         "tokens {left:?} left; {} mint answers were lost",
         tally.lost_mints
     );
-}
-
-/// The temporary tokens the account holds.
-fn temporary_tokens(fake: &FakeIam, root: &str) -> Vec<u64> {
-    client(fake, root)
-        .tokens()
-        .list_all(None)
-        .unwrap()
-        .iter()
-        .filter(|t| !t.is_permanent())
-        .map(|t| t.id)
-        .collect()
 }
