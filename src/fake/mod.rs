@@ -49,8 +49,13 @@
 //! and closed), and keeps a bounded log of requests for
 //! [`FakeIam::requests`].
 
-mod api;
+mod account;
 mod http;
+mod routes;
+mod spaces;
+mod store;
+mod tokens;
+mod wire;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -292,7 +297,7 @@ impl RequestLog {
 
 /// State shared by the simulator's threads.
 pub(crate) struct Shared {
-    state: Mutex<api::State>,
+    state: Mutex<store::State>,
     faults: Mutex<VecDeque<Fault>>,
     requests: Mutex<RequestLog>,
     connections: AtomicUsize,
@@ -311,7 +316,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut api::State) -> R) -> R {
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut store::State) -> R) -> R {
         f(&mut lock(&self.state))
     }
 
@@ -412,7 +417,7 @@ impl FakeIam {
         };
         let listener = TcpListener::bind(addr).map_err(io_error)?;
         let addr = listener.local_addr().map_err(io_error)?;
-        let mut state = api::State::new();
+        let mut state = store::State::new();
         let root_token = state.add_account();
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
@@ -503,7 +508,7 @@ impl FakeIam {
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn add_account(&self) -> String {
-        self.shared.with_state(api::State::add_account)
+        self.shared.with_state(store::State::add_account)
     }
 
     /// The username of the first account's user: `root`. Log in with it and
@@ -554,9 +559,9 @@ impl FakeIam {
             .with_state(|state| state.add_account_with_user(username, password))
             .map_err(|e| {
                 let reason = match e {
-                    api::UserError::EmptyUsername => "the username is empty",
-                    api::UserError::EmptyPassword => "the password is empty",
-                    api::UserError::UsernameTaken => "the username is taken",
+                    store::UserError::EmptyUsername => "the username is empty",
+                    store::UserError::EmptyPassword => "the password is empty",
+                    store::UserError::UsernameTaken => "the username is taken",
                 };
                 Error::Config(ConfigError::InvalidSetting {
                     name: "FakeIam::add_account_with_user",
