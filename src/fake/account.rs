@@ -3,9 +3,28 @@
 
 use serde_json::json;
 
-use super::routes::Call;
+use super::routes::{Call, Handler, Route};
 use super::store::{Caller, Collection, Scope, State};
 use super::wire::{Outgoing, not_found, parse_body, required_text};
+
+/// The account routes: log in, change the password, who am I.
+pub(super) const ROUTES: &[Route] = &[
+    Route {
+        pattern: "/v1/auth/token/",
+        collection: Collection::Api,
+        methods: &[("POST", Handler::Public(State::login))],
+    },
+    Route {
+        pattern: "/v1/auth/password/change/",
+        collection: Collection::Api,
+        methods: &[("POST", Handler::Authenticated(State::change_password))],
+    },
+    Route {
+        pattern: "/v1/whoami/",
+        collection: Collection::Api,
+        methods: &[("GET", Handler::Authenticated(State::whoami))],
+    },
+];
 
 impl State {
     pub(super) fn login(&mut self, call: &Call<'_>) -> Outgoing {

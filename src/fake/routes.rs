@@ -1,6 +1,6 @@
-//! The simulator's routing and authentication: one table, [`ROUTES`], of
-//! path patterns and a handler per method, and the check of the
-//! `Authorization` header. Adding a resource is adding a route.
+//! The simulator's routing and authentication: the route tables that each
+//! resource's handler file declares (path patterns and a handler per
+//! method), and the check of the `Authorization` header.
 
 use super::store::{Caller, Collection, Scope, State};
 use super::wire::{Incoming, Outgoing};
@@ -9,8 +9,9 @@ impl State {
     /// Answers one request: finds the route, authenticates if the route
     /// needs it, then dispatches on the method.
     pub(crate) fn handle(&mut self, req: &Incoming<'_>) -> Outgoing {
-        let Some((route, segment)) = ROUTES
+        let Some((route, segment)) = ROUTE_TABLES
             .iter()
+            .flat_map(|table| table.iter())
             .find_map(|route| route_match(route.pattern, req.path).map(|s| (route, s)))
         else {
             return Outgoing::error(404, "Not found: the simulator has no such endpoint.");
@@ -109,60 +110,13 @@ pub(super) struct Route {
     pub(super) methods: &'static [(&'static str, Handler)],
 }
 
-pub(super) const TOKEN_COLLECTION: &[(&str, Handler)] = &[
-    ("POST", Handler::Authenticated(State::create)),
-    ("GET", Handler::Authenticated(State::list)),
-    ("DELETE", Handler::Authenticated(State::delete_list)),
-];
-
-pub(super) const TOKEN_ITEM: &[(&str, Handler)] = &[
-    ("GET", Handler::Authenticated(State::get)),
-    ("PATCH", Handler::Authenticated(State::update)),
-    ("DELETE", Handler::Authenticated(State::delete)),
-];
-
-/// Every endpoint the simulator serves, IAM and API paths on one address.
-pub(super) const ROUTES: &[Route] = &[
-    Route {
-        pattern: "/v1/tokens/",
-        collection: Collection::Api,
-        methods: TOKEN_COLLECTION,
-    },
-    Route {
-        pattern: "/v1/tokens/{}/",
-        collection: Collection::Api,
-        methods: TOKEN_ITEM,
-    },
-    Route {
-        pattern: "/v1/streams/tokens/",
-        collection: Collection::Stream,
-        methods: TOKEN_COLLECTION,
-    },
-    Route {
-        pattern: "/v1/streams/tokens/{}/",
-        collection: Collection::Stream,
-        methods: TOKEN_ITEM,
-    },
-    Route {
-        pattern: "/v1/auth/token/",
-        collection: Collection::Api,
-        methods: &[("POST", Handler::Public(State::login))],
-    },
-    Route {
-        pattern: "/v1/auth/password/change/",
-        collection: Collection::Api,
-        methods: &[("POST", Handler::Authenticated(State::change_password))],
-    },
-    Route {
-        pattern: "/v1/whoami/",
-        collection: Collection::Api,
-        methods: &[("GET", Handler::Authenticated(State::whoami))],
-    },
-    Route {
-        pattern: "/v1/spaces/{}/tokens/",
-        collection: Collection::Api,
-        methods: &[("POST", Handler::Authenticated(State::create_space_token))],
-    },
+/// Every endpoint the simulator serves, IAM and API paths on one address:
+/// each resource's handler file declares its routes, and adding a resource
+/// is adding its table here.
+const ROUTE_TABLES: &[&[Route]] = &[
+    super::tokens::ROUTES,
+    super::account::ROUTES,
+    super::spaces::ROUTES,
 ];
 
 /// Matches a path against a pattern: `Some(segment)` with what `{}`

@@ -4,9 +4,47 @@
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
-use super::routes::Call;
-use super::store::{Caller, PERMANENT_LIMIT, Scope, State, StoredToken, page};
-use super::wire::{Incoming, Outgoing, QueryParams, not_found, parse_bool, read_bool_field};
+use super::routes::{Call, Handler, Route};
+use super::store::{Caller, Collection, PERMANENT_LIMIT, Scope, State, StoredToken, page};
+use super::wire::{
+    Incoming, Outgoing, Paging, QueryParams, not_found, parse_bool, read_bool_field,
+};
+
+const TOKEN_COLLECTION: &[(&str, Handler)] = &[
+    ("POST", Handler::Authenticated(State::create)),
+    ("GET", Handler::Authenticated(State::list)),
+    ("DELETE", Handler::Authenticated(State::delete_list)),
+];
+
+const TOKEN_ITEM: &[(&str, Handler)] = &[
+    ("GET", Handler::Authenticated(State::get)),
+    ("PATCH", Handler::Authenticated(State::update)),
+    ("DELETE", Handler::Authenticated(State::delete)),
+];
+
+/// The token routes: the Tokens API and the stream tokens API.
+pub(super) const ROUTES: &[Route] = &[
+    Route {
+        pattern: "/v1/tokens/",
+        collection: Collection::Api,
+        methods: TOKEN_COLLECTION,
+    },
+    Route {
+        pattern: "/v1/tokens/{}/",
+        collection: Collection::Api,
+        methods: TOKEN_ITEM,
+    },
+    Route {
+        pattern: "/v1/streams/tokens/",
+        collection: Collection::Stream,
+        methods: TOKEN_COLLECTION,
+    },
+    Route {
+        pattern: "/v1/streams/tokens/{}/",
+        collection: Collection::Stream,
+        methods: TOKEN_ITEM,
+    },
+];
 
 impl State {
     /// The id of the scope's token named by a path segment (id or key).
@@ -50,33 +88,7 @@ impl State {
     pub(super) fn list(&mut self, call: &Call<'_>, caller: Caller) -> Outgoing {
         let params = QueryParams::parse(call.req.query);
         let mut errors: Vec<(&str, &str)> = Vec::new();
-        let limit = match params.get("limit") {
-            None => 20,
-            Some(raw) => match raw.parse::<u64>() {
-                Ok(n) if (1..=100).contains(&n) => n,
-                Ok(_) => {
-                    errors.push(("limit", "Ensure this value is between 1 and 100."));
-                    0
-                }
-                Err(_) => {
-                    errors.push(("limit", "A valid integer is required."));
-                    0
-                }
-            },
-        };
-        let offset = match params.get("offset") {
-            None => 0,
-            Some(raw) => match raw.parse::<u64>() {
-                Ok(n) => n,
-                Err(_) => {
-                    errors.push((
-                        "offset",
-                        "A valid integer greater than or equal to 0 is required.",
-                    ));
-                    0
-                }
-            },
-        };
+        let paging = Paging::read(&params, &mut errors);
         let permanent = match params.get("permanent").map(parse_bool) {
             None => None,
             Some(Some(p)) => Some(p),
@@ -92,9 +104,7 @@ impl State {
             .scopes
             .get(&call.scope(caller))
             .map_or(&[][..], |index| index.ids(permanent));
-        let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-        let limit = usize::try_from(limit).unwrap_or(100);
-        let page: Vec<Value> = page(ids, offset, limit)
+        let page: Vec<Value> = page(ids, paging.offset, paging.limit)
             .filter_map(|id| self.tokens.get(&id))
             .inspect(|_| self.count_look())
             .map(StoredToken::to_json)

@@ -217,6 +217,56 @@ impl QueryParams {
     }
 }
 
+/// The page a list asks for: `limit` from 1 to 100 (20 when absent) and
+/// `offset` from 0 (0 when absent). Every list route reads it here, so every list
+/// validates alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Paging {
+    pub(super) limit: usize,
+    pub(super) offset: usize,
+}
+
+impl Paging {
+    const DEFAULT_LIMIT: usize = 20;
+    const MAX_LIMIT: usize = 100;
+
+    /// Reads `limit` and `offset`, recording a field error for each that is
+    /// not valid (the values are then meaningless).
+    pub(super) fn read(
+        params: &QueryParams,
+        errors: &mut Vec<(&'static str, &'static str)>,
+    ) -> Paging {
+        let limit = match params.get("limit").map(str::parse::<u64>) {
+            None => Paging::DEFAULT_LIMIT,
+            Some(Ok(n)) if (1..=Paging::MAX_LIMIT as u64).contains(&n) => {
+                usize::try_from(n).unwrap_or(Paging::MAX_LIMIT)
+            }
+            Some(Ok(_)) => {
+                errors.push(("limit", "Ensure this value is between 1 and 100."));
+                0
+            }
+            Some(Err(_)) => {
+                errors.push(("limit", "A valid integer is required."));
+                0
+            }
+        };
+        let offset = match params.get("offset").map(str::parse::<u64>) {
+            None => 0,
+            // Past the end of any list: an empty page, as for any offset
+            // beyond the last item.
+            Some(Ok(n)) => usize::try_from(n).unwrap_or(usize::MAX),
+            Some(Err(_)) => {
+                errors.push((
+                    "offset",
+                    "A valid integer greater than or equal to 0 is required.",
+                ));
+                0
+            }
+        };
+        Paging { limit, offset }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
