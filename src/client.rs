@@ -153,12 +153,14 @@ impl Client {
         crate::Auth::new(self)
     }
 
-    /// The account's spaces: [`Spaces::create_token`](crate::Spaces::create_token).
+    /// The account's spaces (`/v1/spaces/` on the IAM host): create, list,
+    /// get, rename and delete spaces, and create space tokens.
     ///
     /// ```no_run
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
-    /// let token = client.spaces().create_token(7, true)?;
+    /// let space = client.spaces().create("Warehouse")?;
+    /// let token = client.spaces().create_token(space.id, true)?;
     /// # Ok(())
     /// # }
     /// ```

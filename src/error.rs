@@ -95,6 +95,17 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// An argument the API would refuse, such as a space name that is
+    /// empty or too long; no request was sent.
+    #[error("{operation}: {reason}")]
+    #[non_exhaustive]
+    InvalidArgument {
+        /// The operation, such as `"spaces.create"`.
+        operation: &'static str,
+        /// What is wrong with the argument and what to give instead.
+        reason: String,
+    },
+
     /// A [`TokenRef`](crate::TokenRef) that can name no token (a negative id,
     /// an empty key, `.` or `..`, a key too long for a URL); no request was
     /// sent.
@@ -225,6 +236,7 @@ impl Error {
 
     /// A success whose body is not the JSON the API promises.
     pub(crate) fn undecodable(
+        operation: &'static str,
         status: u16,
         body: &[u8],
         source: &serde_json::Error,
@@ -238,7 +250,7 @@ impl Error {
         };
         Error::UnexpectedResponse {
             status,
-            reason: format!("the body is not the expected JSON ({source})"),
+            reason: format!("the answer to {operation} is not the expected JSON ({source})"),
             excerpt: secrets.excerpt(body),
             source: Some(Box::new(source)),
         }
@@ -292,6 +304,8 @@ impl DecodeError {
 fn outcome_hint(operation: &str) -> &'static str {
     if operation.ends_with("change_password") {
         "try logging in with the new password before trying again"
+    } else if operation == "spaces.create" {
+        "a space may have been created: list the spaces and look for its name before trying again"
     } else {
         "a token may have been created: list the newest tokens and compare before trying again"
     }

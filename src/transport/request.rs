@@ -173,6 +173,7 @@ impl Client {
         decode(&answer.body).map_err(|source| {
             let keys = self.sent_keys();
             let err = Error::undecodable(
+                request.operation,
                 answer.status,
                 &answer.body,
                 &source,
