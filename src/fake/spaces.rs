@@ -248,3 +248,52 @@ impl State {
         self.create_in(scope, call.req)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::wire::Incoming;
+    use super::*;
+
+    fn post(state: &mut State, path: &str, key: &str, body: &str) -> Value {
+        let answer = state.handle(&Incoming {
+            method: "POST",
+            path,
+            query: None,
+            authorization: Some(&format!("Token {key}")),
+            content_type: Some("application/json"),
+            body: body.as_bytes(),
+        });
+        assert_eq!(answer.status, 201, "{path}: {:?}", answer.body);
+        answer.body.unwrap_or_default()
+    }
+
+    #[test]
+    fn deleting_a_space_deletes_its_tokens_and_stream_tokens() {
+        let mut state = State::new();
+        let root = state.add_account();
+        let space = post(&mut state, "/v1/spaces/", &root, r#"{"name":"Lab"}"#)["id"]
+            .as_u64()
+            .unwrap();
+        let path = format!("/v1/spaces/{space}/tokens/");
+        let space_key = post(&mut state, &path, &root, "{}")["key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        post(&mut state, "/v1/tokens/", &space_key, "{}");
+        post(&mut state, "/v1/streams/tokens/", &space_key, "{}");
+        assert_eq!(state.tokens.len(), 4);
+
+        let answer = super::super::routes::tests::call(
+            &mut state,
+            "DELETE",
+            &format!("/v1/spaces/{space}/"),
+            &root,
+        );
+
+        assert_eq!(answer.status, 204);
+        assert_eq!(state.tokens.len(), 1);
+        assert_eq!(state.by_key.len(), 1);
+        assert!(state.by_key.contains_key(&root));
+        assert!(state.scopes.keys().all(|scope| scope.space.is_none()));
+    }
+}

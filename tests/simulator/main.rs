@@ -15,4 +15,5 @@ mod renewing;
 mod retries;
 mod scripted;
 mod security;
+mod spaces;
 mod token_family;
