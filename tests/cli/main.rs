@@ -19,6 +19,7 @@ mod exec;
 mod generated;
 mod help;
 mod keys;
+mod spaces;
 mod stream;
 mod terminal;
 

@@ -1,11 +1,11 @@
-//! The account's commands: login, who am I, space tokens and the password.
+//! The account's commands: login, who am I and the password.
 
 use std::io::{self, Write};
 use std::path::Path;
 
 use neuroio::TokenRef;
 
-use crate::args::{ApiArgs, Group, PasswordCommand, SpacesCommand};
+use crate::args::{ApiArgs, Group, PasswordCommand};
 use crate::context::{Api, builder, deliver, printer};
 use crate::failure::Failure;
 use crate::input::{PasswordSource, is_stdin, one_stdin_reader, token_from_stdin};
@@ -43,29 +43,6 @@ pub fn login(api: ApiArgs, username: &str, password_file: Option<&Path>) -> Resu
 
 pub fn whoami(api: &Api) -> Result<(), Failure> {
     Ok(api.out.whoami(&api.client.whoami()?)?)
-}
-
-pub fn spaces(group: Group<SpacesCommand>, top: ApiArgs) -> Result<(), Failure> {
-    let api = Api::new(group.api.0, top)?;
-    match group.command {
-        SpacesCommand::CreateToken {
-            space_id,
-            permanent,
-        } => {
-            let token = api.client.spaces().create_token(space_id, permanent)?;
-            // Only a token of the space sees it: delete it with itself.
-            let retry = format!(
-                "neuroio tokens delete {} (with a token of space {space_id})",
-                token.id
-            );
-            deliver(token.id, api.out.new_token(&token), &retry, |id| {
-                api.client
-                    .with_api_token(&token.key)?
-                    .tokens()
-                    .delete(TokenRef::from(id))
-            })
-        }
-    }
 }
 
 pub fn password(group: Group<PasswordCommand>, top: ApiArgs) -> Result<(), Failure> {

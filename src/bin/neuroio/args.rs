@@ -43,7 +43,7 @@ Load the completions:
   powershell  neuroio completions powershell | Out-String | Invoke-Expression
   elvish      eval (neuroio completions elvish | slurp)";
 
-/// The most tokens the API returns in one page.
+/// The most items the API returns in one page.
 const MAX_LIMIT: i64 = 100;
 
 /// Manage NeuroIO API tokens and stream tokens (create, list, inspect,
@@ -324,16 +324,82 @@ pub enum TokensCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum SpacesCommand {
+    /// List spaces, newest first.
+    #[command(after_help = EXIT_CODES)]
+    List {
+        /// Only spaces whose name contains this text (any case).
+        #[arg(long, value_name = "Q")]
+        query: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// Show one space.
+    #[command(after_help = EXIT_CODES)]
+    Get {
+        /// The space's id.
+        id: u64,
+    },
+    /// Create a space (its name: 1 to 255 characters, unique in the
+    /// account) and print it.
+    #[command(after_help = EXIT_CODES)]
+    Create {
+        /// The new space's name.
+        name: String,
+    },
+    /// Rename a space and print it.
+    #[command(after_help = EXIT_CODES)]
+    Rename {
+        /// The space's id.
+        id: u64,
+        /// The new name (1 to 255 characters, unique in the account).
+        name: String,
+    },
+    /// Delete a space and every token of it. The account's default space
+    /// cannot be deleted.
+    #[command(after_help = EXIT_CODES)]
+    Delete {
+        /// The space's id.
+        id: u64,
+        /// Confirm the deletion; required.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Create a token restricted to one space, with an account token, and
     /// print it with its key: temporary (24 hours) unless --permanent.
     #[command(after_help = EXIT_CODES)]
     CreateToken {
-        /// The space's id (see `neuroio whoami` for the default space).
+        /// The space's id (see `neuroio spaces list`).
         space_id: u64,
         /// Create a permanent token (at most 5 per space).
         #[arg(long)]
         permanent: bool,
     },
+}
+
+/// Which page of a list to show, or every page.
+#[derive(Debug, Args)]
+pub struct Page {
+    /// Items per page (1 to 100) [default: 20; with --all, 100].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_LIMIT))]
+    pub limit: Option<u32>,
+    /// Items to skip.
+    #[arg(long, default_value_t = 0, conflicts_with = "all")]
+    pub offset: u32,
+    /// Walk every page.
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl Page {
+    /// The page size of one page, as the official SDKs default it.
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(20)
+    }
+
+    /// The page size of a walk: the library's unless given.
+    pub fn walk_page_size(&self) -> u32 {
+        self.limit.unwrap_or(neuroio::DEFAULT_PAGE_SIZE)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,15 +437,8 @@ pub enum CollectionCommand {
     List {
         #[command(flatten)]
         filter: Filter,
-        /// Tokens per page (1 to 100); with --all, the page size.
-        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=MAX_LIMIT))]
-        limit: u32,
-        /// Tokens to skip.
-        #[arg(long, default_value_t = 0, conflicts_with = "all")]
-        offset: u32,
-        /// Walk every page.
-        #[arg(long)]
-        all: bool,
+        #[command(flatten)]
+        page: Page,
     },
     /// Show one token (a number is taken as an id, anything else as a key).
     #[command(after_help = EXIT_CODES)]

@@ -1,14 +1,16 @@
 //! What every command that talks to the API shares: the client built from
-//! flags and environment, the printer, and the delivery of a new key.
+//! flags and environment, the printer, the delivery of a new key, and the
+//! walk over every page of a list.
 
 use std::time::Duration;
 
-use neuroio::{Client, ClientBuilder};
+use neuroio::{Client, ClientBuilder, PageIter};
+use serde::de::DeserializeOwned;
 
 use crate::args::ApiArgs;
 use crate::failure::Failure;
 use crate::input::read_token;
-use crate::output::{Printer, WriteError, resolve_format};
+use crate::output::{Printer, Progress, WriteError, resolve_format};
 
 /// What a command that talks to the API needs: its options (those after
 /// the subcommand over those before it), a client and a printer.
@@ -110,4 +112,46 @@ pub fn deliver(
             Failure::from(cleanup).message
         ),
     }))
+}
+
+/// Prints every item of a list (`--all`), walking it with the library's
+/// walker: it holds one page at a time and stops with an error against a
+/// server that ignores `offset` and serves the same pages again. Progress
+/// goes to a terminal; jsonl streams each page as it comes, json and table
+/// need the whole list first. `noun` names one item, as in "token".
+pub fn print_all<T: DeserializeOwned>(
+    walk: PageIter<'_, T>,
+    page_size: u32,
+    noun: &str,
+    out: &Printer,
+    print: impl Fn(&Printer, &[T]) -> Result<(), WriteError>,
+) -> Result<(), Failure> {
+    let progress = Progress::new();
+    let page_len = usize::try_from(page_size).unwrap_or(usize::MAX);
+    let mut walk = walk.page_size(page_size).peekable();
+    let (mut pages, mut seen) = (0u64, 0u64);
+    let mut all = Vec::new();
+    let mut page = Vec::with_capacity(page_len.min(100));
+    while let Some(item) = walk.next() {
+        page.push(item?);
+        if page.len() < page_len && walk.peek().is_some() {
+            continue;
+        }
+        pages += 1;
+        seen += page.len() as u64;
+        let plural = if seen == 1 { "" } else { "s" };
+        progress.line(&format!(
+            "fetched page {pages}: {seen} {noun}{plural} so far"
+        ));
+        if out.streams() {
+            print(out, &page)?;
+            page.clear();
+        } else {
+            all.append(&mut page);
+        }
+    }
+    if !out.streams() {
+        print(out, &all)?;
+    }
+    Ok(())
 }

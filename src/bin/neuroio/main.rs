@@ -6,9 +6,10 @@
 //!
 //! - `args`: the command line (clap definitions, help texts, exit codes);
 //! - `context`: what every command shares (the client from flags and
-//!   environment, the printer, delivering a new key);
+//!   environment, the printer, delivering a new key, walking every page);
 //! - `tokens`: the collections of tokens (`tokens`, `stream-tokens`);
-//! - `account`: login, who am I, space tokens and the password;
+//! - `account`: login, who am I and the password;
+//! - `spaces`: spaces and space tokens;
 //! - `server`: `fake-server`;
 //! - `exec`: running a command with a token of its own;
 //! - `input`: reading the API token and token keys;
@@ -26,6 +27,7 @@ mod input;
 mod man;
 mod output;
 mod server;
+mod spaces;
 mod tokens;
 
 use std::io::{self, Write};
@@ -65,7 +67,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             password_file,
         } => account::login(args.or(api), &username, password_file.as_deref()),
         Command::Whoami { api: args } => account::whoami(&Api::new(args, api)?),
-        Command::Spaces(group) => account::spaces(group, api),
+        Command::Spaces(group) => spaces::spaces(group, api),
         Command::Password(group) => account::password(group, api),
         #[cfg(unix)]
         Command::Exec { command, api: args } => crate::exec::exec(args.or(api), &command),

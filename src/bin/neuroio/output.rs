@@ -2,7 +2,7 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use neuroio::{Login, Token, Whoami};
+use neuroio::{Login, Space, Token, Whoami};
 use time::format_description::well_known::Rfc3339;
 
 use crate::args::Format;
@@ -144,6 +144,24 @@ impl Printer {
         }
     }
 
+    /// One space: every field the server sent.
+    pub fn space(&self, space: &Space) -> Result<(), WriteError> {
+        match self.format {
+            Format::Json | Format::Jsonl => emit(&to_json(space)?),
+            Format::Table => emit(&space_table(std::slice::from_ref(space))),
+        }
+    }
+
+    /// Spaces, every field the server sent; in a table, the id and the
+    /// name, escaped.
+    pub fn spaces(&self, spaces: &[Space]) -> Result<(), WriteError> {
+        match self.format {
+            Format::Json => emit(&to_json(spaces)?),
+            Format::Jsonl => spaces.iter().try_for_each(|s| emit(&to_json(s)?)),
+            Format::Table => emit(&space_table(spaces)),
+        }
+    }
+
     /// Whether tokens can be printed as they come, one page at a time.
     pub fn streams(&self) -> bool {
         self.format == Format::Jsonl
@@ -206,6 +224,34 @@ impl Printer {
             .collect();
         (header, rows)
     }
+}
+
+/// A table of spaces: the id and the name, with control characters in the
+/// name (server text) escaped so that they cannot drive the terminal.
+fn space_table(spaces: &[Space]) -> String {
+    let rows: Vec<Vec<String>> = spaces
+        .iter()
+        .map(|s| vec![s.id.to_string(), printable(&s.name)])
+        .collect();
+    columns(&["ID", "NAME"], &rows)
+}
+
+/// `text` with every control character, and every invisible character that
+/// reorders or hides text (bidirectional controls, zero-width marks),
+/// written as a Rust escape (`\n`, `\u{1b}`); backslashes are doubled so
+/// that an escape in the text stays distinguishable.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\\' => "\\\\".to_owned(),
+            '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}' => c.escape_unicode().to_string(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Aligned columns, header first, without a final newline.
