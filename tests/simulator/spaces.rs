@@ -6,29 +6,10 @@
 
 use std::time::Duration;
 
-use crate::support::{api_error, assert_error_body, client, raw};
+use crate::support::{api_error, assert_error_body, client, json_call as call};
 use neuroio::fake::{FakeIam, Fault};
 use neuroio::{Client, Space};
 use serde_json::{Value, json};
-
-/// A JSON call made with the token `key`.
-fn call(fake: &FakeIam, method: &str, path: &str, key: &str, body: &Value) -> (u16, Value) {
-    let bytes = if body.is_null() {
-        Vec::new()
-    } else {
-        serde_json::to_vec(body).unwrap()
-    };
-    raw(
-        fake,
-        method,
-        path,
-        &[
-            ("authorization", &format!("Token {key}")),
-            ("content-type", "application/json"),
-        ],
-        &bytes,
-    )
-}
 
 fn names(spaces: &[Space]) -> Vec<&str> {
     spaces.iter().map(|s| s.name.as_str()).collect()

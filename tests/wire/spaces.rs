@@ -24,6 +24,13 @@ fn assert_lab(space: &Space) {
     assert!(space.extra.is_empty());
 }
 
+/// Asserts every field of every space of [`PAGE`].
+fn assert_page(spaces: &[Space]) {
+    assert_eq!(spaces.len(), 2);
+    assert_lab(&spaces[0]);
+    assert_warehouse(&spaces[1]);
+}
+
 /// A mock for a request without a body: the given query, no content type.
 fn bodiless(wire: &mut Wire, method: &str, path: &str, query: Matcher) -> mockito::Mock {
     wire.expect(method, path)
@@ -177,9 +184,7 @@ fn list_case(q: Option<&str>, limit: u32, offset: u32, query: &str) {
     let page = wire.client.spaces().list(q, limit, offset).unwrap();
 
     mock.assert();
-    assert_eq!(page.len(), 2);
-    assert_lab(&page[0]);
-    assert_warehouse(&page[1]);
+    assert_page(&page);
     wire.finish();
 }
 
@@ -258,9 +263,7 @@ fn list_all_uses_pages_of_100() {
     let spaces = wire.client.spaces().list_all(None).unwrap();
 
     mock.assert();
-    assert_eq!(spaces.len(), 2);
-    assert_lab(&spaces[0]);
-    assert_warehouse(&spaces[1]);
+    assert_page(&spaces);
     wire.finish();
 }
 
@@ -309,9 +312,7 @@ fn full_list_gets_every_space_200() {
     let spaces = wire.client.spaces().full_list().unwrap();
 
     mock.assert();
-    assert_eq!(spaces.len(), 2);
-    assert_lab(&spaces[0]);
-    assert_warehouse(&spaces[1]);
+    assert_page(&spaces);
     wire.finish();
 }
 
