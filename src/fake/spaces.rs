@@ -85,6 +85,20 @@ impl State {
         .ok_or_else(not_found)
     }
 
+    /// The space with the id in the path, for a change only an account
+    /// token may make (`doing`, as in "rename spaces"): `Err` is the answer.
+    fn space_to_change(
+        &self,
+        call: &Call<'_>,
+        caller: Caller,
+        doing: &str,
+    ) -> Result<u64, Outgoing> {
+        if caller.space.is_some() {
+            return Err(forbidden(&format!("only an account token can {doing}")));
+        }
+        self.caller_space(call, caller)
+    }
+
     /// The name in the body, trimmed and checked: `Err` is the 400.
     /// `renaming` is the space being renamed, which may keep its name.
     fn space_name(
@@ -187,10 +201,7 @@ impl State {
     }
 
     pub(super) fn update_space(&mut self, call: &Call<'_>, caller: Caller) -> Outgoing {
-        if caller.space.is_some() {
-            return forbidden("only an account token can rename spaces");
-        }
-        let id = match self.caller_space(call, caller) {
+        let id = match self.space_to_change(call, caller, "rename spaces") {
             Ok(id) => id,
             Err(answer) => return answer,
         };
@@ -208,10 +219,7 @@ impl State {
     }
 
     pub(super) fn delete_space(&mut self, call: &Call<'_>, caller: Caller) -> Outgoing {
-        if caller.space.is_some() {
-            return forbidden("only an account token can delete spaces");
-        }
-        let id = match self.caller_space(call, caller) {
+        let id = match self.space_to_change(call, caller, "delete spaces") {
             Ok(id) => id,
             Err(answer) => return answer,
         };
@@ -233,10 +241,7 @@ impl State {
     }
 
     pub(super) fn create_space_token(&mut self, call: &Call<'_>, caller: Caller) -> Outgoing {
-        if caller.space.is_some() {
-            return forbidden("only an account token can create space tokens");
-        }
-        let space = match self.caller_space(call, caller) {
+        let space = match self.space_to_change(call, caller, "create space tokens") {
             Ok(id) => id,
             Err(answer) => return answer,
         };
