@@ -42,6 +42,18 @@
 //! and each scope has its own tokens, stream tokens and limit of 5 permanent
 //! tokens. Stream tokens never authenticate a call.
 //!
+//! Spaces (`/v1/spaces/`, `/v1/lists/spaces/`) belong to one account, which
+//! never sees another's (404). Where the real service is not documented the
+//! simulator chooses: a name is 1 to 255 characters once trimmed of
+//! surrounding whitespace and is stored trimmed; a name another space of the
+//! account has (compared exactly) is a 400 with a field error on `name`;
+//! lists are newest first, `q` keeps the names that contain it in any case,
+//! and `limit`/`offset` are validated as for tokens; deleting a space deletes
+//! its tokens and stream tokens, and the default space cannot be deleted
+//! (400). A space token may read its own space (`get`, and lists show only
+//! it); creating, renaming, deleting, space tokens and any other space's id
+//! answer 403.
+//!
 //! The simulator speaks HTTP/1.1 with keep-alive and `Content-Length`
 //! bodies (chunked request bodies get 411; two different `Content-Length`
 //! headers get 400, identical repeats are accepted), accepts bodies up to
