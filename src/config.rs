@@ -191,7 +191,26 @@ impl ClientBuilder {
                 );
             }
         };
-        let mut builder = ClientBuilder::default().api_token(token);
+        Ok(ClientBuilder::from_env_urls()?.api_token(token))
+    }
+
+    /// A builder with the service addresses from `NEUROIO_IAM_URL` and
+    /// `NEUROIO_API_URL` when they are set (the real services when unset or
+    /// blank), and no API token: for [`login`](Self::login), or to add a
+    /// token of your own. Unlike [`from_env`](Self::from_env) it never reads
+    /// `NEUROIO_API_TOKEN`, so it works before you have one.
+    ///
+    /// Fails only on a variable that is not valid UTF-8; the URLs themselves
+    /// are checked by `build` (or `login`), like any other.
+    ///
+    /// ```no_run
+    /// let password = std::env::var("NEUROIO_PASSWORD").unwrap_or_default();
+    /// let (client, login) = neuroio::ClientBuilder::from_env_urls()?.login("ada", &password)?;
+    /// println!("logged in as {} on {}", login.user.username, client.iam_url());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn from_env_urls() -> crate::Result<ClientBuilder> {
+        let mut builder = ClientBuilder::default();
         if let Some(url) = url_from_env("NEUROIO_IAM_URL")? {
             builder = builder.iam_url(url);
         }
