@@ -88,6 +88,7 @@ impl Client {
     ///     .iam_url("http://127.0.0.1:8080")
     ///     .timeout(std::time::Duration::from_secs(4))
     ///     .build()?;
+    /// # let _ = client;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn builder() -> ClientBuilder {
@@ -100,6 +101,7 @@ impl Client {
     ///
     /// ```no_run
     /// let client = neuroio::Client::from_env()?;
+    /// # let _ = client;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn from_env() -> crate::Result<Client> {
@@ -159,6 +161,7 @@ impl Client {
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
     /// let token = client.spaces().create_token(7, true)?;
+    /// # let _ = token;
     /// # Ok(())
     /// # }
     /// ```
@@ -175,6 +178,7 @@ impl Client {
     /// let client = neuroio::Client::new("my-api-token")?;
     /// let temporary = client.tokens().create(false)?;
     /// let as_temporary = client.with_api_token(&temporary.key)?;
+    /// # let _ = as_temporary;
     /// # Ok(())
     /// # }
     /// ```
@@ -202,6 +206,7 @@ impl Client {
     /// let client = neuroio::Client::from_env()?;
     /// let (client, token) = client.rotate()?;
     /// println!("now using token {} until {:?}", token.id, token.expires);
+    /// # let _ = client;
     /// # Ok(())
     /// # }
     /// ```

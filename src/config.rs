@@ -125,6 +125,7 @@ impl BaseUrl {
 ///     .timeout(Duration::from_secs(10))
 ///     .connect_timeout(Duration::from_secs(2))
 ///     .build()?;
+/// # let _ = client;
 /// # Ok::<(), neuroio::Error>(())
 /// ```
 #[derive(Clone)]
@@ -179,6 +180,7 @@ impl ClientBuilder {
     /// let client = neuroio::ClientBuilder::from_env()?
     ///     .timeout(std::time::Duration::from_secs(60))
     ///     .build()?;
+    /// # let _ = client;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn from_env() -> crate::Result<ClientBuilder> {
@@ -228,6 +230,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().api_token("my-api-token");
+    /// # let _ = builder;
     /// ```
     pub fn api_token(mut self, api_token: impl Into<TokenKey>) -> Self {
         self.api_token = Some(api_token.into());
@@ -242,6 +245,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().iam_url("http://127.0.0.1:8080");
+    /// # let _ = builder;
     /// ```
     pub fn iam_url(mut self, iam_url: impl Into<String>) -> Self {
         self.iam_url = iam_url.into();
@@ -254,6 +258,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().api_url("http://127.0.0.1:8080");
+    /// # let _ = builder;
     /// ```
     pub fn api_url(mut self, api_url: impl Into<String>) -> Self {
         self.api_url = api_url.into();
@@ -268,6 +273,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().timeout(std::time::Duration::from_secs(4));
+    /// # let _ = builder;
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.settings.timeout = timeout;
@@ -280,6 +286,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().connect_timeout(std::time::Duration::from_secs(2));
+    /// # let _ = builder;
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.settings.connect_timeout = Some(timeout);
@@ -295,6 +302,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().max_response_bytes(1 << 20);
+    /// # let _ = builder;
     /// ```
     pub fn max_response_bytes(mut self, bytes: u64) -> Self {
         self.settings.max_response_bytes = bytes;
@@ -313,6 +321,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().max_retries(5);
+    /// # let _ = builder;
     /// ```
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.settings.max_retries = retries;
@@ -330,6 +339,7 @@ impl ClientBuilder {
     /// use std::time::Duration;
     /// let builder = neuroio::Client::builder()
     ///     .retry_backoff(Duration::from_millis(100), Duration::from_secs(2));
+    /// # let _ = builder;
     /// ```
     pub fn retry_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.settings.backoff_initial = initial;
@@ -346,6 +356,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().max_retry_after(std::time::Duration::from_secs(5));
+    /// # let _ = builder;
     /// ```
     pub fn max_retry_after(mut self, cap: Duration) -> Self {
         self.settings.max_retry_after = cap;
@@ -363,6 +374,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().env_proxy(false);
+    /// # let _ = builder;
     /// ```
     pub fn env_proxy(mut self, use_it: bool) -> Self {
         self.settings.env_proxy = use_it;
@@ -382,6 +394,7 @@ impl ClientBuilder {
     ///     .iam_url("http://iam.internal:8080")
     ///     .allow_insecure_http(true)
     ///     .build()?;
+    /// # let _ = client;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {

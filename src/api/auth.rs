@@ -97,6 +97,7 @@ impl ClientBuilder {
     /// let (client, login) = neuroio::Client::builder().login("ada", &password)?;
     /// println!("logged in as {}; token {} until {:?}", login.user.username, login.token.id, login.token.expires);
     /// let me = client.whoami()?;
+    /// # let _ = me;
     /// # Ok(())
     /// # }
     /// ```

@@ -43,6 +43,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
 ///         expired += 1;
 ///     }
 /// }
+/// # let _ = expired;
 /// # Ok(())
 /// # }
 /// ```
@@ -80,6 +81,7 @@ impl<'c> TokenIter<'c> {
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
     /// let small_pages = client.tokens().iter(None).page_size(10);
+    /// # let _ = small_pages;
     /// # Ok(())
     /// # }
     /// ```

@@ -13,6 +13,7 @@ use crate::transport::request::{Repeat, Request, Segment};
 /// # fn main() -> neuroio::Result<()> {
 /// let client = neuroio::Client::from_env()?;
 /// let space_token = client.spaces().create_token(7, false)?;
+/// # let _ = space_token;
 /// # Ok(())
 /// # }
 /// ```

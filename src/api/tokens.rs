@@ -130,6 +130,7 @@ impl<'c> Tokens<'c> {
     ///     }
     ///     Err(err) => return Err(err),
     /// };
+    /// # let _ = token;
     /// # Ok(())
     /// # }
     /// ```
@@ -164,6 +165,7 @@ impl<'c> Tokens<'c> {
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
     /// let temporary = client.tokens().list(Some(false), 10, 5)?;
+    /// # let _ = temporary;
     /// # Ok(())
     /// # }
     /// ```
