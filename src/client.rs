@@ -25,7 +25,9 @@ use crate::secret::TokenKey;
 /// # fn main() -> neuroio::Result<()> {
 /// let client = neuroio::Client::new("my-api-token")?;
 /// let token = client.tokens().create(false)?;
-/// println!("created temporary token {} expiring at {:?}", token.id, token.expires);
+/// if let Some(left) = token.expires_in() {
+///     println!("created temporary token {}: {} min left", token.id, left.as_secs() / 60);
+/// }
 /// # Ok(())
 /// # }
 /// ```
@@ -205,7 +207,9 @@ impl Client {
     /// # fn main() -> neuroio::Result<()> {
     /// let client = neuroio::Client::from_env()?;
     /// let (client, token) = client.rotate()?;
-    /// println!("now using token {} until {:?}", token.id, token.expires);
+    /// if let Some(left) = token.expires_in() {
+    ///     println!("now using token {}, {} min left", token.id, left.as_secs() / 60);
+    /// }
     /// # let _ = client;
     /// # Ok(())
     /// # }
