@@ -64,7 +64,8 @@ const MAX_LIMIT: i64 = 100;
 /// --token-file (use - for standard input). There is deliberately no flag
 /// that takes the token itself.
 ///
-/// The manual: `neuroio man`, and docs/cli.md in the neuroio repository.
+/// The manual, with examples: docs/cli.md in the neuroio repository; the
+/// man page: `neuroio man`.
 #[derive(Debug, Parser)]
 #[command(name = "neuroio", version, after_help = EXIT_CODES)]
 pub struct Cli {
