@@ -4,8 +4,8 @@
 //! space if it created it.
 //!
 //! ```sh
-//! cargo run --example spaces                       # against the simulator
-//! NEUROIO_API_TOKEN=... cargo run --example spaces # against a real account
+//! cargo run -p neuroio-examples --bin spaces                        # against the simulator
+//! NEUROIO_API_TOKEN=... cargo run -p neuroio-examples --bin spaces # against a real account
 //! ```
 
 use std::process::ExitCode;

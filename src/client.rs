@@ -25,7 +25,9 @@ use crate::secret::TokenKey;
 /// # fn main() -> neuroio::Result<()> {
 /// let client = neuroio::Client::new("my-api-token")?;
 /// let token = client.tokens().create(false)?;
-/// println!("created temporary token {} expiring at {:?}", token.id, token.expires);
+/// if let Some(left) = token.expires_in() {
+///     println!("created temporary token {}: {} min left", token.id, left.as_secs() / 60);
+/// }
 /// # Ok(())
 /// # }
 /// ```
@@ -88,6 +90,7 @@ impl Client {
     ///     .iam_url("http://127.0.0.1:8080")
     ///     .timeout(std::time::Duration::from_secs(4))
     ///     .build()?;
+    /// # let _ = client;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn builder() -> ClientBuilder {
@@ -100,6 +103,7 @@ impl Client {
     ///
     /// ```no_run
     /// let client = neuroio::Client::from_env()?;
+    /// # let _ = client;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn from_env() -> crate::Result<Client> {
@@ -161,6 +165,7 @@ impl Client {
     /// # let client = neuroio::Client::new("my-api-token")?;
     /// let space = client.spaces().create("Warehouse")?;
     /// let token = client.spaces().create_token(space.id, true)?;
+    /// println!("token {} for space {}", token.id, space.name);
     /// # Ok(())
     /// # }
     /// ```
@@ -177,6 +182,7 @@ impl Client {
     /// let client = neuroio::Client::new("my-api-token")?;
     /// let temporary = client.tokens().create(false)?;
     /// let as_temporary = client.with_api_token(&temporary.key)?;
+    /// # let _ = as_temporary;
     /// # Ok(())
     /// # }
     /// ```
@@ -203,7 +209,10 @@ impl Client {
     /// # fn main() -> neuroio::Result<()> {
     /// let client = neuroio::Client::from_env()?;
     /// let (client, token) = client.rotate()?;
-    /// println!("now using token {} until {:?}", token.id, token.expires);
+    /// if let Some(left) = token.expires_in() {
+    ///     println!("now using token {}, {} min left", token.id, left.as_secs() / 60);
+    /// }
+    /// # let _ = client;
     /// # Ok(())
     /// # }
     /// ```

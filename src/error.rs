@@ -271,6 +271,7 @@ impl Error {
 ///     eprintln!("bad JSON at line {} column {}", decode.line(), decode.column());
 /// }
 /// # }
+/// # let _ = check;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -285,6 +286,7 @@ impl DecodeError {
     ///
     /// ```
     /// # fn check(d: &neuroio::DecodeError) { let _ = d.line(); }
+    /// # let _ = check;
     /// ```
     pub fn line(&self) -> usize {
         self.line
@@ -294,6 +296,7 @@ impl DecodeError {
     ///
     /// ```
     /// # fn check(d: &neuroio::DecodeError) { let _ = d.column(); }
+    /// # let _ = check;
     /// ```
     pub fn column(&self) -> usize {
         self.column
@@ -512,6 +515,7 @@ pub enum TransportErrorKind {
 ///     eprintln!("{} to {} failed: {:?}", t.operation(), t.host(), t.kind());
 /// }
 /// # }
+/// # let _ = check;
 /// ```
 #[derive(Debug)]
 pub struct TransportError {
@@ -583,7 +587,9 @@ impl TransportError {
     /// ```
     /// # fn check(t: &neuroio::TransportError) {
     /// let retryable = matches!(t.kind(), neuroio::TransportErrorKind::Timeout);
+    /// # let _ = retryable;
     /// # }
+    /// # let _ = check;
     /// ```
     pub fn kind(&self) -> TransportErrorKind {
         self.kind
@@ -595,6 +601,7 @@ impl TransportError {
     /// # fn check(t: &neuroio::TransportError) {
     /// println!("{}", t.operation());
     /// # }
+    /// # let _ = check;
     /// ```
     pub fn operation(&self) -> &'static str {
         self.operation
@@ -606,6 +613,7 @@ impl TransportError {
     /// # fn check(t: &neuroio::TransportError) {
     /// println!("{}", t.host());
     /// # }
+    /// # let _ = check;
     /// ```
     pub fn host(&self) -> &str {
         &self.host

@@ -1,6 +1,9 @@
-// The crate's manual is the README: one source for docs.rs and the
-// repository, with every Rust block in it compiled as a doctest.
-#![doc = include_str!("../README.md")]
+// The crate's manual, written for docs.rs, lives in docs/manual.md; every
+// Rust block in it is compiled as a doctest, with warnings denied. The
+// README (the repository's page) shares its examples with it, which
+// tests/readme.rs checks.
+#![doc = include_str!("../docs/manual.md")]
+#![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -31,6 +34,7 @@ pub use api::auth::Auth;
 ///
 /// ```
 /// let an_hour_ago = neuroio::time::OffsetDateTime::now_utc() - neuroio::time::Duration::hours(1);
+/// # let _ = an_hour_ago;
 /// ```
 pub use time;
 

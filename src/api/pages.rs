@@ -122,6 +122,7 @@ pub(crate) fn decode_page<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, se
 ///     .iter(Some("cam"))
 ///     .map(|space| space.map(|s| s.name))
 ///     .collect::<neuroio::Result<_>>()?;
+/// println!("{expired} expired tokens; spaces: {}", space_names.join(", "));
 /// # Ok(())
 /// # }
 /// ```
@@ -147,6 +148,7 @@ pub struct PageIter<'c, T> {
 /// # fn main() -> neuroio::Result<()> {
 /// # let client = neuroio::Client::new("my-api-token")?;
 /// let walk: neuroio::TokenIter<'_> = client.tokens().iter(None);
+/// println!("{} tokens", walk.count());
 /// # Ok(())
 /// # }
 /// ```
@@ -174,6 +176,7 @@ impl<'c, T> PageIter<'c, T> {
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
     /// let small_pages = client.tokens().iter(None).page_size(10);
+    /// # let _ = small_pages;
     /// # Ok(())
     /// # }
     /// ```

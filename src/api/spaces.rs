@@ -26,6 +26,7 @@ const MAX_NAME_CHARS: usize = 255;
 /// let client = neuroio::Client::from_env()?;
 /// let warehouse = client.spaces().create("Warehouse")?;
 /// let token = client.spaces().create_token(warehouse.id, false)?;
+/// println!("space token {} for {}", token.id, warehouse.name);
 /// for space in client.spaces().iter(None) {
 ///     let space = space?;
 ///     println!("{} {}", space.id, space.name);
@@ -69,6 +70,7 @@ impl<'c> Spaces<'c> {
     ///         .ok_or(err)?,
     ///     other => other?,
     /// };
+    /// println!("space {} is {}", space.id, space.name);
     /// # Ok(())
     /// # }
     /// ```
@@ -98,6 +100,7 @@ impl<'c> Spaces<'c> {
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
     /// let cameras = client.spaces().list(Some("cam"), 20, 0)?;
+    /// println!("{} spaces on the first page match", cameras.len());
     /// # Ok(())
     /// # }
     /// ```
@@ -129,6 +132,7 @@ impl<'c> Spaces<'c> {
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
     /// let all = client.spaces().list_all(None)?;
+    /// println!("{} spaces", all.len());
     /// # Ok(())
     /// # }
     /// ```
@@ -147,6 +151,7 @@ impl<'c> Spaces<'c> {
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
     /// let ids: Vec<u64> = client.spaces().full_list()?.iter().map(|s| s.id).collect();
+    /// println!("space ids: {ids:?}");
     /// # Ok(())
     /// # }
     /// ```

@@ -129,6 +129,7 @@ impl<'c> Tokens<'c> {
     ///     }
     ///     Err(err) => return Err(err),
     /// };
+    /// # let _ = token;
     /// # Ok(())
     /// # }
     /// ```
@@ -163,6 +164,7 @@ impl<'c> Tokens<'c> {
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
     /// let temporary = client.tokens().list(Some(false), 10, 5)?;
+    /// # let _ = temporary;
     /// # Ok(())
     /// # }
     /// ```

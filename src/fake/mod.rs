@@ -104,6 +104,7 @@ const ROOT_ACCOUNT: u64 = 1;
 /// let stall = Fault::Delay(std::time::Duration::from_secs(5));
 /// let drop_it = Fault::Close;
 /// let lose_answer = Fault::LoseAnswer;
+/// # let _ = (busy, slow_down, stall, drop_it, lose_answer);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -147,6 +148,7 @@ impl Fault {
     ///
     /// ```
     /// let fault = neuroio::fake::Fault::status(429).with_retry_after("2");
+    /// # let _ = fault;
     /// ```
     pub fn with_retry_after(self, value: impl Into<String>) -> Fault {
         match self {
@@ -202,7 +204,9 @@ impl RecordedRequest {
     /// ```
     /// # fn check(req: &neuroio::fake::RecordedRequest) {
     /// let agent = req.header("User-Agent");
+    /// # let _ = agent;
     /// # }
+    /// # let _ = check;
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -420,6 +424,7 @@ impl FakeIam {
     ///
     /// ```
     /// let fake = neuroio::fake::FakeIam::bind("127.0.0.1:0")?;
+    /// # let _ = fake;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> crate::Result<FakeIam> {
@@ -464,6 +469,7 @@ impl FakeIam {
     /// ```
     /// # let fake = neuroio::fake::FakeIam::start()?;
     /// let url = fake.url(); // "http://127.0.0.1:<port>"
+    /// # let _ = url;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn url(&self) -> String {
@@ -664,6 +670,7 @@ impl FakeIam {
     /// ```
     /// # let fake = neuroio::fake::FakeIam::start()?;
     /// let now = fake.now();
+    /// # let _ = now;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn now(&self) -> OffsetDateTime {

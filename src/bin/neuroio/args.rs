@@ -35,13 +35,23 @@ Exit codes:
   3      network error or timeout: no answer from the API
   4      authentication failed (401 or 403)";
 
+/// How to load the completions without root, for each shell (the same
+/// commands as docs/cli.md, which a test compares).
 const COMPLETIONS_HELP: &str = "\
-Load the completions:
-  bash        source <(neuroio completions bash)        (in ~/.bashrc)
-  zsh         neuroio completions zsh > \"${fpath[1]}/_neuroio\"
-  fish        neuroio completions fish > ~/.config/fish/completions/neuroio.fish
-  powershell  neuroio completions powershell | Out-String | Invoke-Expression
-  elvish      eval (neuroio completions elvish | slurp)";
+Load the completions (no root needed):
+  bash        mkdir -p ~/.local/share/bash-completion/completions
+              neuroio completions bash > ~/.local/share/bash-completion/completions/neuroio
+              (without the bash-completion package: source <(neuroio completions bash) in ~/.bashrc)
+  zsh         mkdir -p ~/.zfunc
+              neuroio completions zsh > ~/.zfunc/_neuroio
+              and in ~/.zshrc, before any compinit:
+                fpath=(~/.zfunc $fpath)
+                autoload -Uz compinit && compinit
+  fish        mkdir -p ~/.config/fish/completions
+              neuroio completions fish > ~/.config/fish/completions/neuroio.fish
+  powershell  in $PROFILE: neuroio completions powershell | Out-String | Invoke-Expression
+  elvish      in ~/.config/elvish/rc.elv: eval (neuroio completions elvish | slurp)
+Then open a new shell. The manual: docs/cli.md in the neuroio repository.";
 
 /// The most items the API returns in one page.
 const MAX_LIMIT: i64 = 100;
@@ -53,6 +63,9 @@ const MAX_LIMIT: i64 = 100;
 /// The API token is read from NEUROIO_API_TOKEN, or from a file with
 /// --token-file (use - for standard input). There is deliberately no flag
 /// that takes the token itself.
+///
+/// The manual, with examples: docs/cli.md in the neuroio repository; the
+/// man page: `neuroio man`.
 #[derive(Debug, Parser)]
 #[command(name = "neuroio", version, after_help = EXIT_CODES)]
 pub struct Cli {
