@@ -95,6 +95,11 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// The credentials file or a profile in it cannot be used (see
+    /// [`Client::from_profile`](crate::Client::from_profile)).
+    #[error(transparent)]
+    Profile(Box<crate::credentials::profile::ProfileError>),
+
     /// A [`TokenRef`](crate::TokenRef) that can name no token (a negative id,
     /// an empty key, `.` or `..`, a key too long for a URL); no request was
     /// sent.
@@ -285,6 +290,12 @@ impl DecodeError {
     /// ```
     pub fn column(&self) -> usize {
         self.column
+    }
+}
+
+impl From<crate::credentials::profile::ProfileError> for Error {
+    fn from(err: crate::credentials::profile::ProfileError) -> Self {
+        Error::Profile(Box::new(err))
     }
 }
 
