@@ -387,6 +387,24 @@ impl Profiles {
         Ok(self.profiles.insert(name.to_owned(), profile))
     }
 
+    /// The profile `name`, or the error that names the file and the
+    /// profile.
+    ///
+    /// ```
+    /// let profiles = neuroio::Profiles::empty("/tmp/c.toml");
+    /// let err = profiles.require("staging").unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "no profile \"staging\" in /tmp/c.toml: log in with neuroio login --username USER --profile staging"
+    /// );
+    /// ```
+    pub fn require(&self, name: &str) -> Result<&Profile, ProfileError> {
+        self.get(name).ok_or_else(|| ProfileError::MissingProfile {
+            path: self.path.clone(),
+            profile: name.to_owned(),
+        })
+    }
+
     /// The profile `name` with a token in it, or the error that names the
     /// file and the profile when either is missing.
     ///
@@ -398,10 +416,7 @@ impl Profiles {
     /// ));
     /// ```
     pub fn with_token(&self, name: &str) -> Result<(&Profile, &TokenKey), ProfileError> {
-        let profile = self.get(name).ok_or_else(|| ProfileError::MissingProfile {
-            path: self.path.clone(),
-            profile: name.to_owned(),
-        })?;
+        let profile = self.require(name)?;
         match &profile.token {
             Some(token) => Ok((profile, token)),
             None => Err(ProfileError::NoToken {
