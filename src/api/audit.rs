@@ -271,15 +271,20 @@ impl Tokens<'_> {
     /// # }
     /// ```
     pub fn audit(&self, policy: &AuditPolicy) -> crate::Result<AuditReport> {
+        self.audit_within(policy, MAX_AUDITED_TOKENS)
+    }
+
+    /// [`audit`](Self::audit), reading at most `most` tokens.
+    fn audit_within(&self, policy: &AuditPolicy, most: usize) -> crate::Result<AuditReport> {
         let at = policy.at.unwrap_or_else(OffsetDateTime::now_utc);
         let in_use = self.client().sent_keys();
         let mut census = Census::new(self.audited(), at, policy.max_age);
         for token in self.iter(None) {
-            if census.read == MAX_AUDITED_TOKENS {
+            if census.read == most {
                 return Err(Error::unexpected(
                     200,
                     format!(
-                        "the {} list goes on past {MAX_AUDITED_TOKENS} tokens; the audit was stopped",
+                        "the {} list goes on past {most} tokens; the audit was stopped",
                         census.collection.as_str()
                     ),
                     b"",
@@ -520,6 +525,27 @@ mod tests {
                 .iter()
                 .all(|f| f.collection == AuditedCollection::StreamTokens)
         );
+    }
+
+    #[cfg(feature = "fake")]
+    #[test]
+    fn a_list_longer_than_the_bound_ends_the_audit() {
+        let fake = crate::fake::FakeIam::start().unwrap();
+        fake.add_temporary_tokens(&fake.root_token(), 250).unwrap();
+        let client = fake.client_builder().build().unwrap();
+        fake.clear_requests();
+
+        let err = client
+            .tokens()
+            .audit_within(&AuditPolicy::new(), 200)
+            .unwrap_err();
+
+        assert_eq!(
+            err.to_string(),
+            "unexpected response from the API (HTTP 200): the tokens list goes on past 200 \
+             tokens; the audit was stopped; body starts with: \"\""
+        );
+        assert_eq!(fake.requests().len(), 3, "no page past the bound");
     }
 
     #[test]

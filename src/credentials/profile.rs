@@ -476,24 +476,24 @@ fn table_line(text: &str, name: &str) -> usize {
         .map_or(1, |at| at + 1)
 }
 
-/// A parser's message with every quoted part left out: it may quote the
-/// value it choked on, which may be a key.
+/// A parser's message with every double-quoted part left out: it quotes
+/// the value it choked on that way, which may be a key. (Backticks quote
+/// the grammar: field names, expected characters.)
 fn without_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut quote: Option<char> = None;
     for c in message.chars() {
-        match quote {
-            Some(q) if c == q => {
+        match (quote, c) {
+            (Some('"'), '"') => {
                 quote = None;
-                out.push_str("…");
+                out.push_str("…\"");
+            }
+            (Some('"'), _) => {}
+            (Some('`'), '`') | (None, '`' | '"') => {
+                quote = if quote.is_some() { None } else { Some(c) };
                 out.push(c);
             }
-            Some(_) => {}
-            None if c == '"' || c == '`' || c == '\'' => {
-                quote = Some(c);
-                out.push(c);
-            }
-            None => out.push(c),
+            _ => out.push(c),
         }
     }
     out.trim_end().to_owned()
@@ -509,7 +509,10 @@ mod tests {
             without_quoted("invalid type: string \"s3cret\", expected u64"),
             "invalid type: string \"…\", expected u64"
         );
-        assert_eq!(without_quoted("unknown field `tokn`"), "unknown field `…`");
+        assert_eq!(
+            without_quoted("invalid basic string, expected `\"`"),
+            "invalid basic string, expected `\"`"
+        );
     }
 
     #[test]
