@@ -147,22 +147,19 @@ pub fn refuse_api_args(api: &ApiArgs, command: &str) -> Result<(), Failure> {
 /// A client builder with every API option but the token; URLs not given
 /// by flag or environment come from `profile`, else the defaults.
 pub fn builder(api: &ApiArgs, profile: Option<&Profile>) -> Result<ClientBuilder, Failure> {
-    let stored = |url: Option<&String>, default: &str| url.map_or(default, |u| u).to_owned();
+    let (stored_iam, stored_api) =
+        profile.map_or((None, None), |p| (p.iam_url.as_ref(), p.api_url.as_ref()));
     let iam_url = url_setting(
         &api.iam_url,
         "NEUROIO_IAM_URL",
-        &stored(
-            profile.and_then(|p| p.iam_url.as_ref()),
-            neuroio::DEFAULT_IAM_URL,
-        ),
+        stored_iam,
+        neuroio::DEFAULT_IAM_URL,
     )?;
     let api_url = url_setting(
         &api.api_url,
         "NEUROIO_API_URL",
-        &stored(
-            profile.and_then(|p| p.api_url.as_ref()),
-            neuroio::DEFAULT_API_URL,
-        ),
+        stored_api,
+        neuroio::DEFAULT_API_URL,
     )?;
     Ok(Client::builder()
         .iam_url(iam_url)
@@ -175,15 +172,22 @@ pub fn builder(api: &ApiArgs, profile: Option<&Profile>) -> Result<ClientBuilder
         .max_retries(api.retries.unwrap_or(neuroio::DEFAULT_MAX_RETRIES)))
 }
 
-/// A URL from its flag, else from `env` when set and not empty, else
-/// `default` (the profile's or the library's).
-fn url_setting(flag: &Option<String>, env: &str, default: &str) -> Result<String, Failure> {
+/// A URL from its flag, else from `env` when set and not empty, else the
+/// profile's, else `default`.
+fn url_setting(
+    flag: &Option<String>,
+    env: &str,
+    stored: Option<&String>,
+    default: &str,
+) -> Result<String, Failure> {
     if let Some(url) = flag {
         return Ok(url.clone());
     }
     match std::env::var(env) {
         Ok(url) if !url.is_empty() => Ok(url),
-        Ok(_) | Err(std::env::VarError::NotPresent) => Ok(default.to_owned()),
+        Ok(_) | Err(std::env::VarError::NotPresent) => {
+            Ok(stored.map_or(default, String::as_str).to_owned())
+        }
         Err(std::env::VarError::NotUnicode(_)) => {
             Err(Failure::usage(format!("{env} is not valid UTF-8")))
         }
