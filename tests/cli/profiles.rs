@@ -756,3 +756,73 @@ fn the_library_reads_the_file_login_wrote() {
         "{text}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn auth_token_refuses_a_token_its_profile_says_has_expired() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new("expired");
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    std::fs::write(
+        home.file(),
+        "[default]\ntoken = \"0123456789abcdef\"\nexpires = \"2021-05-29T10:37:51Z\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(home.file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let output = home.run(&["auth", "token"], &[]);
+
+    assert_eq!(output.status.code(), Some(4));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        "error: the token of profile default expired at 2021-05-29T10:37:51Z; log in again: \
+         neuroio login --username USER --profile default\n"
+    );
+}
+
+/// The workflow the fake server suggests: log in once into a profile, then
+/// plain commands, the audit included.
+#[test]
+fn a_profile_for_the_fake_server() {
+    let home = Home::new("fake-server");
+    let (mut child, info, _out) = start_fake_server(&[]);
+    let url = info["url"].as_str().unwrap();
+    let password = home.root.join("password");
+    std::fs::write(&password, info["user"]["password"].as_str().unwrap()).unwrap();
+
+    let login = home.run(
+        &[
+            "login",
+            "--profile",
+            "fake",
+            "--username",
+            "root",
+            "--iam-url",
+            url,
+            "--api-url",
+            url,
+            "--password-file",
+            password.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let audit = home.run(
+        &["tokens", "audit", "--fail"],
+        &[("NEUROIO_PROFILE", "fake")],
+    );
+
+    assert_eq!(json(&login)["profile"], "fake");
+    let report = json(&audit);
+    assert_eq!(report["findings"], serde_json::json!([]));
+    assert_eq!(report["collections"][0]["temporary"], 1);
+    terminate(&mut child);
+    let done = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        said.contains(&format!(
+            "\n  neuroio login --profile fake --username root --iam-url {url} --api-url {url}\n"
+        )),
+        "{said}"
+    );
+}
