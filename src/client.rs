@@ -110,6 +110,24 @@ impl Client {
         ClientBuilder::from_env()?.build()
     }
 
+    /// A client for the profile `name` of the credentials file that
+    /// `neuroio login` writes (see [`Profiles`](crate::Profiles)): its token
+    /// and URLs. `None` picks the profile named by `NEUROIO_PROFILE`, else
+    /// `default`. A missing file or profile, a profile without a token, and
+    /// a file others may read are each an
+    /// [`Error::Profile`](crate::Error::Profile) naming the file and the
+    /// profile.
+    ///
+    /// ```no_run
+    /// let client = neuroio::Client::from_profile(None)?;
+    /// let staging = neuroio::Client::from_profile(Some("staging"))?;
+    /// println!("{} and {}", client.iam_url(), staging.iam_url());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn from_profile(name: Option<&str>) -> crate::Result<Client> {
+        ClientBuilder::from_profile(name)?.build()
+    }
+
     /// The Tokens API on the IAM host (`/v1/tokens/`): create, list, get,
     /// update and delete tokens.
     ///

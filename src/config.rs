@@ -222,6 +222,34 @@ impl ClientBuilder {
         Ok(builder)
     }
 
+    /// A builder filled from the profile `name` of the credentials file
+    /// (see [`Profiles`](crate::Profiles)): its token, and its IAM and API
+    /// URLs when it has them. `None` picks `NEUROIO_PROFILE`, else
+    /// `default`. Further settings can follow. The environment's
+    /// `NEUROIO_API_TOKEN` and URLs are not read.
+    ///
+    /// ```no_run
+    /// let client = neuroio::ClientBuilder::from_profile(Some("staging"))?
+    ///     .timeout(std::time::Duration::from_secs(60))
+    ///     .build()?;
+    /// println!("staging is at {}", client.iam_url());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn from_profile(name: Option<&str>) -> crate::Result<ClientBuilder> {
+        use crate::credentials::profile::Profiles;
+        let name = Profiles::selected(name)?;
+        let profiles = Profiles::load(Profiles::default_path()?)?;
+        let (profile, token) = profiles.with_token(&name)?;
+        let mut builder = ClientBuilder::default().api_token(token.clone());
+        if let Some(url) = &profile.iam_url {
+            builder = builder.iam_url(url);
+        }
+        if let Some(url) = &profile.api_url {
+            builder = builder.api_url(url);
+        }
+        Ok(builder)
+    }
+
     /// The API token sent as `Authorization: Token <api_token>` on every call:
     /// a `&str`, `String`, `&String` or [`TokenKey`] (such as a new token's
     /// `key`).

@@ -105,6 +105,10 @@ pub enum Error {
         /// What is wrong with the argument and what to give instead.
         reason: String,
     },
+    /// The credentials file or a profile in it cannot be used (see
+    /// [`Client::from_profile`](crate::Client::from_profile)).
+    #[error(transparent)]
+    Profile(Box<crate::credentials::profile::ProfileError>),
 
     /// A [`TokenRef`](crate::TokenRef) that can name no token (a negative id,
     /// an empty key, `.` or `..`, a key too long for a URL); no request was
@@ -300,6 +304,12 @@ impl DecodeError {
     /// ```
     pub fn column(&self) -> usize {
         self.column
+    }
+}
+
+impl From<crate::credentials::profile::ProfileError> for Error {
+    fn from(err: crate::credentials::profile::ProfileError) -> Self {
+        Error::Profile(Box::new(err))
     }
 }
 

@@ -27,6 +27,10 @@ mod api;
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
 
+pub use api::audit::{
+    AuditPolicy, AuditReport, AuditedCollection, DEFAULT_MAX_AGE, Finding, FindingCode,
+    MAX_AUDITED_TOKENS, PERMANENT_TOKEN_LIMIT, PermanentToken,
+};
 pub use api::auth::Auth;
 /// The `time` crate, whose `OffsetDateTime` is the type of
 /// [`Token::created`] and [`Token::expires`]: use it through this
@@ -46,6 +50,9 @@ pub use api::tokens::Tokens;
 pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_API_URL, DEFAULT_IAM_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
+};
+pub use credentials::profile::{
+    CREDENTIALS_FILE, DEFAULT_PROFILE, MAX_CREDENTIALS_BYTES, Profile, ProfileError, Profiles,
 };
 pub use error::{
     ApiError, ConfigError, DecodeError, Error, FieldError, TransportError, TransportErrorKind,

@@ -86,6 +86,19 @@ impl<'c> Tokens<'c> {
         Tokens { client, collection }
     }
 
+    /// The client this collection calls with.
+    pub(crate) fn client(&self) -> &'c Client {
+        self.client
+    }
+
+    /// Which collection this is, as an audit names it.
+    pub(crate) fn audited(&self) -> crate::api::audit::AuditedCollection {
+        match self.collection.host {
+            Host::Iam => crate::api::audit::AuditedCollection::Tokens,
+            Host::Api => crate::api::audit::AuditedCollection::StreamTokens,
+        }
+    }
+
     /// A request to this collection (`segment` names one token).
     fn request<'a>(&self, method: Method, operation: &'static str, repeat: Repeat) -> Request<'a> {
         Request::new(

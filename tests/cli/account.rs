@@ -13,6 +13,7 @@ fn login_with_file(fake: &FakeIam, username: &str, password: &str) -> Output {
         None,
         &[
             "login",
+            "--no-store",
             "--username",
             username,
             "--password-file",
@@ -55,7 +56,14 @@ fn login_reads_the_password_from_standard_input() {
 
     let output = run_with_stdin(
         &fake,
-        &["login", "--username", &user, "--password-file", "-"],
+        &[
+            "login",
+            "--no-store",
+            "--username",
+            &user,
+            "--password-file",
+            "-",
+        ],
         &format!("{}\n", fake.root_password()),
     );
 
@@ -123,6 +131,7 @@ fn login_into_a_closed_pipe_deletes_the_new_token() {
         &fake,
         &[
             "login",
+            "--no-store",
             "--username",
             &fake.root_username(),
             "--password-file",

@@ -10,9 +10,10 @@ Exit codes:
   2  usage error: bad arguments, missing token, unusable configuration
   3  network error or timeout: no answer from the API
   4  authentication failed (401 or 403), or a wrong user name or password
+  5  tokens audit --fail: the audit found something
 ";
 
-const API_OPTIONS: [&str; 8] = [
+const API_OPTIONS: [&str; 9] = [
     "--iam-url",
     "--api-url",
     "--allow-insecure-http",
@@ -21,6 +22,7 @@ const API_OPTIONS: [&str; 8] = [
     "--retries",
     "--output",
     "--show-keys",
+    "--profile",
 ];
 
 fn help(args: &[&str]) -> String {
@@ -47,6 +49,7 @@ fn every_command_that_talks_to_the_api_shows_the_exit_codes_and_api_options() {
         &["tokens", "delete"],
         &["tokens", "delete-all"],
         &["tokens", "rotate"],
+        &["tokens", "audit"],
         &["stream-tokens"],
         &["stream-tokens", "create"],
         &["stream-tokens", "list"],
@@ -55,6 +58,11 @@ fn every_command_that_talks_to_the_api_shows_the_exit_codes_and_api_options() {
         &["stream-tokens", "delete"],
         &["stream-tokens", "delete-all"],
         &["login"],
+        &["auth"],
+        &["auth", "status"],
+        &["auth", "token"],
+        &["auth", "logout"],
+        &["auth", "list"],
         &["whoami"],
         &["spaces"],
         &["spaces", "list"],

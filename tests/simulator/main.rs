@@ -6,6 +6,7 @@
 mod support;
 
 mod abuse;
+mod audit;
 mod connections;
 mod fake_rules;
 mod fake_server;

@@ -1,10 +1,17 @@
 //! What every command that talks to the API shares: the client built from
-//! flags and environment, the printer, the delivery of a new key, and the
-//! walk over every page of a list.
+//! flags, environment and profile, the printer, the delivery of a new key,
+//! and the walk over every page of a list.
+//!
+//! Precedence: the token from --token-file, else NEUROIO_API_TOKEN, else
+//! the profile; each URL from its flag, else the environment, else the
+//! profile, else the default. The profile's URLs are used when its token is,
+//! or when a profile is named (--profile, NEUROIO_PROFILE): a token from
+//! elsewhere is not sent to the URLs stored for another one.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use neuroio::{Client, ClientBuilder, PageIter};
+use neuroio::{Client, ClientBuilder, PageIter, Profile, ProfileError, Profiles};
 use serde::de::DeserializeOwned;
 
 use crate::args::ApiArgs;
@@ -24,12 +31,107 @@ impl Api {
     /// `args` are those given after the command, `top` those before it.
     pub fn new(args: ApiArgs, top: ApiArgs) -> Result<Api, Failure> {
         let args = args.or(top);
+        let credentials = credentials(&args)?;
+        let client = builder(&args, credentials.profile.as_ref())?
+            .api_token(credentials.token)
+            .build()?;
         Ok(Api {
-            client: client(&args)?,
+            client,
             out: printer(&args),
             args,
         })
     }
+}
+
+/// Where the API token came from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    TokenFile(PathBuf),
+    Environment,
+    Profile {
+        name: String,
+        path: PathBuf,
+        /// The token's id and expiry, as stored at login.
+        stored: Box<Profile>,
+    },
+}
+
+impl Source {
+    /// For `auth status`: "token-file", "environment" or "profile".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::TokenFile(_) => "token-file",
+            Source::Environment => "environment",
+            Source::Profile { .. } => "profile",
+        }
+    }
+}
+
+/// The API token, where it came from, and the profile whose URLs apply.
+pub struct Credentials {
+    pub token: String,
+    pub source: Source,
+    pub profile: Option<Profile>,
+}
+
+/// The token and profile by the precedence in this module's docs.
+pub fn credentials(api: &ApiArgs) -> Result<Credentials, Failure> {
+    let named = api.profile.is_some()
+        || std::env::var_os("NEUROIO_PROFILE").is_some_and(|name| !name.is_empty());
+    let from_elsewhere = if let Some(path) = &api.token_file {
+        Some((read_token(Some(path))?, Source::TokenFile(path.clone())))
+    } else if std::env::var_os("NEUROIO_API_TOKEN").is_some() {
+        Some((read_token(None)?, Source::Environment))
+    } else {
+        None
+    };
+    if let Some((token, source)) = from_elsewhere {
+        let profile = if named {
+            let (name, profiles) = profiles(api)?;
+            Some(profiles.require(&name).map_err(profile_failure)?.clone())
+        } else {
+            None
+        };
+        return Ok(Credentials {
+            token,
+            source,
+            profile,
+        });
+    }
+    let (name, profiles) = selected_profiles(api).map_err(|err| match err {
+        ProfileError::MissingFile { path, .. } => Failure::usage(format!(
+            "no API token: set NEUROIO_API_TOKEN, pass --token-file PATH (- for stdin), \
+             or log in once with: neuroio login --username USER (no credentials file at {})",
+            path.display()
+        )),
+        other => profile_failure(other),
+    })?;
+    let (profile, token) = profiles.with_token(&name).map_err(profile_failure)?;
+    Ok(Credentials {
+        token: token.secret().to_owned(),
+        source: Source::Profile {
+            name,
+            path: profiles.path().to_owned(),
+            stored: Box::new(profile.clone()),
+        },
+        profile: Some(profile.clone()),
+    })
+}
+
+/// The selected profile's name and the credentials file, read and checked.
+pub fn profiles(api: &ApiArgs) -> Result<(String, Profiles), Failure> {
+    selected_profiles(api).map_err(profile_failure)
+}
+
+fn selected_profiles(api: &ApiArgs) -> Result<(String, Profiles), ProfileError> {
+    let name = Profiles::selected(api.profile.as_deref())?;
+    let profiles = Profiles::load(Profiles::default_path()?)?;
+    Ok((name, profiles))
+}
+
+/// A problem with the credentials file is one of configuration: exit 2.
+pub fn profile_failure(err: ProfileError) -> Failure {
+    Failure::usage(err.to_string())
 }
 
 /// Options for the API given to a command that does not talk to it are a
@@ -43,15 +145,23 @@ pub fn refuse_api_args(api: &ApiArgs, command: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn client(api: &ApiArgs) -> Result<Client, Failure> {
-    let token = read_token(api.token_file.as_deref())?;
-    Ok(builder(api)?.api_token(token).build()?)
-}
-
-/// A client builder with every API option but the token.
-pub fn builder(api: &ApiArgs) -> Result<ClientBuilder, Failure> {
-    let iam_url = url_setting(&api.iam_url, "NEUROIO_IAM_URL", neuroio::DEFAULT_IAM_URL)?;
-    let api_url = url_setting(&api.api_url, "NEUROIO_API_URL", neuroio::DEFAULT_API_URL)?;
+/// A client builder with every API option but the token; URLs not given
+/// by flag or environment come from `profile`, else the defaults.
+pub fn builder(api: &ApiArgs, profile: Option<&Profile>) -> Result<ClientBuilder, Failure> {
+    let (stored_iam, stored_api) =
+        profile.map_or((None, None), |p| (p.iam_url.as_ref(), p.api_url.as_ref()));
+    let iam_url = url_setting(
+        &api.iam_url,
+        "NEUROIO_IAM_URL",
+        stored_iam,
+        neuroio::DEFAULT_IAM_URL,
+    )?;
+    let api_url = url_setting(
+        &api.api_url,
+        "NEUROIO_API_URL",
+        stored_api,
+        neuroio::DEFAULT_API_URL,
+    )?;
     Ok(Client::builder()
         .iam_url(iam_url)
         .api_url(api_url)
@@ -64,14 +174,21 @@ pub fn builder(api: &ApiArgs) -> Result<ClientBuilder, Failure> {
 }
 
 /// A URL from its flag, else from `env` when set and not empty, else the
-/// default.
-fn url_setting(flag: &Option<String>, env: &str, default: &str) -> Result<String, Failure> {
+/// profile's, else `default`.
+fn url_setting(
+    flag: &Option<String>,
+    env: &str,
+    stored: Option<&String>,
+    default: &str,
+) -> Result<String, Failure> {
     if let Some(url) = flag {
         return Ok(url.clone());
     }
     match std::env::var(env) {
         Ok(url) if !url.is_empty() => Ok(url),
-        Ok(_) | Err(std::env::VarError::NotPresent) => Ok(default.to_owned()),
+        Ok(_) | Err(std::env::VarError::NotPresent) => {
+            Ok(stored.map_or(default, String::as_str).to_owned())
+        }
         Err(std::env::VarError::NotUnicode(_)) => {
             Err(Failure::usage(format!("{env} is not valid UTF-8")))
         }

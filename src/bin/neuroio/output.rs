@@ -64,6 +64,9 @@ fn emit(line: &str) -> Result<(), WriteError> {
     write_stdout(format!("{line}\n").as_bytes())
 }
 
+/// A table's header and rows, for [`Printer::record`].
+pub type Table<'a> = (&'a [&'a str], Vec<Vec<String>>);
+
 pub struct Printer {
     pub format: Format,
     pub show_keys: bool,
@@ -189,6 +192,21 @@ impl Printer {
         }
     }
 
+    /// A result that is not a token (a profile, an audit): `json` in a
+    /// JSON format, else each table, a blank line between them.
+    pub fn record(&self, json: &serde_json::Value, tables: &[Table]) -> Result<(), WriteError> {
+        match self.format {
+            Format::Json | Format::Jsonl => emit(&to_json(json)?),
+            Format::Table => emit(
+                &tables
+                    .iter()
+                    .map(|(header, rows)| columns(header, rows))
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
+            ),
+        }
+    }
+
     /// Aligned columns, header first, without a final newline.
     fn table(&self, tokens: &[Token]) -> String {
         let (header, rows) = self.token_table(tokens, self.show_keys);
@@ -302,7 +320,7 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, WriteError
     serde_json::to_string(value).map_err(json_failed)
 }
 
-fn rfc3339(at: time::OffsetDateTime) -> String {
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 

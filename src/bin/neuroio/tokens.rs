@@ -52,6 +52,9 @@ pub fn tokens(command: &TokensCommand, api: &Api) -> Result<(), Failure> {
             collection(&Collection::tokens(&api.client), command, api)
         }
         TokensCommand::Rotate => rotate(&api.client, &api.out),
+        TokensCommand::Audit { max_age, at, fail } => {
+            crate::audit::audit(api, *max_age, *at, *fail)
+        }
     }
 }
 
