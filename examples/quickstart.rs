@@ -1,7 +1,7 @@
 //! A tour of the whole token family.
 //!
 //! ```sh
-//! cargo run --example quickstart
+//! cargo run -p neuroio-examples
 //! ```
 //!
 //! With no `NEUROIO_API_TOKEN` in the environment it starts the offline
@@ -46,13 +46,25 @@ fn run() -> neuroio::Result<()> {
                 "NEUROIO_API_TOKEN is not set: running against the offline simulator at {}.",
                 fake.url()
             );
+            println!(
+                "It holds one account, with a user ({:?}) and one permanent token: the \
+                 account's root token,\nthe kind of token you would export as \
+                 NEUROIO_API_TOKEN for a real account.",
+                fake.root_username()
+            );
             step("Log in with a user name and password");
             let (client, login) = Client::builder()
                 .iam_url(fake.url())
                 .api_url(fake.url())
                 .login(fake.root_username(), fake.root_password())?;
-            println!("  logged in as {}", login.user.username);
+            println!(
+                "  logged in as {}; logging in made a temporary token, which this client now uses:",
+                login.user.username
+            );
             show(&login.token);
+            let root = client.tokens().get(fake.root_token())?;
+            println!("  the root token, which the account had from the start:");
+            show(&root);
             (client, Some(fake))
         }
     };
@@ -61,11 +73,17 @@ fn run() -> neuroio::Result<()> {
     let me = client.whoami()?;
     match (me.username(), me.space()) {
         (Some(user), Some(space)) => println!(
-            "  an account token of {user}, default space {} ({:?})",
-            space.id, space.name
+            "  an account token of user {user}; its default space is {:?} (id {})",
+            space.name, space.id
         ),
-        (None, Some(space)) => println!("  a space token of space {} ({:?})", space.id, space.name),
-        _ => println!("  the server says: {:?}", me.extra),
+        (None, Some(space)) => println!(
+            "  a space token: it sees only space {:?} (id {})",
+            space.name, space.id
+        ),
+        _ => println!(
+            "  an answer with neither user nor space ({} other field(s))",
+            me.extra.len()
+        ),
     }
 
     // Everything below deletes only what it created, even when a step fails.
@@ -83,8 +101,29 @@ fn run() -> neuroio::Result<()> {
             Ok(_) => println!("  the log-in token still works (unexpected)"),
         }
     }
-    println!("\nDone.");
+    next_steps(simulator.is_some());
     Ok(())
+}
+
+/// Where to go from here; the CI checks that the tour gets this far.
+fn next_steps(offline: bool) {
+    step("What to try next");
+    if offline {
+        println!(
+            "  - Against your own account: NEUROIO_API_TOKEN=<a token> cargo run -p neuroio-examples\n    \
+             (it deletes exactly the tokens it creates, nothing else)."
+        );
+    }
+    println!(
+        "  - The command-line tool: cargo install --locked --path . --features cli\n    \
+         then `neuroio fake-server` runs this simulator in a shell of its own, and prints the\n    \
+         line that points `neuroio tokens list` (and your programs) at it."
+    );
+    println!(
+        "  - The other examples: cargo run -p neuroio-examples --bin rotate (a batch job that\n    \
+         rotates its token), --bin tokens (one token's life, against a real account)."
+    );
+    println!("  - The manual: cargo doc --open -p neuroio; the CLI's manual: docs/cli.md.");
 }
 
 fn tour(client: &Client, made: &mut Made<'_>, offline: bool) -> neuroio::Result<()> {
@@ -101,7 +140,13 @@ fn tour(client: &Client, made: &mut Made<'_>, offline: bool) -> neuroio::Result<
         ("temporary", Some(false)),
     ] {
         let page = tokens.list(filter, 20, 0)?;
-        println!("  {label:<9} -> {} token(s) on the first page", page.len());
+        println!("  {label:<9}: {} token(s)", page.len());
+    }
+    println!("  (each count is one page of up to 20 of the account's tokens, newest first)");
+    if offline {
+        println!(
+            "  (permanent: the root token; temporary: the log-in token and the one just created)"
+        );
     }
 
     step("Get a token by id and by key");
@@ -156,7 +201,7 @@ fn tour(client: &Client, made: &mut Made<'_>, offline: bool) -> neuroio::Result<
     }
 
     if offline {
-        step("The simulator holds at most 5 permanent tokens (it has its root token)");
+        step("An account holds at most 5 permanent tokens (the root token is one of them)");
         // Bounded: a server without the limit must not make this loop forever.
         let mut refusal = None;
         for _ in 0..6 {

@@ -3,8 +3,8 @@
 //! less than an hour remains.
 //!
 //! ```sh
-//! cargo run --example rotate                       # against the simulator
-//! NEUROIO_API_TOKEN=... cargo run --example rotate # against a real account
+//! cargo run -p neuroio-examples --bin rotate                        # against the simulator
+//! NEUROIO_API_TOKEN=... cargo run -p neuroio-examples --bin rotate  # against a real account
 //! ```
 //!
 //! Against the simulator the job starts with a temporary token and the

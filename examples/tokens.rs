@@ -1,8 +1,8 @@
 //! The whole token lifecycle against a real (or simulated) IAM service.
 //!
 //! ```sh
-//! NEUROIO_API_TOKEN=... cargo run --example tokens
-//! NEUROIO_API_TOKEN=... NEUROIO_IAM_URL=http://127.0.0.1:8080 cargo run --example tokens
+//! NEUROIO_API_TOKEN=... cargo run -p neuroio-examples --bin tokens
+//! NEUROIO_API_TOKEN=... NEUROIO_IAM_URL=http://127.0.0.1:8080 cargo run -p neuroio-examples --bin tokens
 //! ```
 //!
 //! It creates one temporary token and deletes it again; it never touches the

@@ -31,7 +31,9 @@ const DROP_DELETE_TIMEOUT: Duration = Duration::from_secs(5);
 /// # fn main() -> neuroio::Result<()> {
 /// let client = neuroio::Client::new("my-api-token")?;
 /// let token = client.tokens().create(false)?;
-/// println!("created temporary token {} expiring at {:?}", token.id, token.expires);
+/// if let Some(left) = token.expires_in() {
+///     println!("created temporary token {}: {} min left", token.id, left.as_secs() / 60);
+/// }
 /// # Ok(())
 /// # }
 /// ```
@@ -86,6 +88,7 @@ impl Client {
     ///     .iam_url("http://127.0.0.1:8080")
     ///     .timeout(std::time::Duration::from_secs(4))
     ///     .build()?;
+    /// # let _ = client;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn builder() -> ClientBuilder {
@@ -98,10 +101,29 @@ impl Client {
     ///
     /// ```no_run
     /// let client = neuroio::Client::from_env()?;
+    /// # let _ = client;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn from_env() -> crate::Result<Client> {
         ClientBuilder::from_env()?.build()
+    }
+
+    /// A client for the profile `name` of the credentials file that
+    /// `neuroio login` writes (see [`Profiles`](crate::Profiles)): its token
+    /// and URLs. `None` picks the profile named by `NEUROIO_PROFILE`, else
+    /// `default`. A missing file or profile, a profile without a token, and
+    /// a file others may read are each an
+    /// [`Error::Profile`](crate::Error::Profile) naming the file and the
+    /// profile.
+    ///
+    /// ```no_run
+    /// let client = neuroio::Client::from_profile(None)?;
+    /// let staging = neuroio::Client::from_profile(Some("staging"))?;
+    /// println!("{} and {}", client.iam_url(), staging.iam_url());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn from_profile(name: Option<&str>) -> crate::Result<Client> {
+        ClientBuilder::from_profile(name)?.build()
     }
 
     /// The Tokens API on the IAM host (`/v1/tokens/`): create, list, get,
@@ -151,12 +173,15 @@ impl Client {
         crate::Auth::new(self)
     }
 
-    /// The account's spaces: [`Spaces::create_token`](crate::Spaces::create_token).
+    /// The account's spaces (`/v1/spaces/` on the IAM host): create, list,
+    /// get, rename and delete spaces, and create space tokens.
     ///
     /// ```no_run
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
-    /// let token = client.spaces().create_token(7, true)?;
+    /// let space = client.spaces().create("Warehouse")?;
+    /// let token = client.spaces().create_token(space.id, true)?;
+    /// println!("token {} for space {}", token.id, space.name);
     /// # Ok(())
     /// # }
     /// ```
@@ -173,6 +198,7 @@ impl Client {
     /// let client = neuroio::Client::new("my-api-token")?;
     /// let temporary = client.tokens().create(false)?;
     /// let as_temporary = client.with_api_token(&temporary.key)?;
+    /// # let _ = as_temporary;
     /// # Ok(())
     /// # }
     /// ```
@@ -199,7 +225,10 @@ impl Client {
     /// # fn main() -> neuroio::Result<()> {
     /// let client = neuroio::Client::from_env()?;
     /// let (client, token) = client.rotate()?;
-    /// println!("now using token {} until {:?}", token.id, token.expires);
+    /// if let Some(left) = token.expires_in() {
+    ///     println!("now using token {}, {} min left", token.id, left.as_secs() / 60);
+    /// }
+    /// # let _ = client;
     /// # Ok(())
     /// # }
     /// ```
@@ -268,6 +297,13 @@ impl Client {
     /// ```
     pub fn close(&self) -> crate::Result<()> {
         self.inner.credentials.close(&self.inner.transport, None)
+    }
+
+    /// The API tokens this client sends now: the given one (a renewing
+    /// client's parent) and a renewing client's current working token.
+    pub(crate) fn sent_keys(&self) -> [Option<TokenKey>; 2] {
+        let credentials = &self.inner.credentials;
+        [credentials.api_token().cloned(), credentials.working_key()]
     }
 
     /// Sends `request` and decodes the JSON of a successful answer.

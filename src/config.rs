@@ -82,6 +82,7 @@ impl Settings {
 ///     .timeout(Duration::from_secs(10))
 ///     .connect_timeout(Duration::from_secs(2))
 ///     .build()?;
+/// # let _ = client;
 /// # Ok::<(), neuroio::Error>(())
 /// ```
 #[derive(Clone)]
@@ -136,6 +137,7 @@ impl ClientBuilder {
     /// let client = neuroio::ClientBuilder::from_env()?
     ///     .timeout(std::time::Duration::from_secs(60))
     ///     .build()?;
+    /// # let _ = client;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn from_env() -> crate::Result<ClientBuilder> {
@@ -148,11 +150,58 @@ impl ClientBuilder {
                 );
             }
         };
-        let mut builder = ClientBuilder::default().api_token(token);
+        Ok(ClientBuilder::from_env_urls()?.api_token(token))
+    }
+
+    /// A builder with the service addresses from `NEUROIO_IAM_URL` and
+    /// `NEUROIO_API_URL` when they are set (the real services when unset or
+    /// blank), and no API token: for [`login`](Self::login), or to add a
+    /// token of your own. Unlike [`from_env`](Self::from_env) it never reads
+    /// `NEUROIO_API_TOKEN`, so it works before you have one.
+    ///
+    /// Fails only on a variable that is not valid UTF-8; the URLs themselves
+    /// are checked by `build` (or `login`), like any other.
+    ///
+    /// ```no_run
+    /// let password = std::env::var("NEUROIO_PASSWORD").unwrap_or_default();
+    /// let (client, login) = neuroio::ClientBuilder::from_env_urls()?.login("ada", &password)?;
+    /// println!("logged in as {} on {}", login.user.username, client.iam_url());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn from_env_urls() -> crate::Result<ClientBuilder> {
+        let mut builder = ClientBuilder::default();
         if let Some(url) = url_from_env("NEUROIO_IAM_URL")? {
             builder = builder.iam_url(url);
         }
         if let Some(url) = url_from_env("NEUROIO_API_URL")? {
+            builder = builder.api_url(url);
+        }
+        Ok(builder)
+    }
+
+    /// A builder filled from the profile `name` of the credentials file
+    /// (see [`Profiles`](crate::Profiles)): its token, and its IAM and API
+    /// URLs when it has them. `None` picks `NEUROIO_PROFILE`, else
+    /// `default`. Further settings can follow. The environment's
+    /// `NEUROIO_API_TOKEN` and URLs are not read.
+    ///
+    /// ```no_run
+    /// let client = neuroio::ClientBuilder::from_profile(Some("staging"))?
+    ///     .timeout(std::time::Duration::from_secs(60))
+    ///     .build()?;
+    /// println!("staging is at {}", client.iam_url());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn from_profile(name: Option<&str>) -> crate::Result<ClientBuilder> {
+        use crate::credentials::profile::Profiles;
+        let name = Profiles::selected(name)?;
+        let profiles = Profiles::load(Profiles::default_path()?)?;
+        let (profile, token) = profiles.with_token(&name)?;
+        let mut builder = ClientBuilder::default().api_token(token.clone());
+        if let Some(url) = &profile.iam_url {
+            builder = builder.iam_url(url);
+        }
+        if let Some(url) = &profile.api_url {
             builder = builder.api_url(url);
         }
         Ok(builder)
@@ -166,6 +215,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().api_token("my-api-token");
+    /// # let _ = builder;
     /// ```
     pub fn api_token(mut self, api_token: impl Into<TokenKey>) -> Self {
         self.api_token = Some(api_token.into());
@@ -180,6 +230,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().iam_url("http://127.0.0.1:8080");
+    /// # let _ = builder;
     /// ```
     pub fn iam_url(mut self, iam_url: impl Into<String>) -> Self {
         self.iam_url = iam_url.into();
@@ -192,6 +243,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().api_url("http://127.0.0.1:8080");
+    /// # let _ = builder;
     /// ```
     pub fn api_url(mut self, api_url: impl Into<String>) -> Self {
         self.api_url = api_url.into();
@@ -206,6 +258,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().timeout(std::time::Duration::from_secs(4));
+    /// # let _ = builder;
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.settings.timeout = timeout;
@@ -218,6 +271,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().connect_timeout(std::time::Duration::from_secs(2));
+    /// # let _ = builder;
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.settings.connect_timeout = Some(timeout);
@@ -233,6 +287,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().max_response_bytes(1 << 20);
+    /// # let _ = builder;
     /// ```
     pub fn max_response_bytes(mut self, bytes: u64) -> Self {
         self.settings.max_response_bytes = bytes;
@@ -251,6 +306,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().max_retries(5);
+    /// # let _ = builder;
     /// ```
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.settings.max_retries = retries;
@@ -268,6 +324,7 @@ impl ClientBuilder {
     /// use std::time::Duration;
     /// let builder = neuroio::Client::builder()
     ///     .retry_backoff(Duration::from_millis(100), Duration::from_secs(2));
+    /// # let _ = builder;
     /// ```
     pub fn retry_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.settings.backoff_initial = initial;
@@ -284,6 +341,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().max_retry_after(std::time::Duration::from_secs(5));
+    /// # let _ = builder;
     /// ```
     pub fn max_retry_after(mut self, cap: Duration) -> Self {
         self.settings.max_retry_after = cap;
@@ -301,6 +359,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// let builder = neuroio::Client::builder().env_proxy(false);
+    /// # let _ = builder;
     /// ```
     pub fn env_proxy(mut self, use_it: bool) -> Self {
         self.settings.env_proxy = use_it;
@@ -320,6 +379,7 @@ impl ClientBuilder {
     ///     .iam_url("http://iam.internal:8080")
     ///     .allow_insecure_http(true)
     ///     .build()?;
+    /// # let _ = client;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {

@@ -95,6 +95,21 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// An argument the API would refuse, such as a space name that is
+    /// empty or too long; no request was sent.
+    #[error("{operation}: {reason}")]
+    #[non_exhaustive]
+    InvalidArgument {
+        /// The operation, such as `"spaces.create"`.
+        operation: &'static str,
+        /// What is wrong with the argument and what to give instead.
+        reason: String,
+    },
+    /// The credentials file or a profile in it cannot be used (see
+    /// [`Client::from_profile`](crate::Client::from_profile)).
+    #[error(transparent)]
+    Profile(Box<crate::credentials::profile::ProfileError>),
+
     /// A renewing client (see
     /// [`ClientBuilder::renewing`](crate::ClientBuilder::renewing)) has no
     /// working token to send a call with and may not mint one now, could
@@ -234,6 +249,7 @@ impl Error {
 
     /// A success whose body is not the JSON the API promises.
     pub(crate) fn undecodable(
+        operation: &'static str,
         status: u16,
         body: &[u8],
         source: &serde_json::Error,
@@ -247,7 +263,7 @@ impl Error {
         };
         Error::UnexpectedResponse {
             status,
-            reason: format!("the body is not the expected JSON ({source})"),
+            reason: format!("the answer to {operation} is not the expected JSON ({source})"),
             excerpt: secrets.excerpt(body),
             source: Some(Box::new(source)),
         }
@@ -381,6 +397,7 @@ impl std::error::Error for RenewalError {}
 ///     eprintln!("bad JSON at line {} column {}", decode.line(), decode.column());
 /// }
 /// # }
+/// # let _ = check;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -395,6 +412,7 @@ impl DecodeError {
     ///
     /// ```
     /// # fn check(d: &neuroio::DecodeError) { let _ = d.line(); }
+    /// # let _ = check;
     /// ```
     pub fn line(&self) -> usize {
         self.line
@@ -404,9 +422,16 @@ impl DecodeError {
     ///
     /// ```
     /// # fn check(d: &neuroio::DecodeError) { let _ = d.column(); }
+    /// # let _ = check;
     /// ```
     pub fn column(&self) -> usize {
         self.column
+    }
+}
+
+impl From<crate::credentials::profile::ProfileError> for Error {
+    fn from(err: crate::credentials::profile::ProfileError) -> Self {
+        Error::Profile(Box::new(err))
     }
 }
 
@@ -414,6 +439,8 @@ impl DecodeError {
 fn outcome_hint(operation: &str) -> &'static str {
     if operation.ends_with("change_password") {
         "try logging in with the new password before trying again"
+    } else if operation == "spaces.create" {
+        "a space may have been created: list the spaces and look for its name before trying again"
     } else {
         "a token may have been created: list the newest tokens and compare before trying again"
     }
@@ -620,6 +647,7 @@ pub enum TransportErrorKind {
 ///     eprintln!("{} to {} failed: {:?}", t.operation(), t.host(), t.kind());
 /// }
 /// # }
+/// # let _ = check;
 /// ```
 #[derive(Debug)]
 pub struct TransportError {
@@ -691,7 +719,9 @@ impl TransportError {
     /// ```
     /// # fn check(t: &neuroio::TransportError) {
     /// let retryable = matches!(t.kind(), neuroio::TransportErrorKind::Timeout);
+    /// # let _ = retryable;
     /// # }
+    /// # let _ = check;
     /// ```
     pub fn kind(&self) -> TransportErrorKind {
         self.kind
@@ -703,6 +733,7 @@ impl TransportError {
     /// # fn check(t: &neuroio::TransportError) {
     /// println!("{}", t.operation());
     /// # }
+    /// # let _ = check;
     /// ```
     pub fn operation(&self) -> &'static str {
         self.operation
@@ -714,6 +745,7 @@ impl TransportError {
     /// # fn check(t: &neuroio::TransportError) {
     /// println!("{}", t.host());
     /// # }
+    /// # let _ = check;
     /// ```
     pub fn host(&self) -> &str {
         &self.host

@@ -1,6 +1,9 @@
-// The crate's manual is the README: one source for docs.rs and the
-// repository, with every Rust block in it compiled as a doctest.
-#![doc = include_str!("../README.md")]
+// The crate's manual, written for docs.rs, lives in docs/manual.md; every
+// Rust block in it is compiled as a doctest, with warnings denied. The
+// README (the repository's page) shares its examples with it, which
+// tests/readme.rs checks.
+#![doc = include_str!("../docs/manual.md")]
+#![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -26,6 +29,10 @@ mod api;
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
 
+pub use api::audit::{
+    AuditPolicy, AuditReport, AuditedCollection, DEFAULT_MAX_AGE, Finding, FindingCode,
+    MAX_AUDITED_TOKENS, PERMANENT_TOKEN_LIMIT, PermanentToken,
+};
 pub use api::auth::Auth;
 /// The `time` crate, whose `OffsetDateTime` is the type of
 /// [`Token::created`] and [`Token::expires`]: use it through this
@@ -33,10 +40,11 @@ pub use api::auth::Auth;
 ///
 /// ```
 /// let an_hour_ago = neuroio::time::OffsetDateTime::now_utc() - neuroio::time::Duration::hours(1);
+/// # let _ = an_hour_ago;
 /// ```
 pub use time;
 
-pub use api::pages::{DEFAULT_PAGE_SIZE, TokenIter};
+pub use api::pages::{DEFAULT_PAGE_SIZE, PageIter, TokenIter};
 pub use api::spaces::Spaces;
 #[doc(hidden)]
 pub use api::tokens::__decode_for_fuzzing;
@@ -44,6 +52,9 @@ pub use api::tokens::Tokens;
 pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_API_URL, DEFAULT_IAM_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
+};
+pub use credentials::profile::{
+    CREDENTIALS_FILE, DEFAULT_PROFILE, MAX_CREDENTIALS_BYTES, Profile, ProfileError, Profiles,
 };
 pub use error::{
     ApiError, ConfigError, DecodeError, Error, FieldError, RenewalError, TransportError,

@@ -95,8 +95,9 @@ impl ClientBuilder {
     /// # fn main() -> neuroio::Result<()> {
     /// let password = std::env::var("NEUROIO_PASSWORD").unwrap_or_default();
     /// let (client, login) = neuroio::Client::builder().login("ada", &password)?;
-    /// println!("logged in as {}; token {} until {:?}", login.user.username, login.token.id, login.token.expires);
+    /// println!("logged in as {} with token {}", login.user.username, login.token.id);
     /// let me = client.whoami()?;
+    /// # let _ = me;
     /// # Ok(())
     /// # }
     /// ```

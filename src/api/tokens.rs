@@ -1,10 +1,9 @@
 //! Token collections: the Tokens API and the stream tokens API, one
 //! implementation with one method per documented operation.
 
-use serde::Deserialize;
 use ureq::http::Method;
 
-use crate::api::pages::TokenIter;
+use crate::api::pages::{PagedList, TokenIter, decode_page};
 use crate::client::Client;
 use crate::config::Host;
 use crate::model::Token;
@@ -87,6 +86,19 @@ impl<'c> Tokens<'c> {
         Tokens { client, collection }
     }
 
+    /// The client this collection calls with.
+    pub(crate) fn client(&self) -> &'c Client {
+        self.client
+    }
+
+    /// Which collection this is, as an audit names it.
+    pub(crate) fn audited(&self) -> crate::api::audit::AuditedCollection {
+        match self.collection.host {
+            Host::Iam => crate::api::audit::AuditedCollection::Tokens,
+            Host::Api => crate::api::audit::AuditedCollection::StreamTokens,
+        }
+    }
+
     /// A request to this collection (`segment` names one token).
     fn request<'a>(&self, method: Method, operation: &'static str, repeat: Repeat) -> Request<'a> {
         Request::new(
@@ -130,6 +142,7 @@ impl<'c> Tokens<'c> {
     ///     }
     ///     Err(err) => return Err(err),
     /// };
+    /// # let _ = token;
     /// # Ok(())
     /// # }
     /// ```
@@ -164,6 +177,7 @@ impl<'c> Tokens<'c> {
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
     /// let temporary = client.tokens().list(Some(false), 10, 5)?;
+    /// # let _ = temporary;
     /// # Ok(())
     /// # }
     /// ```
@@ -173,11 +187,17 @@ impl<'c> Tokens<'c> {
         limit: u32,
         offset: u32,
     ) -> crate::Result<Vec<Token>> {
-        let query = list_query(permanent, limit, offset);
-        let request = self
-            .request(Method::GET, self.collection.ops.list, Repeat::Safe)
-            .query(Some(&query));
-        self.client.call_with(&request, decode_page)
+        self.paged_list(permanent).fetch(self.client, limit, offset)
+    }
+
+    /// The list, with `permanent` as its filter when given.
+    fn paged_list(&self, permanent: Option<bool>) -> PagedList {
+        PagedList {
+            operation: self.collection.ops.list,
+            host: self.collection.host,
+            path: self.collection.path,
+            filters: permanent.map_or_else(String::new, |p| format!("permanent={p}")),
+        }
     }
 
     /// Every token, walking the pages lazily; see [`TokenIter`].
@@ -196,7 +216,7 @@ impl<'c> Tokens<'c> {
     /// # }
     /// ```
     pub fn iter(&self, permanent: Option<bool>) -> TokenIter<'c> {
-        TokenIter::new(*self, permanent)
+        TokenIter::new(self.client, self.paged_list(permanent), |token| token.id)
     }
 
     /// Every token, collected: [`iter`](Self::iter) walked to the end.
@@ -321,31 +341,6 @@ impl<'c> Tokens<'c> {
     }
 }
 
-/// The list query: `limit` and `offset` always, `permanent` only when given.
-fn list_query(permanent: Option<bool>, limit: u32, offset: u32) -> String {
-    match permanent {
-        None => format!("limit={limit}&offset={offset}"),
-        Some(p) => format!("limit={limit}&offset={offset}&permanent={p}"),
-    }
-}
-
-/// The envelope some deployments wrap a page in.
-#[derive(Deserialize)]
-struct Envelope {
-    results: Vec<Token>,
-}
-
-/// A list answer: the documented bare array, or an envelope with `results`.
-/// Chosen by the first byte, so a broken page reports the real serde error.
-fn decode_page(body: &[u8]) -> Result<Vec<Token>, serde_json::Error> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'{') {
-        serde_json::from_slice::<Envelope>(body).map(|e| e.results)
-    } else {
-        serde_json::from_slice(body)
-    }
-}
-
 /// Runs every decoder of server answers over arbitrary bytes: the first two
 /// bytes pick the status, the next line is a `Retry-After` value, the rest
 /// is the body. For the fuzz target and the property tests only; not part of
@@ -369,7 +364,11 @@ pub fn __decode_for_fuzzing(data: &[u8]) {
             if let Ok(token) = serde_json::from_slice::<Token>(&answer.body) {
                 let _ = format!("{token:?} {:?} {}", token.expires_in(), token.is_expired());
             }
-            let _ = decode_page(&answer.body).map(|page| page.len());
+            let _ = decode_page::<Token>(&answer.body).map(|page| page.len());
+            if let Ok(space) = serde_json::from_slice::<crate::model::Space>(&answer.body) {
+                let _ = format!("{space:?}");
+            }
+            let _ = decode_page::<crate::model::Space>(&answer.body).map(|page| page.len());
         }
         Err(err) => {
             let _ = format!("{err} {err:?} {:?} {}", err.status(), err.is_timeout());
@@ -380,19 +379,6 @@ pub fn __decode_for_fuzzing(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn list_query_orders_and_omits() {
-        assert_eq!(list_query(None, 20, 0), "limit=20&offset=0");
-        assert_eq!(
-            list_query(Some(true), 1, 2),
-            "limit=1&offset=2&permanent=true"
-        );
-        assert_eq!(
-            list_query(Some(false), 100, 7),
-            "limit=100&offset=7&permanent=false"
-        );
-    }
 
     proptest::proptest! {
         #[test]

@@ -18,7 +18,7 @@ impl Client {
     /// match (me.username(), me.space()) {
     ///     (Some(user), _) => println!("account token of {user}"),
     ///     (None, Some(space)) => println!("space token of space {} ({})", space.id, space.name),
-    ///     (None, None) => println!("the server did not say: {:?}", me.extra),
+    ///     (None, None) => println!("neither user nor space, {} other field(s)", me.extra.len()),
     /// }
     /// # Ok(())
     /// # }

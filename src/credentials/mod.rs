@@ -12,6 +12,7 @@ use crate::transport::Transport;
 use crate::transport::request::{Answer, Auth};
 
 pub(crate) mod fixed;
+pub(crate) mod profile;
 pub(crate) mod renewing;
 
 pub(crate) use fixed::Credential;
@@ -122,6 +123,14 @@ impl Credentials {
         match self {
             Credentials::Renewing(renewer) => renewer.close(transport, deadline),
             Credentials::Anonymous | Credentials::Fixed(_) => Ok(()),
+        }
+    }
+
+    /// A renewing client's current working token.
+    pub(crate) fn working_key(&self) -> Option<crate::TokenKey> {
+        match self {
+            Credentials::Renewing(renewer) => renewer.working_key(),
+            Credentials::Anonymous | Credentials::Fixed(_) => None,
         }
     }
 

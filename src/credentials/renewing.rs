@@ -633,6 +633,14 @@ impl Renewer {
         }
     }
 
+    /// The current working token's key.
+    pub(crate) fn working_key(&self) -> Option<crate::TokenKey> {
+        self.lock()
+            .current
+            .as_ref()
+            .map(|w| w.credential.key.clone())
+    }
+
     /// Whether there is a token to delete.
     pub(crate) fn has_tokens(&self) -> bool {
         let state = self.lock();

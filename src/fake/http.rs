@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use super::api::{Incoming, Outgoing};
+use super::wire::{Incoming, Outgoing};
 use super::{Fault, RecordedRequest, Shared};
 
 /// The largest request head accepted; larger gets 431.

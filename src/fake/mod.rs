@@ -42,6 +42,18 @@
 //! and each scope has its own tokens, stream tokens and limit of 5 permanent
 //! tokens. Stream tokens never authenticate a call.
 //!
+//! Spaces (`/v1/spaces/`, `/v1/lists/spaces/`) belong to one account, which
+//! never sees another's (404). Where the real service is not documented the
+//! simulator chooses: a name is 1 to 255 characters once trimmed of
+//! surrounding whitespace and is stored trimmed; a name another space of the
+//! account has (compared exactly) is a 400 with a field error on `name`;
+//! lists are newest first, `q` keeps the names that contain it in any case,
+//! and `limit`/`offset` are validated as for tokens; deleting a space deletes
+//! its tokens and stream tokens, and the default space cannot be deleted
+//! (400). A space token may read its own space (`get`, and lists show only
+//! it); creating, renaming, deleting, space tokens and any other space's id
+//! answer 403.
+//!
 //! The simulator speaks HTTP/1.1 with keep-alive and `Content-Length`
 //! bodies (chunked request bodies get 411; two different `Content-Length`
 //! headers get 400, identical repeats are accepted), accepts bodies up to
@@ -49,8 +61,13 @@
 //! and closed), and keeps a bounded log of requests for
 //! [`FakeIam::requests`].
 
-mod api;
+mod account;
 mod http;
+mod routes;
+mod spaces;
+mod store;
+mod tokens;
+mod wire;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -87,6 +104,7 @@ const ROOT_ACCOUNT: u64 = 1;
 /// let stall = Fault::Delay(std::time::Duration::from_secs(5));
 /// let drop_it = Fault::Close;
 /// let lose_answer = Fault::LoseAnswer;
+/// # let _ = (busy, slow_down, stall, drop_it, lose_answer);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -130,6 +148,7 @@ impl Fault {
     ///
     /// ```
     /// let fault = neuroio::fake::Fault::status(429).with_retry_after("2");
+    /// # let _ = fault;
     /// ```
     pub fn with_retry_after(self, value: impl Into<String>) -> Fault {
         match self {
@@ -188,7 +207,9 @@ impl RecordedRequest {
     /// ```
     /// # fn check(req: &neuroio::fake::RecordedRequest) {
     /// let agent = req.header("User-Agent");
+    /// # let _ = agent;
     /// # }
+    /// # let _ = check;
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -315,7 +336,7 @@ impl Aim {
 
 /// State shared by the simulator's threads.
 pub(crate) struct Shared {
-    state: Mutex<api::State>,
+    state: Mutex<store::State>,
     faults: Mutex<VecDeque<(Option<Aim>, Fault)>>,
     requests: Mutex<RequestLog>,
     connections: AtomicUsize,
@@ -334,7 +355,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut api::State) -> R) -> R {
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut store::State) -> R) -> R {
         f(&mut lock(&self.state))
     }
 
@@ -431,6 +452,7 @@ impl FakeIam {
     ///
     /// ```
     /// let fake = neuroio::fake::FakeIam::bind("127.0.0.1:0")?;
+    /// # let _ = fake;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> crate::Result<FakeIam> {
@@ -440,7 +462,7 @@ impl FakeIam {
         };
         let listener = TcpListener::bind(addr).map_err(io_error)?;
         let addr = listener.local_addr().map_err(io_error)?;
-        let mut state = api::State::new();
+        let mut state = store::State::new();
         let root_token = state.add_account();
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
@@ -475,6 +497,7 @@ impl FakeIam {
     /// ```
     /// # let fake = neuroio::fake::FakeIam::start()?;
     /// let url = fake.url(); // "http://127.0.0.1:<port>"
+    /// # let _ = url;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn url(&self) -> String {
@@ -531,7 +554,7 @@ impl FakeIam {
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn add_account(&self) -> String {
-        self.shared.with_state(api::State::add_account)
+        self.shared.with_state(store::State::add_account)
     }
 
     /// The username of the first account's user: `root`. Log in with it and
@@ -582,9 +605,9 @@ impl FakeIam {
             .with_state(|state| state.add_account_with_user(username, password))
             .map_err(|e| {
                 let reason = match e {
-                    api::UserError::EmptyUsername => "the username is empty",
-                    api::UserError::EmptyPassword => "the password is empty",
-                    api::UserError::UsernameTaken => "the username is taken",
+                    store::UserError::EmptyUsername => "the username is empty",
+                    store::UserError::EmptyPassword => "the password is empty",
+                    store::UserError::UsernameTaken => "the username is taken",
                 };
                 Error::Config(ConfigError::InvalidSetting {
                     name: "FakeIam::add_account_with_user",
@@ -675,6 +698,7 @@ impl FakeIam {
     /// ```
     /// # let fake = neuroio::fake::FakeIam::start()?;
     /// let now = fake.now();
+    /// # let _ = now;
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn now(&self) -> OffsetDateTime {

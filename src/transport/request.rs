@@ -170,6 +170,7 @@ impl Transport {
     ) -> crate::Result<T> {
         decode(&answer.body).map_err(|source| {
             let err = Error::undecodable(
+                request.operation,
                 answer.status,
                 &answer.body,
                 &source,

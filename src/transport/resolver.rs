@@ -4,8 +4,8 @@
 //! and when any timeout is set its default resolver runs the lookup on a new
 //! thread so that the timeout can interrupt it. With the timeout this crate
 //! always sets, that was a thread spawned for every call (75 to 80 µs of a
-//! 115 µs loopback call, measured pinned to one CPU; see the README's
-//! Performance section). This
+//! 115 µs loopback call, measured pinned to one CPU; see benches/README.md).
+//! This
 //! resolver answers IP literals directly and remembers a host name's
 //! addresses for a few seconds; only a real lookup goes to ureq's default
 //! resolver, with its timeout.

@@ -1,7 +1,6 @@
-//! login, whoami, spaces create-token and password change.
+//! login, whoami and password change.
 
 use super::*;
-use neuroio::fake::Fault;
 
 fn login_with_file(fake: &FakeIam, username: &str, password: &str) -> Output {
     let file = temp_file(
@@ -14,6 +13,7 @@ fn login_with_file(fake: &FakeIam, username: &str, password: &str) -> Output {
         None,
         &[
             "login",
+            "--no-store",
             "--username",
             username,
             "--password-file",
@@ -56,7 +56,14 @@ fn login_reads_the_password_from_standard_input() {
 
     let output = run_with_stdin(
         &fake,
-        &["login", "--username", &user, "--password-file", "-"],
+        &[
+            "login",
+            "--no-store",
+            "--username",
+            &user,
+            "--password-file",
+            "-",
+        ],
         &format!("{}\n", fake.root_password()),
     );
 
@@ -124,6 +131,7 @@ fn login_into_a_closed_pipe_deletes_the_new_token() {
         &fake,
         &[
             "login",
+            "--no-store",
             "--username",
             &fake.root_username(),
             "--password-file",
@@ -158,99 +166,6 @@ fn whoami_as_json_and_as_a_table() {
     );
     let dead = run_as(&fake, Some("no-such-token"), &["whoami"]);
     assert_eq!(dead.status.code(), Some(4));
-}
-
-#[test]
-fn spaces_create_token_prints_a_token_of_that_space() {
-    let fake = FakeIam::start().unwrap();
-    let space = fake
-        .add_space(&fake.root_token(), "lab")
-        .unwrap()
-        .to_string();
-
-    let made = json(&run(&fake, &["spaces", "create-token", &space]));
-    let permanent = json(&run(
-        &fake,
-        &["spaces", "create-token", &space, "--permanent"],
-    ));
-
-    assert!(made["expires"].is_string());
-    assert_eq!(permanent["expires"], Value::Null);
-    let key = made["key"].as_str().unwrap();
-    let me = json(&run_as(&fake, Some(key), &["whoami"]));
-    assert_eq!(
-        me,
-        serde_json::json!({"space": {"id": space.parse::<u64>().unwrap(), "name": "lab"}})
-    );
-    let sent = fake.requests().remove(0);
-    assert_eq!(sent.path, format!("/v1/spaces/{space}/tokens/"));
-
-    // A space token cannot make space tokens (403); an unknown space is 404.
-    let forbidden = run_as(&fake, Some(key), &["spaces", "create-token", &space]);
-    assert_eq!(forbidden.status.code(), Some(4));
-    let unknown = run(&fake, &["spaces", "create-token", "999"]);
-    assert_eq!(unknown.status.code(), Some(1));
-    assert_eq!(
-        stderr(&unknown),
-        "error: API error (HTTP 404): Not found.\n"
-    );
-    let not_a_number = run(&fake, &["spaces", "create-token", "lab"]);
-    assert_eq!(not_a_number.status.code(), Some(2));
-}
-
-#[test]
-fn spaces_create_token_into_a_closed_pipe_deletes_it_again() {
-    let fake = FakeIam::start().unwrap();
-    let space = fake.add_space(&fake.root_token(), "lab").unwrap();
-
-    let output = super::delivery::run_into_closed_pipe(
-        &fake,
-        &["spaces", "create-token", &space.to_string()],
-    );
-
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(
-        stderr(&output).ends_with("so it was deleted again\n"),
-        "{}",
-        stderr(&output)
-    );
-    let methods: Vec<_> = fake.requests().iter().map(|r| r.method.clone()).collect();
-    assert_eq!(methods, ["POST", "DELETE"]);
-    // Gone: its id answers 404 even to the account.
-    assert_eq!(fake.requests()[1].path, "/v1/tokens/2/");
-}
-
-#[test]
-fn spaces_create_token_names_the_token_it_could_not_delete() {
-    let fake = FakeIam::start().unwrap();
-    let space = fake.add_space(&fake.root_token(), "lab").unwrap();
-    fake.inject(Fault::Delay(Duration::ZERO), 1);
-    fake.inject(Fault::status(503), 1);
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-
-    let output = Command::new(BIN)
-        .args([
-            "--retries",
-            "0",
-            "spaces",
-            "create-token",
-            &space.to_string(),
-        ])
-        .env("NEUROIO_API_TOKEN", fake.root_token())
-        .env("NEUROIO_IAM_URL", fake.url())
-        .stdout(Stdio::from(writer))
-        .output()
-        .unwrap();
-
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).ends_with(&format!(
-            "delete it with: neuroio tokens delete 2 (with a token of space {space})\n"
-        )),
-        "{}",
-        stderr(&output)
-    );
 }
 
 fn change(fake: &FakeIam, old: &str, new: &str, extra: &[&str]) -> Output {

@@ -10,9 +10,10 @@ Exit codes:
   2  usage error: bad arguments, missing token, unusable configuration
   3  network error or timeout: no answer from the API
   4  authentication failed (401 or 403), or a wrong user name or password
+  5  tokens audit --fail: the audit found something
 ";
 
-const API_OPTIONS: [&str; 8] = [
+const API_OPTIONS: [&str; 9] = [
     "--iam-url",
     "--api-url",
     "--allow-insecure-http",
@@ -21,6 +22,7 @@ const API_OPTIONS: [&str; 8] = [
     "--retries",
     "--output",
     "--show-keys",
+    "--profile",
 ];
 
 fn help(args: &[&str]) -> String {
@@ -47,6 +49,7 @@ fn every_command_that_talks_to_the_api_shows_the_exit_codes_and_api_options() {
         &["tokens", "delete"],
         &["tokens", "delete-all"],
         &["tokens", "rotate"],
+        &["tokens", "audit"],
         &["stream-tokens"],
         &["stream-tokens", "create"],
         &["stream-tokens", "list"],
@@ -55,8 +58,18 @@ fn every_command_that_talks_to_the_api_shows_the_exit_codes_and_api_options() {
         &["stream-tokens", "delete"],
         &["stream-tokens", "delete-all"],
         &["login"],
+        &["auth"],
+        &["auth", "status"],
+        &["auth", "token"],
+        &["auth", "logout"],
+        &["auth", "list"],
         &["whoami"],
         &["spaces"],
+        &["spaces", "list"],
+        &["spaces", "get"],
+        &["spaces", "create"],
+        &["spaces", "rename"],
+        &["spaces", "delete"],
         &["spaces", "create-token"],
         &["password"],
         &["password", "change"],
@@ -249,4 +262,65 @@ fn exec_help_says_how_long_the_token_lives_and_its_exit_codes() {
          3      network error or timeout: no answer from the API\n  \
          4      authentication failed (401 or 403)\n"
     ), "{text}");
+}
+
+/// The completion commands of docs/cli.md, the CLI's manual: the lines of
+/// the shell block under "Shell completions" that are not comments, and
+/// the commented lines that go into a shell's start-up file.
+fn completion_commands_in_the_manual() -> Vec<String> {
+    let manual = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md"))
+        .expect("docs/cli.md is the CLI's manual");
+    let section = manual
+        .split("\n## Shell completions\n")
+        .nth(1)
+        .expect("docs/cli.md has a section 'Shell completions'");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the section has a shell block");
+    block
+        .lines()
+        .filter_map(|line| match line.strip_prefix("#   ") {
+            Some(startup_line) => Some(startup_line.trim()),
+            None if line.starts_with('#') || line.trim().is_empty() => None,
+            None => Some(line.trim()),
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn completions_help_gives_the_manuals_commands_for_every_shell_without_root() {
+    let commands = completion_commands_in_the_manual();
+    let text = help(&["completions"]);
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        assert!(
+            commands
+                .iter()
+                .any(|c| c.contains(&format!("neuroio completions {shell}"))),
+            "docs/cli.md has no command for {shell}: {commands:#?}"
+        );
+    }
+    for command in &commands {
+        assert!(
+            text.contains(command.as_str()),
+            "help lacks {command:?}:\n{text}"
+        );
+        // Nothing is written where only root may write.
+        assert!(
+            !command.contains("fpath[1]")
+                && !command.contains("/etc/")
+                && !command.contains("/usr/"),
+            "{command}"
+        );
+    }
+    assert_eq!(commands.len(), 10, "{commands:#?}");
+}
+
+#[test]
+fn top_level_help_names_the_manual() {
+    let text = help(&[]);
+    assert!(text.contains("docs/cli.md"), "{text}");
+    assert!(text.contains("neuroio man"), "{text}");
 }

@@ -14,11 +14,14 @@ use serde_json::Value;
 use support::client;
 
 mod account;
+mod audit;
 mod delivery;
 mod exec;
 mod generated;
 mod help;
 mod keys;
+mod profiles;
+mod spaces;
 mod stream;
 mod terminal;
 
@@ -33,6 +36,9 @@ fn run_as(fake: &FakeIam, token: Option<&str>, args: &[&str]) -> Output {
         .env_remove("NEUROIO_API_TOKEN")
         .env_remove("NEUROIO_API_URL")
         .env("NEUROIO_IAM_URL", fake.url())
+        // Never the credentials file of the user running the tests.
+        .env("NEUROIO_CONFIG_DIR", no_config_dir())
+        .env_remove("NEUROIO_PROFILE")
         .stdin(Stdio::null());
     if let Some(token) = token {
         command.env("NEUROIO_API_TOKEN", token);
@@ -57,6 +63,11 @@ fn run_as(fake: &FakeIam, token: Option<&str>, args: &[&str]) -> Output {
         assert!(!text.contains("panicked"), "{args:?} panicked:\n{text}");
     }
     output
+}
+
+/// A configuration folder that no test creates: no profile is found there.
+fn no_config_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("neuroio-cli-no-config-{}", std::process::id()))
 }
 
 /// Runs the binary with `input` on standard input.

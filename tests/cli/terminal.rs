@@ -179,6 +179,7 @@ fn answer_prompts(fake: &FakeIam, shell: &str, answers: &[(&str, &str)]) -> (Opt
         ])
         .env("NEUROIO_API_TOKEN", fake.root_token())
         .env("NEUROIO_IAM_URL", fake.url())
+        .env("NEUROIO_CONFIG_DIR", no_config_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -239,7 +240,7 @@ fn login_asks_for_the_password_without_echo_and_prints_a_table() {
 
     let (code, shown) = answer_prompts(
         &fake,
-        &format!("{} login --username {user}", bin()),
+        &format!("{} login --no-store --username {user}", bin()),
         &[(&format!("Password for {user}: "), &password)],
     );
 

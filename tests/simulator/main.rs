@@ -6,6 +6,7 @@
 mod support;
 
 mod abuse;
+mod audit;
 mod connections;
 mod fake_rules;
 mod fake_server;
@@ -17,4 +18,5 @@ mod retries;
 mod scripted;
 mod security;
 mod soak;
+mod spaces;
 mod token_family;

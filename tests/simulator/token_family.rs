@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::support::{api_error, assert_error_body, client, raw};
+use crate::support::{api_error, assert_error_body, client, json_call as call, raw};
 use neuroio::fake::FakeIam;
 use serde_json::{Value, json};
 
@@ -13,22 +13,6 @@ const STREAMS: &str = "/v1/streams/tokens/";
 
 fn auth(key: &str) -> String {
     format!("Token {key}")
-}
-
-/// A JSON call made with the token `key`.
-fn call(fake: &FakeIam, method: &str, path: &str, key: &str, body: &Value) -> (u16, Value) {
-    let bytes = if body.is_null() {
-        Vec::new()
-    } else {
-        serde_json::to_vec(body).unwrap()
-    };
-    raw(
-        fake,
-        method,
-        path,
-        &[("authorization", &auth(key)), JSON],
-        &bytes,
-    )
 }
 
 fn login(fake: &FakeIam, username: &str, password: &str) -> (u16, Value) {

@@ -164,6 +164,33 @@ pub fn raw(
     (status, json)
 }
 
+/// A call to the simulator made with the token `key` and, unless `body` is
+/// `Null`, a JSON body: returns the status and the decoded JSON answer.
+pub fn json_call(
+    fake: &FakeIam,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let bytes = if body.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(body).unwrap()
+    };
+    let authorization = format!("Token {key}");
+    raw(
+        fake,
+        method,
+        path,
+        &[
+            ("authorization", &authorization),
+            ("content-type", "application/json"),
+        ],
+        &bytes,
+    )
+}
+
 /// Asserts the API's error body: the code list, the message and the fields.
 pub fn assert_error_body(body: &Value, status: u16, fields: &[&str]) {
     assert_eq!(body["error_codes"], serde_json::json!([status]), "{body}");

@@ -1,4 +1,4 @@
-use neuroio::{Client, ConfigError, Error};
+use neuroio::{Client, ClientBuilder, ConfigError, Error};
 
 fn config_error(result: neuroio::Result<Client>) -> ConfigError {
     match result {
@@ -190,6 +190,23 @@ fn from_env_reads_token_and_url() {
         Client::from_env().unwrap().iam_url(),
         "http://127.0.0.1:7777"
     );
+
+    // Without a token: the URLs alone, for log in or a token given in code.
+    unsafe { std::env::remove_var("NEUROIO_API_TOKEN") };
+    unsafe { std::env::set_var("NEUROIO_API_URL", "http://127.0.0.1:7779") };
+    let client = ClientBuilder::from_env_urls()
+        .unwrap()
+        .api_token("given-in-code")
+        .build()
+        .unwrap();
+    assert_eq!(client.iam_url(), "http://127.0.0.1:7777");
+    assert_eq!(client.api_url(), "http://127.0.0.1:7779");
+    assert_eq!(
+        config_error(ClientBuilder::from_env_urls().unwrap().build()),
+        ConfigError::MissingApiToken
+    );
+    unsafe { std::env::remove_var("NEUROIO_API_URL") };
+    unsafe { std::env::set_var("NEUROIO_API_TOKEN", "from-env-token") };
 
     unsafe { std::env::set_var("NEUROIO_IAM_URL", "ftp://x") };
     assert!(matches!(

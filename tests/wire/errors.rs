@@ -147,7 +147,7 @@ fn report_broken_json_200_with_excerpt() {
     };
     assert_eq!(*status, 200);
     assert!(
-        reason.starts_with("the body is not the expected JSON (EOF"),
+        reason.starts_with("the answer to tokens.get is not the expected JSON (EOF"),
         "{reason}"
     );
     // The key in the excerpt is blanked out.

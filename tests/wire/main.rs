@@ -13,6 +13,7 @@ mod family;
 mod get;
 mod hardening;
 mod list;
+mod spaces;
 mod stream_tokens;
 mod timeouts;
 mod transport;

@@ -1,22 +1,119 @@
-//! The account's commands: login, who am I, space tokens and the password.
+//! The account's commands: login, who am I and the password.
 
 use std::io::{self, Write};
 use std::path::Path;
 
-use neuroio::TokenRef;
+use neuroio::{Login, Profile, Profiles, TokenRef};
+use serde_json::json;
 
-use crate::args::{ApiArgs, Group, PasswordCommand, SpacesCommand};
-use crate::context::{Api, builder, deliver, printer};
+use crate::args::{ApiArgs, Group, PasswordCommand};
+use crate::context::{Api, builder, deliver, printer, profile_failure};
 use crate::failure::Failure;
 use crate::input::{PasswordSource, is_stdin, one_stdin_reader, token_from_stdin};
+use crate::output::rfc3339;
+use crate::store;
 
-/// `neuroio login`: a new temporary token from a user name and password.
-pub fn login(api: ApiArgs, username: &str, password_file: Option<&Path>) -> Result<(), Failure> {
+/// `neuroio login`: a new temporary token from a user name and password,
+/// stored in a profile (or, with `--no-store`, printed).
+pub fn login(
+    api: ApiArgs,
+    username: &str,
+    password_file: Option<&Path>,
+    no_store: bool,
+) -> Result<(), Failure> {
     if api.token_file.is_some() {
         return Err(Failure::usage(
             "login needs no API token; --token-file does not apply",
         ));
     }
+    if no_store {
+        if api.profile.is_some() {
+            return Err(Failure::usage(
+                "--no-store stores nothing; --profile does not apply",
+            ));
+        }
+        return login_and_print(api, username, password_file);
+    }
+    // Checked before logging in: a token that cannot be stored is not made.
+    let name = Profiles::selected(api.profile.as_deref()).map_err(profile_failure)?;
+    let path = Profiles::default_path().map_err(profile_failure)?;
+    let before = store::load_or_empty(&path).map_err(profile_failure)?;
+    let (client, login) = log_in(&api, username, password_file, before.get(&name))?;
+    let token = &login.token;
+    let mut profile = Profile::default();
+    profile.token = Some(token.key.clone());
+    profile.token_id = Some(token.id);
+    profile.expires = token.expires;
+    profile.iam_url = Some(client.iam_url().to_owned());
+    profile.api_url = Some(client.api_url().to_owned());
+    profile.username = Some(login.user.username.clone());
+    let replaced = match store::update(&path, |profiles| profiles.insert(&name, profile)) {
+        Ok(replaced) => replaced.map_err(profile_failure)?,
+        Err(failure) => {
+            let id = token.id;
+            return Err(Failure::failed(
+                match client.tokens().delete(TokenRef::from(id)) {
+                    Ok(()) => format!(
+                        "{}; the new token {id} could not be stored, so it was deleted again",
+                        failure.message
+                    ),
+                    Err(cleanup) => format!(
+                        "{}; the new token {id} could not be stored, and deleting it failed ({}); \
+                         delete it with: neuroio tokens delete {id}",
+                        failure.message,
+                        Failure::from(cleanup).message
+                    ),
+                },
+            ));
+        }
+    };
+    let shown = json!({
+        "profile": name,
+        "file": path.display().to_string(),
+        "user": &login.user,
+        "token": {
+            "id": token.id,
+            "is_active": token.is_active,
+            "created": rfc3339(token.created),
+            "expires": token.expires.map(rfc3339),
+        },
+    });
+    let row = vec![
+        name.clone(),
+        login.user.username.clone(),
+        token.id.to_string(),
+        token.expires.map_or_else(|| "never".to_owned(), rfc3339),
+    ];
+    let printed = printer(&api).record(
+        &shown,
+        &[(&["PROFILE", "USER", "TOKEN_ID", "EXPIRES"], vec![row])],
+    );
+    // The old token is deleted only now that the new one is stored.
+    let old = replaced.filter(|old| old.token.as_ref() != Some(&token.key));
+    if let Some(old) = old.filter(|old| old.token.is_some())
+        && let Err(failure) = store::revoke(&api, &old)
+    {
+        let which = old.token_id.map_or_else(
+            || "its old token".to_owned(),
+            |id| format!("its old token {id}"),
+        );
+        return Err(Failure::failed(format!(
+            "logged in and stored the new token in profile {name}, but {which} could not be \
+             deleted ({}); delete it with a token of that account",
+            failure.message
+        )));
+    }
+    Ok(printed?)
+}
+
+/// Logs in at the URLs of the flags, the environment or `stored` (the
+/// profile being replaced), in that order.
+fn log_in(
+    api: &ApiArgs,
+    username: &str,
+    password_file: Option<&Path>,
+    stored: Option<&Profile>,
+) -> Result<(neuroio::Client, Login), Failure> {
     let password = PasswordSource {
         file: password_file,
         option: "--password-file",
@@ -24,14 +121,26 @@ pub fn login(api: ApiArgs, username: &str, password_file: Option<&Path>) -> Resu
         prompt: &format!("Password for {username}: "),
     }
     .read()?;
-    let (client, login) = builder(&api)?.login(username, password).map_err(|err| {
-        let login_failed = err.is_login_failed();
-        let mut failure = Failure::from(err);
-        if login_failed {
-            failure.code = 4;
-        }
-        failure
-    })?;
+    builder(api, stored)?
+        .login(username, password)
+        .map_err(|err| {
+            let login_failed = err.is_login_failed();
+            let mut failure = Failure::from(err);
+            if login_failed {
+                failure.code = 4;
+            }
+            failure
+        })
+}
+
+/// `neuroio login --no-store`: the new token, key included, on standard
+/// output.
+fn login_and_print(
+    api: ApiArgs,
+    username: &str,
+    password_file: Option<&Path>,
+) -> Result<(), Failure> {
+    let (client, login) = log_in(&api, username, password_file, None)?;
     let id = login.token.id;
     deliver(
         id,
@@ -43,29 +152,6 @@ pub fn login(api: ApiArgs, username: &str, password_file: Option<&Path>) -> Resu
 
 pub fn whoami(api: &Api) -> Result<(), Failure> {
     Ok(api.out.whoami(&api.client.whoami()?)?)
-}
-
-pub fn spaces(group: Group<SpacesCommand>, top: ApiArgs) -> Result<(), Failure> {
-    let api = Api::new(group.api.0, top)?;
-    match group.command {
-        SpacesCommand::CreateToken {
-            space_id,
-            permanent,
-        } => {
-            let token = api.client.spaces().create_token(space_id, permanent)?;
-            // Only a token of the space sees it: delete it with itself.
-            let retry = format!(
-                "neuroio tokens delete {} (with a token of space {space_id})",
-                token.id
-            );
-            deliver(token.id, api.out.new_token(&token), &retry, |id| {
-                api.client
-                    .with_api_token(&token.key)?
-                    .tokens()
-                    .delete(TokenRef::from(id))
-            })
-        }
-    }
 }
 
 pub fn password(group: Group<PasswordCommand>, top: ApiArgs) -> Result<(), Failure> {

@@ -14,7 +14,8 @@ Exit codes:
      or a new token could not be written out (it is deleted again)
   2  usage error: bad arguments, missing token, unusable configuration
   3  network error or timeout: no answer from the API
-  4  authentication failed (401 or 403), or a wrong user name or password";
+  4  authentication failed (401 or 403), or a wrong user name or password
+  5  tokens audit --fail: the audit found something";
 
 const FAKE_SERVER_EXIT_CODES: &str = "\
 Exit codes:
@@ -35,15 +36,25 @@ Exit codes:
   3      network error or timeout: no answer from the API
   4      authentication failed (401 or 403)";
 
+/// How to load the completions without root, for each shell (the same
+/// commands as docs/cli.md, which a test compares).
 const COMPLETIONS_HELP: &str = "\
-Load the completions:
-  bash        source <(neuroio completions bash)        (in ~/.bashrc)
-  zsh         neuroio completions zsh > \"${fpath[1]}/_neuroio\"
-  fish        neuroio completions fish > ~/.config/fish/completions/neuroio.fish
-  powershell  neuroio completions powershell | Out-String | Invoke-Expression
-  elvish      eval (neuroio completions elvish | slurp)";
+Load the completions (no root needed):
+  bash        mkdir -p ~/.local/share/bash-completion/completions
+              neuroio completions bash > ~/.local/share/bash-completion/completions/neuroio
+              (without the bash-completion package: source <(neuroio completions bash) in ~/.bashrc)
+  zsh         mkdir -p ~/.zfunc
+              neuroio completions zsh > ~/.zfunc/_neuroio
+              and in ~/.zshrc, before any compinit:
+                fpath=(~/.zfunc $fpath)
+                autoload -Uz compinit && compinit
+  fish        mkdir -p ~/.config/fish/completions
+              neuroio completions fish > ~/.config/fish/completions/neuroio.fish
+  powershell  in $PROFILE: neuroio completions powershell | Out-String | Invoke-Expression
+  elvish      in ~/.config/elvish/rc.elv: eval (neuroio completions elvish | slurp)
+Then open a new shell. The manual: docs/cli.md in the neuroio repository.";
 
-/// The most tokens the API returns in one page.
+/// The most items the API returns in one page.
 const MAX_LIMIT: i64 = 100;
 
 /// Manage NeuroIO API tokens and stream tokens (create, list, inspect,
@@ -53,6 +64,9 @@ const MAX_LIMIT: i64 = 100;
 /// The API token is read from NEUROIO_API_TOKEN, or from a file with
 /// --token-file (use - for standard input). There is deliberately no flag
 /// that takes the token itself.
+///
+/// The manual, with examples: docs/cli.md in the neuroio repository; the
+/// man page: `neuroio man`.
 #[derive(Debug, Parser)]
 #[command(name = "neuroio", version, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -96,6 +110,12 @@ pub struct ApiArgs {
 
     #[arg(long, value_name = "N", help = retries_help())]
     pub retries: Option<u32>,
+
+    /// The profile of the credentials file to use: its token when none
+    /// comes from --token-file or NEUROIO_API_TOKEN, and its URLs [env:
+    /// NEUROIO_PROFILE] [default: default].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 
     /// Output format [default: table when standard output is a terminal,
     /// json otherwise].
@@ -148,6 +168,7 @@ impl ApiArgs {
             token_file: self.token_file.or(earlier.token_file),
             timeout: self.timeout.or(earlier.timeout),
             retries: self.retries.or(earlier.retries),
+            profile: self.profile.or(earlier.profile),
             output: self.output.or(earlier.output),
             show_keys: self.show_keys || earlier.show_keys,
         }
@@ -161,6 +182,7 @@ impl ApiArgs {
             || self.token_file.is_some()
             || self.timeout.is_some()
             || self.retries.is_some()
+            || self.profile.is_some()
             || self.output.is_some()
             || self.show_keys
     }
@@ -235,12 +257,16 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", value_parser = parse_lifetime)]
         temporary_lifetime: Option<Duration>,
     },
-    /// Log in with a user name and password, and print the new temporary
-    /// token (24 hours) with its key and the user. Needs no API token.
+    /// Log in with a user name and password, and store the new temporary
+    /// token (24 hours) in a profile of the credentials file; print the
+    /// user, the token's id and its expiry (not its key). Needs no API
+    /// token.
     ///
-    /// The password is read from --password-file, or asked for without echo
-    /// when standard input is a terminal; never from an argument. To keep
-    /// the new token: neuroio login --username ada | jq -r .token.key
+    /// The profile's old token, if any, is deleted once the new one is
+    /// stored. With --no-store nothing is stored and the new token is
+    /// printed with its key. The password is read from --password-file, or
+    /// asked for without echo when standard input is a terminal; never from
+    /// an argument.
     #[command(after_help = EXIT_CODES)]
     Login {
         /// The user name.
@@ -250,9 +276,16 @@ pub enum Command {
         /// trailing newline is ignored.
         #[arg(long, value_name = "PATH")]
         password_file: Option<PathBuf>,
+        /// Store nothing: print the new token with its key.
+        #[arg(long)]
+        no_store: bool,
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// The profiles of the credentials file: who you are, the token, log
+    /// out, list.
+    #[command(after_help = EXIT_CODES)]
+    Auth(Group<AuthCommand>),
     /// Show the account and space of the API token in use (just the space,
     /// for a space token).
     #[command(after_help = EXIT_CODES)]
@@ -320,20 +353,123 @@ pub enum TokensCommand {
     /// works, and print it. The current token is left as it is.
     #[command(after_help = EXIT_CODES)]
     Rotate,
+    /// Audit the account's tokens and stream tokens against the API's
+    /// advice (few permanent tokens, temporary ones rotated); changes
+    /// nothing. Findings: permanent-limit (4 or 5 of 5 used),
+    /// permanent-old, inactive (deactivated, not deleted), expired (still
+    /// listed), permanent-in-use (this command runs on a permanent token).
+    ///
+    /// Example, in a nightly cron job: neuroio tokens audit --fail
+    #[command(after_help = EXIT_CODES)]
+    Audit {
+        /// Report permanent tokens older than this many days.
+        #[arg(long, value_name = "DAYS", default_value_t = 90)]
+        max_age: u32,
+        /// Audit as of this time (RFC 3339) instead of now.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        at: Option<time::OffsetDateTime>,
+        /// Exit 5 when there is any finding.
+        #[arg(long)]
+        fail: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Show the profile, where the token comes from, the user, the token's
+    /// id, kind and time left (asks the API who the token belongs to).
+    #[command(after_help = EXIT_CODES)]
+    Status,
+    /// Print the API token alone on one line, for $(neuroio auth token).
+    #[command(after_help = EXIT_CODES)]
+    Token,
+    /// Delete the profile's token on the server and remove it from the
+    /// credentials file (its user and URLs stay).
+    #[command(after_help = EXIT_CODES)]
+    Logout,
+    /// List every profile: name, user, IAM URL, time left (never a key).
+    #[command(after_help = EXIT_CODES)]
+    List,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SpacesCommand {
+    /// List spaces, newest first.
+    #[command(after_help = EXIT_CODES)]
+    List {
+        /// Only spaces whose name contains this text (any case).
+        #[arg(long, value_name = "Q")]
+        query: Option<String>,
+        #[command(flatten)]
+        page: Page,
+    },
+    /// Show one space.
+    #[command(after_help = EXIT_CODES)]
+    Get {
+        /// The space's id.
+        id: u64,
+    },
+    /// Create a space (its name: 1 to 255 characters, unique in the
+    /// account) and print it.
+    #[command(after_help = EXIT_CODES)]
+    Create {
+        /// The new space's name.
+        name: String,
+    },
+    /// Rename a space and print it.
+    #[command(after_help = EXIT_CODES)]
+    Rename {
+        /// The space's id.
+        id: u64,
+        /// The new name (1 to 255 characters, unique in the account).
+        name: String,
+    },
+    /// Delete a space and every token of it. The account's default space
+    /// cannot be deleted.
+    #[command(after_help = EXIT_CODES)]
+    Delete {
+        /// The space's id.
+        id: u64,
+        /// Confirm the deletion; required.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Create a token restricted to one space, with an account token, and
     /// print it with its key: temporary (24 hours) unless --permanent.
     #[command(after_help = EXIT_CODES)]
     CreateToken {
-        /// The space's id (see `neuroio whoami` for the default space).
+        /// The space's id (see `neuroio spaces list`).
         space_id: u64,
         /// Create a permanent token (at most 5 per space).
         #[arg(long)]
         permanent: bool,
     },
+}
+
+/// Which page of a list to show, or every page.
+#[derive(Debug, Args)]
+pub struct Page {
+    /// Items per page (1 to 100) [default: 20; with --all, 100].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_LIMIT))]
+    pub limit: Option<u32>,
+    /// Items to skip.
+    #[arg(long, default_value_t = 0, conflicts_with = "all")]
+    pub offset: u32,
+    /// Walk every page.
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl Page {
+    /// The page size of one page, as the official SDKs default it.
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(20)
+    }
+
+    /// The page size of a walk: the library's unless given.
+    pub fn walk_page_size(&self) -> u32 {
+        self.limit.unwrap_or(neuroio::DEFAULT_PAGE_SIZE)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,15 +507,8 @@ pub enum CollectionCommand {
     List {
         #[command(flatten)]
         filter: Filter,
-        /// Tokens per page (1 to 100); with --all, the page size.
-        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=MAX_LIMIT))]
-        limit: u32,
-        /// Tokens to skip.
-        #[arg(long, default_value_t = 0, conflicts_with = "all")]
-        offset: u32,
-        /// Walk every page.
-        #[arg(long)]
-        all: bool,
+        #[command(flatten)]
+        page: Page,
     },
     /// Show one token (a number is taken as an id, anything else as a key).
     #[command(after_help = EXIT_CODES)]
@@ -459,6 +588,11 @@ fn parse_seconds(raw: &str) -> Result<f64, String> {
     } else {
         Err("give a number of seconds above 0 and at most 86400".to_owned())
     }
+}
+
+fn parse_time(raw: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("{raw:?} is not an RFC 3339 time such as 2026-01-31T12:00:00Z: {e}"))
 }
 
 fn parse_lifetime(raw: &str) -> Result<Duration, String> {

@@ -1,14 +1,23 @@
 //! What every command that talks to the API shares: the client built from
-//! flags and environment, the printer, and the delivery of a new key.
+//! flags, environment and profile, the printer, the delivery of a new key,
+//! and the walk over every page of a list.
+//!
+//! Precedence: the token from --token-file, else NEUROIO_API_TOKEN, else
+//! the profile; each URL from its flag, else the environment, else the
+//! profile, else the default. The profile's URLs are used when its token is,
+//! or when a profile is named (--profile, NEUROIO_PROFILE): a token from
+//! elsewhere is not sent to the URLs stored for another one.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use neuroio::{Client, ClientBuilder};
+use neuroio::{Client, ClientBuilder, PageIter, Profile, ProfileError, Profiles};
+use serde::de::DeserializeOwned;
 
 use crate::args::ApiArgs;
 use crate::failure::Failure;
 use crate::input::read_token;
-use crate::output::{Printer, WriteError, resolve_format};
+use crate::output::{Printer, Progress, WriteError, resolve_format};
 
 /// What a command that talks to the API needs: its options (those after
 /// the subcommand over those before it), a client and a printer.
@@ -22,12 +31,107 @@ impl Api {
     /// `args` are those given after the command, `top` those before it.
     pub fn new(args: ApiArgs, top: ApiArgs) -> Result<Api, Failure> {
         let args = args.or(top);
+        let credentials = credentials(&args)?;
+        let client = builder(&args, credentials.profile.as_ref())?
+            .api_token(credentials.token)
+            .build()?;
         Ok(Api {
-            client: client(&args)?,
+            client,
             out: printer(&args),
             args,
         })
     }
+}
+
+/// Where the API token came from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    TokenFile(PathBuf),
+    Environment,
+    Profile {
+        name: String,
+        path: PathBuf,
+        /// The token's id and expiry, as stored at login.
+        stored: Box<Profile>,
+    },
+}
+
+impl Source {
+    /// For `auth status`: "token-file", "environment" or "profile".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::TokenFile(_) => "token-file",
+            Source::Environment => "environment",
+            Source::Profile { .. } => "profile",
+        }
+    }
+}
+
+/// The API token, where it came from, and the profile whose URLs apply.
+pub struct Credentials {
+    pub token: String,
+    pub source: Source,
+    pub profile: Option<Profile>,
+}
+
+/// The token and profile by the precedence in this module's docs.
+pub fn credentials(api: &ApiArgs) -> Result<Credentials, Failure> {
+    let named = api.profile.is_some()
+        || std::env::var_os("NEUROIO_PROFILE").is_some_and(|name| !name.is_empty());
+    let from_elsewhere = if let Some(path) = &api.token_file {
+        Some((read_token(Some(path))?, Source::TokenFile(path.clone())))
+    } else if std::env::var_os("NEUROIO_API_TOKEN").is_some() {
+        Some((read_token(None)?, Source::Environment))
+    } else {
+        None
+    };
+    if let Some((token, source)) = from_elsewhere {
+        let profile = if named {
+            let (name, profiles) = profiles(api)?;
+            Some(profiles.require(&name).map_err(profile_failure)?.clone())
+        } else {
+            None
+        };
+        return Ok(Credentials {
+            token,
+            source,
+            profile,
+        });
+    }
+    let (name, profiles) = selected_profiles(api).map_err(|err| match err {
+        ProfileError::MissingFile { path, .. } => Failure::usage(format!(
+            "no API token: set NEUROIO_API_TOKEN, pass --token-file PATH (- for stdin), \
+             or log in once with: neuroio login --username USER (no credentials file at {})",
+            path.display()
+        )),
+        other => profile_failure(other),
+    })?;
+    let (profile, token) = profiles.with_token(&name).map_err(profile_failure)?;
+    Ok(Credentials {
+        token: token.secret().to_owned(),
+        source: Source::Profile {
+            name,
+            path: profiles.path().to_owned(),
+            stored: Box::new(profile.clone()),
+        },
+        profile: Some(profile.clone()),
+    })
+}
+
+/// The selected profile's name and the credentials file, read and checked.
+pub fn profiles(api: &ApiArgs) -> Result<(String, Profiles), Failure> {
+    selected_profiles(api).map_err(profile_failure)
+}
+
+fn selected_profiles(api: &ApiArgs) -> Result<(String, Profiles), ProfileError> {
+    let name = Profiles::selected(api.profile.as_deref())?;
+    let profiles = Profiles::load(Profiles::default_path()?)?;
+    Ok((name, profiles))
+}
+
+/// A problem with the credentials file is one of configuration: exit 2.
+pub fn profile_failure(err: ProfileError) -> Failure {
+    Failure::usage(err.to_string())
 }
 
 /// Options for the API given to a command that does not talk to it are a
@@ -41,15 +145,23 @@ pub fn refuse_api_args(api: &ApiArgs, command: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn client(api: &ApiArgs) -> Result<Client, Failure> {
-    let token = read_token(api.token_file.as_deref())?;
-    Ok(builder(api)?.api_token(token).build()?)
-}
-
-/// A client builder with every API option but the token.
-pub fn builder(api: &ApiArgs) -> Result<ClientBuilder, Failure> {
-    let iam_url = url_setting(&api.iam_url, "NEUROIO_IAM_URL", neuroio::DEFAULT_IAM_URL)?;
-    let api_url = url_setting(&api.api_url, "NEUROIO_API_URL", neuroio::DEFAULT_API_URL)?;
+/// A client builder with every API option but the token; URLs not given
+/// by flag or environment come from `profile`, else the defaults.
+pub fn builder(api: &ApiArgs, profile: Option<&Profile>) -> Result<ClientBuilder, Failure> {
+    let (stored_iam, stored_api) =
+        profile.map_or((None, None), |p| (p.iam_url.as_ref(), p.api_url.as_ref()));
+    let iam_url = url_setting(
+        &api.iam_url,
+        "NEUROIO_IAM_URL",
+        stored_iam,
+        neuroio::DEFAULT_IAM_URL,
+    )?;
+    let api_url = url_setting(
+        &api.api_url,
+        "NEUROIO_API_URL",
+        stored_api,
+        neuroio::DEFAULT_API_URL,
+    )?;
     Ok(Client::builder()
         .iam_url(iam_url)
         .api_url(api_url)
@@ -62,14 +174,21 @@ pub fn builder(api: &ApiArgs) -> Result<ClientBuilder, Failure> {
 }
 
 /// A URL from its flag, else from `env` when set and not empty, else the
-/// default.
-fn url_setting(flag: &Option<String>, env: &str, default: &str) -> Result<String, Failure> {
+/// profile's, else `default`.
+fn url_setting(
+    flag: &Option<String>,
+    env: &str,
+    stored: Option<&String>,
+    default: &str,
+) -> Result<String, Failure> {
     if let Some(url) = flag {
         return Ok(url.clone());
     }
     match std::env::var(env) {
         Ok(url) if !url.is_empty() => Ok(url),
-        Ok(_) | Err(std::env::VarError::NotPresent) => Ok(default.to_owned()),
+        Ok(_) | Err(std::env::VarError::NotPresent) => {
+            Ok(stored.map_or(default, String::as_str).to_owned())
+        }
         Err(std::env::VarError::NotUnicode(_)) => {
             Err(Failure::usage(format!("{env} is not valid UTF-8")))
         }
@@ -110,4 +229,46 @@ pub fn deliver(
             Failure::from(cleanup).message
         ),
     }))
+}
+
+/// Prints every item of a list (`--all`), walking it with the library's
+/// walker: it holds one page at a time and stops with an error against a
+/// server that ignores `offset` and serves the same pages again. Progress
+/// goes to a terminal; jsonl streams each page as it comes, json and table
+/// need the whole list first. `noun` names one item, as in "token".
+pub fn print_all<T: DeserializeOwned>(
+    walk: PageIter<'_, T>,
+    page_size: u32,
+    noun: &str,
+    out: &Printer,
+    print: impl Fn(&Printer, &[T]) -> Result<(), WriteError>,
+) -> Result<(), Failure> {
+    let progress = Progress::new();
+    let page_len = usize::try_from(page_size).unwrap_or(usize::MAX);
+    let mut walk = walk.page_size(page_size).peekable();
+    let (mut pages, mut seen) = (0u64, 0u64);
+    let mut all = Vec::new();
+    let mut page = Vec::with_capacity(page_len.min(100));
+    while let Some(item) = walk.next() {
+        page.push(item?);
+        if page.len() < page_len && walk.peek().is_some() {
+            continue;
+        }
+        pages += 1;
+        seen += page.len() as u64;
+        let plural = if seen == 1 { "" } else { "s" };
+        progress.line(&format!(
+            "fetched page {pages}: {seen} {noun}{plural} so far"
+        ));
+        if out.streams() {
+            print(out, &page)?;
+            page.clear();
+        } else {
+            all.append(&mut page);
+        }
+    }
+    if !out.streams() {
+        print(out, &all)?;
+    }
+    Ok(())
 }

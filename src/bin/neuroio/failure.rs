@@ -77,7 +77,10 @@ fn exit_code(err: &Error) -> u8 {
         Error::Api(_) | Error::UnexpectedResponse { .. } => 1,
         Error::Transport(_) => 3,
         Error::OutcomeUnknown { source, .. } => exit_code(source),
-        Error::Config(_) | Error::InvalidTokenRef(_) => 2,
+        Error::Config(_)
+        | Error::InvalidTokenRef(_)
+        | Error::InvalidArgument { .. }
+        | Error::Profile(_) => 2,
         _ => 1,
     }
 }

@@ -1,14 +1,19 @@
 //! `neuroio`: manage NeuroIO API tokens from scripts and the shell.
 //!
 //! `main` parses and dispatches; every command is a thin call into the `neuroio` crate. The API token comes
-//! from `NEUROIO_API_TOKEN` or `--token-file`, never from a flag, so it stays
-//! out of `ps` and shell history.
+//! from `--token-file`, `NEUROIO_API_TOKEN` or a profile that `login`
+//! stored, never from a flag, so it stays out of `ps` and shell history.
 //!
 //! - `args`: the command line (clap definitions, help texts, exit codes);
 //! - `context`: what every command shares (the client from flags and
-//!   environment, the printer, delivering a new key);
+//!   environment, the printer, delivering a new key, walking every page);
 //! - `tokens`: the collections of tokens (`tokens`, `stream-tokens`);
-//! - `account`: login, who am I, space tokens and the password;
+//! - `account`: login, who am I and the password;
+//! - `spaces`: spaces and space tokens;
+//! - `auth`: the profiles of the credentials file (status, token, logout,
+//!   list);
+//! - `audit`: `tokens audit`;
+//! - `store`: writing the credentials file;
 //! - `server`: `fake-server`;
 //! - `exec`: running a command with a token of its own;
 //! - `input`: reading the API token and token keys;
@@ -18,6 +23,8 @@
 
 mod account;
 mod args;
+mod audit;
+mod auth;
 mod context;
 #[cfg(unix)]
 mod exec;
@@ -26,6 +33,8 @@ mod input;
 mod man;
 mod output;
 mod server;
+mod spaces;
+mod store;
 mod tokens;
 
 use std::io::{self, Write};
@@ -63,9 +72,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             api: args,
             username,
             password_file,
-        } => account::login(args.or(api), &username, password_file.as_deref()),
+            no_store,
+        } => account::login(args.or(api), &username, password_file.as_deref(), no_store),
+        Command::Auth(group) => auth::auth(group, api),
         Command::Whoami { api: args } => account::whoami(&Api::new(args, api)?),
-        Command::Spaces(group) => account::spaces(group, api),
+        Command::Spaces(group) => spaces::spaces(group, api),
         Command::Password(group) => account::password(group, api),
         #[cfg(unix)]
         Command::Exec { command, api: args } => crate::exec::exec(args.or(api), &command),

@@ -2,7 +2,7 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use neuroio::{Login, Token, Whoami};
+use neuroio::{Login, Space, Token, Whoami};
 use time::format_description::well_known::Rfc3339;
 
 use crate::args::Format;
@@ -63,6 +63,9 @@ pub fn write_stdout(text: &[u8]) -> Result<(), WriteError> {
 fn emit(line: &str) -> Result<(), WriteError> {
     write_stdout(format!("{line}\n").as_bytes())
 }
+
+/// A table's header and rows, for [`Printer::record`].
+pub type Table<'a> = (&'a [&'a str], Vec<Vec<String>>);
 
 pub struct Printer {
     pub format: Format,
@@ -144,6 +147,24 @@ impl Printer {
         }
     }
 
+    /// One space: every field the server sent.
+    pub fn space(&self, space: &Space) -> Result<(), WriteError> {
+        match self.format {
+            Format::Json | Format::Jsonl => emit(&to_json(space)?),
+            Format::Table => emit(&space_table(std::slice::from_ref(space))),
+        }
+    }
+
+    /// Spaces, every field the server sent; in a table, the id and the
+    /// name, escaped.
+    pub fn spaces(&self, spaces: &[Space]) -> Result<(), WriteError> {
+        match self.format {
+            Format::Json => emit(&to_json(spaces)?),
+            Format::Jsonl => spaces.iter().try_for_each(|s| emit(&to_json(s)?)),
+            Format::Table => emit(&space_table(spaces)),
+        }
+    }
+
     /// Whether tokens can be printed as they come, one page at a time.
     pub fn streams(&self) -> bool {
         self.format == Format::Jsonl
@@ -168,6 +189,21 @@ impl Printer {
         match self.format {
             Format::Json | Format::Jsonl => emit(&summary.to_string()),
             Format::Table => emit(&summary_line(&summary)),
+        }
+    }
+
+    /// A result that is not a token (a profile, an audit): `json` in a
+    /// JSON format, else each table, a blank line between them.
+    pub fn record(&self, json: &serde_json::Value, tables: &[Table]) -> Result<(), WriteError> {
+        match self.format {
+            Format::Json | Format::Jsonl => emit(&to_json(json)?),
+            Format::Table => emit(
+                &tables
+                    .iter()
+                    .map(|(header, rows)| columns(header, rows))
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
+            ),
         }
     }
 
@@ -206,6 +242,34 @@ impl Printer {
             .collect();
         (header, rows)
     }
+}
+
+/// A table of spaces: the id and the name, with control characters in the
+/// name (server text) escaped so that they cannot drive the terminal.
+fn space_table(spaces: &[Space]) -> String {
+    let rows: Vec<Vec<String>> = spaces
+        .iter()
+        .map(|s| vec![s.id.to_string(), printable(&s.name)])
+        .collect();
+    columns(&["ID", "NAME"], &rows)
+}
+
+/// `text` with every control character, and every invisible character that
+/// reorders or hides text (bidirectional controls, zero-width marks),
+/// written as a Rust escape (`\n`, `\u{1b}`); backslashes are doubled so
+/// that an escape in the text stays distinguishable.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\\' => "\\\\".to_owned(),
+            '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}' => c.escape_unicode().to_string(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Aligned columns, header first, without a final newline.
@@ -256,7 +320,7 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, WriteError
     serde_json::to_string(value).map_err(json_failed)
 }
 
-fn rfc3339(at: time::OffsetDateTime) -> String {
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 

@@ -47,9 +47,13 @@ pub fn fake_server(port: u16, temporary_lifetime: Option<Duration>) -> Result<()
     let _ = writeln!(
         io::stderr(),
         "simulator running at {url}; Ctrl-C to stop. To use it from a shell:\n  \
-         export NEUROIO_IAM_URL={url} NEUROIO_API_URL={url} NEUROIO_API_TOKEN={token}",
+         export NEUROIO_IAM_URL={url} NEUROIO_API_URL={url} NEUROIO_API_TOKEN={token}\n\
+         or log in once into a profile of its own (password {password}):\n  \
+         neuroio login --profile fake --username {user} --iam-url {url} --api-url {url}",
         url = fake.url(),
         token = fake.root_token(),
+        user = fake.root_username(),
+        password = fake.root_password(),
     );
     let _ = stop_rx.recv();
     fake.shutdown();

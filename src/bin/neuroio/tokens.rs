@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use neuroio::{Client, TokenRef, Tokens};
 
 use crate::args::{ApiArgs, CollectionCommand, TokensCommand};
-use crate::context::{Api, deliver};
+use crate::context::{Api, deliver, print_all};
 use crate::failure::Failure;
 use crate::input::token_from_stdin;
 use crate::output::{Printer, Progress};
@@ -52,6 +52,9 @@ pub fn tokens(command: &TokensCommand, api: &Api) -> Result<(), Failure> {
             collection(&Collection::tokens(&api.client), command, api)
         }
         TokensCommand::Rotate => rotate(&api.client, &api.out),
+        TokensCommand::Audit { max_age, at, fail } => {
+            crate::audit::audit(api, *max_age, *at, *fail)
+        }
     }
 }
 
@@ -77,16 +80,13 @@ fn collection(
                 tokens.delete(TokenRef::from(id))
             })
         }
-        CollectionCommand::List {
-            filter,
-            limit,
-            offset,
-            all,
-        } => {
-            if *all {
-                list_all(tokens, filter.permanent(), *limit, out)
+        CollectionCommand::List { filter, page } => {
+            if page.all {
+                let walk = tokens.iter(filter.permanent());
+                print_all(walk, page.walk_page_size(), "token", out, Printer::list)
             } else {
-                Ok(out.list(&tokens.list(filter.permanent(), *limit, *offset)?)?)
+                let listed = tokens.list(filter.permanent(), page.limit(), page.offset)?;
+                Ok(out.list(&listed)?)
             }
         }
         CollectionCommand::Get { token } => {
@@ -139,42 +139,6 @@ fn read_token_ref(token: &crate::args::TokenArg, api: &ApiArgs) -> Result<TokenR
         ));
     }
     token.read()
-}
-
-/// Walks every page, printing progress on a terminal. jsonl streams, keeping
-/// one page in memory; json and table need the whole list first.
-fn list_all(
-    tokens: &Tokens<'_>,
-    permanent: Option<bool>,
-    page_size: u32,
-    out: &Printer,
-) -> Result<(), Failure> {
-    let progress = Progress::new();
-    let mut all = Vec::new();
-    let (mut pages, mut seen, mut offset) = (0u64, 0u64, 0u32);
-    loop {
-        let page = tokens.list(permanent, page_size, offset)?;
-        let fetched = u32::try_from(page.len()).unwrap_or(u32::MAX);
-        pages += 1;
-        seen += u64::from(fetched);
-        let plural = if seen == 1 { "" } else { "s" };
-        progress.line(&format!(
-            "fetched page {pages}: {seen} token{plural} so far"
-        ));
-        offset = offset.saturating_add(fetched);
-        if out.streams() {
-            out.list(&page)?;
-        } else {
-            all.extend(page);
-        }
-        if fetched < page_size {
-            break;
-        }
-    }
-    if !out.streams() {
-        out.list(&all)?;
-    }
-    Ok(())
 }
 
 fn rotate(client: &Client, out: &Printer) -> Result<(), Failure> {

@@ -1,0 +1,57 @@
+//! `neuroio spaces`: list, show, create, rename and delete spaces, and
+//! create space tokens.
+
+use neuroio::TokenRef;
+
+use crate::args::{ApiArgs, Group, SpacesCommand};
+use crate::context::{Api, deliver, print_all};
+use crate::failure::Failure;
+use crate::output::Printer;
+
+/// `neuroio spaces ...`.
+pub fn spaces(group: Group<SpacesCommand>, top: ApiArgs) -> Result<(), Failure> {
+    let api = Api::new(group.api.0, top)?;
+    let spaces = api.client.spaces();
+    let out = &api.out;
+    match group.command {
+        SpacesCommand::List { query, page } => {
+            let query = query.as_deref();
+            if page.all {
+                let walk = spaces.iter(query);
+                print_all(walk, page.walk_page_size(), "space", out, Printer::spaces)
+            } else {
+                Ok(out.spaces(&spaces.list(query, page.limit(), page.offset)?)?)
+            }
+        }
+        SpacesCommand::Get { id } => Ok(out.space(&spaces.get(id)?)?),
+        SpacesCommand::Create { name } => Ok(out.space(&spaces.create(&name)?)?),
+        SpacesCommand::Rename { id, name } => Ok(out.space(&spaces.update(id, &name)?)?),
+        SpacesCommand::Delete { id, yes } => {
+            if !yes {
+                return Err(Failure::usage(format!(
+                    "refusing to delete space {id} without --yes (every token of the space \
+                     is deleted with it)"
+                )));
+            }
+            spaces.delete(id)?;
+            Ok(out.done(serde_json::json!({"deleted": true, "space": id}))?)
+        }
+        SpacesCommand::CreateToken {
+            space_id,
+            permanent,
+        } => {
+            let token = spaces.create_token(space_id, permanent)?;
+            // Only a token of the space sees it: delete it with itself.
+            let retry = format!(
+                "neuroio tokens delete {} (with a token of space {space_id})",
+                token.id
+            );
+            deliver(token.id, out.new_token(&token), &retry, |id| {
+                api.client
+                    .with_api_token(&token.key)?
+                    .tokens()
+                    .delete(TokenRef::from(id))
+            })
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Writing the credentials file (the library reads it): atomically, mode
+//! 0600 in a 0700 folder, one writer at a time; and deleting a stored token
+//! on the server.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use neuroio::{Profile, ProfileError, Profiles, TokenRef};
+
+use crate::args::ApiArgs;
+use crate::context::{builder, profile_failure};
+use crate::failure::Failure;
+
+/// The first lines of the file, for a person who opens it.
+const HEADER: &str = "\
+# neuroio credentials: API tokens, one table per profile, written by
+# `neuroio login`. Keep this file private (mode 0600).
+";
+
+/// The profiles at `path`, or none when the file does not exist yet.
+pub fn load_or_empty(path: &Path) -> Result<Profiles, ProfileError> {
+    match Profiles::load(path) {
+        Err(ProfileError::MissingFile { .. }) => Ok(Profiles::empty(path)),
+        other => other,
+    }
+}
+
+/// Reads the file at `path`, applies `change`, and writes the result back:
+/// to a temporary file beside it first, then renamed over it, so the file
+/// is either the old one or the new one, never half-written.
+///
+/// The temporary file (`credentials.toml.tmp`, created only if absent) is
+/// also the lock that keeps two neuroio processes from losing each other's
+/// changes. If an interrupted run left it behind, the message says to
+/// remove it.
+pub fn update<R>(path: &Path, change: impl FnOnce(&mut Profiles) -> R) -> Result<R, Failure> {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    create_private_folder(folder).map_err(|e| {
+        Failure::failed(format!(
+            "cannot create the folder {}: {e}",
+            folder.display()
+        ))
+    })?;
+    let temporary = temporary_path(path);
+    let lock = create_private_file(&temporary).map_err(|e| {
+        Failure::failed(if e.kind() == io::ErrorKind::AlreadyExists {
+            format!(
+                "cannot write {}: {} exists; another neuroio is writing it, or an earlier run \
+                 was interrupted (if none is running, remove {})",
+                path.display(),
+                temporary.display(),
+                temporary.display()
+            )
+        } else {
+            format!("cannot write {}: {e}", temporary.display())
+        })
+    })?;
+    let written = write_locked(path, &temporary, lock, change);
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    written
+}
+
+fn write_locked<R>(
+    path: &Path,
+    temporary: &Path,
+    mut lock: File,
+    change: impl FnOnce(&mut Profiles) -> R,
+) -> Result<R, Failure> {
+    // Read after taking the lock, so no other writer's change is lost.
+    let mut profiles = load_or_empty(path).map_err(profile_failure)?;
+    let result = change(&mut profiles);
+    let text = toml::to_string(&profiles)
+        .map_err(|e| Failure::failed(format!("cannot write the profiles as TOML: {e}")))?;
+    let failed = |e: io::Error| Failure::failed(format!("cannot write {}: {e}", path.display()));
+    lock.write_all(HEADER.as_bytes()).map_err(failed)?;
+    lock.write_all(text.as_bytes()).map_err(failed)?;
+    lock.sync_all().map_err(failed)?;
+    drop(lock);
+    fs::rename(temporary, path).map_err(failed)?;
+    // The rename is durable once the folder is synced; a failure here
+    // leaves a complete file, so it is not reported.
+    if let Some(folder) = path.parent()
+        && let Ok(folder) = File::open(folder)
+    {
+        let _ = folder.sync_all();
+    }
+    Ok(result)
+}
+
+fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+#[cfg(unix)]
+fn create_private_folder(folder: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(folder)
+}
+
+#[cfg(not(unix))]
+fn create_private_folder(folder: &Path) -> io::Result<()> {
+    fs::create_dir_all(folder)
+}
+
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn create_private_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+/// Deletes `profile`'s token on the server it belongs to (the profile's
+/// URLs, never those of flags or the environment), with the token itself.
+/// A token the server no longer knows or accepts (404, 401) is gone
+/// already.
+pub fn revoke(args: &ApiArgs, profile: &Profile) -> Result<(), Failure> {
+    let Some(token) = &profile.token else {
+        return Ok(());
+    };
+    let own = ApiArgs {
+        iam_url: Some(
+            profile
+                .iam_url
+                .clone()
+                .unwrap_or_else(|| neuroio::DEFAULT_IAM_URL.to_owned()),
+        ),
+        api_url: Some(
+            profile
+                .api_url
+                .clone()
+                .unwrap_or_else(|| neuroio::DEFAULT_API_URL.to_owned()),
+        ),
+        ..args.clone()
+    };
+    let client = builder(&own, None)?.api_token(token.clone()).build()?;
+    let which = profile
+        .token_id
+        .map_or_else(|| TokenRef::from(token.clone()), TokenRef::from);
+    match client.tokens().delete(which) {
+        Err(err) if err.is_not_found() || err.is_unauthorized() => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("neuroio-store-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_is_0600_in_a_0700_folder() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = folder("modes").join("neuroio");
+        let path = dir.join("credentials.toml");
+        update(&path, |profiles| {
+            let mut profile = Profile::default();
+            profile.token = Some("k".into());
+            profiles.insert("default", profile).unwrap();
+        })
+        .unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+        assert!(!temporary_path(&path).exists());
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("{HEADER}[default]\ntoken = \"k\"\n"));
+        fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_whole() {
+        let dir = folder("failed");
+        let path = dir.join("credentials.toml");
+        update(&path, |profiles| {
+            profiles.insert("default", Profile::default()).unwrap();
+        })
+        .unwrap();
+        let before = fs::read(&path).unwrap();
+        // A folder where the temporary file goes: it cannot be created.
+        fs::create_dir(temporary_path(&path)).unwrap();
+
+        let failure = update(&path, |profiles| {
+            profiles.insert("other", Profile::default()).unwrap();
+        })
+        .unwrap_err();
+
+        assert_eq!(failure.code, 1);
+        assert!(
+            failure.message.contains("another neuroio is writing it"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(fs::read(&path).unwrap(), before);
+        assert!(
+            temporary_path(&path).is_dir(),
+            "someone else's lock is left alone"
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_malformed_file_is_not_overwritten() {
+        let dir = folder("malformed");
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials.toml");
+        fs::write(&path, "[default]\ntoken = \n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+
+        let failure = update(&path, |_| ()).unwrap_err();
+
+        assert_eq!(failure.code, 2);
+        assert!(
+            failure.message.contains("credentials.toml:2: malformed"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "[default]\ntoken = \n");
+        assert!(!temporary_path(&path).exists());
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,541 @@
+//! Profiles: API tokens kept on disk in `credentials.toml`, one table per
+//! profile, as `neuroio login` stores them. This module reads the file; the
+//! CLI writes it.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::secret::TokenKey;
+
+/// The name of the credentials file inside the configuration folder.
+pub const CREDENTIALS_FILE: &str = "credentials.toml";
+
+/// The profile used when neither `--profile` nor `NEUROIO_PROFILE` names one.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// The largest credentials file read: a file of many profiles takes a few
+/// kilobytes, and a larger one is a mistake (or `/dev/zero`).
+pub const MAX_CREDENTIALS_BYTES: u64 = 1024 * 1024;
+
+/// The longest profile name.
+const MAX_PROFILE_NAME: usize = 64;
+
+/// What went wrong with the credentials file or a profile in it.
+///
+/// Every message names the file (and the profile, where one is involved)
+/// and says what to do. None shows a token.
+///
+/// ```
+/// let err = neuroio::Profiles::check_name("my profile").unwrap_err();
+/// assert!(matches!(err, neuroio::ProfileError::InvalidName { .. }));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// None of `NEUROIO_CONFIG_DIR`, `XDG_CONFIG_HOME` and `HOME` is set.
+    #[error(
+        "cannot tell where the credentials file is: set NEUROIO_CONFIG_DIR (or XDG_CONFIG_HOME or HOME)"
+    )]
+    NoConfigDir,
+    /// A profile name outside `[A-Za-z0-9_-]{1,64}`.
+    #[error("invalid profile name {name:?}: use 1 to 64 letters, digits, '-' or '_'")]
+    #[non_exhaustive]
+    InvalidName {
+        /// The name as given.
+        name: String,
+    },
+    /// The credentials file does not exist.
+    #[error("no credentials file at {}: log in first (neuroio login --username USER)", path.display())]
+    #[non_exhaustive]
+    MissingFile {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The file has no table for the profile.
+    #[error(
+        "no profile {profile:?} in {}: log in with neuroio login --username USER --profile {profile}",
+        path.display()
+    )]
+    #[non_exhaustive]
+    MissingProfile {
+        /// The credentials file.
+        path: PathBuf,
+        /// The profile asked for.
+        profile: String,
+    },
+    /// The profile holds no token (it was logged out).
+    #[error(
+        "profile {profile:?} in {} holds no token (logged out?): log in with neuroio login --username USER --profile {profile}",
+        path.display()
+    )]
+    #[non_exhaustive]
+    NoToken {
+        /// The credentials file.
+        path: PathBuf,
+        /// The profile.
+        profile: String,
+    },
+    /// Group or others may read or change the file: it is refused, as ssh
+    /// refuses a private key others can read.
+    #[error(
+        "{} holds API tokens but its mode {mode:04o} lets group or others read or change it; \
+         fix it with: chmod 600 {}",
+        path.display(),
+        path.display()
+    )]
+    #[non_exhaustive]
+    Unprotected {
+        /// The credentials file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The file is not the TOML this crate writes.
+    #[error("{}:{line}: malformed credentials file: {message}; fix or remove that line", path.display())]
+    #[non_exhaustive]
+    Malformed {
+        /// The credentials file.
+        path: PathBuf,
+        /// The line where the problem is, from 1.
+        line: usize,
+        /// What is wrong (with quoted values left out: they may be keys).
+        message: String,
+    },
+    /// The file is larger than [`MAX_CREDENTIALS_BYTES`].
+    #[error(
+        "{} is larger than {MAX_CREDENTIALS_BYTES} bytes; that is not a credentials file",
+        path.display()
+    )]
+    #[non_exhaustive]
+    TooLarge {
+        /// The credentials file.
+        path: PathBuf,
+    },
+    /// Reading the file failed.
+    #[error("cannot read {}: {message}", path.display())]
+    #[non_exhaustive]
+    Unreadable {
+        /// The credentials file.
+        path: PathBuf,
+        /// The operating system's reason.
+        message: String,
+    },
+}
+
+/// One profile of the credentials file: an API token and where it belongs.
+///
+/// Every field is optional: a profile that was logged out keeps its user
+/// and URLs but no token. The `token` is a [`TokenKey`], redacted in
+/// `Debug`.
+///
+/// ```
+/// let mut profile = neuroio::Profile::default();
+/// profile.token = Some("abcd".into());
+/// profile.username = Some("ada".to_owned());
+/// assert!(!format!("{profile:?}").contains("abcd"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Profile {
+    /// The API token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenKey>,
+    /// The token's id, to delete it without sending its key in a path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<u64>,
+    /// When the token expires; `None` for a permanent token or when unknown.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires: Option<OffsetDateTime>,
+    /// The IAM base URL the token belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_url: Option<String>,
+    /// The API base URL (stream tokens) the token belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// The user who logged in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// Every profile of a credentials file, read and checked.
+///
+/// The file is `credentials.toml` in `$NEUROIO_CONFIG_DIR`, else in
+/// `$XDG_CONFIG_HOME/neuroio`, else in `~/.config/neuroio`
+/// ([`Profiles::default_path`]). One table per profile:
+///
+/// ```toml
+/// [default]
+/// token = "…"
+/// token_id = 12
+/// expires = "2026-05-29T10:37:51Z"
+/// iam_url = "https://iam.neuroio.com"
+/// api_url = "https://api.neuroio.com"
+/// username = "ada"
+/// ```
+///
+/// On Unix a file that group or others may read or change is refused
+/// ([`ProfileError::Unprotected`]); reading never changes the file.
+///
+/// ```no_run
+/// let profiles = neuroio::Profiles::load(&neuroio::Profiles::default_path()?)?;
+/// for (name, profile) in profiles.iter() {
+///     println!("{name}: {:?}", profile.username);
+/// }
+/// # Ok::<(), neuroio::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profiles {
+    path: PathBuf,
+    profiles: BTreeMap<String, Profile>,
+}
+
+impl Profiles {
+    /// An empty set of profiles, to be written to `path`.
+    ///
+    /// ```
+    /// let profiles = neuroio::Profiles::empty("/tmp/credentials.toml");
+    /// assert_eq!(profiles.iter().count(), 0);
+    /// ```
+    pub fn empty(path: impl Into<PathBuf>) -> Profiles {
+        Profiles {
+            path: path.into(),
+            profiles: BTreeMap::new(),
+        }
+    }
+
+    /// Where the credentials file is: `credentials.toml` in
+    /// `$NEUROIO_CONFIG_DIR`, else `$XDG_CONFIG_HOME/neuroio`, else
+    /// `$HOME/.config/neuroio`. An empty variable counts as unset.
+    ///
+    /// ```no_run
+    /// let path = neuroio::Profiles::default_path()?;
+    /// assert!(path.ends_with("credentials.toml"));
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn default_path() -> Result<PathBuf, ProfileError> {
+        let var = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+        let dir = if let Some(dir) = var("NEUROIO_CONFIG_DIR") {
+            PathBuf::from(dir)
+        } else if let Some(dir) = var("XDG_CONFIG_HOME") {
+            PathBuf::from(dir).join("neuroio")
+        } else if let Some(home) = var("HOME").or_else(|| var("USERPROFILE")) {
+            PathBuf::from(home).join(".config").join("neuroio")
+        } else {
+            return Err(ProfileError::NoConfigDir);
+        };
+        Ok(dir.join(CREDENTIALS_FILE))
+    }
+
+    /// The profile to use when none is named: `NEUROIO_PROFILE` when set
+    /// and not empty, else `default`. The name is checked.
+    ///
+    /// ```
+    /// assert_eq!(neuroio::Profiles::selected(Some("staging"))?, "staging");
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn selected(name: Option<&str>) -> Result<String, ProfileError> {
+        let name = match name {
+            Some(name) => name.to_owned(),
+            None => match std::env::var("NEUROIO_PROFILE") {
+                Ok(name) if !name.is_empty() => name,
+                Ok(_) | Err(std::env::VarError::NotPresent) => DEFAULT_PROFILE.to_owned(),
+                Err(std::env::VarError::NotUnicode(raw)) => {
+                    return Err(ProfileError::InvalidName {
+                        name: raw.to_string_lossy().into_owned(),
+                    });
+                }
+            },
+        };
+        Profiles::check_name(&name)?;
+        Ok(name)
+    }
+
+    /// Checks a profile name: 1 to 64 of `A-Z`, `a-z`, `0-9`, `-`, `_`.
+    ///
+    /// ```
+    /// assert!(neuroio::Profiles::check_name("staging-2").is_ok());
+    /// assert!(neuroio::Profiles::check_name("../etc").is_err());
+    /// assert!(neuroio::Profiles::check_name("").is_err());
+    /// ```
+    pub fn check_name(name: &str) -> Result<(), ProfileError> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if name.is_empty() || name.len() > MAX_PROFILE_NAME || !name.chars().all(allowed) {
+            return Err(ProfileError::InvalidName {
+                name: name.chars().take(MAX_PROFILE_NAME + 1).collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads and checks the credentials file at `path`: its size, its
+    /// permissions (on Unix) and its TOML. A missing file is
+    /// [`ProfileError::MissingFile`].
+    ///
+    /// ```no_run
+    /// let profiles = neuroio::Profiles::load("/home/ada/.config/neuroio/credentials.toml")?;
+    /// let _ = profiles;
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn load(path: impl AsRef<Path>) -> Result<Profiles, ProfileError> {
+        let path = path.as_ref();
+        let unreadable = |e: std::io::Error| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ProfileError::MissingFile {
+                    path: path.to_owned(),
+                }
+            } else {
+                ProfileError::Unreadable {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                }
+            }
+        };
+        let file = std::fs::File::open(path).map_err(unreadable)?;
+        check_private(path, &file)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_CREDENTIALS_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(unreadable)?;
+        if bytes.len() as u64 > MAX_CREDENTIALS_BYTES {
+            return Err(ProfileError::TooLarge {
+                path: path.to_owned(),
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|e| ProfileError::Malformed {
+            path: path.to_owned(),
+            line: line_of(e.as_bytes(), e.utf8_error().valid_up_to()),
+            message: "not UTF-8 text".to_owned(),
+        })?;
+        let profiles: BTreeMap<String, Profile> =
+            toml::from_str(&text).map_err(|e| ProfileError::Malformed {
+                path: path.to_owned(),
+                line: e
+                    .span()
+                    .map_or(1, |span| line_of(text.as_bytes(), span.start)),
+                message: without_quoted(e.message()),
+            })?;
+        for name in profiles.keys() {
+            if Profiles::check_name(name).is_err() {
+                return Err(ProfileError::Malformed {
+                    path: path.to_owned(),
+                    line: table_line(&text, name),
+                    message: format!(
+                        "[{}] is not a profile name (1 to 64 letters, digits, '-' or '_')",
+                        name.escape_debug()
+                    ),
+                });
+            }
+        }
+        Ok(Profiles {
+            path: path.to_owned(),
+            profiles,
+        })
+    }
+
+    /// The file these profiles were read from (or are to be written to).
+    ///
+    /// ```
+    /// let profiles = neuroio::Profiles::empty("/tmp/c.toml");
+    /// assert_eq!(profiles.path(), std::path::Path::new("/tmp/c.toml"));
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The profile called `name`, if there is one.
+    ///
+    /// ```
+    /// let profiles = neuroio::Profiles::empty("/tmp/c.toml");
+    /// assert!(profiles.get("default").is_none());
+    /// ```
+    pub fn get(&self, name: &str) -> Option<&Profile> {
+        self.profiles.get(name)
+    }
+
+    /// Every profile, by name in alphabetical order.
+    ///
+    /// ```
+    /// let profiles = neuroio::Profiles::empty("/tmp/c.toml");
+    /// assert_eq!(profiles.iter().count(), 0);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Profile)> {
+        self.profiles.iter().map(|(name, p)| (name.as_str(), p))
+    }
+
+    /// Adds or replaces the profile `name` (checked), returning the one it
+    /// replaced. Nothing is written: that is the caller's part.
+    ///
+    /// ```
+    /// let mut profiles = neuroio::Profiles::empty("/tmp/c.toml");
+    /// profiles.insert("staging", neuroio::Profile::default())?;
+    /// assert!(profiles.get("staging").is_some());
+    /// # Ok::<(), neuroio::ProfileError>(())
+    /// ```
+    pub fn insert(
+        &mut self,
+        name: &str,
+        profile: Profile,
+    ) -> Result<Option<Profile>, ProfileError> {
+        Profiles::check_name(name)?;
+        Ok(self.profiles.insert(name.to_owned(), profile))
+    }
+
+    /// The profile `name`, or the error that names the file and the
+    /// profile.
+    ///
+    /// ```
+    /// let profiles = neuroio::Profiles::empty("/tmp/c.toml");
+    /// let err = profiles.require("staging").unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "no profile \"staging\" in /tmp/c.toml: log in with neuroio login --username USER --profile staging"
+    /// );
+    /// ```
+    pub fn require(&self, name: &str) -> Result<&Profile, ProfileError> {
+        self.get(name).ok_or_else(|| ProfileError::MissingProfile {
+            path: self.path.clone(),
+            profile: name.to_owned(),
+        })
+    }
+
+    /// The profile `name` with a token in it, or the error that names the
+    /// file and the profile when either is missing.
+    ///
+    /// ```
+    /// let profiles = neuroio::Profiles::empty("/tmp/c.toml");
+    /// assert!(matches!(
+    ///     profiles.with_token("default"),
+    ///     Err(neuroio::ProfileError::MissingProfile { .. })
+    /// ));
+    /// ```
+    pub fn with_token(&self, name: &str) -> Result<(&Profile, &TokenKey), ProfileError> {
+        let profile = self.require(name)?;
+        match &profile.token {
+            Some(token) => Ok((profile, token)),
+            None => Err(ProfileError::NoToken {
+                path: self.path.clone(),
+                profile: name.to_owned(),
+            }),
+        }
+    }
+}
+
+impl Serialize for Profiles {
+    /// The profiles as the tables of a credentials file, keys included: for
+    /// writing the file, never for showing.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.profiles.serialize(serializer)
+    }
+}
+
+/// Refuses a file that group or others may read or change.
+#[cfg(unix)]
+fn check_private(path: &Path, file: &std::fs::File) -> Result<(), ProfileError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = file
+        .metadata()
+        .map_err(|e| ProfileError::Unreadable {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?
+        .permissions()
+        .mode()
+        & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(ProfileError::Unprotected {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// Windows has no mode bits; the file lives in the user's profile folder.
+#[cfg(not(unix))]
+fn check_private(_path: &Path, _file: &std::fs::File) -> Result<(), ProfileError> {
+    Ok(())
+}
+
+/// The line (from 1) of the byte at `offset`.
+fn line_of(text: &[u8], offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text[..end].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// The line of the table header `[name]`, or 1 when it cannot be found.
+fn table_line(text: &str, name: &str) -> usize {
+    text.lines()
+        .position(|line| line.contains(name) && line.trim_start().starts_with('['))
+        .map_or(1, |at| at + 1)
+}
+
+/// A parser's message with every double-quoted part left out: it quotes
+/// the value it choked on that way, which may be a key. (Backticks quote
+/// the grammar: field names, expected characters.)
+fn without_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match (quote, c) {
+            (Some('"'), '"') => {
+                quote = None;
+                out.push_str("…\"");
+            }
+            (Some('"'), _) => {}
+            (Some('`'), '`') | (None, '`' | '"') => {
+                quote = if quote.is_some() { None } else { Some(c) };
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_are_left_out_of_parser_messages() {
+        assert_eq!(
+            without_quoted("invalid type: string \"s3cret\", expected u64"),
+            "invalid type: string \"…\", expected u64"
+        );
+        assert_eq!(
+            without_quoted("invalid basic string, expected `\"`"),
+            "invalid basic string, expected `\"`"
+        );
+    }
+
+    #[test]
+    fn lines_count_from_one() {
+        assert_eq!(line_of(b"a\nb\nc", 0), 1);
+        assert_eq!(line_of(b"a\nb\nc", 2), 2);
+        assert_eq!(line_of(b"a\nb\nc", 99), 3);
+    }
+
+    #[test]
+    fn profile_names_are_checked() {
+        for good in ["default", "a", "staging_2", "PROD-eu", &"x".repeat(64)] {
+            assert_eq!(Profiles::check_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "a b", "../x", "é", "a.b", &"x".repeat(65)] {
+            assert!(
+                matches!(
+                    Profiles::check_name(bad),
+                    Err(ProfileError::InvalidName { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+}

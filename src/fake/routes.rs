@@ -1,0 +1,216 @@
+//! The simulator's routing and authentication: the route tables that each
+//! resource's handler file declares (path patterns and a handler per
+//! method), and the check of the `Authorization` header.
+
+use super::store::{Caller, Collection, Scope, State};
+use super::wire::{Incoming, Outgoing};
+
+impl State {
+    /// Answers one request: finds the route, authenticates if the route
+    /// needs it, then dispatches on the method.
+    pub(crate) fn handle(&mut self, req: &Incoming<'_>) -> Outgoing {
+        let Some((route, segment)) = ROUTE_TABLES
+            .iter()
+            .flat_map(|table| table.iter())
+            .find_map(|route| route_match(route.pattern, req.path).map(|s| (route, s)))
+        else {
+            return Outgoing::error(404, "Not found: the simulator has no such endpoint.");
+        };
+        let authenticated = route
+            .methods
+            .iter()
+            .any(|(_, h)| matches!(h, Handler::Authenticated(_)));
+        let caller = if authenticated {
+            match self.authenticate(req.authorization) {
+                Ok(caller) => Some(caller),
+                Err(answer) => return answer,
+            }
+        } else {
+            None
+        };
+        let Some((_, handler)) = route.methods.iter().find(|(m, _)| *m == req.method) else {
+            return Outgoing::error(405, &format!("Method \"{}\" not allowed.", req.method));
+        };
+        let call = Call {
+            req,
+            collection: route.collection,
+            segment,
+        };
+        match (handler, caller) {
+            (Handler::Public(f), _) => f(self, &call),
+            (Handler::Authenticated(f), Some(caller)) => f(self, &call, caller),
+            (Handler::Authenticated(_), None) => {
+                Outgoing::error(401, "Authentication credentials were not provided.")
+            }
+        }
+    }
+
+    pub(super) fn authenticate(&self, header: Option<&str>) -> Result<Caller, Outgoing> {
+        let Some(header) = header else {
+            return Err(Outgoing::error(
+                401,
+                "Authentication credentials were not provided.",
+            ));
+        };
+        let Some(key) = header.strip_prefix("Token ").filter(|k| !k.contains(' ')) else {
+            return Err(Outgoing::error(
+                401,
+                "Invalid token header: expected \"Token <key>\".",
+            ));
+        };
+        // Stream tokens authenticate nothing: to this check they are unknown.
+        let Some(token) = self.api_token(key) else {
+            return Err(Outgoing::error(401, "Invalid token."));
+        };
+        if !token.is_active {
+            return Err(Outgoing::error(401, "Token is inactive."));
+        }
+        if token.is_expired(self.now()) {
+            return Err(Outgoing::error(401, "Token has expired."));
+        }
+        Ok(Caller {
+            account: token.scope.account,
+            space: token.scope.space,
+        })
+    }
+}
+
+/// What a handler gets: the request, the route's collection and the path
+/// segment the route's `{}` matched.
+pub(super) struct Call<'a> {
+    pub(super) req: &'a Incoming<'a>,
+    pub(super) collection: Collection,
+    pub(super) segment: Option<&'a str>,
+}
+
+impl Call<'_> {
+    /// The tokens the caller manages through this route.
+    pub(super) fn scope(&self, caller: Caller) -> Scope {
+        Scope {
+            collection: self.collection,
+            account: caller.account,
+            space: caller.space,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(super) enum Handler {
+    /// Needs no `Authorization` header.
+    Public(fn(&mut State, &Call<'_>) -> Outgoing),
+    /// Runs only for a valid API token; the route answers 401 otherwise.
+    Authenticated(fn(&mut State, &Call<'_>, Caller) -> Outgoing),
+}
+
+/// One endpoint: a path pattern (`{}` matches one non-empty segment) and
+/// its handler per method.
+pub(super) struct Route {
+    pub(super) pattern: &'static str,
+    pub(super) collection: Collection,
+    pub(super) methods: &'static [(&'static str, Handler)],
+}
+
+/// Every endpoint the simulator serves, IAM and API paths on one address:
+/// each resource's handler file declares its routes, and adding a resource
+/// is adding its table here.
+const ROUTE_TABLES: &[&[Route]] = &[
+    super::tokens::ROUTES,
+    super::account::ROUTES,
+    super::spaces::ROUTES,
+];
+
+/// Matches a path against a pattern: `Some(segment)` with what `{}`
+/// matched (`Some(None)` for a pattern without one), `None` for no match.
+pub(super) fn route_match<'p>(pattern: &str, path: &'p str) -> Option<Option<&'p str>> {
+    let path = path.strip_prefix('/')?.strip_suffix('/')?;
+    let pattern = pattern.strip_prefix('/')?.strip_suffix('/')?;
+    let mut captured = None;
+    let mut segments = path.split('/');
+    for expected in pattern.split('/') {
+        let segment = segments.next()?;
+        if expected == "{}" {
+            if segment.is_empty() {
+                return None;
+            }
+            captured = Some(segment);
+        } else if expected != segment {
+            return None;
+        }
+    }
+    match segments.next() {
+        Some(_) => None,
+        None => Some(captured),
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    pub(crate) fn call(state: &mut State, method: &str, path: &str, key: &str) -> Outgoing {
+        call_query(state, method, path, None, key)
+    }
+
+    pub(crate) fn call_query(
+        state: &mut State,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        key: &str,
+    ) -> Outgoing {
+        state.handle(&Incoming {
+            method,
+            path,
+            query,
+            authorization: Some(&format!("Token {key}")),
+            content_type: None,
+            body: b"",
+        })
+    }
+
+    #[test]
+    fn unknown_routes_are_404_before_authentication() {
+        let mut state = State::new();
+        for path in [
+            "/",
+            "/v1/",
+            "/v1/tokens",
+            "/v1/tokens/1",
+            "/v1/tokens/1/x/",
+            "/v1/tokens//",
+            "/v1/streams/tokens//",
+            "/v1/spaces//tokens/",
+            "/v1/whoami/x/",
+        ] {
+            let answer = call(&mut state, "GET", path, "nobody");
+            assert_eq!(answer.status, 404, "{path}");
+        }
+    }
+
+    #[test]
+    fn wrong_method_is_405_after_authentication() {
+        let mut state = State::new();
+        let root = state.add_account();
+        assert_eq!(call(&mut state, "PUT", "/v1/tokens/", &root).status, 405);
+        assert_eq!(call(&mut state, "POST", "/v1/tokens/1/", &root).status, 405);
+        assert_eq!(call(&mut state, "POST", "/v1/whoami/", &root).status, 405);
+        assert_eq!(
+            call(&mut state, "PUT", "/v1/tokens/", "unknown").status,
+            401
+        );
+        // Login needs no token, so a wrong method is 405 at once.
+        assert_eq!(call(&mut state, "GET", "/v1/auth/token/", "x").status, 405);
+    }
+
+    #[test]
+    fn route_match_captures_one_segment() {
+        assert_eq!(route_match("/v1/tokens/", "/v1/tokens/"), Some(None));
+        assert_eq!(
+            route_match("/v1/tokens/{}/", "/v1/tokens/7/"),
+            Some(Some("7"))
+        );
+        assert_eq!(route_match("/v1/tokens/{}/", "/v1/tokens/"), None);
+        assert_eq!(route_match("/v1/tokens/", "/v1/tokens/7/"), None);
+        assert_eq!(route_match("/v1/tokens/", "/v1/tokens"), None);
+    }
+}

@@ -1,0 +1,828 @@
+//! Profiles: `login` storing into credentials.toml, `auth status|token|
+//! logout|list`, the precedence of flags, environment and profile, and the
+//! library reading the same file.
+
+use super::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use neuroio::Profiles;
+
+/// A folder of its own for one test's configuration, removed when dropped.
+struct Home {
+    root: PathBuf,
+}
+
+impl Home {
+    fn new(test: &str) -> Home {
+        let root = std::env::temp_dir().join(format!(
+            "neuroio-cli-profiles-{test}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        Home { root }
+    }
+
+    /// NEUROIO_CONFIG_DIR: not created until a login writes into it.
+    fn config_dir(&self) -> PathBuf {
+        self.root.join("config").join("neuroio")
+    }
+
+    fn file(&self) -> PathBuf {
+        self.config_dir().join("credentials.toml")
+    }
+
+    fn read(&self) -> Profiles {
+        Profiles::load(self.file()).unwrap()
+    }
+
+    /// Runs the binary with this configuration folder, nothing else from
+    /// the environment but `env`.
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env_remove("NEUROIO_API_TOKEN")
+            .env_remove("NEUROIO_IAM_URL")
+            .env_remove("NEUROIO_API_URL")
+            .env_remove("NEUROIO_PROFILE")
+            .env_remove("XDG_CONFIG_HOME")
+            .env("NEUROIO_CONFIG_DIR", self.config_dir())
+            .stdin(Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+        output
+    }
+
+    /// `neuroio login` as the simulator's root user, with the simulator's
+    /// URLs given as flags (and so stored), into `profile`.
+    fn login(&self, fake: &FakeIam, profile: Option<&str>) -> Output {
+        let password = self.root.join("password");
+        std::fs::write(&password, format!("{}\n", fake.root_password())).unwrap();
+        let url = fake.url();
+        let mut args = vec![
+            "login",
+            "--username",
+            "root",
+            "--password-file",
+            password.to_str().unwrap(),
+            "--iam-url",
+            &url,
+            "--api-url",
+            &url,
+        ];
+        if let Some(profile) = profile {
+            args.extend(["--profile", profile]);
+        }
+        self.run(&args, &[])
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Every key the simulator's root account holds, to look for in output.
+fn keys(fake: &FakeIam) -> Vec<String> {
+    client(fake, fake.root_token())
+        .tokens()
+        .list(None, 100, 0)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.key.into_secret())
+        .collect()
+}
+
+fn assert_no_key(fake: &FakeIam, output: &Output) {
+    let text = format!("{}{}", stdout(output), stderr(output));
+    for key in keys(fake) {
+        assert!(!text.contains(&key), "a key was printed:\n{text}");
+    }
+}
+
+/// (method, path, Authorization) of every request the simulator saw.
+fn seen(fake: &FakeIam) -> Vec<(String, String, Option<String>)> {
+    fake.requests()
+        .into_iter()
+        .map(|r| {
+            let auth = r.header("authorization").map(str::to_owned);
+            (r.method, r.path, auth)
+        })
+        .collect()
+}
+
+fn auth(key: &str) -> Option<String> {
+    Some(format!("Token {key}"))
+}
+
+fn stored_key(home: &Home, profile: &str) -> String {
+    home.read()
+        .get(profile)
+        .unwrap()
+        .token
+        .clone()
+        .unwrap()
+        .into_secret()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn login_stores_the_token_privately_and_prints_no_key() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("store");
+
+    let output = home.login(&fake, None);
+
+    let shown = json(&output);
+    assert_eq!(field_names(&shown), ["file", "profile", "token", "user"]);
+    assert_eq!(shown["profile"], "default");
+    assert_eq!(shown["file"], home.file().to_str().unwrap());
+    assert_eq!(shown["user"], serde_json::json!({"username": "root"}));
+    assert_eq!(
+        field_names(&shown["token"]),
+        ["created", "expires", "id", "is_active"]
+    );
+    assert_eq!(shown["token"]["id"], 2);
+    assert_eq!(stderr(&output), "");
+    assert_no_key(&fake, &output);
+    let token = client(&fake, fake.root_token()).tokens().get(2).unwrap();
+    let profiles = home.read();
+    let profile = profiles.get("default").unwrap();
+    assert_eq!(profile.token.as_ref(), Some(&token.key));
+    assert_eq!(profile.token_id, Some(2));
+    assert_eq!(profile.expires, token.expires);
+    assert_eq!(profile.iam_url.as_deref(), Some(fake.url().as_str()));
+    assert_eq!(profile.api_url.as_deref(), Some(fake.url().as_str()));
+    assert_eq!(profile.username.as_deref(), Some("root"));
+    assert_eq!(profiles.iter().count(), 1);
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&home.file()), 0o600);
+        assert_eq!(mode(&home.config_dir()), 0o700);
+    }
+    assert_eq!(
+        seen(&fake)[..1],
+        [("POST".to_owned(), "/v1/auth/token/".to_owned(), None)]
+    );
+}
+
+#[test]
+fn the_file_is_found_in_xdg_config_home_then_home() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("location");
+    let xdg = home.root.join("xdg");
+    let user_home = home.root.join("home");
+    let password = home.root.join("password");
+    std::fs::write(&password, fake.root_password()).unwrap();
+    let login = [
+        "login",
+        "--username",
+        "root",
+        "--password-file",
+        password.to_str().unwrap(),
+    ];
+    let url = fake.url();
+
+    let in_xdg = home.run(
+        &login,
+        &[
+            ("NEUROIO_CONFIG_DIR", ""),
+            ("XDG_CONFIG_HOME", xdg.to_str().unwrap()),
+            ("NEUROIO_IAM_URL", &url),
+        ],
+    );
+    let in_home = home.run(
+        &login,
+        &[
+            ("NEUROIO_CONFIG_DIR", ""),
+            ("HOME", user_home.to_str().unwrap()),
+            ("NEUROIO_IAM_URL", &url),
+        ],
+    );
+
+    assert_eq!(
+        json(&in_xdg)["file"],
+        xdg.join("neuroio/credentials.toml").to_str().unwrap()
+    );
+    assert_eq!(
+        json(&in_home)["file"],
+        user_home
+            .join(".config/neuroio/credentials.toml")
+            .to_str()
+            .unwrap()
+    );
+    assert!(Profiles::load(xdg.join("neuroio/credentials.toml")).is_ok());
+    assert!(!home.file().exists());
+}
+
+#[test]
+fn every_command_uses_the_profile_exec_included() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("every");
+    json(&home.login(&fake, None));
+    let key = stored_key(&home, "default");
+    fake.clear_requests();
+
+    let list = home.run(&["tokens", "list"], &[]);
+    let me = home.run(&["whoami"], &[]);
+    let exec = home.run(
+        &["exec", "--", "sh", "-c", "test -n \"$NEUROIO_API_TOKEN\""],
+        &[],
+    );
+
+    assert_eq!(json(&list).as_array().unwrap().len(), 2);
+    assert_eq!(json(&me)["username"], "root");
+    assert_eq!(exec.status.code(), Some(0), "{}", stderr(&exec));
+    let seen = seen(&fake);
+    assert_eq!(
+        seen.iter()
+            .map(|(m, p, a)| (m.as_str(), p.as_str(), a.clone()))
+            .collect::<Vec<_>>(),
+        [
+            ("GET", "/v1/tokens/", auth(&key)),
+            ("GET", "/v1/whoami/", auth(&key)),
+            ("POST", "/v1/tokens/", auth(&key)),
+            ("DELETE", "/v1/tokens/3/", auth(&key)),
+        ]
+    );
+}
+
+#[test]
+fn the_token_file_beats_the_environment_which_beats_the_profile() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("precedence");
+    json(&home.login(&fake, None));
+    let from_profile = stored_key(&home, "default");
+    let from_env = fake.root_token();
+    let from_file = client(&fake, fake.root_token())
+        .tokens()
+        .create(false)
+        .unwrap()
+        .key
+        .into_secret();
+    let file = home.root.join("token");
+    std::fs::write(&file, &from_file).unwrap();
+    fake.clear_requests();
+
+    let url = fake.url();
+    json(&home.run(&["whoami"], &[]));
+    json(&home.run(
+        &["whoami"],
+        &[("NEUROIO_API_TOKEN", &from_env), ("NEUROIO_IAM_URL", &url)],
+    ));
+    json(&home.run(
+        &["whoami", "--token-file", file.to_str().unwrap()],
+        &[("NEUROIO_API_TOKEN", &from_env), ("NEUROIO_IAM_URL", &url)],
+    ));
+    // A named profile lends its URLs to a token from elsewhere.
+    json(&home.run(
+        &["whoami", "--profile", "default"],
+        &[("NEUROIO_API_TOKEN", &from_env)],
+    ));
+
+    let used: Vec<Option<String>> = seen(&fake).into_iter().map(|(_, _, a)| a).collect();
+    assert_eq!(
+        used,
+        [
+            auth(&from_profile),
+            auth(&from_env),
+            auth(&from_file),
+            auth(&from_env)
+        ]
+    );
+}
+
+#[test]
+fn urls_come_from_the_flag_then_the_environment_then_the_profile() {
+    let fake = FakeIam::start().unwrap();
+    let other = FakeIam::start().unwrap();
+    let home = Home::new("urls");
+    json(&home.login(&fake, None));
+    let key = stored_key(&home, "default");
+    fake.clear_requests();
+
+    let profile_url = home.run(&["whoami"], &[]);
+    let env_url = home.run(&["whoami"], &[("NEUROIO_IAM_URL", &other.url())]);
+    let flag_url = home.run(
+        &["whoami", "--iam-url", &fake.url()],
+        &[("NEUROIO_IAM_URL", &other.url())],
+    );
+
+    assert_eq!(json(&profile_url)["username"], "root");
+    // The other simulator does not know the profile's token.
+    assert_eq!(env_url.status.code(), Some(4));
+    assert_eq!(json(&flag_url)["username"], "root");
+    assert_eq!(fake.requests().len(), 2);
+    let at_other = other.requests();
+    assert_eq!(at_other.len(), 1);
+    assert_eq!(at_other[0].header("authorization"), auth(&key).as_deref());
+}
+
+#[test]
+fn profiles_are_chosen_by_flag_or_environment() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("select");
+    json(&home.login(&fake, None));
+    json(&home.login(&fake, Some("staging")));
+    let default = stored_key(&home, "default");
+    let staging = stored_key(&home, "staging");
+    assert_ne!(default, staging);
+
+    let by_flag = home.run(&["auth", "token", "--profile", "staging"], &[]);
+    let by_env = home.run(&["auth", "token"], &[("NEUROIO_PROFILE", "staging")]);
+    let flag_wins = home.run(
+        &["--profile", "default", "auth", "token"],
+        &[("NEUROIO_PROFILE", "staging")],
+    );
+    let missing = home.run(&["auth", "token", "--profile", "prod"], &[]);
+    let invalid = home.run(&["tokens", "list", "--profile", "../etc"], &[]);
+
+    assert_eq!(stdout(&by_flag), format!("{staging}\n"));
+    assert_eq!(stdout(&by_env), format!("{staging}\n"));
+    assert_eq!(stdout(&flag_wins), format!("{default}\n"));
+    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(
+        stderr(&missing),
+        format!(
+            "error: no profile \"prod\" in {}: log in with neuroio login --username USER --profile prod\n",
+            home.file().display()
+        )
+    );
+    assert_eq!(invalid.status.code(), Some(2));
+    assert_eq!(
+        stderr(&invalid),
+        "error: invalid profile name \"../etc\": use 1 to 64 letters, digits, '-' or '_'\n"
+    );
+}
+
+#[test]
+fn auth_token_prints_exactly_the_key_and_a_newline() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("token");
+    json(&home.login(&fake, None));
+    fake.clear_requests();
+
+    let output = home.run(&["auth", "token"], &[]);
+
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        output.stdout,
+        format!("{}\n", stored_key(&home, "default")).into_bytes()
+    );
+    assert_eq!(stderr(&output), "");
+    assert!(fake.requests().is_empty(), "auth token sends nothing");
+}
+
+#[test]
+fn login_replaces_the_profiles_token_and_deletes_the_old_one() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("replace");
+    json(&home.login(&fake, None));
+    let old = stored_key(&home, "default");
+    fake.clear_requests();
+
+    let again = json(&home.login(&fake, None));
+
+    assert_eq!(
+        seen(&fake),
+        [
+            ("POST".to_owned(), "/v1/auth/token/".to_owned(), None),
+            ("DELETE".to_owned(), "/v1/tokens/2/".to_owned(), auth(&old)),
+        ]
+    );
+    assert_eq!(again["token"]["id"], 3);
+    let new = stored_key(&home, "default");
+    assert_eq!(home.read().get("default").unwrap().token_id, Some(3));
+    assert_eq!(ids(&fake), [3, 1]);
+    assert_ne!(old, new);
+}
+
+#[test]
+fn a_login_that_cannot_be_stored_deletes_its_token_and_leaves_the_file_whole() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("unstored");
+    json(&home.login(&fake, None));
+    let before = std::fs::read(home.file()).unwrap();
+    // The temporary file's place is taken: the write cannot happen.
+    let temporary = home.config_dir().join("credentials.toml.tmp");
+    std::fs::create_dir(&temporary).unwrap();
+
+    let output = home.login(&fake, None);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: cannot write {}: {} exists; another neuroio is writing it, or an earlier run \
+             was interrupted (if none is running, remove {}); the new token 3 could not be \
+             stored, so it was deleted again\n",
+            home.file().display(),
+            temporary.display(),
+            temporary.display()
+        )
+    );
+    assert_eq!(std::fs::read(home.file()).unwrap(), before);
+    assert_eq!(
+        ids(&fake),
+        [2, 1],
+        "the new token is gone, the old one kept"
+    );
+}
+
+#[test]
+fn login_without_storing_prints_the_key_and_writes_nothing() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("nostore");
+    let password = home.root.join("password");
+    std::fs::write(&password, fake.root_password()).unwrap();
+
+    let output = home.run(
+        &[
+            "login",
+            "--no-store",
+            "--username",
+            "root",
+            "--password-file",
+            password.to_str().unwrap(),
+        ],
+        &[("NEUROIO_IAM_URL", &fake.url())],
+    );
+
+    let shown = json(&output);
+    assert_eq!(shown["token"]["id"], 2);
+    let key = client(&fake, fake.root_token())
+        .tokens()
+        .get(2)
+        .unwrap()
+        .key;
+    assert_eq!(shown["token"]["key"], key.secret());
+    assert!(!home.config_dir().exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_others_can_read_is_refused_with_the_chmod_that_fixes_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("readable");
+    json(&home.login(&fake, None));
+    std::fs::set_permissions(home.file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    fake.clear_requests();
+
+    let list = home.run(&["tokens", "list"], &[]);
+    let login = home.login(&fake, None);
+
+    let path = home.file().display().to_string();
+    let expected = format!(
+        "error: {path} holds API tokens but its mode 0644 lets group or others read or change \
+         it; fix it with: chmod 600 {path}\n"
+    );
+    for output in [&list, &login] {
+        assert_eq!(output.status.code(), Some(2));
+        assert_eq!(stderr(output), expected);
+        assert_eq!(stdout(output), "");
+    }
+    assert!(fake.requests().is_empty(), "nothing was sent");
+    assert_eq!(mode(&home.file()), 0o644, "the file is left as it was");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_malformed_file_names_file_and_line_and_is_never_overwritten() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("malformed");
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    let text = "[default]\ntoken_id = \"s3cret-key-material\"\n";
+    std::fs::write(home.file(), text).unwrap();
+    std::fs::set_permissions(home.file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let list = home.run(&["tokens", "list"], &[]);
+    let login = home.login(&fake, None);
+    let logout = home.run(&["auth", "logout"], &[]);
+
+    for output in [&list, &login, &logout] {
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            stderr(output).starts_with(&format!(
+                "error: {}:2: malformed credentials file: ",
+                home.file().display()
+            )),
+            "{}",
+            stderr(output)
+        );
+        assert!(!stderr(output).contains("s3cret"), "{}", stderr(output));
+    }
+    assert_eq!(std::fs::read_to_string(home.file()).unwrap(), text);
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn auth_status_says_where_the_token_came_from_and_what_it_is() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("status");
+    json(&home.login(&fake, None));
+
+    let from_profile = home.run(&["auth", "status"], &[]);
+    let from_env = home.run(
+        &["auth", "status"],
+        &[
+            ("NEUROIO_API_TOKEN", &fake.root_token()),
+            ("NEUROIO_IAM_URL", &fake.url()),
+        ],
+    );
+
+    let status = json(&from_profile);
+    assert_eq!(
+        field_names(&status),
+        ["file", "profile", "source", "space", "token", "user"]
+    );
+    assert_eq!(status["profile"], "default");
+    assert_eq!(status["source"], "profile");
+    assert_eq!(status["file"], home.file().to_str().unwrap());
+    assert_eq!(status["user"], "root");
+    assert_eq!(
+        status["space"],
+        serde_json::json!({"id": 1, "name": "default"})
+    );
+    assert_eq!(
+        field_names(&status["token"]),
+        ["expires", "id", "is_active", "kind", "seconds_left"]
+    );
+    assert_eq!(status["token"]["id"], 2);
+    assert_eq!(status["token"]["kind"], "temporary");
+    let left = status["token"]["seconds_left"].as_u64().unwrap();
+    assert!((86_000..=86_400).contains(&left), "{left}");
+    let env = json(&from_env);
+    assert_eq!(env["source"], "environment");
+    assert_eq!(env["file"], serde_json::Value::Null);
+    assert_eq!(env["token"]["id"], 1);
+    assert_eq!(env["token"]["kind"], "permanent");
+    assert_eq!(env["token"]["seconds_left"], serde_json::Value::Null);
+    assert_no_key(&fake, &from_profile);
+
+    let table = home.run(&["auth", "status", "--output", "table"], &[]);
+    assert_eq!(table.status.code(), Some(0));
+    let lines: Vec<&str> = std::str::from_utf8(&table.stdout)
+        .unwrap()
+        .lines()
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].starts_with("PROFILE  SOURCE"), "{}", lines[0]);
+    assert!(
+        lines[1].starts_with("default  profile default in "),
+        "{}",
+        lines[1]
+    );
+    assert_no_key(&fake, &table);
+}
+
+#[test]
+fn auth_status_of_a_refused_token_exits_4_with_a_hint_to_log_in() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("refused");
+    json(&home.login(&fake, None));
+    client(&fake, fake.root_token()).tokens().delete(2).unwrap();
+
+    let output = home.run(&["auth", "status"], &[]);
+
+    assert_eq!(output.status.code(), Some(4));
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output).ends_with(
+            "\nthe API token was refused; log in again: neuroio login --username USER --profile default\n"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn logout_deletes_the_token_then_removes_it_from_the_file() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("logout");
+    json(&home.login(&fake, None));
+    let key = stored_key(&home, "default");
+    fake.clear_requests();
+
+    let output = home.run(&["auth", "logout"], &[]);
+
+    assert_eq!(
+        json(&output),
+        serde_json::json!({"profile": "default", "logged_out": true, "token_id": 2})
+    );
+    assert_eq!(
+        seen(&fake),
+        [("DELETE".to_owned(), "/v1/tokens/2/".to_owned(), auth(&key))]
+    );
+    assert_eq!(ids(&fake), [1]);
+    let profiles = home.read();
+    let kept = profiles.get("default").unwrap();
+    assert_eq!(kept.token, None);
+    assert_eq!(kept.token_id, None);
+    assert_eq!(kept.expires, None);
+    assert_eq!(kept.username.as_deref(), Some("root"));
+    assert_eq!(kept.iam_url.as_deref(), Some(fake.url().as_str()));
+    let after = home.run(&["tokens", "list"], &[]);
+    assert_eq!(after.status.code(), Some(2));
+    assert!(stderr(&after).contains("holds no token (logged out?)"));
+}
+
+#[test]
+fn logout_tolerates_a_token_already_gone() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("gone");
+    json(&home.login(&fake, None));
+    client(&fake, fake.root_token()).tokens().delete(2).unwrap();
+
+    let output = home.run(&["auth", "logout"], &[]);
+
+    assert_eq!(json(&output)["logged_out"], true);
+    assert_eq!(home.read().get("default").unwrap().token, None);
+}
+
+#[test]
+fn auth_list_shows_every_profile_without_keys() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("list");
+    json(&home.login(&fake, None));
+    json(&home.login(&fake, Some("staging")));
+    json(&home.run(&["auth", "logout", "--profile", "staging"], &[]));
+
+    let listed = home.run(&["auth", "list"], &[]);
+    let table = home.run(&["auth", "list", "--output", "table"], &[]);
+
+    let listed = json(&listed);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        field_names(&listed[0]),
+        [
+            "api_url",
+            "expires",
+            "iam_url",
+            "logged_in",
+            "profile",
+            "token_id",
+            "username"
+        ]
+    );
+    let by_name: HashMap<&str, &serde_json::Value> = listed
+        .iter()
+        .map(|p| (p["profile"].as_str().unwrap(), p))
+        .collect();
+    assert_eq!(by_name["default"]["logged_in"], true);
+    assert_eq!(by_name["default"]["token_id"], 2);
+    assert_eq!(by_name["default"]["username"], "root");
+    assert_eq!(by_name["default"]["iam_url"], fake.url().as_str());
+    assert_eq!(by_name["staging"]["logged_in"], false);
+    assert_eq!(by_name["staging"]["token_id"], serde_json::Value::Null);
+    let text = stdout(&table);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "PROFILE  USER  IAM_URL                 TIME_LEFT");
+    assert!(
+        lines[1].starts_with(&format!("default  root  {}  23h5", fake.url())),
+        "{text}"
+    );
+    assert_eq!(
+        lines[2],
+        format!("staging  root  {}  logged out", fake.url())
+    );
+    assert_no_key(&fake, &table);
+    assert!(!text.contains(&stored_key(&home, "default")));
+}
+
+/// Not a test of its own: run by [`the_library_reads_the_file_login_wrote`]
+/// in a child process, whose environment it may read without racing other
+/// tests.
+#[test]
+fn library_child() {
+    if std::env::var_os("NEUROIO_TEST_LIBRARY_CHILD").is_none() {
+        return;
+    }
+    let client = neuroio::Client::from_profile(None).unwrap();
+    println!("iam_url={}", client.iam_url());
+    println!("user={}", client.whoami().unwrap().username().unwrap());
+    let missing = neuroio::Client::from_profile(Some("prod")).unwrap_err();
+    println!("missing={missing}");
+}
+
+#[test]
+fn the_library_reads_the_file_login_wrote() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("library");
+    json(&home.login(&fake, Some("staging")));
+
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "profiles::library_child",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("NEUROIO_TEST_LIBRARY_CHILD", "1")
+        .env("NEUROIO_CONFIG_DIR", home.config_dir())
+        .env("NEUROIO_PROFILE", "staging")
+        .env_remove("NEUROIO_API_TOKEN")
+        .env_remove("NEUROIO_IAM_URL")
+        .output()
+        .unwrap();
+
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", stderr(&output));
+    assert!(
+        text.contains(&format!("iam_url={}\n", fake.url())),
+        "{text}"
+    );
+    assert!(text.contains("user=root\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "missing=no profile \"prod\" in {}: log in with neuroio login --username USER --profile prod\n",
+            home.file().display()
+        )),
+        "{text}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn auth_token_refuses_a_token_its_profile_says_has_expired() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new("expired");
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    std::fs::write(
+        home.file(),
+        "[default]\ntoken = \"0123456789abcdef\"\nexpires = \"2021-05-29T10:37:51Z\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(home.file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let output = home.run(&["auth", "token"], &[]);
+
+    assert_eq!(output.status.code(), Some(4));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        "error: the token of profile default expired at 2021-05-29T10:37:51Z; log in again: \
+         neuroio login --username USER --profile default\n"
+    );
+}
+
+/// The workflow the fake server suggests: log in once into a profile, then
+/// plain commands, the audit included.
+#[test]
+fn a_profile_for_the_fake_server() {
+    let home = Home::new("fake-server");
+    let (mut child, info, _out) = start_fake_server(&[]);
+    let url = info["url"].as_str().unwrap();
+    let password = home.root.join("password");
+    std::fs::write(&password, info["user"]["password"].as_str().unwrap()).unwrap();
+
+    let login = home.run(
+        &[
+            "login",
+            "--profile",
+            "fake",
+            "--username",
+            "root",
+            "--iam-url",
+            url,
+            "--api-url",
+            url,
+            "--password-file",
+            password.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let audit = home.run(
+        &["tokens", "audit", "--fail"],
+        &[("NEUROIO_PROFILE", "fake")],
+    );
+
+    assert_eq!(json(&login)["profile"], "fake");
+    let report = json(&audit);
+    assert_eq!(report["findings"], serde_json::json!([]));
+    assert_eq!(report["collections"][0]["temporary"], 1);
+    terminate(&mut child);
+    let done = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        said.contains(&format!(
+            "\n  neuroio login --profile fake --username root --iam-url {url} --api-url {url}\n"
+        )),
+        "{said}"
+    );
+}
