@@ -1,6 +1,7 @@
 //! Everything that can go wrong, as types a caller can match on.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -108,7 +109,7 @@ pub enum Error {
     /// The credentials file or a profile in it cannot be used (see
     /// [`Client::from_profile`](crate::Client::from_profile)).
     #[error(transparent)]
-    Profile(Box<crate::credentials::profile::ProfileError>),
+    Profile(Box<ProfileError>),
 
     /// A renewing client (see
     /// [`ClientBuilder::renewing`](crate::ClientBuilder::renewing)) has no
@@ -429,8 +430,8 @@ impl DecodeError {
     }
 }
 
-impl From<crate::credentials::profile::ProfileError> for Error {
-    fn from(err: crate::credentials::profile::ProfileError) -> Self {
+impl From<ProfileError> for Error {
+    fn from(err: ProfileError) -> Self {
         Error::Profile(Box::new(err))
     }
 }
@@ -444,6 +445,115 @@ fn outcome_hint(operation: &str) -> &'static str {
     } else {
         "a token may have been created: list the newest tokens and compare before trying again"
     }
+}
+
+// The credentials file's errors live here with the others, so that the
+// types import nothing above them; `credentials::profile` re-exports them.
+
+/// The largest credentials file read: a file of many profiles takes a few
+/// kilobytes, and a larger one is a mistake (or `/dev/zero`).
+pub const MAX_CREDENTIALS_BYTES: u64 = 1024 * 1024;
+
+/// What went wrong with the credentials file or a profile in it.
+///
+/// Every message names the file (and the profile, where one is involved)
+/// and says what to do. None shows a token.
+///
+/// ```
+/// let err = neuroio::Profiles::check_name("my profile").unwrap_err();
+/// assert!(matches!(err, neuroio::ProfileError::InvalidName { .. }));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// None of `NEUROIO_CONFIG_DIR`, `XDG_CONFIG_HOME` and `HOME` is set.
+    #[error(
+        "cannot tell where the credentials file is: set NEUROIO_CONFIG_DIR (or XDG_CONFIG_HOME or HOME)"
+    )]
+    NoConfigDir,
+    /// A profile name outside `[A-Za-z0-9_-]{1,64}`.
+    #[error("invalid profile name {name:?}: use 1 to 64 letters, digits, '-' or '_'")]
+    #[non_exhaustive]
+    InvalidName {
+        /// The name as given.
+        name: String,
+    },
+    /// The credentials file does not exist.
+    #[error("no credentials file at {}: log in first (neuroio login --username USER)", path.display())]
+    #[non_exhaustive]
+    MissingFile {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The file has no table for the profile.
+    #[error(
+        "no profile {profile:?} in {}: log in with neuroio login --username USER --profile {profile}",
+        path.display()
+    )]
+    #[non_exhaustive]
+    MissingProfile {
+        /// The credentials file.
+        path: PathBuf,
+        /// The profile asked for.
+        profile: String,
+    },
+    /// The profile holds no token (it was logged out).
+    #[error(
+        "profile {profile:?} in {} holds no token (logged out?): log in with neuroio login --username USER --profile {profile}",
+        path.display()
+    )]
+    #[non_exhaustive]
+    NoToken {
+        /// The credentials file.
+        path: PathBuf,
+        /// The profile.
+        profile: String,
+    },
+    /// Group or others may read or change the file: it is refused, as ssh
+    /// refuses a private key others can read.
+    #[error(
+        "{} holds API tokens but its mode {mode:04o} lets group or others read or change it; \
+         fix it with: chmod 600 {}",
+        path.display(),
+        path.display()
+    )]
+    #[non_exhaustive]
+    Unprotected {
+        /// The credentials file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The file is not the TOML this crate writes.
+    #[error("{}:{line}: malformed credentials file: {message}; fix or remove that line", path.display())]
+    #[non_exhaustive]
+    Malformed {
+        /// The credentials file.
+        path: PathBuf,
+        /// The line where the problem is, from 1.
+        line: usize,
+        /// What is wrong (with quoted values left out: they may be keys).
+        message: String,
+    },
+    /// The file is larger than [`MAX_CREDENTIALS_BYTES`].
+    #[error(
+        "{} is larger than {MAX_CREDENTIALS_BYTES} bytes; that is not a credentials file",
+        path.display()
+    )]
+    #[non_exhaustive]
+    TooLarge {
+        /// The credentials file.
+        path: PathBuf,
+    },
+    /// Reading the file failed.
+    #[error("cannot read {}: {message}", path.display())]
+    #[non_exhaustive]
+    Unreadable {
+        /// The credentials file.
+        path: PathBuf,
+        /// The operating system's reason.
+        message: String,
+    },
 }
 
 /// An answer from the API with a status of 400 or more, decoded from its
