@@ -83,7 +83,12 @@ impl Credentials {
                 Err(err) if err.is_unauthorized() => {
                     renewer.refused(transport, working);
                 }
-                Ok(_) | Err(Error::Api(_)) => renewer.confirm(working),
+                // The API looked at the token and did not refuse it; a 429
+                // or 5xx may come from a gateway that never asked.
+                Err(Error::Api(api)) if api.status < 500 && api.status != 429 => {
+                    renewer.confirm(working);
+                }
+                Ok(_) => renewer.confirm(working),
                 Err(_) => {}
             }
         }

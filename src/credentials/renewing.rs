@@ -300,6 +300,7 @@ impl Renewer {
         }
         state.minting = true;
         drop(state);
+        let _grounded = Grounded(self);
         let outcome = self.fly(transport, usable.as_deref());
         self.land(transport, outcome, usable)
     }
@@ -645,6 +646,22 @@ impl Renewer {
     pub(crate) fn has_tokens(&self) -> bool {
         let state = self.lock();
         state.current.is_some() || !state.retired.is_empty() || state.minting
+    }
+}
+
+/// Ends the flight if the thread flying it panics, so the threads waiting
+/// for it are woken and a later call may mint again.
+struct Grounded<'r>(&'r Renewer);
+
+impl Drop for Grounded<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut state = self.0.lock();
+            state.minting = false;
+            state.flights = state.flights.wrapping_add(1);
+            drop(state);
+            self.0.landed.notify_all();
+        }
     }
 }
 
