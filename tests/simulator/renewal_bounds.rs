@@ -225,7 +225,8 @@ fn a_call_without_a_token_during_the_backoff_fails_at_once_naming_the_failure_an
     let started = Instant::now();
     let second = client.whoami().unwrap_err();
 
-    assert!(started.elapsed() < Duration::from_millis(100));
+    // At once, not after the 30 s asked for (the margin is for a busy machine).
+    assert!(started.elapsed() < Duration::from_millis(500));
     let seen = fake.requests();
     assert_eq!(seen.len(), 1, "the second call sent nothing: {seen:?}");
     assert!(is_mint(&seen[0]));
@@ -280,7 +281,7 @@ fn a_mint_whose_answer_never_comes_is_one_request_however_many_threads_wait() {
         assert!(matches!(err, Error::Renewal(_)), "{err:?}");
         // One timeout (the mint's, or the wait for it), not one per thread.
         assert!(
-            took < TIMEOUT + Duration::from_millis(400),
+            took < TIMEOUT + Duration::from_secs(1), // 16 waits in a row: 8 s
             "{took:?}: {err}"
         );
     }
