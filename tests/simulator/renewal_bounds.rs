@@ -381,3 +381,33 @@ fn close_deletes_every_token_still_live_says_which_it_could_not_and_mints_no_mor
     assert!(after.to_string().starts_with("renewing.closed:"), "{after}");
     assert!(fake.requests().is_empty(), "a closed client mints nothing");
 }
+
+#[test]
+fn a_call_in_flight_that_meets_a_401_after_close_returns_it_and_mints_nothing() {
+    let fake = FakeIam::start().unwrap();
+    let client = renewing(&fake);
+    client.whoami().unwrap();
+    let working = temporary_tokens(&fake);
+    fake.inject_at(
+        "GET",
+        "/v1/whoami/",
+        Fault::Delay(Duration::from_millis(300)),
+        1,
+    );
+    let in_flight = {
+        let client = client.clone();
+        std::thread::spawn(move || client.whoami())
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    // While the call waits for its answer, the client closes: its token is
+    // deleted, so the call's answer is 401.
+    client.close().unwrap();
+
+    let err = in_flight.join().unwrap().unwrap_err();
+
+    assert_eq!(err.status(), Some(401), "{err}");
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    let mints = fake.requests().iter().filter(|r| is_mint(r)).count();
+    assert_eq!(mints, 1, "only the first call minted");
+    assert!(temporary_tokens(&fake).is_empty());
+}
