@@ -387,7 +387,7 @@ fn a_call_in_flight_that_meets_a_401_after_close_returns_it_and_mints_nothing() 
     let fake = FakeIam::start().unwrap();
     let client = renewing(&fake);
     client.whoami().unwrap();
-    let working = temporary_tokens(&fake);
+    assert_eq!(temporary_tokens(&fake).len(), 1);
     fake.inject_at(
         "GET",
         "/v1/whoami/",
