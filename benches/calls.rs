@@ -37,7 +37,7 @@ use neuroio::Token;
 
 use support::{
     API_TOKEN, FixedServer, SDK_TIMEOUT, bare_agent_with_timeout, bare_call, http_answer,
-    page_json, sdk_client, token_json,
+    page_json, renewing_client, sdk_client, token_json,
 };
 
 /// A bare agent configured as the SDK configures its own.
@@ -177,8 +177,9 @@ criterion_group! {
 /// `NEUROIO_BENCH_CALLS=<operation>-<variant>:<n>` makes n calls of one
 /// kind and exits, for instruction counts under `valgrind --tool=callgrind`,
 /// which repeat where times do not (see `benches/instructions.sh`).
-/// Operations: get, list, create, update; variants: sdk, ureq, ureq-nt, and
-/// tcp for get.
+/// Operations: get, list, create, update; variants: sdk, ureq, ureq-nt,
+/// renewing (the SDK with `ClientBuilder::renewing`, no renewal due; not for
+/// list, whose answer is not a token to mint), and tcp for get.
 fn count_calls(spec: &str) {
     let (kind, n) = spec.split_once(':').unwrap_or((spec, "1000"));
     let n: usize = n.parse().expect("a call count");
@@ -187,8 +188,11 @@ fn count_calls(spec: &str) {
     let server = FixedServer::start(answer);
     let url = format!("{}{path}", server.url());
     match variant {
-        "sdk" => {
-            let client = sdk_client(&server);
+        "sdk" | "renewing" => {
+            let client = match variant {
+                "sdk" => sdk_client(&server),
+                _ => renewing_client(&server),
+            };
             let tokens = client.tokens();
             for _ in 0..n {
                 match operation {

@@ -1,15 +1,21 @@
-//! The client: one connection pool and its settings behind an `Arc`, and an
-//! accessor for each resource.
+//! The client: the transport and the credentials behind an `Arc`, an
+//! accessor for each resource, and the short call that joins them: present
+//! the credential, send, and after a 401 for a working token replace it once
+//! and repeat.
 
 use std::fmt;
 use std::sync::Arc;
-
-use ureq::http::HeaderValue;
+use std::time::{Duration, Instant};
 
 use crate::api::tokens::Tokens;
-use crate::config::{BaseUrl, ClientBuilder, Host, Settings};
-use crate::credentials::renewing::Renewer;
+use crate::config::ClientBuilder;
+use crate::credentials::{Credentials, Presented};
 use crate::secret::TokenKey;
+use crate::transport::Transport;
+use crate::transport::request::{Answer, Request};
+
+/// How long the best-effort deletion when the last clone is dropped may take.
+const DROP_DELETE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A blocking client for the NeuroIO token APIs.
 ///
@@ -37,29 +43,21 @@ pub struct Client {
 }
 
 pub(crate) struct Inner {
-    pub(crate) agent: ureq::Agent,
+    pub(crate) transport: Transport,
     pub(crate) credentials: Credentials,
-    pub(crate) iam: BaseUrl,
-    pub(crate) api: BaseUrl,
-    pub(crate) settings: Settings,
 }
 
-/// What a client sends its calls with.
-pub(crate) enum Credentials {
-    /// Nothing: only for the client that logs in.
-    Anonymous,
-    /// One API token.
-    Fixed(Credential),
-    /// A working token minted and renewed with a parent token.
-    Renewing(Renewer),
-}
-
-/// An API token and the header that carries it.
-#[derive(Clone)]
-pub(crate) struct Credential {
-    pub(crate) key: TokenKey,
-    /// `Token <key>`, marked sensitive so `http` never prints it.
-    pub(crate) header: HeaderValue,
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Credentials::Renewing(renewer) = &self.credentials
+            && renewer.has_tokens()
+        {
+            let deadline = Instant::now().checked_add(DROP_DELETE_TIMEOUT);
+            if let Err(err) = renewer.close(&self.transport, deadline) {
+                log::debug!("renewing: on drop: {err}");
+            }
+        }
+    }
 }
 
 impl Client {
@@ -206,7 +204,7 @@ impl Client {
     /// ```
     pub fn with_api_token(&self, api_token: impl Into<TokenKey>) -> crate::Result<Client> {
         Ok(Client::from_inner(crate::config::with_token(
-            &self.inner,
+            &self.inner.transport,
             api_token.into(),
         )?))
     }
@@ -262,7 +260,7 @@ impl Client {
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn iam_url(&self) -> &str {
-        &self.inner.iam.configured
+        &self.inner.transport.iam.configured
     }
 
     /// The API base URL this client talks to (stream tokens), as configured.
@@ -273,59 +271,106 @@ impl Client {
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn api_url(&self) -> &str {
-        &self.inner.api.configured
+        &self.inner.transport.api.configured
     }
 
-    pub(crate) fn settings(&self) -> &Settings {
-        &self.inner.settings
+    /// Ends a renewing client's work: deletes every token it minted that
+    /// is still live (the working token, and any superseded one whose
+    /// delete failed before), with the parent token, and fails with
+    /// [`Error::Renewal`](crate::Error::Renewal) naming those it could not
+    /// delete. After `close` the client and its clones mint nothing more:
+    /// later calls fail with `Error::Renewal` (`renewing.closed`), and a
+    /// call in flight that meets a 401 returns it. Dropping the last clone
+    /// does the same, best effort and giving up after 5 s; call `close` to
+    /// see whether it worked. On a client that does not renew, it does
+    /// nothing.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// let client = neuroio::ClientBuilder::from_env()?
+    ///     .renewing(std::time::Duration::from_secs(3600))
+    ///     .build()?;
+    /// client.tokens().list(None, 10, 0)?;
+    /// client.close()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn close(&self) -> crate::Result<()> {
+        self.inner.credentials.close(&self.inner.transport, None)
     }
 
-    pub(crate) fn credentials(&self) -> &Credentials {
-        &self.inner.credentials
-    }
-
-    pub(crate) fn inner(&self) -> &Inner {
-        &self.inner
-    }
-
-    /// The API tokens this client may send, to blank out of answers.
+    /// The API tokens this client sends now: the given one (a renewing
+    /// client's parent) and a renewing client's current working token.
     pub(crate) fn sent_keys(&self) -> [Option<TokenKey>; 2] {
-        match &self.inner.credentials {
-            Credentials::Anonymous => [None, None],
-            Credentials::Fixed(credential) => [Some(credential.key.clone()), None],
-            Credentials::Renewing(renewer) => {
-                [Some(renewer.parent().key.clone()), renewer.working_key()]
-            }
+        let credentials = &self.inner.credentials;
+        [credentials.api_token().cloned(), credentials.working_key()]
+    }
+
+    /// Sends `request` and decodes the JSON of a successful answer.
+    pub(crate) fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        request: &Request<'_>,
+    ) -> crate::Result<T> {
+        self.call_with(request, |body| serde_json::from_slice(body))
+    }
+
+    /// Sends `request` and decodes a successful answer with `decode`.
+    pub(crate) fn call_with<T>(
+        &self,
+        request: &Request<'_>,
+        decode: impl FnOnce(&[u8]) -> Result<T, serde_json::Error>,
+    ) -> crate::Result<T> {
+        let (answer, presented) = self.send(request)?;
+        let auth = presented.as_ref().map(Presented::auth);
+        self.inner.transport.decode(request, auth, &answer, decode)
+    }
+
+    /// Sends a request whose answer has no body worth reading (204).
+    pub(crate) fn call_empty(&self, request: &Request<'_>) -> crate::Result<()> {
+        self.send(request).map(drop)
+    }
+
+    /// The short call: present the credential, send, and after a 401 for a
+    /// working token replace it once and repeat (nothing was done, so even
+    /// a create may be repeated).
+    fn send(&self, request: &Request<'_>) -> crate::Result<(Answer, Option<Presented<'_>>)> {
+        let Inner {
+            transport,
+            credentials,
+        } = &*self.inner;
+        if !request.is_authenticated() {
+            return Ok((transport.send(request, None)?, None));
         }
-    }
-
-    pub(crate) fn agent(&self) -> &ureq::Agent {
-        &self.inner.agent
-    }
-
-    pub(crate) fn base(&self, host: Host) -> &BaseUrl {
-        self.inner.base(host)
+        let presented = credentials.present(transport)?;
+        let sent = transport.send(request, Some(presented.auth()));
+        let (presented, sent) = match sent {
+            Err(err) if err.is_unauthorized() => {
+                match credentials.replace_refused(transport, &presented)? {
+                    None => return Err(err),
+                    Some(replacement) => {
+                        let again = transport.send(request, Some(replacement.auth()));
+                        (replacement, again)
+                    }
+                }
+            }
+            sent => (presented, sent),
+        };
+        credentials.answered(transport, &presented, &sent);
+        Ok((sent?, Some(presented)))
     }
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("iam_url", &self.inner.iam.configured)
-            .field("api_url", &self.inner.api.configured)
-            .field(
-                "api_token",
-                &match &self.inner.credentials {
-                    Credentials::Anonymous => None,
-                    Credentials::Fixed(c) => Some(&c.key),
-                    Credentials::Renewing(r) => Some(&r.parent().key),
-                },
-            )
+            .field("iam_url", &self.inner.transport.iam.configured)
+            .field("api_url", &self.inner.transport.api.configured)
+            .field("api_token", &self.inner.credentials.api_token())
             .field(
                 "renewing",
                 &matches!(self.inner.credentials, Credentials::Renewing(_)),
             )
-            .field("settings", &self.inner.settings)
+            .field("settings", &self.inner.transport.settings)
             .finish()
     }
 }

@@ -5,12 +5,15 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ureq::http::{self, HeaderValue};
+use ureq::http;
 
-use crate::client::{Client, Credential, Credentials, Inner};
+use crate::client::{Client, Inner};
 use crate::credentials::renewing::Renewer;
+use crate::credentials::{Credential, Credentials};
 use crate::error::{ConfigError, Error};
 use crate::secret::TokenKey;
+use crate::transport::Transport;
+pub(crate) use crate::transport::{BaseUrl, Host, Settings};
 
 /// The IAM service's address, used when none is configured.
 pub const DEFAULT_IAM_URL: &str = "https://iam.neuroio.com";
@@ -34,21 +37,6 @@ const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
 const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// Enough idle connections for a handful of threads sharing one client.
 const IDLE_CONNECTIONS_PER_HOST: usize = 16;
-
-/// Settings kept by the client after `build`, shared by clients derived
-/// from it.
-#[derive(Clone, Debug)]
-pub(crate) struct Settings {
-    pub(crate) timeout: Duration,
-    pub(crate) connect_timeout: Option<Duration>,
-    pub(crate) max_response_bytes: u64,
-    pub(crate) allow_insecure_http: bool,
-    pub(crate) max_retries: u32,
-    pub(crate) backoff_initial: Duration,
-    pub(crate) backoff_max: Duration,
-    pub(crate) max_retry_after: Duration,
-    pub(crate) env_proxy: bool,
-}
 
 /// The longest any duration setting may be: longer ones are mistakes, and
 /// the transport's clock arithmetic cannot take `Duration::MAX`.
@@ -82,37 +70,6 @@ impl Settings {
             }
         }
         Ok(())
-    }
-}
-
-/// Which service a request goes to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Host {
-    /// `iam.neuroio.com`: tokens, log in, passwords, who am I, spaces.
-    Iam,
-    /// `api.neuroio.com`: stream tokens.
-    Api,
-}
-
-/// A checked base URL: what was configured, and what requests start with.
-#[derive(Clone, Debug)]
-pub(crate) struct BaseUrl {
-    /// As the user gave it, for [`Client::iam_url`] and friends.
-    pub(crate) configured: String,
-    /// `<scheme>://<authority><prefix>`, without a trailing slash.
-    pub(crate) prefix: String,
-    /// The host, for error messages.
-    pub(crate) host: String,
-    /// Whether the host is this machine, so no proxy may carry the request.
-    pub(crate) loopback: bool,
-    /// Whether requests must be told not to use the agent's proxy: a
-    /// loopback host on an agent that has one for the other host.
-    pub(crate) bypass_proxy: bool,
-}
-
-impl BaseUrl {
-    pub(crate) fn host(&self) -> &str {
-        &self.host
     }
 }
 
@@ -432,23 +389,50 @@ impl ClientBuilder {
 
     /// Makes the client renew its own temporary token, the practice the
     /// API recommends: the API token given to [`api_token`](Self::api_token)
-    /// becomes the *parent*, used only to mint. On first use the client
-    /// mints a temporary working token (24 hours) and sends every call with
-    /// it. When less than `renew_before` is left (at most half the token's
-    /// lifetime), the calling thread mints a successor (one round trip)
-    /// while other threads carry on with the current token; every thread
-    /// switches, and the predecessor is deleted once no call uses it. A
-    /// renewal that fails is tried again on a later call while the current
-    /// token lasts; one whose answer was lost is not repeated (it may have
-    /// made a temporary token, which then expires on its own).
+    /// becomes the *parent*, used only to mint and to tidy up. On first use
+    /// the client mints a temporary working token (24 hours) and sends every
+    /// call with it. When less than `renew_before` is left (at most half the
+    /// token's lifetime), one thread mints a successor with the working
+    /// token while the others carry on with the current one; every thread
+    /// switches, and the predecessor is deleted once no call uses it.
     ///
-    /// A 401 for the working token (revoked or deactivated elsewhere) mints
-    /// a new one with the parent and repeats that call once; a 401 for the
-    /// parent itself is returned as it is. [`Client::close`] deletes the
-    /// working token; dropping the last clone tries the same.
+    /// Renewal stays bounded when the service fails:
     ///
-    /// [`Client::with_api_token`] and [`Client::rotate`] on a renewing
-    /// client return plain clients that do not renew.
+    /// - One mint is in flight per client, clones included. A thread that
+    ///   needs a token while it is in flight waits for it (at most its own
+    ///   [`timeout`](Self::timeout)) and shares its outcome, success or
+    ///   error; it never mints because that mint failed.
+    /// - After a failed mint (no answer, 429 or 5xx, an answer that cannot
+    ///   be read, or a token that cannot be used) the next waits: an
+    ///   exponential backoff from [`retry_backoff`](Self::retry_backoff)
+    ///   that keeps at least half of each wait, and never less than the
+    ///   server's `Retry-After`. Meanwhile calls use a working token that
+    ///   still has time left; without one they send nothing and fail at
+    ///   once with [`Error::Renewal`](crate::Error::Renewal), which names
+    ///   the failure and when the next mint will be tried. With the default
+    ///   backoff, 8 threads calling without pause for 10 s against a failing
+    ///   service make at most 12 mints.
+    /// - A token that cannot be used (refused with 401 before any call
+    ///   succeeded with it, already expired, living less than one request
+    ///   may take, inactive, or with a key that cannot be sent) is deleted
+    ///   with the parent, never used, and counts as a failed mint.
+    /// - A 401 for a working token that had worked (revoked elsewhere) is
+    ///   answered with one replacement, minted with the parent, and one
+    ///   repeat of the call; if the replacement is refused too, the call
+    ///   returns that 401 and the next mint waits for the backoff. A 401
+    ///   for the parent itself is returned as it is.
+    ///
+    /// A mint whose answer was lost (a timeout, a dropped connection, a
+    /// 5xx) is never repeated at once: it may have made a token, which the
+    /// client cannot know of and which expires on its own. There is at most
+    /// one such token per failed attempt, and the backoff keeps those few.
+    ///
+    /// [`Client::close`] deletes every token the client minted that is
+    /// still live (a superseded one whose delete failed is also tried again
+    /// at the next renewal) and says which it could not delete; after it
+    /// the client mints nothing more. Dropping the last clone closes, best
+    /// effort. [`Client::with_api_token`] and [`Client::rotate`] on a
+    /// renewing client return plain clients that do not renew.
     ///
     /// Defaults to off: calls are sent with the API token itself.
     ///
@@ -479,7 +463,7 @@ impl ClientBuilder {
     /// ```
     pub fn build(self) -> crate::Result<Client> {
         let token = self.api_token.clone().ok_or(ConfigError::MissingApiToken)?;
-        let credential = credential(token)?;
+        let credential = Credential::new(token)?;
         let mut client = self.connect()?;
         client.credentials = match self.renew_before {
             Some(before) => Credentials::Renewing(Renewer::new(credential, before)),
@@ -501,11 +485,13 @@ impl ClientBuilder {
             api.bypass_proxy = api.loopback;
         }
         Ok(Inner {
-            agent: new_agent(&self.settings, direct),
+            transport: Transport {
+                agent: new_agent(&self.settings, direct),
+                iam,
+                api,
+                settings: self.settings.clone(),
+            },
             credentials: Credentials::Anonymous,
-            iam,
-            api,
-            settings: self.settings.clone(),
         })
     }
 }
@@ -555,33 +541,6 @@ fn new_agent(settings: &Settings, direct: bool) -> ureq::Agent {
         ureq::unversioned::transport::DefaultConnector::default(),
         crate::transport::resolver::ClientResolver::default(),
     )
-}
-
-/// Checks an API token and makes the header that carries it.
-pub(crate) fn credential(key: TokenKey) -> Result<Credential, ConfigError> {
-    let header = authorization_header(&key)?;
-    Ok(Credential { key, header })
-}
-
-fn authorization_header(token: &TokenKey) -> Result<HeaderValue, ConfigError> {
-    let token = token.secret();
-    if token.is_empty() {
-        return Err(ConfigError::InvalidApiToken("the token is empty"));
-    }
-    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ConfigError::InvalidApiToken(
-            "the token contains whitespace or control characters; copy it again without them",
-        ));
-    }
-    if !token.is_ascii() {
-        return Err(ConfigError::InvalidApiToken(
-            "the token contains non-ASCII characters; NeuroIO tokens are ASCII",
-        ));
-    }
-    let mut value = HeaderValue::try_from(format!("Token {token}"))
-        .map_err(|_| ConfigError::InvalidApiToken("the token cannot be sent in a header"))?;
-    value.set_sensitive(true);
-    Ok(value)
 }
 
 /// A URL as it may be shown: one with credentials in it is not.
@@ -653,32 +612,12 @@ pub(crate) fn is_loopback(host: &str) -> bool {
     bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-impl Inner {
-    /// The base of `host`'s URLs.
-    pub(crate) fn base(&self, host: Host) -> &BaseUrl {
-        match host {
-            Host::Iam => &self.iam,
-            Host::Api => &self.api,
-        }
-    }
-}
-
-/// Shares one agent and its settings with a client for another token.
-pub(crate) fn with_token(inner: &Inner, api_token: TokenKey) -> Result<Inner, ConfigError> {
-    Ok(inner.sharing(Credentials::Fixed(credential(api_token)?)))
-}
-
-impl Inner {
-    /// A client state with other credentials and everything else shared.
-    pub(crate) fn sharing(&self, credentials: Credentials) -> Inner {
-        Inner {
-            agent: self.agent.clone(),
-            credentials,
-            iam: self.iam.clone(),
-            api: self.api.clone(),
-            settings: self.settings.clone(),
-        }
-    }
+/// A client for another token sharing one agent and its settings.
+pub(crate) fn with_token(transport: &Transport, api_token: TokenKey) -> Result<Inner, ConfigError> {
+    Ok(Inner {
+        transport: transport.clone(),
+        credentials: Credentials::Fixed(Credential::new(api_token)?),
+    })
 }
 
 #[cfg(test)]

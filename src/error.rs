@@ -1,11 +1,12 @@
 //! Everything that can go wrong, as types a caller can match on.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::transport::redact::Secrets;
+use crate::redact::Secrets;
 
 /// The error type of every fallible call in this crate.
 ///
@@ -108,7 +109,15 @@ pub enum Error {
     /// The credentials file or a profile in it cannot be used (see
     /// [`Client::from_profile`](crate::Client::from_profile)).
     #[error(transparent)]
-    Profile(Box<crate::credentials::profile::ProfileError>),
+    Profile(Box<ProfileError>),
+
+    /// A renewing client (see
+    /// [`ClientBuilder::renewing`](crate::ClientBuilder::renewing)) has no
+    /// working token to send a call with and may not mint one now, could
+    /// not delete its tokens at [`Client::close`](crate::Client::close), or
+    /// was closed. No request was sent for the call.
+    #[error(transparent)]
+    Renewal(#[from] Box<RenewalError>),
 
     /// A [`TokenRef`](crate::TokenRef) that can name no token (a negative id,
     /// an empty key, `.` or `..`, a key too long for a URL); no request was
@@ -129,6 +138,7 @@ impl Error {
             Error::Api(api) => Some(api.status),
             Error::UnexpectedResponse { status, .. } => Some(*status),
             Error::OutcomeUnknown { source, .. } => source.status(),
+            Error::Renewal(renewal) => renewal.status,
             _ => None,
         }
     }
@@ -261,6 +271,119 @@ impl Error {
     }
 }
 
+/// Why a renewing client could not send a call, or could not tidy up.
+///
+/// Its `Display` says what failed, for which operation (`renewing.mint`:
+/// the last mint failed and the backoff is not over; `renewing.wait`: the
+/// mint in flight did not end within the call's timeout; `renewing.close`:
+/// some tokens could not be deleted; `renewing.closed`: the client was
+/// closed), and when the next mint will be tried. It never shows a key.
+///
+/// ```no_run
+/// # fn main() -> neuroio::Result<()> {
+/// let client = neuroio::ClientBuilder::from_env()?
+///     .renewing(std::time::Duration::from_secs(3600))
+///     .build()?;
+/// match client.whoami() {
+///     Err(neuroio::Error::Renewal(renewal)) => {
+///         eprintln!("{renewal}");
+///         if let Some(wait) = renewal.retry_in {
+///             std::thread::sleep(wait);
+///         }
+///     }
+///     other => println!("{:?}", other.map(|me| me.extra)),
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RenewalError {
+    /// `"renewing.mint"`, `"renewing.wait"`, `"renewing.close"` or
+    /// `"renewing.closed"`.
+    pub operation: &'static str,
+    /// What failed, with every key blanked out.
+    pub reason: String,
+    /// The HTTP status of the failed mint, when the server answered one.
+    pub status: Option<u16>,
+    /// Whether the failed mint may have made a token anyway (its answer
+    /// was lost): such a token expires on its own.
+    pub outcome_unknown: bool,
+    /// How long from when this error was made until the next mint may be
+    /// tried; `None` when that is not the problem.
+    pub retry_in: Option<Duration>,
+    /// For `renewing.close`: the ids of the tokens it could not delete.
+    pub not_deleted: Vec<u64>,
+}
+
+impl RenewalError {
+    pub(crate) fn new(operation: &'static str, reason: String) -> Box<RenewalError> {
+        Box::new(RenewalError {
+            operation,
+            reason,
+            status: None,
+            outcome_unknown: false,
+            retry_in: None,
+            not_deleted: Vec::new(),
+        })
+    }
+
+    pub(crate) fn mint_failed(
+        reason: String,
+        status: Option<u16>,
+        outcome_unknown: bool,
+        retry_in: Duration,
+    ) -> Box<RenewalError> {
+        let mut err = RenewalError::new("renewing.mint", reason);
+        err.status = status;
+        err.outcome_unknown = outcome_unknown;
+        err.retry_in = Some(retry_in);
+        err
+    }
+
+    pub(crate) fn not_deleted(ids: Vec<u64>, reason: String) -> Box<RenewalError> {
+        let mut err = RenewalError::new("renewing.close", reason);
+        err.not_deleted = ids;
+        err
+    }
+}
+
+impl fmt::Display for RenewalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = self.operation;
+        if !self.not_deleted.is_empty() {
+            let ids: Vec<String> = self.not_deleted.iter().map(u64::to_string).collect();
+            return write!(
+                f,
+                "{op}: could not delete working token(s) {}: {}; they expire on their own, \
+                 or delete them with the parent token",
+                ids.join(", "),
+                self.reason
+            );
+        }
+        match self.retry_in {
+            Some(wait) => {
+                write!(
+                    f,
+                    "{op}: no working token to send the call with: {}; the next mint will be \
+                     tried in {:.1} s, and calls made before then fail at once",
+                    self.reason,
+                    wait.as_secs_f64()
+                )?;
+                if self.outcome_unknown {
+                    f.write_str(
+                        " (the failed mint may have made a token, which expires on its own)",
+                    )?;
+                }
+                Ok(())
+            }
+            None => write!(f, "{op}: {}", self.reason),
+        }
+    }
+}
+
+impl std::error::Error for RenewalError {}
+
 /// Why an answer's body could not be decoded: the JSON parser's message,
 /// with every secret the request carried blanked out (the parser quotes the
 /// value it choked on), and where in the body it stopped.
@@ -307,8 +430,8 @@ impl DecodeError {
     }
 }
 
-impl From<crate::credentials::profile::ProfileError> for Error {
-    fn from(err: crate::credentials::profile::ProfileError) -> Self {
+impl From<ProfileError> for Error {
+    fn from(err: ProfileError) -> Self {
         Error::Profile(Box::new(err))
     }
 }
@@ -322,6 +445,115 @@ fn outcome_hint(operation: &str) -> &'static str {
     } else {
         "a token may have been created: list the newest tokens and compare before trying again"
     }
+}
+
+// The credentials file's errors live here with the others, so that the
+// types import nothing above them; `credentials::profile` re-exports them.
+
+/// The largest credentials file read: a file of many profiles takes a few
+/// kilobytes, and a larger one is a mistake (or `/dev/zero`).
+pub const MAX_CREDENTIALS_BYTES: u64 = 1024 * 1024;
+
+/// What went wrong with the credentials file or a profile in it.
+///
+/// Every message names the file (and the profile, where one is involved)
+/// and says what to do. None shows a token.
+///
+/// ```
+/// let err = neuroio::Profiles::check_name("my profile").unwrap_err();
+/// assert!(matches!(err, neuroio::ProfileError::InvalidName { .. }));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// None of `NEUROIO_CONFIG_DIR`, `XDG_CONFIG_HOME` and `HOME` is set.
+    #[error(
+        "cannot tell where the credentials file is: set NEUROIO_CONFIG_DIR (or XDG_CONFIG_HOME or HOME)"
+    )]
+    NoConfigDir,
+    /// A profile name outside `[A-Za-z0-9_-]{1,64}`.
+    #[error("invalid profile name {name:?}: use 1 to 64 letters, digits, '-' or '_'")]
+    #[non_exhaustive]
+    InvalidName {
+        /// The name as given.
+        name: String,
+    },
+    /// The credentials file does not exist.
+    #[error("no credentials file at {}: log in first (neuroio login --username USER)", path.display())]
+    #[non_exhaustive]
+    MissingFile {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The file has no table for the profile.
+    #[error(
+        "no profile {profile:?} in {}: log in with neuroio login --username USER --profile {profile}",
+        path.display()
+    )]
+    #[non_exhaustive]
+    MissingProfile {
+        /// The credentials file.
+        path: PathBuf,
+        /// The profile asked for.
+        profile: String,
+    },
+    /// The profile holds no token (it was logged out).
+    #[error(
+        "profile {profile:?} in {} holds no token (logged out?): log in with neuroio login --username USER --profile {profile}",
+        path.display()
+    )]
+    #[non_exhaustive]
+    NoToken {
+        /// The credentials file.
+        path: PathBuf,
+        /// The profile.
+        profile: String,
+    },
+    /// Group or others may read or change the file: it is refused, as ssh
+    /// refuses a private key others can read.
+    #[error(
+        "{} holds API tokens but its mode {mode:04o} lets group or others read or change it; \
+         fix it with: chmod 600 {}",
+        path.display(),
+        path.display()
+    )]
+    #[non_exhaustive]
+    Unprotected {
+        /// The credentials file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The file is not the TOML this crate writes.
+    #[error("{}:{line}: malformed credentials file: {message}; fix or remove that line", path.display())]
+    #[non_exhaustive]
+    Malformed {
+        /// The credentials file.
+        path: PathBuf,
+        /// The line where the problem is, from 1.
+        line: usize,
+        /// What is wrong (with quoted values left out: they may be keys).
+        message: String,
+    },
+    /// The file is larger than [`MAX_CREDENTIALS_BYTES`].
+    #[error(
+        "{} is larger than {MAX_CREDENTIALS_BYTES} bytes; that is not a credentials file",
+        path.display()
+    )]
+    #[non_exhaustive]
+    TooLarge {
+        /// The credentials file.
+        path: PathBuf,
+    },
+    /// Reading the file failed.
+    #[error("cannot read {}: {message}", path.display())]
+    #[non_exhaustive]
+    Unreadable {
+        /// The credentials file.
+        path: PathBuf,
+        /// The operating system's reason.
+        message: String,
+    },
 }
 
 /// An answer from the API with a status of 400 or more, decoded from its

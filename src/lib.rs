@@ -8,9 +8,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-// Types: errors, models, secrets, references. They import nothing above them.
+// Types: errors, models, secrets and their redaction, references. They
+// import nothing above them.
 mod error;
 mod model;
+mod redact;
 mod secret;
 mod token_ref;
 // The one request path: request, retry, classification, redaction, resolver.
@@ -55,7 +57,8 @@ pub use credentials::profile::{
     CREDENTIALS_FILE, DEFAULT_PROFILE, MAX_CREDENTIALS_BYTES, Profile, ProfileError, Profiles,
 };
 pub use error::{
-    ApiError, ConfigError, DecodeError, Error, FieldError, TransportError, TransportErrorKind,
+    ApiError, ConfigError, DecodeError, Error, FieldError, RenewalError, TransportError,
+    TransportErrorKind,
 };
 pub use model::{Login, Space, Token, User, Whoami};
 pub use secret::{Password, TokenKey};

@@ -5,7 +5,16 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use crate::error::Error;
 use crate::model::Token;
 use crate::secret::TokenKey;
-use crate::transport::request::Segment;
+
+/// The part of a path that names one item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Segment {
+    /// A numeric id (a token's, a space's).
+    Id(u64),
+    /// A token's key: as given, and percent-encoded into one path segment.
+    /// Never logged.
+    Key { raw: TokenKey, encoded: TokenKey },
+}
 
 /// Everything but RFC 3986's unreserved characters is escaped, so a key is
 /// always exactly one path segment.

@@ -79,6 +79,41 @@ fn secrets_never_leak_into_debug_display_or_logs() {
     fake.inject(Fault::Delay(Duration::from_secs(5)), 3);
     show_err(root.tokens().get(temporary.key.secret()).unwrap_err()); // timeouts
     fake.clear_faults();
+    // A renewing client through a failed mint, a token born expired, a
+    // revoked working token and a close that cannot delete.
+    let renewing = Client::builder()
+        .api_token(root_key.clone())
+        .iam_url(fake.url())
+        .retry_backoff(Duration::from_millis(1), Duration::from_millis(2))
+        .timeout(Duration::from_millis(300))
+        .renewing(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    fake.inject_at("POST", "/v1/tokens/", Fault::status(503), 1);
+    show_err(renewing.whoami().unwrap_err()); // the mint failed
+    std::thread::sleep(Duration::from_millis(20)); // past the backoff
+    fake.set_next_lifetime(Duration::ZERO);
+    show_err(renewing.whoami().unwrap_err()); // minted expired: deleted, not used
+    std::thread::sleep(Duration::from_millis(20));
+    renewing.whoami().unwrap();
+    let working_key = |fake: &FakeIam| {
+        fake.requests()
+            .iter()
+            .rev()
+            .filter_map(|r| r.header("authorization")?.strip_prefix("Token "))
+            .find(|key| *key != root_key)
+            .map(str::to_owned)
+            .unwrap()
+    };
+    let first_working = working_key(&fake);
+    assert!(fake.revoke(&first_working));
+    renewing.whoami().unwrap(); // replaced, and the call repeated
+    let second_working = working_key(&fake);
+    fake.inject_at("DELETE", "/v1/tokens/*", Fault::status(500), 10);
+    show_err(renewing.close().unwrap_err());
+    fake.clear_faults();
+    shown.push(format!("{renewing:?}"));
+
     let (rotated, rotated_token) = root.rotate().unwrap();
     shown.push(format!(
         "{rotated:?} {rotated_token:?} {:?}",
@@ -116,9 +151,18 @@ fn secrets_never_leak_into_debug_display_or_logs() {
         logged.iter().any(|l| l.contains("retrying in")),
         "{logged:#?}"
     );
+    assert!(
+        logged.iter().any(|l| l.contains("renewing: ")),
+        "{logged:#?}"
+    );
 
     let everything = [shown, logged].concat().join("\n");
-    for secret in secrets.iter().chain([&rotated_token.key.secret()]) {
+    let working = [first_working.as_str(), second_working.as_str()];
+    for secret in secrets
+        .iter()
+        .chain([&rotated_token.key.secret()])
+        .chain(&working)
+    {
         assert!(
             !everything.contains(secret),
             "a secret leaked:\n{everything}"

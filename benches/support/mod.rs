@@ -158,7 +158,6 @@ pub fn sdk_client(server: &FixedServer) -> Client {
 
 /// The SDK renewing its own working token (minted on the first call; with
 /// the fixed answers' 24-hour lifetime, no renewal falls in a run).
-#[allow(dead_code)] // used by the interleaved bench only
 pub fn renewing_client(server: &FixedServer) -> Client {
     Client::builder()
         .api_token(API_TOKEN)

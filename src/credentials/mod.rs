@@ -1,5 +1,150 @@
 //! Credentials: what a client sends its calls with (a fixed token, or a
-//! working token minted and renewed with a parent).
+//! working token minted and renewed with a parent). This layer tells the
+//! request path which header to send, what to do after a 401, which keys to
+//! scrub, and how to close; it mints and deletes through the transport with
+//! requests of its own.
 
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::error::{ConfigError, Error};
+use crate::transport::Transport;
+use crate::transport::request::{Answer, Auth};
+
+pub(crate) mod fixed;
 pub(crate) mod profile;
 pub(crate) mod renewing;
+
+pub(crate) use fixed::Credential;
+use renewing::{Renewer, Working};
+
+/// What a client sends its calls with.
+pub(crate) enum Credentials {
+    /// Nothing: only for the client that logs in.
+    Anonymous,
+    /// One API token.
+    Fixed(Credential),
+    /// A working token minted and renewed with a parent token.
+    Renewing(Renewer),
+}
+
+/// The credential one call is sent with. A working token is held for the
+/// length of the call, which keeps it from being deleted under the call.
+pub(crate) enum Presented<'c> {
+    Fixed(&'c Credential),
+    Working {
+        working: Arc<Working>,
+        parent: &'c Credential,
+    },
+}
+
+impl Presented<'_> {
+    /// The header to send, and the keys to blank out of the answer.
+    pub(crate) fn auth(&self) -> Auth<'_> {
+        match self {
+            Presented::Fixed(credential) => Auth {
+                header: &credential.header,
+                keys: [credential.key.secret(), ""],
+            },
+            Presented::Working { working, parent } => Auth {
+                header: &working.credential.header,
+                keys: [working.credential.key.secret(), parent.key.secret()],
+            },
+        }
+    }
+}
+
+impl Credentials {
+    /// The credential for the next call: the fixed token, or the renewing
+    /// client's working token (minted or renewed first when due).
+    pub(crate) fn present(&self, transport: &Transport) -> crate::Result<Presented<'_>> {
+        match self {
+            Credentials::Fixed(credential) => Ok(Presented::Fixed(credential)),
+            Credentials::Renewing(renewer) => Ok(Presented::Working {
+                working: renewer.working(transport)?,
+                parent: renewer.parent(),
+            }),
+            Credentials::Anonymous => Err(ConfigError::MissingApiToken.into()),
+        }
+    }
+
+    /// Takes note of how a call sent with `presented` ended: an answer other
+    /// than 401 shows a working token works; a 401 shows it does not.
+    pub(crate) fn answered(
+        &self,
+        transport: &Transport,
+        presented: &Presented<'_>,
+        result: &crate::Result<Answer>,
+    ) {
+        if let (Credentials::Renewing(renewer), Presented::Working { working, .. }) =
+            (self, presented)
+        {
+            match result {
+                Err(err) if err.is_unauthorized() => {
+                    renewer.refused(transport, working);
+                }
+                // The API looked at the token and did not refuse it; a 429
+                // or 5xx may come from a gateway that never asked.
+                Err(Error::Api(api)) if api.status < 500 && api.status != 429 => {
+                    renewer.confirm(working);
+                }
+                Ok(_) => renewer.confirm(working),
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// After a 401 for `presented`: the credential to repeat the call with
+    /// once, if there is one. A fixed token has none; a working token that
+    /// had worked is replaced (unless the client is backing off after
+    /// failed mints, or closed); one that never worked counts as a failed
+    /// mint, and the caller gets its 401.
+    pub(crate) fn replace_refused<'c>(
+        &'c self,
+        transport: &Transport,
+        presented: &Presented<'c>,
+    ) -> crate::Result<Option<Presented<'c>>> {
+        let (Credentials::Renewing(renewer), Presented::Working { working, parent }) =
+            (self, presented)
+        else {
+            return Ok(None);
+        };
+        if !renewer.refused(transport, working) {
+            return Ok(None);
+        }
+        Ok(Some(Presented::Working {
+            working: renewer.working(transport)?,
+            parent,
+        }))
+    }
+
+    /// Ends a renewing client's work: deletes every token it minted that
+    /// is still live (within `deadline`, when given). Nothing for others.
+    pub(crate) fn close(
+        &self,
+        transport: &Transport,
+        deadline: Option<Instant>,
+    ) -> crate::Result<()> {
+        match self {
+            Credentials::Renewing(renewer) => renewer.close(transport, deadline),
+            Credentials::Anonymous | Credentials::Fixed(_) => Ok(()),
+        }
+    }
+
+    /// A renewing client's current working token.
+    pub(crate) fn working_key(&self) -> Option<crate::TokenKey> {
+        match self {
+            Credentials::Renewing(renewer) => renewer.working_key(),
+            Credentials::Anonymous | Credentials::Fixed(_) => None,
+        }
+    }
+
+    /// The API token given to the builder (the parent of a renewing client).
+    pub(crate) fn api_token(&self) -> Option<&crate::TokenKey> {
+        match self {
+            Credentials::Anonymous => None,
+            Credentials::Fixed(credential) => Some(&credential.key),
+            Credentials::Renewing(renewer) => Some(&renewer.parent().key),
+        }
+    }
+}

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+pub use crate::error::{MAX_CREDENTIALS_BYTES, ProfileError};
 use crate::secret::TokenKey;
 
 /// The name of the credentials file inside the configuration folder.
@@ -17,114 +18,8 @@ pub const CREDENTIALS_FILE: &str = "credentials.toml";
 /// The profile used when neither `--profile` nor `NEUROIO_PROFILE` names one.
 pub const DEFAULT_PROFILE: &str = "default";
 
-/// The largest credentials file read: a file of many profiles takes a few
-/// kilobytes, and a larger one is a mistake (or `/dev/zero`).
-pub const MAX_CREDENTIALS_BYTES: u64 = 1024 * 1024;
-
 /// The longest profile name.
 const MAX_PROFILE_NAME: usize = 64;
-
-/// What went wrong with the credentials file or a profile in it.
-///
-/// Every message names the file (and the profile, where one is involved)
-/// and says what to do. None shows a token.
-///
-/// ```
-/// let err = neuroio::Profiles::check_name("my profile").unwrap_err();
-/// assert!(matches!(err, neuroio::ProfileError::InvalidName { .. }));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ProfileError {
-    /// None of `NEUROIO_CONFIG_DIR`, `XDG_CONFIG_HOME` and `HOME` is set.
-    #[error(
-        "cannot tell where the credentials file is: set NEUROIO_CONFIG_DIR (or XDG_CONFIG_HOME or HOME)"
-    )]
-    NoConfigDir,
-    /// A profile name outside `[A-Za-z0-9_-]{1,64}`.
-    #[error("invalid profile name {name:?}: use 1 to 64 letters, digits, '-' or '_'")]
-    #[non_exhaustive]
-    InvalidName {
-        /// The name as given.
-        name: String,
-    },
-    /// The credentials file does not exist.
-    #[error("no credentials file at {}: log in first (neuroio login --username USER)", path.display())]
-    #[non_exhaustive]
-    MissingFile {
-        /// Where it was looked for.
-        path: PathBuf,
-    },
-    /// The file has no table for the profile.
-    #[error(
-        "no profile {profile:?} in {}: log in with neuroio login --username USER --profile {profile}",
-        path.display()
-    )]
-    #[non_exhaustive]
-    MissingProfile {
-        /// The credentials file.
-        path: PathBuf,
-        /// The profile asked for.
-        profile: String,
-    },
-    /// The profile holds no token (it was logged out).
-    #[error(
-        "profile {profile:?} in {} holds no token (logged out?): log in with neuroio login --username USER --profile {profile}",
-        path.display()
-    )]
-    #[non_exhaustive]
-    NoToken {
-        /// The credentials file.
-        path: PathBuf,
-        /// The profile.
-        profile: String,
-    },
-    /// Group or others may read or change the file: it is refused, as ssh
-    /// refuses a private key others can read.
-    #[error(
-        "{} holds API tokens but its mode {mode:04o} lets group or others read or change it; \
-         fix it with: chmod 600 {}",
-        path.display(),
-        path.display()
-    )]
-    #[non_exhaustive]
-    Unprotected {
-        /// The credentials file.
-        path: PathBuf,
-        /// Its permission bits.
-        mode: u32,
-    },
-    /// The file is not the TOML this crate writes.
-    #[error("{}:{line}: malformed credentials file: {message}; fix or remove that line", path.display())]
-    #[non_exhaustive]
-    Malformed {
-        /// The credentials file.
-        path: PathBuf,
-        /// The line where the problem is, from 1.
-        line: usize,
-        /// What is wrong (with quoted values left out: they may be keys).
-        message: String,
-    },
-    /// The file is larger than [`MAX_CREDENTIALS_BYTES`].
-    #[error(
-        "{} is larger than {MAX_CREDENTIALS_BYTES} bytes; that is not a credentials file",
-        path.display()
-    )]
-    #[non_exhaustive]
-    TooLarge {
-        /// The credentials file.
-        path: PathBuf,
-    },
-    /// Reading the file failed.
-    #[error("cannot read {}: {message}", path.display())]
-    #[non_exhaustive]
-    Unreadable {
-        /// The credentials file.
-        path: PathBuf,
-        /// The operating system's reason.
-        message: String,
-    },
-}
 
 /// One profile of the credentials file: an API token and where it belongs.
 ///

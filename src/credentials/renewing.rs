@@ -1,38 +1,88 @@
-//! A client that renews its own temporary token.
+//! A credential that renews its own temporary token.
 //!
-//! The parent credential (typically a permanent token) only mints: the first
+//! The parent credential (typically a permanent token) mints: the first
 //! call mints a temporary working token, every call is sent with it, and
-//! before it runs out a successor is minted, every thread switches to it, and
-//! the predecessor is deleted. Time is measured with this process's monotonic
-//! clock from before each mint was sent, so clock skew between machines does
-//! not matter and the server never sees an expired working token.
+//! before it runs out a successor is minted (with the working token), every
+//! thread switches to it, and the predecessor is deleted. Time is measured
+//! with this process's monotonic clock from before each mint was sent, so
+//! clock skew between machines does not matter and the server never sees an
+//! expired working token.
+//!
+//! Renewal is single-flight and backed off: one mint at a time per client
+//! and its clones, whose outcome every thread waiting for it shares; after a
+//! failed mint, the next waits for [`mint_backoff`]. Mints and deletes are
+//! requests of their own on the transport.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use ureq::http::HeaderValue;
+use ureq::http::Method;
 
-use crate::client::{Client, Credential, Credentials, Inner};
+use crate::credentials::Credential;
+use crate::error::{Error, RenewalError};
 use crate::model::Token;
+use crate::transport::request::{Auth, Repeat, Request, Segment};
+use crate::transport::retry::mint_backoff;
+use crate::transport::{Host, Settings, Transport};
 
 /// How long before the working token's end the client stops using it, even
 /// when a renewal failed: a margin for the request in flight.
 const MAX_SAFETY_MARGIN: Duration = Duration::from_secs(30);
 
-/// How long the best-effort deletion when the last clone is dropped may take.
-const DROP_DELETE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The shortest lifetime a minted token may have to be used: the client's
+/// timeout, but at most this. A token that could run out during one
+/// request is as good as expired, and counts as a failed mint.
+const MAX_MIN_LIFETIME: Duration = Duration::from_secs(1);
+
+/// The most superseded tokens kept for another delete; older ones are
+/// forgotten (they expire on their own).
+const MAX_RETIRED: usize = 64;
+
+/// The most deletes one reap sends, so a call that reaps stays short.
+const MAX_DELETES_PER_REAP: usize = 2;
 
 /// The renewing state of one client and its clones.
 pub(crate) struct Renewer {
     parent: Credential,
     renew_before: Duration,
-    current: RwLock<Option<Arc<Working>>>,
-    /// Held by the one thread minting a successor.
-    minting: Mutex<()>,
-    /// Superseded working tokens, deleted once no call is using them.
-    retired: Mutex<Vec<Arc<Working>>>,
-    has_retired: AtomicBool,
+    state: Mutex<State>,
+    /// Signalled when a mint flight ends.
+    landed: Condvar,
+}
+
+struct State {
+    current: Option<Arc<Working>>,
+    /// A mint is in flight: one per client and its clones.
+    minting: bool,
+    /// How many flights have ended, so a waiter knows its flight landed.
+    flights: u64,
+    /// Failed mints in a row (a minted token the API refused counts).
+    failures: u32,
+    /// No mint starts before this.
+    next_mint: Option<Instant>,
+    /// Why the last mint failed, for the calls it leaves without a token.
+    last_failure: Option<Failure>,
+    /// Superseded or unusable tokens still to delete.
+    retired: Vec<Retired>,
+    /// Whether `retired` may hold a token not yet tried and no longer used.
+    reap_due: bool,
+    closed: bool,
+}
+
+#[derive(Clone)]
+struct Failure {
+    reason: String,
+    status: Option<u16>,
+    outcome_unknown: bool,
+}
+
+struct Retired {
+    working: Arc<Working>,
+    /// A delete was tried and failed: try again at the next renewal.
+    tried: bool,
+    /// It never worked (or was refused): delete it with the parent.
+    unusable: bool,
 }
 
 /// A working token: its credential and when to renew and stop using it.
@@ -44,16 +94,43 @@ pub(crate) struct Working {
     renew_at: Option<Instant>,
     /// After this the token must not be sent: it may have expired.
     usable_until: Option<Instant>,
+    /// A call sent with it was answered with something other than 401.
+    proven: AtomicBool,
 }
 
 impl Working {
-    fn from_token(token: Token, sent_at: Instant, renew_before: Duration) -> crate::Result<Self> {
-        let credential = crate::config::credential(token.key.clone())?;
+    /// A minted token, checked: it must be active, have a key that can be
+    /// sent, and time left by this process's clock.
+    fn from_token(
+        token: Token,
+        sent_at: Instant,
+        renew_before: Duration,
+        min_lifetime: Duration,
+    ) -> Result<Self, String> {
+        let credential = Credential::new(token.key.clone())
+            .map_err(|err| format!("its key cannot be sent ({err})"))?;
+        if !token.is_active {
+            return Err("it is not active".to_owned());
+        }
         // The server's lifetime, measured on our clock from before the mint
         // was sent: the token cannot end earlier than that.
-        let lifetime = token
-            .expires
-            .map(|expires| Duration::try_from(expires - token.created).unwrap_or(Duration::ZERO));
+        let lifetime = match token.expires {
+            None => None,
+            Some(expires) if expires <= token.created => {
+                return Err("it expires as soon as it is created".to_owned());
+            }
+            // Positive, so only a lifetime past what `Duration` holds fails.
+            Some(expires) => {
+                Some(Duration::try_from(expires - token.created).unwrap_or(Duration::MAX))
+            }
+        };
+        if let Some(lifetime) = lifetime
+            && lifetime < min_lifetime
+        {
+            return Err(format!(
+                "it lives {lifetime:?}, less than one request may take ({min_lifetime:?})"
+            ));
+        }
         let (renew_at, usable_until) = match lifetime {
             // A permanent working token (a server that ignored the request)
             // never needs renewing.
@@ -67,12 +144,21 @@ impl Working {
                 )
             }
         };
-        Ok(Working {
+        let working = Working {
             id: token.id,
             credential,
             renew_at,
             usable_until,
-        })
+            proven: AtomicBool::new(false),
+        };
+        if !working.usable(Instant::now()) {
+            return Err("it expired before it could be used".to_owned());
+        }
+        Ok(working)
+    }
+
+    fn proven(&self) -> bool {
+        self.proven.load(Ordering::Acquire)
     }
 
     fn usable(&self, now: Instant) -> bool {
@@ -84,15 +170,62 @@ impl Working {
     }
 }
 
+/// Why one flight failed, and what the server asked.
+struct Failed {
+    failure: Failure,
+    retry_after: Option<Duration>,
+}
+
+impl Failed {
+    fn from_error(err: &Error) -> Failed {
+        Failed {
+            failure: Failure {
+                reason: err.to_string(),
+                status: err.status(),
+                outcome_unknown: err.is_outcome_unknown(),
+            },
+            retry_after: retry_after_of(err),
+        }
+    }
+
+    fn unusable(token: &Token, why: &str) -> Failed {
+        Failed {
+            failure: Failure {
+                reason: format!("the server minted token {} but {why}", token.id),
+                status: None,
+                outcome_unknown: false,
+            },
+            retry_after: None,
+        }
+    }
+}
+
+/// The `Retry-After` an answer carried, also behind an open outcome.
+fn retry_after_of(err: &Error) -> Option<Duration> {
+    match err {
+        Error::Api(api) => api.retry_after,
+        Error::OutcomeUnknown { source, .. } => retry_after_of(source),
+        _ => None,
+    }
+}
+
 impl Renewer {
     pub(crate) fn new(parent: Credential, renew_before: Duration) -> Self {
         Renewer {
             parent,
             renew_before,
-            current: RwLock::new(None),
-            minting: Mutex::new(()),
-            retired: Mutex::new(Vec::new()),
-            has_retired: AtomicBool::new(false),
+            state: Mutex::new(State {
+                current: None,
+                minting: false,
+                flights: 0,
+                failures: 0,
+                next_mint: None,
+                last_failure: None,
+                retired: Vec::new(),
+                reap_due: false,
+                closed: false,
+            }),
+            landed: Condvar::new(),
         }
     }
 
@@ -100,299 +233,511 @@ impl Renewer {
         &self.parent
     }
 
-    fn current(&self) -> Option<Arc<Working>> {
-        self.current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A thread that panicked while holding the lock left nothing
+        // half-done that matters here: every change is one assignment.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn replace(&self, working: Option<Arc<Working>>) -> Option<Arc<Working>> {
-        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        std::mem::replace(&mut *current, working)
-    }
-
-    /// The working token to send a call with, renewing it first when due.
+    /// The working token to send a call with, minting or renewing it first
+    /// when due.
     ///
-    /// Only one thread mints; the others keep using the current token while
-    /// it is usable, and wait for the mint only when there is none.
-    pub(crate) fn working(&self, inner: &Inner) -> crate::Result<Arc<Working>> {
-        if self.has_retired.load(Ordering::Acquire) {
-            self.reap(inner);
-        }
+    /// Only one thread mints at a time. While it does, the others keep
+    /// using the current token if it is still usable, and otherwise wait
+    /// for that mint, at most the client's timeout, and share its outcome.
+    /// After a failed mint, calls keep using a usable token; without one
+    /// they fail at once until the backoff has passed.
+    pub(crate) fn working(&self, transport: &Transport) -> crate::Result<Arc<Working>> {
+        let mut state = self.lock();
         let now = Instant::now();
-        let current = self.current();
-        if let Some(working) = &current
+        if let Some(working) = &state.current
             && working.fresh(now)
+            && !state.closed
         {
-            return Ok(Arc::clone(working));
+            let working = Arc::clone(working);
+            let reap = state.reap_due;
+            drop(state);
+            if reap {
+                self.reap(transport, false);
+            }
+            return Ok(working);
         }
-        let usable = current.filter(|w| w.usable(now));
-        let guard = match self.minting.try_lock() {
-            Ok(guard) => guard,
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => match &usable {
-                // Another thread is renewing; this token still works.
-                Some(working) => return Ok(Arc::clone(working)),
-                None => lock(&self.minting),
-            },
-        };
-        // Another thread may have renewed while this one waited.
-        if let Some(fresh) = self.current()
-            && fresh.fresh(Instant::now())
+        if state.closed {
+            return Err(closed_error());
+        }
+        if !state.minting
+            && let Some(stale) = state.current.take_if(|w| !w.usable(now) && !w.proven())
         {
-            return Ok(fresh);
+            // Minted, and out of time before any call succeeded with it:
+            // as good as a failed mint, so the next one waits.
+            let reason = format!(
+                "working token {} ran out of time before any call succeeded with it",
+                stale.id
+            );
+            retire(&mut state, stale, true);
+            fail(&mut state, reason, None, &transport.settings, now);
         }
-        let result = self.renew(inner, usable.as_deref());
-        drop(guard);
-        match (result, usable) {
-            (Ok(fresh), old) => {
-                drop(old);
-                self.reap(inner);
-                Ok(fresh)
+        let usable = state.current.clone().filter(|w| w.usable(now));
+        if state.minting {
+            if let Some(working) = usable {
+                return Ok(working); // another thread is renewing
             }
-            // Renewing took time: send the old token only if it is still
-            // usable now, so the server never sees an expired one.
-            (Err(err), Some(working)) if working.usable(Instant::now()) => {
-                log::debug!(
-                    "renewing: could not renew working token {} yet: {err}",
-                    working.id
-                );
-                Ok(working)
-            }
-            (Err(err), _) => Err(err),
+            let state = self.wait_for_flight(state, transport, now)?;
+            let now = Instant::now();
+            return match state.current.clone().filter(|w| w.usable(now)) {
+                _ if state.closed => Err(closed_error()),
+                Some(working) => Ok(working),
+                None => Err(failure_error(&state, now)),
+            };
         }
+        if let Some(at) = state.next_mint
+            && now < at
+        {
+            return match usable {
+                Some(working) => Ok(working),
+                None => Err(failure_error(&state, now)),
+            };
+        }
+        state.minting = true;
+        drop(state);
+        let _grounded = Grounded(self);
+        let outcome = self.fly(transport, usable.as_deref());
+        self.land(transport, outcome, usable)
     }
 
-    /// Mints a successor (with the working token, or the parent if the
-    /// working token may not), switches to it, and retires the predecessor.
-    fn renew(&self, inner: &Inner, usable: Option<&Working>) -> crate::Result<Arc<Working>> {
-        let fresh = match usable {
-            Some(old) => match self.mint(inner, &old.credential) {
-                Ok(fresh) => fresh,
-                // The working token may not mint (refused, or not allowed):
-                // the parent may. Any other failure may have minted a
-                // token already, so it is not repeated; the next call tries
-                // again while the current token lasts.
+    /// Waits until the flight in the air lands, within the client's
+    /// timeout from `since`.
+    fn wait_for_flight<'s>(
+        &'s self,
+        mut state: MutexGuard<'s, State>,
+        transport: &Transport,
+        since: Instant,
+    ) -> crate::Result<MutexGuard<'s, State>> {
+        let flight = state.flights;
+        let limit = transport.settings.timeout;
+        while state.minting && state.flights == flight {
+            let left = limit.saturating_sub(since.elapsed());
+            if left.is_zero() {
+                return Err(RenewalError::new(
+                    "renewing.wait",
+                    format!(
+                        "the mint in flight did not end within this call's timeout ({limit:?})"
+                    ),
+                )
+                .into());
+            }
+            state = self
+                .landed
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        Ok(state)
+    }
+
+    /// One mint flight: with the usable working token (renewal), or the
+    /// parent. A working token that may not mint (401, 403) hands over to
+    /// the parent in the same flight; no other failure is repeated, since
+    /// it may have minted a token already. A token minted but unusable is
+    /// deleted with the parent.
+    fn fly(&self, transport: &Transport, usable: Option<&Working>) -> Result<Working, Failed> {
+        let minted = match usable {
+            Some(working) => match self.mint(transport, &working.credential) {
                 Err(err) if matches!(err.status(), Some(401 | 403)) => {
                     log::debug!(
                         "renewing: working token {} may not mint ({err}); using the parent",
-                        old.id
+                        working.id
                     );
-                    self.mint(inner, &self.parent)?
+                    self.mint(transport, &self.parent)
                 }
-                Err(err) => return Err(err),
+                other => other,
             },
-            None => self.mint(inner, &self.parent)?,
+            None => self.mint(transport, &self.parent),
         };
-        let fresh = Arc::new(fresh);
-        let old = self.replace(Some(Arc::clone(&fresh)));
-        log::debug!("renewing: now using working token {}", fresh.id);
-        if let Some(old) = old {
-            self.retire(old);
-        }
-        Ok(fresh)
-    }
-
-    /// Keeps a superseded working token until no call is using it.
-    fn retire(&self, old: Arc<Working>) {
-        lock(&self.retired).push(old);
-        self.has_retired.store(true, Ordering::Release);
-    }
-
-    /// Deletes, with the current working token, every superseded token no
-    /// call is using any more (calls in flight keep their token alive, so
-    /// none is refused for a token deleted under it).
-    fn reap(&self, inner: &Inner) {
-        let idle: Vec<Arc<Working>> = {
-            let Ok(mut retired) = self.retired.try_lock() else {
-                return; // another thread is reaping
-            };
-            let (idle, busy) = std::mem::take(&mut *retired)
-                .into_iter()
-                .partition(|w| Arc::strong_count(w) == 1);
-            *retired = busy;
-            self.has_retired
-                .store(!retired.is_empty(), Ordering::Release);
-            idle
-        };
-        if idle.is_empty() {
-            return;
-        }
-        // With the current working token; with none (closed meanwhile), a
-        // superseded token deletes itself. Never with the parent.
-        let current = self.current();
-        for old in idle {
-            let with = current.as_deref().unwrap_or(&old);
-            delete(inner, &with.credential, old.id, None);
-        }
-    }
-
-    /// After a 401 for working token `failed`: a new working token minted
-    /// with the parent (unless another thread already replaced it). A 401
-    /// for the parent is returned as it is.
-    pub(crate) fn replace_rejected(&self, inner: &Inner, failed: u64) -> crate::Result<()> {
-        let _guard = lock(&self.minting);
-        if self.current().is_some_and(|w| w.id != failed) {
-            return Ok(());
-        }
-        let fresh = Arc::new(self.mint(inner, &self.parent)?);
-        log::debug!(
-            "renewing: working token {failed} was refused (401); now using {}",
-            fresh.id
-        );
-        if let Some(old) = self.replace(Some(Arc::clone(&fresh))) {
-            self.retire(old);
-        }
-        Ok(())
-    }
-
-    fn mint(&self, inner: &Inner, with: &Credential) -> crate::Result<Working> {
-        let sent_at = Instant::now();
-        let token = fixed_client(inner, with).tokens().create(false)?;
-        log::debug!("renewing: minted working token {}", token.id);
-        Working::from_token(token, sent_at, self.renew_before)
-    }
-
-    /// Deletes the working token, if there is one, with itself, and every
-    /// superseded one not deleted yet; with a `deadline`, within it (one
-    /// attempt each, nothing started after it).
-    pub(crate) fn close(&self, inner: &Inner, deadline: Option<Instant>) -> crate::Result<()> {
-        let _guard = lock(&self.minting);
-        let retired = std::mem::take(&mut *lock(&self.retired));
-        self.has_retired.store(false, Ordering::Release);
-        let working = self.replace(None);
-        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        for old in retired {
-            let with = working.as_deref().unwrap_or(&old);
-            match left() {
-                Some(time) if time.is_zero() => break,
-                time => delete(inner, &with.credential, old.id, time),
+        let (token, sent_at) = minted.map_err(|err| Failed::from_error(&err))?;
+        let id = token.id;
+        let min_lifetime = transport.settings.timeout.min(MAX_MIN_LIFETIME);
+        match Working::from_token(token.clone(), sent_at, self.renew_before, min_lifetime) {
+            Ok(working) => {
+                log::debug!("renewing: minted working token {id}");
+                Ok(working)
+            }
+            Err(why) => {
+                log::debug!("renewing: minted token {id} cannot be used ({why}); deleting it");
+                let failed = Failed::unusable(&token, &why);
+                let once = Some(transport.settings.timeout);
+                if let Err(err) = self.delete(transport, &self.parent, id, once) {
+                    log::debug!("renewing: could not delete unusable token {id}: {err}");
+                }
+                Err(failed)
             }
         }
-        let Some(working) = working else {
-            return Ok(());
+    }
+
+    /// Sends one mint request with `with`: `POST /v1/tokens/`, never
+    /// repeated.
+    fn mint(&self, transport: &Transport, with: &Credential) -> crate::Result<(Token, Instant)> {
+        let request = Request::new(
+            Method::POST,
+            "renewing.mint",
+            Host::Iam,
+            "/v1/tokens/",
+            Repeat::Never,
+        )
+        .json(br#"{"permanent":false}"#);
+        let sent_at = Instant::now();
+        transport
+            .call::<Token>(&request, Some(self.auth(with)))
+            .map(|token| (token, sent_at))
+    }
+
+    fn auth<'a>(&'a self, with: &'a Credential) -> Auth<'a> {
+        Auth {
+            header: &with.header,
+            keys: [with.key.secret(), self.parent.key.secret()],
+        }
+    }
+
+    /// Deletes token `id` with `with`; a token already gone counts as
+    /// deleted. With a `timeout`, one attempt within it (renewal's own
+    /// deletes, so a call that tidies up stays short); without, as
+    /// `Tokens::delete` retries.
+    fn delete(
+        &self,
+        transport: &Transport,
+        with: &Credential,
+        id: u64,
+        timeout: Option<Duration>,
+    ) -> crate::Result<()> {
+        let request = Request::new(
+            Method::DELETE,
+            "renewing.delete",
+            Host::Iam,
+            "/v1/tokens/",
+            Repeat::SafeGoneIfMissing,
+        )
+        .segment(Segment::Id(id))
+        .timeout(timeout);
+        match transport.send(&request, Some(self.auth(with))) {
+            Ok(_) => Ok(()),
+            Err(err) if err.is_not_found() => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Records a flight's outcome, wakes the threads waiting for it, and
+    /// answers the thread that flew.
+    fn land(
+        &self,
+        transport: &Transport,
+        outcome: Result<Working, Failed>,
+        usable: Option<Arc<Working>>,
+    ) -> crate::Result<Arc<Working>> {
+        let mut state = self.lock();
+        state.minting = false;
+        state.flights = state.flights.wrapping_add(1);
+        let now = Instant::now();
+        let result = match outcome {
+            Ok(fresh) if state.closed => {
+                // Closed while this mint was in the air: the token is not
+                // kept, so nothing is left behind.
+                drop(state);
+                self.landed.notify_all();
+                let once = Some(transport.settings.timeout);
+                if let Err(err) = self.delete(transport, &self.parent, fresh.id, once) {
+                    log::debug!("renewing: could not delete token {}: {err}", fresh.id);
+                }
+                return Err(closed_error());
+            }
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                state.next_mint = None;
+                if let Some(old) = state.current.replace(Arc::clone(&fresh)) {
+                    retire(&mut state, old, false);
+                }
+                log::debug!("renewing: now using working token {}", fresh.id);
+                Ok(fresh)
+            }
+            Err(failed) => {
+                let Failed {
+                    failure,
+                    retry_after,
+                } = failed;
+                state.last_failure = Some(failure.clone());
+                let wait = mint_backoff(
+                    state.failures.saturating_add(1),
+                    retry_after,
+                    &transport.settings,
+                );
+                state.failures = state.failures.saturating_add(1);
+                state.next_mint = now.checked_add(wait);
+                log::debug!(
+                    "renewing: mint failed ({}); the next in {wait:?}",
+                    failure.reason
+                );
+                match usable.filter(|w| w.usable(now)) {
+                    // The current token still has time: carry on with it.
+                    Some(working) => Ok(working),
+                    None => Err(failure_error(&state, now)),
+                }
+            }
         };
-        let result = match left() {
-            Some(time) if time.is_zero() => Err(crate::Error::Transport(
-                crate::TransportError::out_of_time("renewing.close", inner.iam.host()),
-            )),
-            time => fixed_client(inner, &working.credential)
-                .tokens()
-                .delete_within(working.id, time),
-        };
-        match &result {
-            Ok(()) => log::debug!("renewing: deleted working token {}", working.id),
-            Err(err) => log::debug!(
-                "renewing: could not delete working token {}: {err}",
-                working.id
-            ),
+        drop(state);
+        self.landed.notify_all();
+        if result.is_ok() {
+            self.reap(transport, true);
         }
         result
     }
 
-    /// The current working token's key, to blank out of answers.
-    pub(crate) fn working_key(&self) -> Option<crate::TokenKey> {
-        self.current().map(|w| w.credential.key.clone())
-    }
-
-    /// Whether there is a working token to delete.
-    pub(crate) fn has_working(&self) -> bool {
-        self.current().is_some() || !lock(&self.retired).is_empty()
-    }
-}
-
-/// Locks a mutex; a thread that panicked while holding it left nothing
-/// half-done that matters here.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// A plain client for one credential, sharing the renewing client's agent.
-fn fixed_client(inner: &Inner, credential: &Credential) -> Client {
-    Client::from_inner(inner.sharing(Credentials::Fixed(credential.clone())))
-}
-
-/// Deletes a superseded working token, best effort: a failure is logged.
-fn delete(inner: &Inner, with: &Credential, id: u64, timeout: Option<Duration>) {
-    match fixed_client(inner, with)
-        .tokens()
-        .delete_within(id, timeout)
-    {
-        Ok(()) => log::debug!("renewing: deleted working token {id}"),
-        Err(err) if err.is_not_found() => {}
-        Err(err) => log::debug!("renewing: could not delete working token {id}: {err}"),
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if let Credentials::Renewing(renewer) = &self.credentials
-            && renewer.has_working()
-        {
-            let _ = renewer.close(self, Instant::now().checked_add(DROP_DELETE_TIMEOUT));
-        }
-    }
-}
-
-/// The header to send and, for a working token, the token itself: holding
-/// it for the length of the call keeps it from being deleted under the call.
-pub(crate) struct Presented {
-    pub(crate) header: HeaderValue,
-    pub(crate) working: Option<Arc<Working>>,
-}
-
-impl Client {
-    /// Ends a renewing client's work: deletes its working token, if it has
-    /// minted one. Dropping the last clone does the same, best effort and
-    /// giving up after 5 s; call `close` to see whether it worked. A
-    /// later call would mint a new working token. On a client that does not
-    /// renew, it does nothing.
-    ///
-    /// ```no_run
-    /// # fn main() -> neuroio::Result<()> {
-    /// let client = neuroio::ClientBuilder::from_env()?
-    ///     .renewing(std::time::Duration::from_secs(3600))
-    ///     .build()?;
-    /// client.tokens().list(None, 10, 0)?;
-    /// client.close()?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn close(&self) -> crate::Result<()> {
-        match self.credentials() {
-            Credentials::Renewing(renewer) => renewer.close(self.inner(), None),
-            Credentials::Anonymous | Credentials::Fixed(_) => Ok(()),
+    /// A call sent with `working` was answered with something other than
+    /// 401: it works. The first time, the failures in a row end.
+    pub(crate) fn confirm(&self, working: &Working) {
+        if !working.proven.load(Ordering::Relaxed) && !working.proven.swap(true, Ordering::AcqRel) {
+            let mut state = self.lock();
+            state.failures = 0;
+            state.last_failure = None;
         }
     }
 
-    /// The header for the next call: the fixed token, or the renewing
-    /// client's working token (minting or renewing it when due).
-    pub(crate) fn present(&self) -> crate::Result<Presented> {
-        match self.credentials() {
-            Credentials::Fixed(credential) => Ok(Presented {
-                header: credential.header.clone(),
-                working: None,
-            }),
-            Credentials::Renewing(renewer) => {
-                let working = renewer.working(self.inner())?;
-                Ok(Presented {
-                    header: working.credential.header.clone(),
-                    working: Some(working),
-                })
+    /// A call sent with `working` was answered 401. The token is not used
+    /// again and is deleted with the parent. One that had worked (revoked
+    /// since) may be replaced at once: returns whether to try. One that
+    /// never worked is a failed mint: the next waits for the backoff.
+    pub(crate) fn refused(&self, transport: &Transport, working: &Arc<Working>) -> bool {
+        let mut state = self.lock();
+        if state.closed {
+            return false;
+        }
+        let now = Instant::now();
+        let is_current = state
+            .current
+            .as_ref()
+            .is_some_and(|current| Arc::ptr_eq(current, working));
+        if is_current {
+            state.current = None;
+            retire(&mut state, Arc::clone(working), true);
+            if !working.proven() {
+                let reason = format!(
+                    "the API refused working token {} (401) before any call succeeded with it",
+                    working.id
+                );
+                fail(&mut state, reason, Some(401), &transport.settings, now);
+                return false;
             }
-            Credentials::Anonymous => Err(crate::ConfigError::MissingApiToken.into()),
+        }
+        // Replaced already, or replaceable now unless backing off.
+        state.current.is_some() || state.minting || state.next_mint.is_none_or(|at| now >= at)
+    }
+
+    /// Deletes superseded tokens no call is using any more (calls in
+    /// flight keep their token alive, so none is refused for a token
+    /// deleted under it), at most a few at a time. `retry` also tries again
+    /// those whose delete failed before (at a renewal).
+    fn reap(&self, transport: &Transport, retry: bool) {
+        let (idle, with) = {
+            let mut state = self.lock();
+            let mut idle = Vec::new();
+            let mut kept = Vec::with_capacity(state.retired.len());
+            for entry in std::mem::take(&mut state.retired) {
+                let due = retry || !entry.tried;
+                if due
+                    && idle.len() < MAX_DELETES_PER_REAP
+                    && Arc::strong_count(&entry.working) == 1
+                {
+                    idle.push(entry);
+                } else {
+                    kept.push(entry);
+                }
+            }
+            state.reap_due = kept.iter().any(|e| !e.tried);
+            state.retired = kept;
+            (idle, state.current.clone())
+        };
+        for mut entry in idle {
+            // With the current working token when it can; with the parent
+            // for a token that never worked or when there is no other.
+            let by = match (&with, entry.unusable) {
+                (Some(current), false) => &current.credential,
+                _ => &self.parent,
+            };
+            let id = entry.working.id;
+            match self.delete(transport, by, id, Some(transport.settings.timeout)) {
+                Ok(()) => log::debug!("renewing: deleted working token {id}"),
+                Err(err) => {
+                    log::debug!("renewing: could not delete working token {id}: {err}");
+                    entry.tried = true;
+                    let mut state = self.lock();
+                    retire_entry(&mut state, entry);
+                }
+            }
         }
     }
 
-    /// After a 401 for working token `id`: mint a replacement from the
-    /// parent so the call can be repeated once.
-    pub(crate) fn replace_rejected(&self, id: u64) -> crate::Result<()> {
-        match self.credentials() {
-            Credentials::Renewing(renewer) => renewer.replace_rejected(self.inner(), id),
-            Credentials::Anonymous | Credentials::Fixed(_) => Ok(()),
+    /// Deletes every token this client minted that is still live, with
+    /// the parent; with a `deadline`, within it (one attempt each, nothing
+    /// started after it). After this no mint starts; a mint in the air is
+    /// waited for (or, past the deadline, deletes its own token on landing).
+    pub(crate) fn close(
+        &self,
+        transport: &Transport,
+        deadline: Option<Instant>,
+    ) -> crate::Result<()> {
+        let mut state = self.lock();
+        state.closed = true;
+        while state.minting {
+            let left = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+                None => transport.settings.timeout,
+            };
+            if left.is_zero() {
+                break;
+            }
+            let (next, timed_out) = self
+                .landed
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner);
+            state = next;
+            if timed_out.timed_out() && deadline.is_some() {
+                break;
+            }
+        }
+        let mut live: Vec<Arc<Working>> = state.retired.drain(..).map(|e| e.working).collect();
+        live.extend(state.current.take());
+        state.reap_due = false;
+        drop(state);
+        let mut not_deleted = Vec::new();
+        let mut last_err = None;
+        for working in live {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let result = match left {
+                Some(time) if time.is_zero() => Err(Error::Transport(
+                    crate::TransportError::out_of_time("renewing.close", transport.iam.host()),
+                )),
+                time => self.delete(transport, &self.parent, working.id, time),
+            };
+            match result {
+                Ok(()) => log::debug!("renewing: deleted working token {}", working.id),
+                Err(err) => {
+                    log::debug!(
+                        "renewing: could not delete working token {}: {err}",
+                        working.id
+                    );
+                    not_deleted.push(working.id);
+                    last_err = Some(err);
+                }
+            }
+        }
+        match last_err {
+            None => Ok(()),
+            Some(err) => Err(RenewalError::not_deleted(not_deleted, err.to_string()).into()),
         }
     }
+
+    /// The current working token's key.
+    pub(crate) fn working_key(&self) -> Option<crate::TokenKey> {
+        self.lock()
+            .current
+            .as_ref()
+            .map(|w| w.credential.key.clone())
+    }
+
+    /// Whether there is a token to delete.
+    pub(crate) fn has_tokens(&self) -> bool {
+        let state = self.lock();
+        state.current.is_some() || !state.retired.is_empty() || state.minting
+    }
+}
+
+/// Ends the flight if the thread flying it panics, so the threads waiting
+/// for it are woken and a later call may mint again.
+struct Grounded<'r>(&'r Renewer);
+
+impl Drop for Grounded<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut state = self.0.lock();
+            state.minting = false;
+            state.flights = state.flights.wrapping_add(1);
+            drop(state);
+            self.0.landed.notify_all();
+        }
+    }
+}
+
+/// Counts a failed mint (one whose token proved unusable) and starts the
+/// backoff before the next.
+fn fail(state: &mut State, reason: String, status: Option<u16>, settings: &Settings, now: Instant) {
+    state.failures = state.failures.saturating_add(1);
+    let wait = mint_backoff(state.failures, None, settings);
+    state.next_mint = now.checked_add(wait);
+    log::debug!("renewing: {reason}; the next mint in {wait:?}");
+    state.last_failure = Some(Failure {
+        reason,
+        status,
+        outcome_unknown: false,
+    });
+}
+
+/// Keeps a superseded or refused token for deleting once no call uses it.
+fn retire(state: &mut State, working: Arc<Working>, unusable: bool) {
+    retire_entry(
+        state,
+        Retired {
+            working,
+            tried: false,
+            unusable,
+        },
+    );
+}
+
+fn retire_entry(state: &mut State, entry: Retired) {
+    if !entry.tried {
+        state.reap_due = true;
+    }
+    if state
+        .retired
+        .iter()
+        .any(|e| Arc::ptr_eq(&e.working, &entry.working))
+    {
+        return;
+    }
+    if state.retired.len() >= MAX_RETIRED {
+        let forgotten = state.retired.remove(0);
+        log::debug!(
+            "renewing: no longer trying to delete working token {}; it expires on its own",
+            forgotten.working.id
+        );
+    }
+    state.retired.push(entry);
+}
+
+/// The error for a call that finds no working token and no mint allowed.
+fn failure_error(state: &State, now: Instant) -> Error {
+    let retry_in = state
+        .next_mint
+        .map(|at| at.saturating_duration_since(now))
+        .unwrap_or_default();
+    let failure = state.last_failure.clone().unwrap_or(Failure {
+        reason: "the last mint failed".to_owned(),
+        status: None,
+        outcome_unknown: false,
+    });
+    RenewalError::mint_failed(
+        failure.reason,
+        failure.status,
+        failure.outcome_unknown,
+        retry_in,
+    )
+    .into()
+}
+
+fn closed_error() -> Error {
+    RenewalError::new(
+        "renewing.closed",
+        "the client was closed and mints no more; build a new client".to_owned(),
+    )
+    .into()
 }
 
 #[cfg(test)]
@@ -417,11 +762,12 @@ mod tests {
 
     const DAY: Duration = Duration::from_secs(24 * 3600);
     const HOUR: Duration = Duration::from_secs(3600);
+    const SEC: Duration = Duration::from_secs(1);
 
     #[test]
     fn renews_when_less_than_renew_before_is_left() {
         let sent = Instant::now();
-        let w = Working::from_token(token(Some(DAY)), sent, HOUR).unwrap();
+        let w = Working::from_token(token(Some(DAY)), sent, HOUR, SEC).unwrap();
         assert_eq!(w.renew_at, Some(sent + DAY - HOUR));
         assert_eq!(w.usable_until, Some(sent + DAY - Duration::from_secs(30)));
         assert!(w.fresh(sent + DAY - HOUR - Duration::from_secs(1)));
@@ -434,11 +780,11 @@ mod tests {
     fn renew_before_is_clamped_to_a_sane_part_of_the_lifetime() {
         let sent = Instant::now();
         // Asking for more than half the lifetime renews at half of it.
-        let w = Working::from_token(token(Some(DAY)), sent, 3 * DAY).unwrap();
+        let w = Working::from_token(token(Some(DAY)), sent, 3 * DAY, SEC).unwrap();
         assert_eq!(w.renew_at, Some(sent + DAY / 2));
         // Asking for nothing still renews before the safety margin.
         let short = Duration::from_secs(2);
-        let w = Working::from_token(token(Some(short)), sent, Duration::ZERO).unwrap();
+        let w = Working::from_token(token(Some(short)), sent, Duration::ZERO, SEC).unwrap();
         assert_eq!(w.renew_at, Some(sent + short - short / 20));
         assert_eq!(w.usable_until, w.renew_at);
     }
@@ -446,17 +792,37 @@ mod tests {
     #[test]
     fn a_permanent_or_endless_working_token_is_never_renewed() {
         let sent = Instant::now();
-        let w = Working::from_token(token(None), sent, HOUR).unwrap();
+        let w = Working::from_token(token(None), sent, HOUR, SEC).unwrap();
         assert_eq!((w.renew_at, w.usable_until), (None, None));
         assert!(w.fresh(sent + 100 * DAY) && w.usable(sent + 100 * DAY));
-        let far = Working::from_token(token(Some(DAY * 365 * 5000)), sent, HOUR).unwrap();
+        let far = Working::from_token(token(Some(DAY * 365 * 5000)), sent, HOUR, SEC).unwrap();
         assert!(far.fresh(sent + DAY));
     }
 
     #[test]
-    fn a_working_token_with_an_unusable_key_is_an_error_not_a_panic() {
+    fn an_unusable_minted_token_is_an_error_not_a_panic() {
         let mut t = token(Some(DAY));
         t.key = crate::TokenKey::from("has space");
-        assert!(Working::from_token(t, Instant::now(), HOUR).is_err());
+        let why = Working::from_token(t, Instant::now(), HOUR, SEC)
+            .err()
+            .unwrap();
+        assert!(why.contains("key cannot be sent"), "{why}");
+        assert!(!why.contains("has space"), "{why}");
+        let zero = Working::from_token(token(Some(Duration::ZERO)), Instant::now(), HOUR, SEC);
+        assert_eq!(zero.err().unwrap(), "it expires as soon as it is created");
+        let mut inactive = token(Some(DAY));
+        inactive.is_active = false;
+        let why = Working::from_token(inactive, Instant::now(), HOUR, SEC)
+            .err()
+            .unwrap();
+        assert_eq!(why, "it is not active");
+        let past = Instant::now() - Duration::from_secs(10);
+        let why = Working::from_token(token(Some(2 * SEC)), past, HOUR, SEC).err();
+        assert_eq!(why.unwrap(), "it expired before it could be used");
+        let brief = Working::from_token(token(Some(SEC / 2)), Instant::now(), HOUR, SEC).err();
+        assert_eq!(
+            brief.unwrap(),
+            "it lives 500ms, less than one request may take (1s)"
+        );
     }
 }

@@ -37,7 +37,9 @@ pub(crate) fn serve(mut stream: TcpStream, shared: &Shared) {
                 return;
             }
         };
-        let fault = shared.take_fault();
+        let mut request = request;
+        let fault = shared.take_fault(&request);
+        request.fault.clone_from(&fault);
         shared.record(&request);
         let answer = match fault {
             Some(Fault::Close) => {
@@ -139,6 +141,7 @@ fn request_from_head(parsed: &httparse::Request<'_, '_>) -> (RecordedRequest, bo
             .collect(),
         body: Vec::new(),
         body_len: 0,
+        fault: None,
     };
     (request, parsed.version == Some(0))
 }

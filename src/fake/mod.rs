@@ -196,6 +196,9 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
     /// The length of the body as received, which `body` may fall short of.
     pub body_len: usize,
+    /// The fault this request met, if one was injected
+    /// ([`FakeIam::inject`], [`FakeIam::inject_at`]).
+    pub fault: Option<Fault>,
 }
 
 impl RecordedRequest {
@@ -259,6 +262,7 @@ impl fmt::Debug for RecordedRequest {
             .field("headers", &headers)
             .field("body", &body)
             .field("body_len", &self.body_len)
+            .field("fault", &self.fault)
             .finish()
     }
 }
@@ -311,10 +315,29 @@ impl RequestLog {
     }
 }
 
+/// Which requests a queued fault is for: a method and a path, where a path
+/// ending in `*` stands for every path that starts with what precedes it.
+/// No aim: any request.
+#[derive(Clone)]
+struct Aim {
+    method: String,
+    path: String,
+}
+
+impl Aim {
+    fn hits(&self, request: &RecordedRequest) -> bool {
+        let path = match self.path.strip_suffix('*') {
+            Some(prefix) => request.path.starts_with(prefix),
+            None => request.path == self.path,
+        };
+        path && request.method.eq_ignore_ascii_case(&self.method)
+    }
+}
+
 /// State shared by the simulator's threads.
 pub(crate) struct Shared {
     state: Mutex<store::State>,
-    faults: Mutex<VecDeque<Fault>>,
+    faults: Mutex<VecDeque<(Option<Aim>, Fault)>>,
     requests: Mutex<RequestLog>,
     connections: AtomicUsize,
     /// Connections being served now, and a signal when one ends.
@@ -336,8 +359,13 @@ impl Shared {
         f(&mut lock(&self.state))
     }
 
-    pub(crate) fn take_fault(&self) -> Option<Fault> {
-        lock(&self.faults).pop_front()
+    /// The first queued fault aimed at `request` (or at any request).
+    pub(crate) fn take_fault(&self, request: &RecordedRequest) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let at = faults
+            .iter()
+            .position(|(aim, _)| aim.as_ref().is_none_or(|aim| aim.hits(request)))?;
+        faults.remove(at).map(|(_, fault)| fault)
     }
 
     pub(crate) fn record(&self, request: &RecordedRequest) {
@@ -689,7 +717,77 @@ impl FakeIam {
     /// ```
     pub fn inject(&self, fault: Fault, times: usize) {
         let mut faults = lock(&self.shared.faults);
-        faults.extend(std::iter::repeat_n(fault, times));
+        faults.extend(std::iter::repeat_n((None, fault), times));
+    }
+
+    /// Makes the next `times` requests with this `method` and `path` meet
+    /// `fault`, and leaves other requests alone: faults aimed at one route.
+    /// A `path` ending in `*` is a prefix (`/v1/tokens/*` is every token
+    /// path). A request takes the first queued fault aimed at it, or at any
+    /// request ([`inject`](Self::inject)).
+    ///
+    /// ```
+    /// # fn main() -> neuroio::Result<()> {
+    /// use neuroio::fake::{FakeIam, Fault};
+    /// let fake = FakeIam::start()?;
+    /// let client = fake.client_builder().build()?;
+    /// // Minting fails; everything else works.
+    /// fake.inject_at("POST", "/v1/tokens/", Fault::status(503), 1);
+    /// assert!(client.whoami().is_ok());
+    /// assert_eq!(client.tokens().create(false).unwrap_err().status(), Some(503));
+    /// assert_eq!(fake.requests()[1].fault, Some(Fault::status(503)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn inject_at(&self, method: &str, path: &str, fault: Fault, times: usize) {
+        let aim = Aim {
+            method: method.to_owned(),
+            path: path.to_owned(),
+        };
+        let mut faults = lock(&self.shared.faults);
+        faults.extend(std::iter::repeat_n((Some(aim), fault), times));
+    }
+
+    /// Gives the next temporary token created (by any route) this lifetime,
+    /// zero included (then `expires` equals `created` and the token never
+    /// authenticates); later ones get the usual lifetime again (see
+    /// [`set_temporary_lifetime`](Self::set_temporary_lifetime)). At most
+    /// 100 years.
+    ///
+    /// ```
+    /// # fn main() -> neuroio::Result<()> {
+    /// let fake = neuroio::fake::FakeIam::start()?;
+    /// let client = fake.client_builder().build()?;
+    /// fake.set_next_lifetime(std::time::Duration::ZERO);
+    /// let born_dead = client.tokens().create(false)?;
+    /// assert_eq!(born_dead.expires, Some(born_dead.created));
+    /// let normal = client.tokens().create(false)?;
+    /// assert!(normal.expires > Some(normal.created));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_next_lifetime(&self, lifetime: Duration) {
+        self.shared
+            .with_state(|state| state.set_next_lifetime(lifetime));
+    }
+
+    /// Deletes the token whose key is `api_token`, as if someone revoked it
+    /// elsewhere: calls with it answer 401 from now on. Returns whether
+    /// there was such a token.
+    ///
+    /// ```
+    /// # fn main() -> neuroio::Result<()> {
+    /// let fake = neuroio::fake::FakeIam::start()?;
+    /// let client = fake.client_builder().build()?;
+    /// let token = client.tokens().create(false)?;
+    /// assert!(fake.revoke(token.key.secret()));
+    /// assert!(client.with_api_token(&token.key)?.whoami().unwrap_err().is_unauthorized());
+    /// assert!(!fake.revoke(token.key.secret()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn revoke(&self, api_token: &str) -> bool {
+        self.shared.with_state(|state| state.revoke(api_token))
     }
 
     /// Drops every queued fault.
@@ -733,6 +831,24 @@ impl FakeIam {
     /// ```
     pub fn clear_requests(&self) {
         lock(&self.shared.requests).clear();
+    }
+
+    /// The requests received so far, oldest first, and forgets them, in
+    /// one step: a test that watches a long run takes them every so often,
+    /// so none is missed and the log's bound is never reached.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// fake.client_builder().build()?.whoami()?;
+    /// assert_eq!(fake.take_requests().len(), 1);
+    /// assert!(fake.requests().is_empty());
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn take_requests(&self) -> Vec<RecordedRequest> {
+        let mut log = lock(&self.shared.requests);
+        let taken = std::mem::take(&mut log.entries);
+        log.clear();
+        taken.into()
     }
 
     /// How many TCP connections the simulator has accepted.

@@ -168,6 +168,8 @@ pub(crate) struct State {
     /// Added to the real clock: what `advance` moves.
     pub(super) clock_offset: Duration,
     pub(super) temporary_lifetime: Duration,
+    /// The lifetime of the next temporary token only (zero allowed).
+    pub(super) next_lifetime: Option<Duration>,
     /// Tokens a list call looked at: the unit tests check a page costs a page.
     #[cfg(test)]
     pub(super) looked_at: std::cell::Cell<usize>,
@@ -187,6 +189,7 @@ impl State {
             next_space: 1,
             clock_offset: Duration::ZERO,
             temporary_lifetime: DEFAULT_TEMPORARY_LIFETIME,
+            next_lifetime: None,
             #[cfg(test)]
             looked_at: std::cell::Cell::new(0),
         }
@@ -207,6 +210,20 @@ impl State {
     pub(crate) fn set_temporary_lifetime(&mut self, lifetime: Duration) -> Duration {
         self.temporary_lifetime = lifetime.clamp(MIN_TEMPORARY_LIFETIME, MAX_TEMPORARY_LIFETIME);
         self.temporary_lifetime
+    }
+
+    /// Sets the lifetime of the next temporary token only, zero included.
+    pub(crate) fn set_next_lifetime(&mut self, lifetime: Duration) {
+        self.next_lifetime = Some(lifetime.min(MAX_TEMPORARY_LIFETIME));
+    }
+
+    /// Deletes the token with this key; false if there is none.
+    pub(crate) fn revoke(&mut self, key: &str) -> bool {
+        let Some(id) = self.by_key.get(key).copied() else {
+            return false;
+        };
+        self.remove(id);
+        true
     }
 
     /// A new account with a generated user and its permanent root token;
@@ -318,7 +335,11 @@ impl State {
         while self.by_key.contains_key(&key) {
             key = new_secret(40);
         }
-        let lifetime = signed(self.temporary_lifetime);
+        let lifetime = match permanent {
+            true => Duration::ZERO,
+            false => self.next_lifetime.take().unwrap_or(self.temporary_lifetime),
+        };
+        let lifetime = signed(lifetime);
         let token = StoredToken {
             id: self.next_id,
             key,

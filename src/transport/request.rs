@@ -1,23 +1,23 @@
 //! The one request path: every call of every resource is described as a
-//! [`Request`] and goes through [`Client::call`], which builds the URL, sends,
-//! retries when that is safe, classifies the answer, scrubs what it quotes of
-//! secrets, and logs each attempt with keys replaced by a placeholder.
+//! [`Request`] and goes through [`Transport::send`], which builds the URL,
+//! sends, retries when that is safe, classifies the answer, scrubs what it
+//! quotes of secrets, and logs each attempt with keys replaced by a
+//! placeholder. The `Authorization` header is handed in by the caller, with
+//! the keys to blank out of answers; nothing here knows where it came from.
 //!
 //! A resource handler only describes its requests and decodes its answers.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ureq::http::{self, HeaderValue, Method};
 
-use crate::client::Client;
-use crate::config::Host;
-use crate::credentials::renewing::Working;
 use crate::error::{ApiError, Error, TransportError};
-use crate::secret::TokenKey;
-use crate::transport::redact::Secrets;
+use crate::redact::Secrets;
+/// The path segment naming one item is a type of the lowest layer.
+pub(crate) use crate::token_ref::Segment;
 use crate::transport::retry::{parse_retry_after, retry_wait};
+use crate::transport::{Host, Transport};
 
 /// Whether a request may be sent more than once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,16 +31,6 @@ pub(crate) enum Repeat {
     /// It mints or changes a credential: sent exactly once, and a failure
     /// that may have reached the server is an open outcome.
     Never,
-}
-
-/// The part of a path that names one item.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Segment {
-    /// A numeric id (a token's, a space's).
-    Id(u64),
-    /// A token's key: as given, and percent-encoded into one path segment.
-    /// Never logged.
-    Key { raw: TokenKey, encoded: TokenKey },
 }
 
 /// One call to the API, as a resource handler describes it.
@@ -131,6 +121,11 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// Whether the request carries the client's `Authorization` header.
+    pub(crate) fn is_authenticated(&self) -> bool {
+        self.authenticated
+    }
+
     /// The path for logs, with a key replaced by a placeholder.
     fn route(&self) -> String {
         let mut route = self.path.to_owned();
@@ -152,32 +147,34 @@ pub(crate) struct Answer {
     pub(crate) body: Vec<u8>,
 }
 
-/// A successful answer, and the working token the request was sent with
-/// (a renewing client's), whose key must be blanked from anything quoted.
-struct Sent {
-    answer: Answer,
-    working: Option<Arc<Working>>,
+/// The `Authorization` header to send and the keys the caller may send
+/// (blanked out of anything quoted from an answer); shorter than four
+/// characters is not searched for, so `""` fills an unused place.
+#[derive(Clone, Copy)]
+pub(crate) struct Auth<'a> {
+    pub(crate) header: &'a HeaderValue,
+    pub(crate) keys: [&'a str; 2],
 }
 
-impl Client {
-    /// Sends `request` and decodes a successful answer with `decode`.
+impl Transport {
+    /// Decodes a successful answer with `decode`.
     ///
     /// For a request that is never repeated, a body that cannot be decoded
     /// is an open outcome like a lost answer: the server said it succeeded.
-    pub(crate) fn call_with<T>(
+    pub(crate) fn decode<T>(
         &self,
         request: &Request<'_>,
+        auth: Option<Auth<'_>>,
+        answer: &Answer,
         decode: impl FnOnce(&[u8]) -> Result<T, serde_json::Error>,
     ) -> crate::Result<T> {
-        let Sent { answer, working } = self.send(request)?;
         decode(&answer.body).map_err(|source| {
-            let keys = self.sent_keys();
             let err = Error::undecodable(
                 request.operation,
                 answer.status,
                 &answer.body,
                 &source,
-                &secrets_of(request, &keys, working.as_deref()),
+                &secrets_of(request, auth),
             );
             match request.repeat {
                 Repeat::Never => Error::outcome_unknown_if_so(request.operation, err),
@@ -186,24 +183,26 @@ impl Client {
         })
     }
 
-    /// Sends `request` and decodes the JSON of a successful answer.
+    /// Sends `request` with `auth` and decodes the JSON of a successful
+    /// answer.
     pub(crate) fn call<T: serde::de::DeserializeOwned>(
         &self,
         request: &Request<'_>,
+        auth: Option<Auth<'_>>,
     ) -> crate::Result<T> {
-        self.call_with(request, |body| serde_json::from_slice(body))
-    }
-
-    /// Sends a request whose answer has no body worth reading (204).
-    pub(crate) fn call_empty(&self, request: &Request<'_>) -> crate::Result<()> {
-        self.send(request).map(drop)
+        let answer = self.send(request, auth)?;
+        self.decode(request, auth, &answer, |body| serde_json::from_slice(body))
     }
 
     /// Sends a request, retrying it when that is safe, and returns the
     /// status and body of a successful answer; an answer of 400 or more
-    /// becomes [`Error::Api`].
-    fn send(&self, request: &Request<'_>) -> crate::Result<Sent> {
-        let settings = self.settings();
+    /// becomes [`Error::Api`]. `auth` is sent on every attempt.
+    pub(crate) fn send(
+        &self,
+        request: &Request<'_>,
+        auth: Option<Auth<'_>>,
+    ) -> crate::Result<Answer> {
+        let settings = &self.settings;
         let attempts = match request.repeat {
             _ if request.timeout.is_some() => 1,
             Repeat::Never => 1,
@@ -211,28 +210,11 @@ impl Client {
         };
         let mut attempt = 1;
         let mut unanswered_before = false;
-        let mut replaced_working_token = false;
         loop {
-            let presented = match request.authenticated {
-                true => Some(self.present()?),
-                false => None,
-            };
-            let header = presented.as_ref().map(|p| p.header.clone());
-            let working = presented.and_then(|p| p.working);
-            let err = match self.attempt(request, header, working.as_deref(), attempt, attempts) {
-                Ok(answer) => return Ok(Sent { answer, working }),
+            let err = match self.attempt(request, auth, attempt, attempts) {
+                Ok(answer) => return Ok(answer),
                 Err(err) => err,
             };
-            // A renewing client's working token was refused: nothing was
-            // done, so even a create may be repeated once with a new one.
-            if let Some(id) = working.map(|w| w.id)
-                && err.is_unauthorized()
-                && !replaced_working_token
-            {
-                self.replace_rejected(id)?;
-                replaced_working_token = true;
-                continue;
-            }
             if request.repeat == Repeat::SafeGoneIfMissing
                 && unanswered_before
                 && err.is_not_found()
@@ -242,12 +224,9 @@ impl Client {
                     request.method,
                     request.route()
                 );
-                return Ok(Sent {
-                    answer: Answer {
-                        status: 404,
-                        body: Vec::new(),
-                    },
-                    working: None,
+                return Ok(Answer {
+                    status: 404,
+                    body: Vec::new(),
                 });
             }
             if request.repeat == Repeat::Never {
@@ -274,13 +253,12 @@ impl Client {
     fn attempt(
         &self,
         request: &Request<'_>,
-        authorization: Option<HeaderValue>,
-        working: Option<&Working>,
+        auth: Option<Auth<'_>>,
         attempt: u32,
         attempts: u32,
     ) -> crate::Result<Answer> {
         let started = Instant::now();
-        let exchanged = self.exchange(request, authorization);
+        let exchanged = self.exchange(request, auth.map(|a| a.header));
         let elapsed = started.elapsed();
         match &exchanged {
             Ok((status, _, _)) => log::debug!(
@@ -298,13 +276,7 @@ impl Client {
         if (200..300).contains(&status) {
             return Ok(Answer { status, body });
         }
-        let keys = self.sent_keys();
-        classify(
-            status,
-            body,
-            retry_after,
-            &secrets_of(request, &keys, working),
-        )
+        classify(status, body, retry_after, &secrets_of(request, auth))
     }
 
     /// Sends the request and reads the whole answer: status, body and any
@@ -312,7 +284,7 @@ impl Client {
     fn exchange(
         &self,
         request: &Request<'_>,
-        authorization: Option<HeaderValue>,
+        authorization: Option<&HeaderValue>,
     ) -> crate::Result<(u16, Vec<u8>, Option<Duration>)> {
         let base = self.base(request.host);
         let mut url = String::with_capacity(base.prefix.len() + 96);
@@ -337,7 +309,7 @@ impl Client {
             .method(request.method.clone())
             .uri(url);
         if let Some(header) = authorization {
-            builder = builder.header(http::header::AUTHORIZATION, header);
+            builder = builder.header(http::header::AUTHORIZATION, header.clone());
         }
         let sent = match request.body {
             Some(body) => builder
@@ -367,14 +339,14 @@ impl Client {
         let body = response
             .body_mut()
             .with_config()
-            .limit(self.settings().max_response_bytes)
+            .limit(self.settings.max_response_bytes)
             .read_to_vec()
             .map_err(transport)?;
         Ok((response.status().as_u16(), body, retry_after))
     }
 }
 
-impl Client {
+impl Transport {
     /// Runs one HTTP exchange on the shared agent, without the agent's
     /// proxy for a loopback host and within `timeout` when given.
     fn run(
@@ -383,7 +355,7 @@ impl Client {
         bypass_proxy: bool,
         timeout: Option<Duration>,
     ) -> Result<http::Response<ureq::Body>, ureq::Error> {
-        let agent = self.agent();
+        let agent = &self.agent;
         if !bypass_proxy && timeout.is_none() {
             return agent.run(request);
         }
@@ -398,20 +370,12 @@ impl Client {
     }
 }
 
-/// Every secret `request` carries: the API tokens the client may send (and
-/// the working token it was sent with, which may since have been replaced),
-/// a key in the path, and any passwords in the body.
-fn secrets_of<'r>(
-    request: &'r Request<'_>,
-    keys: &'r [Option<TokenKey>; 2],
-    working: Option<&'r Working>,
-) -> Secrets<'r> {
+/// Every secret `request` carries: the keys its caller may send, a key in
+/// the path, and any passwords in the body.
+fn secrets_of<'r>(request: &'r Request<'_>, auth: Option<Auth<'r>>) -> Secrets<'r> {
     let mut secrets = request.secrets;
-    if let Some(working) = working {
-        secrets = secrets.with(working.credential.key.secret());
-    }
-    for key in keys.iter().flatten() {
-        secrets = secrets.with(key.secret());
+    for key in auth.iter().flat_map(|a| a.keys) {
+        secrets = secrets.with(key);
     }
     if let Some(Segment::Key { raw, encoded }) = &request.segment {
         secrets = secrets.with(raw.secret()).with(encoded.secret());

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::config::Settings;
 use crate::error::{Error, TransportErrorKind};
+use crate::transport::Settings;
 
 /// The shortest wait before any retry: `Retry-After: 0`, a date in the past
 /// or an unlucky draw of the jitter never makes a client retry in a tight
@@ -57,6 +57,35 @@ fn backoff(attempt: u32, settings: &Settings) -> Duration {
         .saturating_mul(1u32 << exponent)
         .min(settings.backoff_max);
     random_up_to(ceiling).max(MIN_RETRY_WAIT)
+}
+
+/// The longest a server's `Retry-After` may hold back the next mint: one
+/// past it is taken as this (the wait still starts from the answer).
+pub(crate) const MAX_MINT_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How long a renewing client waits after its `failures`-th failed mint in
+/// a row before the next: exponential from the client's `retry_backoff`
+/// with jitter that keeps at least half of each wait (half of
+/// `initial * 2^(failures - 1)`, capped at `max`, plus a random part of the
+/// other half), so that a run of failures makes a known, small number of
+/// mints; never shorter than a `Retry-After` the server sent (up to a day).
+pub(crate) fn mint_backoff(
+    failures: u32,
+    retry_after: Option<Duration>,
+    settings: &Settings,
+) -> Duration {
+    let exponent = failures.saturating_sub(1).min(31);
+    let ceiling = settings
+        .backoff_initial
+        .saturating_mul(1u32 << exponent)
+        .min(settings.backoff_max)
+        .max(MIN_RETRY_WAIT);
+    let half = ceiling / 2;
+    let wait = half.saturating_add(random_up_to(ceiling.saturating_sub(half)));
+    match retry_after {
+        Some(asked) => wait.max(asked.min(MAX_MINT_RETRY_AFTER)),
+        None => wait,
+    }
 }
 
 fn random_up_to(ceiling: Duration) -> Duration {
@@ -139,6 +168,32 @@ mod tests {
         assert_eq!(retry_wait(&throttled(huge), 1, &settings()), None);
         let large = parse_retry_after("3600");
         assert_eq!(retry_wait(&throttled(large), 1, &settings()), None);
+    }
+
+    #[test]
+    fn mint_backoff_keeps_half_of_each_wait_and_honours_retry_after() {
+        let settings = settings();
+        for failures in 1..40 {
+            let ceiling = (settings.backoff_initial * 2u32.pow(failures.min(20) - 1))
+                .min(settings.backoff_max);
+            for _ in 0..50 {
+                let wait = mint_backoff(failures, None, &settings);
+                assert!(
+                    wait >= ceiling / 2 && wait <= ceiling,
+                    "{failures}: {wait:?}"
+                );
+            }
+        }
+        let asked = Some(Duration::from_secs(7));
+        assert!(mint_backoff(1, asked, &settings) >= Duration::from_secs(7));
+        assert_eq!(
+            mint_backoff(1, Some(Duration::MAX), &settings),
+            MAX_MINT_RETRY_AFTER
+        );
+        let mut zero = settings.clone();
+        zero.backoff_initial = Duration::ZERO;
+        zero.backoff_max = Duration::ZERO;
+        assert!(mint_backoff(3, None, &zero) >= MIN_RETRY_WAIT / 2);
     }
 
     #[test]

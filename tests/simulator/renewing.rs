@@ -135,6 +135,9 @@ fn a_revoked_working_token_is_replaced_and_the_call_repeated_once() {
     // Even a create, which is never retried otherwise: a 401 means nothing
     // was done.
     let made = client.tokens().create(false).unwrap();
+    // The next call deletes the refused token, with the parent (it no
+    // longer works), once the call that held it has returned.
+    client.whoami().unwrap();
 
     let seen = calls(&fake);
     let methods: Vec<(&str, bool)> = seen
@@ -144,10 +147,11 @@ fn a_revoked_working_token_is_replaced_and_the_call_repeated_once() {
     assert_eq!(
         methods,
         [
-            ("POST", false),   // refused: 401
-            ("POST", true),    // a new working token from the parent
-            ("DELETE", false), // the refused one, tidied up (already gone)
-            ("POST", false),   // the call, repeated once
+            ("POST", false),  // refused: 401
+            ("POST", true),   // a new working token from the parent
+            ("POST", false),  // the call, repeated once
+            ("DELETE", true), // the refused one, tidied up (already gone)
+            ("GET", false),   // the next call
         ]
     );
     assert!(held(&fake).contains(&made.id));

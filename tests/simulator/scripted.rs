@@ -252,7 +252,10 @@ fn a_renewal_that_times_out_is_not_minted_again_and_no_expired_token_is_sent() {
     }
     match late {
         Ok(_) => {}
-        Err(err) => assert!(err.is_timeout() || err.is_outcome_unknown(), "{err:?}"),
+        // Token 1 ran out while the renewal was in the air: the call gets
+        // the renewal's failure, which says a token may have been made.
+        Err(neuroio::Error::Renewal(renewal)) => assert!(renewal.outcome_unknown, "{renewal:?}"),
+        Err(err) => panic!("{err:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(10));
     drop(client);

@@ -106,6 +106,19 @@ pub fn client(fake: &FakeIam, api_token: impl Into<neuroio::TokenKey>) -> Client
         .expect("client for the simulator")
 }
 
+/// The ids of the temporary tokens the simulator's root account holds (as
+/// its root token lists them): what a renewing client may have left.
+pub fn temporary_tokens(fake: &FakeIam) -> std::collections::BTreeSet<u64> {
+    client(fake, fake.root_token())
+        .tokens()
+        .list_all(None)
+        .expect("list the root account's tokens")
+        .iter()
+        .filter(|t| !t.is_permanent())
+        .map(|t| t.id)
+        .collect()
+}
+
 /// A client that sends every call exactly once, to watch single faults.
 pub fn client_without_retries(fake: &FakeIam, api_token: impl Into<neuroio::TokenKey>) -> Client {
     Client::builder()

@@ -1,4 +1,6 @@
-//! Keeping secrets out of every text taken from an answer.
+//! Keeping secrets out of every text taken from an answer. A type of the
+//! lowest layer (it imports nothing of the crate): errors scrub with it, and
+//! the transport hands it what each request carried.
 //!
 //! A server, proxy or gateway may echo the request back: an HTML error page
 //! quoting the `Authorization` header, a JSON message naming the key from the

@@ -1,0 +1,413 @@
+//! The renewing client stays bounded when the service fails: with every
+//! mint failing (in each way a mint can fail), or every minted token
+//! refused, 8 threads calling without pause for 10 s cause at most 12 mint
+//! requests with the default `retry_backoff`; a mint whose answer never
+//! comes is one request however many threads wait for it; and nothing the
+//! client minted is left behind but tokens whose mint answer was lost.
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use neuroio::fake::{FakeIam, Fault, RecordedRequest};
+use neuroio::{Client, Error};
+
+use crate::support::temporary_tokens;
+
+/// How long the threads call.
+const RUN: Duration = Duration::from_secs(10);
+/// The issue's bound on mints in `RUN` with the default backoff.
+const MAX_MINTS: usize = 12;
+/// The client's timeout in these tests.
+const TIMEOUT: Duration = Duration::from_millis(500);
+/// Enough queued faults to outlast any run.
+const ALWAYS: usize = 10_000;
+
+fn is_mint(r: &RecordedRequest) -> bool {
+    r.method == "POST" && r.path == "/v1/tokens/"
+}
+
+/// Whether a mint's answer was lost, so its token may stay.
+fn mint_outcome_lost(r: &RecordedRequest) -> bool {
+    is_mint(r) && matches!(r.fault, Some(Fault::LoseAnswer) | Some(Fault::Delay(_)))
+}
+
+struct Run {
+    mints: usize,
+    lost_mints: usize,
+    calls: usize,
+    slowest: Duration,
+    errors: Vec<String>,
+}
+
+/// `threads` threads share `client` and call `whoami` without pause for
+/// `run`; returns what the simulator saw.
+fn hammer(fake: &FakeIam, client: &Client, threads: usize, run: Duration) -> Run {
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let client = client.clone();
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                let until = Instant::now() + run;
+                let (mut calls, mut slowest, mut error) = (0, Duration::ZERO, None);
+                while Instant::now() < until {
+                    let started = Instant::now();
+                    let result = client.whoami();
+                    slowest = slowest.max(started.elapsed());
+                    calls += 1;
+                    if let Err(err) = result {
+                        error.get_or_insert(err.to_string());
+                    }
+                    std::thread::yield_now();
+                }
+                (calls, slowest, error)
+            })
+        })
+        .collect();
+    let mut run = Run {
+        mints: 0,
+        lost_mints: 0,
+        calls: 0,
+        slowest: Duration::ZERO,
+        errors: Vec::new(),
+    };
+    for handle in handles {
+        let (calls, slowest, error) = handle.join().expect("a calling thread panicked");
+        run.calls += calls;
+        run.slowest = run.slowest.max(slowest);
+        run.errors.extend(error);
+    }
+    let seen = fake.take_requests();
+    run.mints = seen.iter().filter(|r| is_mint(r)).count();
+    run.lost_mints = seen.iter().filter(|r| mint_outcome_lost(r)).count();
+    run
+}
+
+fn renewing(fake: &FakeIam) -> Client {
+    fake.client_builder()
+        .timeout(TIMEOUT)
+        .renewing(Duration::from_secs(3600))
+        .build()
+        .unwrap()
+}
+
+/// One way for every mint (or every minted token) to fail.
+struct Failing {
+    name: &'static str,
+    set_up: fn(&FakeIam),
+}
+
+const FAILING: &[Failing] = &[
+    Failing {
+        name: "503 with Retry-After: 1",
+        set_up: |fake| {
+            fake.inject_at(
+                "POST",
+                "/v1/tokens/",
+                Fault::status(503).with_retry_after("1"),
+                ALWAYS,
+            )
+        },
+    },
+    Failing {
+        name: "503",
+        set_up: |fake| fake.inject_at("POST", "/v1/tokens/", Fault::status(503), ALWAYS),
+    },
+    Failing {
+        name: "429",
+        set_up: |fake| fake.inject_at("POST", "/v1/tokens/", Fault::status(429), ALWAYS),
+    },
+    Failing {
+        name: "answer lost",
+        set_up: |fake| fake.inject_at("POST", "/v1/tokens/", Fault::LoseAnswer, ALWAYS),
+    },
+    Failing {
+        name: "connection dropped",
+        set_up: |fake| fake.inject_at("POST", "/v1/tokens/", Fault::Close, ALWAYS),
+    },
+    Failing {
+        name: "answer past the timeout",
+        set_up: |fake| fake.inject_at("POST", "/v1/tokens/", Fault::Delay(TIMEOUT * 3), ALWAYS),
+    },
+    Failing {
+        name: "answer that cannot be decoded",
+        set_up: |fake| fake.inject_at("POST", "/v1/tokens/", Fault::status(200), ALWAYS),
+    },
+    Failing {
+        name: "tokens already expired",
+        set_up: |fake| {
+            fake.set_temporary_lifetime(Duration::from_millis(1));
+        },
+    },
+    Failing {
+        name: "the API refuses every token minted",
+        set_up: |fake| fake.inject_at("GET", "/v1/whoami/", Fault::status(401), ALWAYS),
+    },
+];
+
+#[test]
+fn every_way_a_mint_fails_makes_at_most_12_mints_from_8_threads_in_10_s() {
+    // All ways at once, each against its own simulator and client, so the
+    // whole test takes one run's time.
+    let runs: Vec<_> = FAILING
+        .iter()
+        .map(|failing| {
+            std::thread::spawn(move || {
+                let fake = FakeIam::start().unwrap();
+                (failing.set_up)(&fake);
+                let client = renewing(&fake);
+                let run = hammer(&fake, &client, 8, RUN);
+                fake.clear_faults();
+                fake.set_temporary_lifetime(Duration::from_secs(24 * 3600));
+                let closed = client.close();
+                (
+                    failing.name,
+                    run,
+                    closed,
+                    temporary_tokens(&fake),
+                    fake.root_token(),
+                )
+            })
+        })
+        .collect();
+    for handle in runs {
+        let (name, run, closed, left, root) = handle.join().unwrap();
+        assert!(
+            run.mints <= MAX_MINTS,
+            "{name}: {} mint requests in {RUN:?} ({} calls)",
+            run.mints,
+            run.calls
+        );
+        assert!(
+            run.mints >= 2,
+            "{name}: it kept trying ({} mints)",
+            run.mints
+        );
+        // A call that finds no token and no mint allowed sends nothing and
+        // fails at once: far more calls were made than requests sent.
+        assert!(run.calls > 10 * run.mints, "{name}: {} calls", run.calls);
+        // Each call within its own budget: a mint or a wait (one timeout
+        // each), the call's three attempts with their backoff, and the
+        // tidying deletes (one timeout each).
+        assert!(
+            run.slowest < TIMEOUT * 10 + Duration::from_secs(2),
+            "{name}: a call took {:?}",
+            run.slowest
+        );
+        assert!(!run.errors.is_empty(), "{name}: no call failed");
+        for err in &run.errors {
+            assert!(!err.contains(&root), "{name}: {err}");
+        }
+        assert!(closed.is_ok(), "{name}: close: {closed:?}");
+        // Nothing left but what a mint whose answer was lost made.
+        assert!(
+            left.len() <= run.lost_mints,
+            "{name}: {} tokens left, {} mint answers lost",
+            left.len(),
+            run.lost_mints
+        );
+    }
+}
+
+#[test]
+fn a_call_without_a_token_during_the_backoff_fails_at_once_naming_the_failure_and_the_next_try() {
+    let fake = FakeIam::start().unwrap();
+    fake.inject_at(
+        "POST",
+        "/v1/tokens/",
+        Fault::status(503).with_retry_after("30"),
+        1,
+    );
+    let client = renewing(&fake);
+
+    let first = client.whoami().unwrap_err();
+    let started = Instant::now();
+    let second = client.whoami().unwrap_err();
+
+    // At once, not after the 30 s asked for (the margin is for a busy machine).
+    assert!(started.elapsed() < Duration::from_millis(500));
+    let seen = fake.requests();
+    assert_eq!(seen.len(), 1, "the second call sent nothing: {seen:?}");
+    assert!(is_mint(&seen[0]));
+    for err in [&first, &second] {
+        let Error::Renewal(renewal) = err else {
+            panic!("not a renewal error: {err:?}");
+        };
+        assert_eq!(renewal.operation, "renewing.mint");
+        assert_eq!(renewal.status, Some(503));
+        assert!(renewal.outcome_unknown, "a 503 leaves a create open");
+        // Never shorter than the server's Retry-After.
+        let wait = renewal.retry_in.unwrap();
+        assert!(wait > Duration::from_secs(29), "{wait:?}");
+        assert!(wait <= Duration::from_secs(30), "{wait:?}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("renewing.mint: no working token"),
+            "{text}"
+        );
+        assert!(text.contains("HTTP 503"), "{text}");
+        assert!(text.contains("the next mint will be tried in"), "{text}");
+        assert!(!text.contains(&fake.root_token()), "{text}");
+    }
+}
+
+#[test]
+fn a_mint_whose_answer_never_comes_is_one_request_however_many_threads_wait() {
+    let fake = FakeIam::start().unwrap();
+    fake.inject_at(
+        "POST",
+        "/v1/tokens/",
+        Fault::Delay(Duration::from_secs(30)),
+        1,
+    );
+    let client = renewing(&fake);
+    let barrier = Arc::new(Barrier::new(16));
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let client = client.clone();
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                let started = Instant::now();
+                let result = client.whoami();
+                (started.elapsed(), result)
+            })
+        })
+        .collect();
+    for thread in threads {
+        let (took, result) = thread.join().unwrap();
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Renewal(_)), "{err:?}");
+        // One timeout (the mint's, or the wait for it), not one per thread.
+        assert!(
+            took < TIMEOUT + Duration::from_secs(1), // 16 waits in a row: 8 s
+            "{took:?}: {err}"
+        );
+    }
+    let seen = fake.requests();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(is_mint(&seen[0]));
+}
+
+#[test]
+fn a_working_token_with_time_left_carries_calls_through_failed_renewals() {
+    let fake = FakeIam::start().unwrap();
+    fake.set_temporary_lifetime(Duration::from_secs(4));
+    let client = fake
+        .client_builder()
+        .timeout(TIMEOUT)
+        .renewing(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    client.whoami().unwrap();
+    // Renewal is due after about a second; every renewal's answer is lost.
+    fake.inject_at("POST", "/v1/tokens/", Fault::LoseAnswer, ALWAYS);
+    std::thread::sleep(Duration::from_millis(1100));
+    fake.clear_requests();
+
+    let run = hammer(&fake, &client, 8, Duration::from_millis(2400));
+
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    assert!((2..=7).contains(&run.mints), "{} mints", run.mints);
+    client.close().unwrap();
+}
+
+#[test]
+fn a_revoked_token_is_replaced_once_and_a_refused_replacement_backs_off() {
+    let fake = FakeIam::start().unwrap();
+    let client = renewing(&fake);
+    client.whoami().unwrap();
+    // The working token is revoked, and so will be its replacement.
+    fake.inject_at("GET", "/v1/whoami/", Fault::status(401), 2);
+    fake.clear_requests();
+
+    let err = client.whoami().unwrap_err();
+    let again = client.whoami().unwrap_err();
+
+    assert_eq!(err.status(), Some(401), "{err}");
+    assert!(matches!(err, Error::Api(_)), "the call's own 401: {err:?}");
+    let Error::Renewal(renewal) = &again else {
+        panic!("{again:?}");
+    };
+    assert!(renewal.reason.contains("refused"), "{renewal}");
+    assert!(renewal.retry_in.is_some());
+    let seen: Vec<(String, String)> = fake
+        .requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    let want = [
+        ("GET", "/v1/whoami/"),  // 401
+        ("POST", "/v1/tokens/"), // one replacement
+        ("GET", "/v1/whoami/"),  // one repeat: 401 again
+    ];
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    for ((method, path), (want_method, want_path)) in seen.iter().zip(want) {
+        assert_eq!((method.as_str(), path.as_str()), (want_method, want_path));
+    }
+    client.close().unwrap();
+    assert!(temporary_tokens(&fake).is_empty());
+}
+
+#[test]
+fn close_deletes_every_token_still_live_says_which_it_could_not_and_mints_no_more() {
+    let fake = FakeIam::start().unwrap();
+    let client = renewing(&fake);
+    client.whoami().unwrap();
+    let working = temporary_tokens(&fake);
+    assert_eq!(working.len(), 1);
+    fake.inject_at("DELETE", "/v1/tokens/*", Fault::status(500), ALWAYS);
+
+    let err = client.close().unwrap_err();
+
+    let Error::Renewal(renewal) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(renewal.operation, "renewing.close");
+    assert_eq!(
+        renewal.not_deleted,
+        working.iter().copied().collect::<Vec<_>>()
+    );
+    let text = err.to_string();
+    let id = working.iter().next().unwrap().to_string();
+    assert!(
+        text.contains(&format!("could not delete working token(s) {id}")),
+        "{text}"
+    );
+    fake.clear_faults();
+    fake.clear_requests();
+    let after = client.whoami().unwrap_err();
+    assert!(after.to_string().starts_with("renewing.closed:"), "{after}");
+    assert!(fake.requests().is_empty(), "a closed client mints nothing");
+}
+
+#[test]
+fn a_call_in_flight_that_meets_a_401_after_close_returns_it_and_mints_nothing() {
+    let fake = FakeIam::start().unwrap();
+    let client = renewing(&fake);
+    client.whoami().unwrap();
+    assert_eq!(temporary_tokens(&fake).len(), 1);
+    fake.inject_at(
+        "GET",
+        "/v1/whoami/",
+        Fault::Delay(Duration::from_millis(300)),
+        1,
+    );
+    let in_flight = {
+        let client = client.clone();
+        std::thread::spawn(move || client.whoami())
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    // While the call waits for its answer, the client closes: its token is
+    // deleted, so the call's answer is 401.
+    client.close().unwrap();
+
+    let err = in_flight.join().unwrap().unwrap_err();
+
+    assert_eq!(err.status(), Some(401), "{err}");
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    let mints = fake.requests().iter().filter(|r| is_mint(r)).count();
+    assert_eq!(mints, 1, "only the first call minted");
+    assert!(temporary_tokens(&fake).is_empty());
+}
