@@ -95,10 +95,9 @@ fn secrets_never_leak_into_debug_display_or_logs() {
     let logged = CAPTURE.0.lock().unwrap().clone();
     // Every attempt was logged, with method, path, attempt and timing.
     assert!(
-        logged
-            .iter()
-            .any(|l| l
-                .starts_with("DEBUG neuroio::transport::request: GET /v1/tokens/<key>/ attempt 3/3: 200 in ")),
+        logged.iter().any(|l| l.starts_with(
+            "DEBUG neuroio::transport::request: GET /v1/tokens/<key>/ attempt 3/3: 200 in "
+        )),
         "{logged:#?}"
     );
     assert!(
