@@ -118,3 +118,40 @@ fn key_sources_are_exclusive_and_one_is_required() {
     );
     assert!(fake.requests().is_empty());
 }
+
+#[test]
+fn every_secret_read_from_a_file_or_stream_is_capped() {
+    let fake = FakeIam::start().unwrap();
+    let zero = || Stdio::from(std::fs::File::open("/dev/zero").unwrap());
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["tokens", "list", "--token-file", "/dev/zero"],
+            "the token file /dev/zero holds more than 65536 bytes, too many for the API token; check that it is the right file",
+        ),
+        (
+            &["tokens", "list", "--token-file", "-"],
+            "standard input holds more than 65536 bytes, too many for the API token; check that it is the right file",
+        ),
+        (
+            &["tokens", "get", "--key-file", "-"],
+            "standard input holds more than 65536 bytes, too many for the key; check that it is the right file",
+        ),
+        (
+            &["login", "--username", "root", "--password-file", "-"],
+            "standard input holds more than 65536 bytes, too many for the password; check that it is the right file",
+        ),
+    ];
+    for (args, message) in cases {
+        let output = Command::new(BIN)
+            .args(args)
+            .env("NEUROIO_API_TOKEN", fake.root_token())
+            .env("NEUROIO_IAM_URL", fake.url())
+            .stdin(zero())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr(&output), format!("error: {message}\n"), "{args:?}");
+        assert_eq!(stdout(&output), "", "{args:?}");
+    }
+    assert!(fake.requests().is_empty());
+}

@@ -2,6 +2,8 @@
 
 use neuroio::Error;
 
+use crate::output::terminal_safe;
+
 /// A failure, with the exit code it maps to.
 #[derive(Debug)]
 pub struct Failure {
@@ -25,6 +27,17 @@ impl Failure {
             code: 2,
             message: message.into(),
         }
+    }
+
+    /// The message safe for a terminal: each line made
+    /// [`terminal_safe`], so text a server put in it cannot act on the
+    /// terminal (the line breaks are the CLI's own).
+    pub fn shown(&self) -> String {
+        self.message
+            .split('\n')
+            .map(terminal_safe)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Standard output was closed by its reader (`| head`): the output is
@@ -56,9 +69,19 @@ impl From<Error> for Failure {
         };
         if let Some(api) = api {
             // The API's message, then each field error on its own line.
-            message = format!("API error (HTTP {}): {}", api.status, api.message);
+            // The server's texts, escaped here so that a line break in
+            // them cannot pass for one of the CLI's.
+            message = format!(
+                "API error (HTTP {}): {}",
+                api.status,
+                terminal_safe(&api.message)
+            );
             for field in &api.fields {
-                message.push_str(&format!("\n  {}: {}", field.name, field.message));
+                message.push_str(&format!(
+                    "\n  {}: {}",
+                    terminal_safe(&field.name),
+                    terminal_safe(&field.message)
+                ));
             }
             if let Some(wait) = api.retry_after {
                 message.push_str(&format!(

@@ -1,7 +1,9 @@
 //! What the CLI reads besides its arguments: the API token, token keys and
 //! passwords, from the environment, files, standard input or a prompt.
 
-use std::io::{self, BufRead, IsTerminal, Read};
+#[cfg(not(unix))]
+use std::io::BufRead;
+use std::io::{self, IsTerminal, Read};
 use std::path::Path;
 
 use neuroio::{Password, TokenRef};
@@ -9,8 +11,9 @@ use neuroio::{Password, TokenRef};
 use crate::args::TokenArg;
 use crate::failure::Failure;
 
-/// More than any key; a larger input is a mistake (`--key-file /dev/zero`).
-const MAX_KEY_BYTES: u64 = 64 * 1024;
+/// More than any token, key or password: a larger input is a mistake
+/// (`--token-file /dev/zero`), refused before it fills the memory.
+const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
 pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
@@ -21,21 +24,17 @@ pub fn token_from_stdin(token_file: Option<&Path>) -> bool {
     token_file.is_some_and(is_stdin)
 }
 
+/// The API token: from `file` (`-`: the first line of standard input),
+/// else from `NEUROIO_API_TOKEN`; surrounding whitespace is ignored.
 pub fn read_token(file: Option<&Path>) -> Result<String, Failure> {
     let raw = match file {
-        Some(path) if is_stdin(path) => {
-            let mut line = String::new();
-            io::stdin().lock().read_line(&mut line).map_err(|e| {
-                Failure::usage(format!("cannot read the token from standard input: {e}"))
-            })?;
-            line
+        Some(path) if is_stdin(path) => stdin_line()?,
+        Some(path) => {
+            let what = format!("the token file {}", path.display());
+            let file = std::fs::File::open(path)
+                .map_err(|e| Failure::usage(format!("cannot read {what}: {e}")))?;
+            read_capped(file, &what, "API token")?
         }
-        Some(path) => std::fs::read_to_string(path).map_err(|e| {
-            Failure::usage(format!(
-                "cannot read the token file {}: {e}",
-                path.display()
-            ))
-        })?,
         None => match std::env::var("NEUROIO_API_TOKEN") {
             Ok(token) => token,
             Err(_) => {
@@ -74,20 +73,79 @@ impl TokenArg {
     }
 }
 
-/// All of `from`, less one trailing newline. `noun` names the secret in
+/// The first line of standard input, without its newline, and not a byte
+/// more: the rest belongs to whoever reads standard input next (the
+/// command `neuroio exec` runs). Read a byte at a time from the descriptor
+/// itself, since `Stdin`'s buffer would take up to 8 KiB beyond the line.
+#[cfg(unix)]
+fn stdin_line() -> Result<String, Failure> {
+    use std::os::fd::AsFd;
+
+    const WHAT: &str = "standard input";
+    let failed =
+        |e: io::Error| Failure::usage(format!("cannot read the API token from {WHAT}: {e}"));
+    let mut stdin = std::fs::File::from(io::stdin().as_fd().try_clone_to_owned().map_err(failed)?);
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match stdin.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => line.push(byte[0]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(failed(e)),
+        }
+        if line.len() as u64 > MAX_SECRET_BYTES {
+            return Err(too_long(WHAT, "API token"));
+        }
+    }
+    String::from_utf8(line).map_err(|_| not_text(WHAT, "API token"))
+}
+
+#[cfg(not(unix))]
+fn stdin_line() -> Result<String, Failure> {
+    let mut line = String::new();
+    io::stdin()
+        .lock()
+        .take(MAX_SECRET_BYTES + 1)
+        .read_line(&mut line)
+        .map_err(|e| {
+            Failure::usage(format!(
+                "cannot read the API token from standard input: {e}"
+            ))
+        })?;
+    if line.len() as u64 > MAX_SECRET_BYTES {
+        return Err(too_long("standard input", "API token"));
+    }
+    Ok(line)
+}
+
+fn too_long(what: &str, noun: &str) -> Failure {
+    Failure::usage(format!(
+        "{what} holds more than {MAX_SECRET_BYTES} bytes, too many for the {noun}; check that it is the right file"
+    ))
+}
+
+fn not_text(what: &str, noun: &str) -> Failure {
+    Failure::usage(format!("the {noun} from {what} is not UTF-8 text"))
+}
+
+/// All of `from`, at most [`MAX_SECRET_BYTES`]. `noun` names the secret in
 /// messages: "key", "password".
-fn read_secret(from: impl Read, what: &str, noun: &str) -> Result<String, Failure> {
+fn read_capped(from: impl Read, what: &str, noun: &str) -> Result<String, Failure> {
     let mut bytes = Vec::new();
-    from.take(MAX_KEY_BYTES + 1)
+    from.take(MAX_SECRET_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Failure::usage(format!("cannot read the {noun} from {what}: {e}")))?;
-    if bytes.len() as u64 > MAX_KEY_BYTES {
-        return Err(Failure::usage(format!(
-            "{what} holds more than {MAX_KEY_BYTES} bytes; that is not a {noun}"
-        )));
+    if bytes.len() as u64 > MAX_SECRET_BYTES {
+        return Err(too_long(what, noun));
     }
-    let mut text = String::from_utf8(bytes)
-        .map_err(|_| Failure::usage(format!("the {noun} from {what} is not UTF-8 text")))?;
+    String::from_utf8(bytes).map_err(|_| not_text(what, noun))
+}
+
+/// All of `from`, less one trailing newline.
+fn read_secret(from: impl Read, what: &str, noun: &str) -> Result<String, Failure> {
+    let mut text = read_capped(from, what, noun)?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {

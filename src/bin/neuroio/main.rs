@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             if !failure.message.is_empty() {
-                let _ = writeln!(io::stderr(), "error: {}", failure.message);
+                let _ = writeln!(io::stderr(), "error: {}", failure.shown());
             }
             ExitCode::from(failure.code)
         }

@@ -166,7 +166,7 @@ impl Printer {
 
     pub fn done(&self, summary: serde_json::Value) -> Result<(), WriteError> {
         match self.format {
-            Format::Json | Format::Jsonl => emit(&summary.to_string()),
+            Format::Json | Format::Jsonl => emit(&to_json(&summary)?),
             Format::Table => emit(&summary_line(&summary)),
         }
     }
@@ -208,8 +208,39 @@ impl Printer {
     }
 }
 
-/// Aligned columns, header first, without a final newline.
+/// `text` safe to show on a terminal: every control character (C0, DEL,
+/// C1, so every escape sequence with its ESC or CSI) and every character
+/// that reorders or hides text (bidirectional overrides, zero-width
+/// characters) as a `\u{..}` escape. Idempotent: what it returns has
+/// nothing left to escape. Text from a server goes through here before it
+/// reaches a table or standard error.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            c if c.is_control() || hides_or_reorders(c) => {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Format characters that change how the text around them shows.
+fn hides_or_reorders(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// Aligned columns, header first, without a final newline. Each cell is
+/// made [`terminal_safe`] first.
 fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| terminal_safe(cell)).collect())
+        .collect();
+    let rows = &rows;
+    let header: Vec<String> = header.iter().map(|h| terminal_safe(h)).collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
@@ -229,7 +260,7 @@ fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
             .trim_end()
             .to_owned()
     };
-    std::iter::once(line(header.to_vec()))
+    std::iter::once(line(header.iter().map(String::as_str).collect()))
         .chain(
             rows.iter()
                 .map(|row| line(row.iter().map(String::as_str).collect())),
@@ -252,8 +283,27 @@ fn json_failed(e: serde_json::Error) -> WriteError {
     WriteError::Failed(format!("cannot write the answer as JSON: {e}"))
 }
 
+/// `value` as JSON, with DEL and the C1 controls escaped as well (serde_json
+/// escapes only C0): a terminal acts on them too. They can only be inside
+/// strings, so the escaped text is the same JSON.
 fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, WriteError> {
-    serde_json::to_string(value).map_err(json_failed)
+    let json = serde_json::to_string(value).map_err(json_failed)?;
+    Ok(json_escape_controls(&json))
+}
+
+fn json_escape_controls(json: &str) -> String {
+    if !json.chars().any(|c| c.is_control()) {
+        return json.to_owned();
+    }
+    json.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{:04x}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn rfc3339(at: time::OffsetDateTime) -> String {
