@@ -274,9 +274,13 @@ impl Renewer {
             return Ok(());
         };
         let result = match left() {
-            Some(time) if time.is_zero() => Err(crate::Error::Transport(
-                crate::TransportError::out_of_time("renewing.close", inner.iam.host()),
-            )),
+            Some(time) if time.is_zero() => {
+                Err(crate::Error::Transport(crate::TransportError::out_of_time(
+                    "renewing.close",
+                    inner.iam.host(),
+                    &format!("{}/v1/tokens/{}/", inner.iam.prefix, working.id),
+                )))
+            }
             time => fixed_client(inner, &working.credential)
                 .tokens()
                 .delete_within(working.id, time),

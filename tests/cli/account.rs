@@ -35,7 +35,15 @@ fn login_prints_the_user_and_a_working_token() {
     assert_eq!(login["user"], serde_json::json!({"username": user}));
     assert_eq!(
         field_names(&login["token"]),
-        ["created", "expires", "id", "is_active", "key"]
+        [
+            "created",
+            "expired",
+            "expires",
+            "id",
+            "is_active",
+            "key",
+            "kind"
+        ]
     );
     assert!(login["token"]["expires"].is_string());
     let key = login["token"]["key"].as_str().unwrap();
@@ -190,9 +198,14 @@ fn spaces_create_token_prints_a_token_of_that_space() {
     assert_eq!(forbidden.status.code(), Some(4));
     let unknown = run(&fake, &["spaces", "create-token", "999"]);
     assert_eq!(unknown.status.code(), Some(1));
+    // The error names the space, in the URL it was not found at.
     assert_eq!(
         stderr(&unknown),
-        "error: API error (HTTP 404): Not found.\n"
+        format!(
+            "error: API error (HTTP 404): Not found.\nspace 999 at {} was not found: check the \
+             space's id (`neuroio whoami` shows the default space), and the base URL (--iam-url)\n",
+            fake.url()
+        )
     );
     let not_a_number = run(&fake, &["spaces", "create-token", "lab"]);
     assert_eq!(not_a_number.status.code(), Some(2));
@@ -296,12 +309,13 @@ fn password_change_then_login_with_the_new_one() {
 }
 
 #[test]
-fn wrong_old_password_exits_1_with_the_field_error() {
+fn wrong_old_password_exits_4_with_the_field_error() {
     let fake = FakeIam::start().unwrap();
 
     let output = change(&fake, "not-it", "a-new-secret", &[]);
 
-    assert_eq!(output.status.code(), Some(1));
+    // A wrong password, as for login: 4, as the table of exit codes says.
+    assert_eq!(output.status.code(), Some(4));
     assert_eq!(stdout(&output), "");
     let err = stderr(&output);
     assert!(err.starts_with("error: API error (HTTP 400): "), "{err}");
@@ -333,7 +347,15 @@ fn password_change_with_reset_tokens_says_every_token_is_gone() {
         "note: every token of the account was deleted, including the one this command used; \
          log in again for a new one\n"
     );
-    assert_eq!(run(&fake, &["whoami"]).status.code(), Some(4));
+    let after = run(&fake, &["whoami"]);
+    assert_eq!(after.status.code(), Some(4));
+    assert_eq!(
+        stderr(&after),
+        format!(
+            "error: API error (HTTP 401): Invalid token.\n{}\n",
+            super::LOG_IN_AGAIN
+        )
+    );
 }
 
 #[test]

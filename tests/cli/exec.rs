@@ -238,8 +238,10 @@ fn a_failed_delete_is_reported_and_turns_success_into_1() {
     let succeeded = exec(&fake, deletes_all);
     let failed = exec(&other, &format!("{deletes_all}; exit 5"));
 
-    let reported = "error: the temporary token 2 could not be deleted \
-                    (API error (HTTP 401): Invalid token.); delete it with: neuroio tokens delete 2\n";
+    let reported = format!(
+        "error: the temporary token 2 could not be deleted \
+         (API error (HTTP 401): Invalid token.\n{LOG_IN_AGAIN}); delete it with: neuroio tokens delete 2\n"
+    );
     assert_eq!(succeeded.status.code(), Some(1));
     assert_eq!(stderr(&succeeded), reported);
     assert_eq!(failed.status.code(), Some(5));

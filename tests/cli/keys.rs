@@ -22,7 +22,11 @@ fn key_from_standard_input_with_a_dash() {
     assert_eq!(json(&off)["is_active"], false);
 
     let gone = run_with_stdin(&fake, &["tokens", "delete", "--key-file", "-"], &line);
-    assert_eq!(json(&gone), serde_json::json!({"deleted": true}));
+    // Named by its key, which is not printed: no id.
+    assert_eq!(
+        json(&gone),
+        serde_json::json!({"deleted": {"collection": "tokens", "id": null}})
+    );
     assert!(sdk.tokens().get(made.id).unwrap_err().is_not_found());
 }
 
@@ -48,7 +52,15 @@ fn key_from_a_file_trims_one_trailing_newline_only() {
         &["tokens", "get", "--key-file", two.to_str().unwrap()],
     );
     assert_eq!(wrong.status.code(), Some(1));
-    assert_eq!(stderr(&wrong), "error: API error (HTTP 404): Not found.\n");
+    // The key is not shown, even in the URL.
+    assert_eq!(
+        stderr(&wrong),
+        format!(
+            "error: API error (HTTP 404): Not found.\nthe token with that key at {} was not \
+             found: check the id or key, and the base URL (--iam-url)\n",
+            fake.url()
+        )
+    );
 
     let off = run(
         &fake,
@@ -66,7 +78,11 @@ fn key_from_a_file_trims_one_trailing_newline_only() {
         &fake,
         &["tokens", "delete", "--key-file", one.to_str().unwrap()],
     );
-    assert_eq!(json(&gone), serde_json::json!({"deleted": true}));
+    // Named by its key, which is not printed: no id.
+    assert_eq!(
+        json(&gone),
+        serde_json::json!({"deleted": {"collection": "tokens", "id": null}})
+    );
     assert!(sdk.tokens().get(made.id).unwrap_err().is_not_found());
     std::fs::remove_dir_all(one.parent().unwrap()).unwrap();
 }

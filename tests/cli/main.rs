@@ -100,6 +100,11 @@ fn ids(fake: &FakeIam) -> Vec<u64> {
         .collect()
 }
 
+/// The CLI's hint after a 401.
+const LOG_IN_AGAIN: &str = "the API token is no longer accepted: it expired, was deactivated, \
+    or was deleted (as `neuroio password change --reset-tokens` does); log in again with \
+    `neuroio login`, or use another token";
+
 fn run(fake: &FakeIam, args: &[&str]) -> Output {
     run_as(fake, Some(&fake.root_token()), args)
 }
@@ -137,7 +142,15 @@ fn create_prints_the_new_token_with_its_key() {
 
     assert_eq!(
         field_names(&temporary),
-        ["created", "expires", "id", "is_active", "key"]
+        [
+            "created",
+            "expired",
+            "expires",
+            "id",
+            "is_active",
+            "key",
+            "kind"
+        ]
     );
     assert_eq!(temporary["is_active"], true);
     assert!(temporary["expires"].is_string());
@@ -166,7 +179,7 @@ fn list_prints_a_json_array_without_keys_by_default() {
     assert_eq!(all[0]["id"], made.id);
     assert_eq!(
         field_names(&all[0]),
-        ["created", "expires", "id", "is_active"]
+        ["created", "expired", "expires", "id", "is_active", "kind"]
     );
 
     let with_keys = json(&run(&fake, &["tokens", "list", "--show-keys"]));
@@ -299,7 +312,10 @@ fn get_update_delete_by_id_and_key() {
     assert_eq!(on["is_active"], true);
 
     let deleted = json(&run(&fake, &["tokens", "delete", &id]));
-    assert_eq!(deleted, serde_json::json!({"deleted": true}));
+    assert_eq!(
+        deleted,
+        serde_json::json!({"deleted": {"collection": "tokens", "id": made.id}})
+    );
     assert!(sdk.tokens().get(made.id).unwrap_err().is_not_found());
 }
 
@@ -334,7 +350,10 @@ fn delete_all_with_a_filter() {
         &["tokens", "delete-all", "--temporary", "--yes"],
     ));
 
-    assert_eq!(done, serde_json::json!({"deleted": "temporary"}));
+    assert_eq!(
+        done,
+        serde_json::json!({"deleted_all": {"collection": "tokens", "kind": "temporary"}})
+    );
     let last = fake.requests().pop().unwrap();
     assert_eq!(
         (last.method.as_str(), last.query.as_deref()),
@@ -351,7 +370,10 @@ fn delete_all_without_filter_says_it_deleted_the_token_in_use() {
 
     let output = run(&fake, &["tokens", "delete-all", "--yes"]);
 
-    assert_eq!(json(&output), serde_json::json!({"deleted": "all"}));
+    assert_eq!(
+        json(&output),
+        serde_json::json!({"deleted_all": {"collection": "tokens", "kind": "all"}})
+    );
     assert!(
         stderr(&output).contains("including the one this command used"),
         "{}",
@@ -396,7 +418,7 @@ fn deactivated_token_exits_4() {
     assert!(stdout(&output).is_empty());
     assert_eq!(
         stderr(&output),
-        "error: API error (HTTP 401): Token is inactive.\n"
+        format!("error: API error (HTTP 401): Token is inactive.\n{LOG_IN_AGAIN}\n")
     );
 }
 
@@ -407,7 +429,15 @@ fn missing_token_exits_1_with_the_api_message() {
     let output = run(&fake, &["tokens", "get", "424242"]);
 
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stderr(&output), "error: API error (HTTP 404): Not found.\n");
+    // The error names the token, in the URL it was not found at.
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: API error (HTTP 404): Not found.\ntoken 424242 at {} was not found: \
+             check the id or key, and the base URL (--iam-url)\n",
+            fake.url()
+        )
+    );
 }
 
 /// A server that answers one request with `status` and the JSON `body`,
@@ -582,8 +612,12 @@ fn server_not_there_exits_3() {
 
     assert_eq!(output.status.code(), Some(3));
     let err = stderr(&output);
+    // The URL in full: scheme, host, port and path.
     assert!(
-        err.starts_with("error: tokens.list: could not connect"),
+        err.starts_with(&format!(
+            "error: tokens.list: could not connect to http://127.0.0.1:{port}/v1/tokens/ \
+             (refused or unreachable)"
+        )),
         "{err}"
     );
     assert!(!err.contains("some-token-value"));
@@ -790,4 +824,101 @@ fn fake_server_refuses_a_lifetime_that_is_not_positive() {
             stderr(&output)
         );
     }
+}
+
+#[test]
+fn every_command_prints_a_token_in_one_shape_with_its_kind_and_whether_it_expired() {
+    let fake = FakeIam::start().unwrap();
+    // Expiry is judged by this machine's clock, which the simulator's
+    // `advance` does not move: temporary tokens live 3 s here.
+    fake.set_temporary_lifetime(Duration::from_secs(3));
+    let created = run(&fake, &["tokens", "create"]);
+    let login = run_with_stdin(
+        &fake,
+        &[
+            "login",
+            "--username",
+            &fake.root_username(),
+            "--password-file",
+            "-",
+        ],
+        &fake.root_password(),
+    );
+    let created_text = stdout(&created);
+    let login_text = stdout(&login);
+    // The same fields in the same order, in create and login alike.
+    let order = |text: &str| -> Vec<String> {
+        let token = text.find("\"created\"").map(|at| &text[at..]).unwrap();
+        let end = token.find('}').unwrap();
+        token[..end]
+            .split(',')
+            .map(|field| field.split(':').next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        order(&created_text),
+        [
+            "\"created\"",
+            "\"expired\"",
+            "\"expires\"",
+            "\"id\"",
+            "\"is_active\"",
+            "\"key\"",
+            "\"kind\""
+        ]
+    );
+    assert_eq!(order(&login_text), order(&created_text));
+    assert_eq!(json(&created)["kind"], "temporary");
+    assert_eq!(json(&created)["expired"], false);
+    assert_eq!(json(&login)["token"]["kind"], "temporary");
+
+    // Once their lifetime has passed, the temporary tokens have expired:
+    // JSON says so, and the table's ACTIVE column.
+    std::thread::sleep(Duration::from_millis(3_500));
+    let listed = json(&run(&fake, &["tokens", "list"]));
+    let shape: Vec<(u64, &str, bool)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_u64().unwrap(),
+                t["kind"].as_str().unwrap(),
+                t["expired"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (3, "temporary", true),
+            (2, "temporary", true),
+            (1, "permanent", false)
+        ]
+    );
+    let table = stdout(&run(&fake, &["tokens", "list", "--output", "table"]));
+    let active: Vec<&str> = table
+        .lines()
+        .map(|line| line.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(active, ["ACTIVE", "expired", "expired", "true"]);
+}
+
+#[test]
+fn a_wrong_base_path_names_the_url_in_the_error() {
+    let fake = FakeIam::start().unwrap();
+    let base = format!("{}/wrong/base", fake.url());
+
+    let output = run(&fake, &["tokens", "list", "--iam-url", &base]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: API error (HTTP 404): Not found: the simulator has no such endpoint.\n\
+             the list of tokens at {base} was not found: check the base URL (--iam-url)\n"
+        )
+    );
+    assert_eq!(fake.requests().len(), 1);
+    assert_eq!(fake.requests()[0].path, "/wrong/base/v1/tokens/");
 }

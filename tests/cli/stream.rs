@@ -31,7 +31,15 @@ fn create_prints_the_new_stream_token_with_its_key() {
 
     assert_eq!(
         field_names(&temporary),
-        ["created", "expires", "id", "is_active", "key"]
+        [
+            "created",
+            "expired",
+            "expires",
+            "id",
+            "is_active",
+            "key",
+            "kind"
+        ]
     );
     assert!(temporary["expires"].is_string());
     assert_eq!(permanent["expires"], Value::Null);
@@ -84,7 +92,10 @@ fn list_get_update_delete_and_delete_all() {
     assert!(!sdk.stream_tokens().get(first.id).unwrap().is_active);
 
     let deleted = json(&stream(&fake, &["delete", &id]));
-    assert_eq!(deleted, serde_json::json!({"deleted": true}));
+    assert_eq!(
+        deleted,
+        serde_json::json!({"deleted": {"collection": "stream-tokens", "id": first.id}})
+    );
     assert!(
         sdk.stream_tokens()
             .get(first.id)
@@ -102,7 +113,10 @@ fn list_get_update_delete_and_delete_all() {
     // Deleting every stream token leaves the API token alone, and says
     // nothing about it.
     let everything = stream(&fake, &["delete-all", "--yes"]);
-    assert_eq!(json(&everything), serde_json::json!({"deleted": "all"}));
+    assert_eq!(
+        json(&everything),
+        serde_json::json!({"deleted_all": {"collection": "stream-tokens", "kind": "all"}})
+    );
     assert_eq!(stderr(&everything), "");
     assert!(sdk.stream_tokens().list(None, 20, 0).unwrap().is_empty());
     assert_eq!(sdk.tokens().list(None, 20, 0).unwrap().len(), 1);
@@ -115,7 +129,14 @@ fn missing_stream_token_exits_1_like_tokens() {
     let output = stream(&fake, &["get", "424242"]);
 
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stderr(&output), "error: API error (HTTP 404): Not found.\n");
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: API error (HTTP 404): Not found.\nstream token 424242 at {} was not \
+             found: check the id or key, and the base URL (--api-url)\n",
+            fake.url()
+        )
+    );
     let no_token = run_as(
         &fake,
         None,

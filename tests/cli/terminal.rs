@@ -94,11 +94,13 @@ fn list_all_shows_progress_on_a_terminal_only() {
         &format!("{} tokens list --all --limit 3 > /dev/null", bin()),
     );
     assert_eq!(code, Some(0));
+    // One line, updated in place, and gone at the end.
     assert_eq!(
         progress,
-        "fetched page 1: 3 tokens so far\n\
-         fetched page 2: 6 tokens so far\n\
-         fetched page 3: 7 tokens so far\n"
+        "\rfetched page 1: 3 tokens so far\x1b[K\
+         \rfetched page 2: 6 tokens so far\x1b[K\
+         \rfetched page 3: 7 tokens so far\x1b[K\
+         \r\x1b[K"
     );
 
     for format in ["json", "jsonl", "table"] {
@@ -121,7 +123,10 @@ fn delete_all_shows_progress_on_a_terminal_only() {
     let piped = run(&fake, &["tokens", "delete-all", "--temporary", "--yes"]);
     assert_eq!(piped.status.code(), Some(0));
     assert_eq!(stderr(&piped), "");
-    assert_eq!(stdout(&piped), "{\"deleted\":\"temporary\"}\n");
+    assert_eq!(
+        stdout(&piped),
+        "{\"deleted_all\":{\"collection\":\"tokens\",\"kind\":\"temporary\"}}\n"
+    );
 
     fake.add_temporary_tokens(&fake.root_token(), 2).unwrap();
     let (code, shown) = on_terminal(

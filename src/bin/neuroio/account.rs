@@ -9,6 +9,7 @@ use crate::args::{ApiArgs, Group, PasswordCommand, SpacesCommand};
 use crate::context::{Api, builder, deliver, printer};
 use crate::failure::Failure;
 use crate::input::{PasswordSource, is_stdin, one_stdin_reader, token_from_stdin};
+use crate::output::Done;
 
 /// `neuroio login`: a new temporary token from a user name and password.
 pub fn login(api: ApiArgs, username: &str, password_file: Option<&Path>) -> Result<(), Failure> {
@@ -52,7 +53,19 @@ pub fn spaces(group: Group<SpacesCommand>, top: ApiArgs) -> Result<(), Failure> 
             space_id,
             permanent,
         } => {
-            let token = api.client.spaces().create_token(space_id, permanent)?;
+            let token = api
+                .client
+                .spaces()
+                .create_token(space_id, permanent)
+                .map_err(|e| {
+                    let url = api.client.iam_url();
+                    Failure::about(
+                        e,
+                        || format!("space {space_id} at {url}"),
+                        "the space's id (`neuroio whoami` shows the default space), \
+                         and the base URL (--iam-url)",
+                    )
+                })?;
             // Only a token of the space sees it: delete it with itself.
             let retry = format!(
                 "neuroio tokens delete {} (with a token of space {space_id})",
@@ -100,7 +113,20 @@ pub fn password(group: Group<PasswordCommand>, top: ApiArgs) -> Result<(), Failu
                 prompt: "New password: ",
             }
             .read_confirmed("New password again: ")?;
-            api.client.auth().change_password(old, new, reset_tokens)?;
+            api.client
+                .auth()
+                .change_password(old, new, reset_tokens)
+                .map_err(|err| {
+                    // A wrong current password is a wrong password, as for
+                    // login: exit 4.
+                    let wrong = matches!(&err, neuroio::Error::Api(api)
+                        if api.status == 400 && api.fields.iter().any(|f| f.name == "old_password"));
+                    let mut failure = Failure::from(err);
+                    if wrong {
+                        failure.code = 4;
+                    }
+                    failure
+                })?;
             if reset_tokens {
                 let _ = writeln!(
                     io::stderr(),
@@ -108,10 +134,9 @@ pub fn password(group: Group<PasswordCommand>, top: ApiArgs) -> Result<(), Failu
                      log in again for a new one"
                 );
             }
-            Ok(api.out.done(serde_json::json!({
-                "password_changed": true,
-                "tokens_reset": reset_tokens,
-            }))?)
+            Ok(api.out.done(&Done::PasswordChanged {
+                tokens_reset: reset_tokens,
+            })?)
         }
     }
 }

@@ -40,6 +40,20 @@ impl Failure {
             .join("\n")
     }
 
+    /// The failure of a call about one item, which a 404 names: `item`
+    /// says what was not found and where, such as "token 5 at
+    /// https://iam.neuroio.com", `check` what to check.
+    pub fn about(err: Error, item: impl FnOnce() -> String, check: &str) -> Failure {
+        let not_found = err.is_not_found();
+        let mut failure = Failure::from(err);
+        if not_found {
+            failure
+                .message
+                .push_str(&format!("\n{} was not found: check {check}", item()));
+        }
+        failure
+    }
+
     /// Standard output was closed by its reader (`| head`): the output is
     /// not wanted any more, which is not an error.
     pub fn stdout_closed() -> Self {
@@ -88,6 +102,13 @@ impl From<Error> for Failure {
                     "\nthe server asks to retry after {} s",
                     wait.as_secs()
                 ));
+            }
+            if api.status == 401 {
+                message.push_str(
+                    "\nthe API token is no longer accepted: it expired, was deactivated, or was \
+                     deleted (as `neuroio password change --reset-tokens` does); log in again \
+                     with `neuroio login`, or use another token",
+                );
             }
         }
         Failure { code, message }

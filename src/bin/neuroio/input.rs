@@ -57,10 +57,11 @@ impl TokenArg {
         self.id_or_key.as_deref() == Some("-") || self.key_file.as_deref().is_some_and(is_stdin)
     }
 
-    /// The token named on the command line, in a file or on standard input.
-    pub fn read(&self) -> Result<TokenRef, Failure> {
+    /// The token named on the command line, in a file or on standard
+    /// input, and its id when it was named by one.
+    pub fn read(&self) -> Result<(TokenRef, Option<u64>), Failure> {
         let text = match (&self.id_or_key, &self.key_file) {
-            (Some(arg), None) if arg != "-" => return Ok(token_ref(arg)),
+            (Some(arg), None) if arg != "-" => return Ok((token_ref(arg), arg.parse().ok())),
             (_, Some(path)) if !is_stdin(path) => {
                 let file = std::fs::File::open(path).map_err(|e| {
                     Failure::usage(format!("cannot read the key file {}: {e}", path.display()))
@@ -69,7 +70,7 @@ impl TokenArg {
             }
             _ => read_secret(io::stdin().lock(), "standard input", "key")?,
         };
-        Ok(token_ref(&text))
+        Ok((token_ref(&text), text.parse().ok()))
     }
 }
 

@@ -83,7 +83,14 @@ impl Printer {
     /// The answer of a login: the user and the new token, key included.
     pub fn login(&self, login: &Login) -> Result<(), WriteError> {
         match self.format {
-            Format::Json | Format::Jsonl => emit(&to_json(login)?),
+            Format::Json | Format::Jsonl => {
+                // The token in the one shape every command prints.
+                let mut value = serde_json::to_value(login).map_err(json_failed)?;
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("token".to_owned(), token_value(&login.token, true)?);
+                }
+                emit(&to_json(&value)?)
+            }
             Format::Table => {
                 let (mut header, mut rows) =
                     self.token_table(std::slice::from_ref(&login.token), true);
@@ -151,23 +158,19 @@ impl Printer {
 
     /// A token as JSON, without its key unless keys are to be shown.
     fn value(&self, token: &Token) -> Result<serde_json::Value, WriteError> {
-        let mut value = serde_json::to_value(token).map_err(json_failed)?;
-        if !self.show_keys
-            && let Some(object) = value.as_object_mut()
-        {
-            object.remove("key");
-        }
-        Ok(value)
+        token_value(token, self.show_keys)
     }
 
     fn json(&self, token: &Token) -> Result<String, WriteError> {
         to_json(&self.value(token)?)
     }
 
-    pub fn done(&self, summary: serde_json::Value) -> Result<(), WriteError> {
+    /// What a command did, in its one JSON shape (see [`Done`]).
+    pub fn done(&self, done: &Done) -> Result<(), WriteError> {
+        let summary = done.json();
         match self.format {
             Format::Json | Format::Jsonl => emit(&to_json(&summary)?),
-            Format::Table => emit(&summary_line(&summary)),
+            Format::Table => emit(&done.line()),
         }
     }
 
@@ -188,13 +191,14 @@ impl Printer {
             .map(|t| {
                 let mut row = vec![
                     t.id.to_string(),
-                    t.is_active.to_string(),
-                    if t.is_permanent() {
-                        "permanent"
+                    // An expired token authenticates nothing, whatever
+                    // its flag says.
+                    if t.is_expired() {
+                        "expired".to_owned()
                     } else {
-                        "temporary"
-                    }
-                    .to_owned(),
+                        t.is_active.to_string()
+                    },
+                    kind(t).to_owned(),
                     rfc3339(t.created),
                     t.expires.map_or_else(|| "never".to_owned(), rfc3339),
                 ];
@@ -269,13 +273,73 @@ fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
         .join("\n")
 }
 
-fn summary_line(summary: &serde_json::Value) -> String {
-    if summary.get("password_changed").is_some() {
-        return "password changed".to_owned();
+/// What a command that prints no object did. Each has one JSON shape:
+///
+/// - `{"deleted": {"collection": "tokens", "id": 5}}` (`id` is null for a
+///   token named by its key, which is not printed);
+/// - `{"deleted_all": {"collection": "tokens", "kind": "temporary"}}`
+///   (`kind`: `temporary`, `permanent` or `all`);
+/// - `{"password_changed": true, "tokens_reset": false}`.
+pub enum Done<'a> {
+    Deleted {
+        collection: &'a str,
+        id: Option<u64>,
+    },
+    DeletedAll {
+        collection: &'a str,
+        kind: &'a str,
+    },
+    PasswordChanged {
+        tokens_reset: bool,
+    },
+}
+
+impl Done<'_> {
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Done::Deleted { collection, id } => {
+                serde_json::json!({"deleted": {"collection": collection, "id": id}})
+            }
+            Done::DeletedAll { collection, kind } => {
+                serde_json::json!({"deleted_all": {"collection": collection, "kind": kind}})
+            }
+            Done::PasswordChanged { tokens_reset } => {
+                serde_json::json!({"password_changed": true, "tokens_reset": tokens_reset})
+            }
+        }
     }
-    match summary.get("deleted") {
-        Some(serde_json::Value::String(scope)) => format!("deleted {scope} tokens"),
-        _ => "deleted".to_owned(),
+
+    /// The line a person reads.
+    fn line(&self) -> String {
+        match self {
+            Done::Deleted { id: Some(id), .. } => format!("deleted token {id}"),
+            Done::Deleted { id: None, .. } => "deleted the token with that key".to_owned(),
+            Done::DeletedAll { kind, .. } => format!("deleted {kind} tokens"),
+            Done::PasswordChanged { .. } => "password changed".to_owned(),
+        }
+    }
+}
+
+/// A token in the one JSON shape every command prints: the API's fields
+/// (the key only when `key`), and `kind` (`temporary` or `permanent`) and
+/// `expired` (whether it has expired by this machine's clock).
+fn token_value(token: &Token, key: bool) -> Result<serde_json::Value, WriteError> {
+    let mut value = serde_json::to_value(token).map_err(json_failed)?;
+    if let Some(object) = value.as_object_mut() {
+        if !key {
+            object.remove("key");
+        }
+        object.insert("kind".to_owned(), kind(token).into());
+        object.insert("expired".to_owned(), token.is_expired().into());
+    }
+    Ok(value)
+}
+
+fn kind(token: &Token) -> &'static str {
+    if token.is_permanent() {
+        "permanent"
+    } else {
+        "temporary"
     }
 }
 
@@ -329,4 +393,24 @@ impl Progress {
             let _ = writeln!(io::stderr(), "{text}");
         }
     }
+
+    /// Shows `text` in place of what [`update`](Self::update) showed last:
+    /// one line that changes as the work goes on.
+    pub fn update(&self, text: &str) {
+        if self.enabled {
+            let mut stderr = io::stderr().lock();
+            let _ = write!(stderr, "\r{text}{CLEAR_TO_END}");
+            let _ = stderr.flush();
+        }
+    }
+
+    /// Takes the line of [`update`](Self::update) away again.
+    pub fn finish(&self) {
+        if self.enabled {
+            let _ = write!(io::stderr(), "\r{CLEAR_TO_END}");
+        }
+    }
 }
+
+/// Erases from the cursor to the end of the line (ECMA-48 EL).
+const CLEAR_TO_END: &str = "\x1b[K";
