@@ -113,9 +113,11 @@ fn login_without_a_password_source_or_with_a_token_file_is_a_usage_error() {
          or run on a terminal to be asked\n"
     );
     assert_eq!(with_token.status.code(), Some(2));
+    // Refused when parsed.
     assert_eq!(
         stderr(&with_token),
-        "error: login needs no API token; --token-file does not apply\n"
+        "error: invalid value '/dev/null' for '--token-file <PATH>': login needs no API token\n\n\
+         For more information, try '--help'.\n"
     );
     assert_eq!(as_argument.status.code(), Some(2));
     assert_eq!(empty.status.code(), Some(2));

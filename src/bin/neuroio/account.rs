@@ -13,9 +13,15 @@ use crate::output::Done;
 
 /// `neuroio login`: a new temporary token from a user name and password.
 pub fn login(api: ApiArgs, username: &str, password_file: Option<&Path>) -> Result<(), Failure> {
+    // Given before `login` (after it, the parser refuses them).
     if api.token_file.is_some() {
         return Err(Failure::usage(
             "login needs no API token; --token-file does not apply",
+        ));
+    }
+    if api.show_keys {
+        return Err(Failure::usage(
+            "login always prints the new token's key; --show-keys does not apply",
         ));
     }
     let password = PasswordSource {

@@ -16,6 +16,11 @@ Exit codes:
   3  network error or timeout: no answer from the API
   4  authentication failed (401 or 403), or a wrong user name or password";
 
+/// What a subcommand's help says instead of repeating the API options and
+/// the exit codes.
+const SEE_TOP_HELP: &str = "\
+API options (--iam-url, --token-file, --output, ...) and exit codes: neuroio --help";
+
 const FAKE_SERVER_EXIT_CODES: &str = "\
 Exit codes:
   0  stopped by Ctrl-C or SIGTERM
@@ -183,22 +188,121 @@ impl FromArgMatches for GroupApiArgs {
 
 impl Args for GroupApiArgs {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        inherited(ApiArgs::augment_args(cmd))
+        inherited(out_of_help(ApiArgs::augment_args(cmd), &[]))
     }
 
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        inherited(ApiArgs::augment_args_for_update(cmd))
+        inherited(out_of_help(ApiArgs::augment_args_for_update(cmd), &[]))
     }
+}
+
+/// The ids of the API options.
+fn api_arg_ids() -> Vec<clap::Id> {
+    ApiArgs::augment_args(clap::Command::new("probe"))
+        .get_arguments()
+        .map(|arg| arg.get_id().clone())
+        .collect()
 }
 
 /// Marks the API options of `cmd` global, which in clap means inherited by
 /// the subcommands of `cmd` (and only those).
 fn inherited(cmd: clap::Command) -> clap::Command {
-    let probe = ApiArgs::augment_args(clap::Command::new("probe"));
-    probe
-        .get_arguments()
-        .map(|arg| arg.get_id().clone())
+    api_arg_ids()
+        .into_iter()
         .fold(cmd, |cmd, id| cmd.mut_arg(id, |arg| arg.global(true)))
+}
+
+/// Keeps the API options of `cmd` out of its help (the top-level help
+/// shows them once; completions still offer them), and makes each of
+/// `refused` (option, why) an error when given: a command that cannot use
+/// an option says so rather than ignore it.
+fn out_of_help(
+    cmd: clap::Command,
+    refused: &'static [(&'static str, &'static str)],
+) -> clap::Command {
+    api_arg_ids().into_iter().fold(cmd, |cmd, id| {
+        let why = refused
+            .iter()
+            .find(|(option, _)| *option == id.as_str())
+            .map(|(_, why)| *why);
+        cmd.mut_arg(id, |arg| {
+            let arg = arg.hide_short_help(true).hide_long_help(true);
+            match why {
+                // A flag is parsed from its default ("false") too.
+                Some(why) if !arg.get_action().takes_values() => {
+                    arg.hide(true).value_parser(move |value: &str| match value {
+                        "false" => Ok(false),
+                        _ => Err(why),
+                    })
+                }
+                Some(why) => arg
+                    .hide(true)
+                    .value_parser(move |_: &str| Err::<String, _>(why)),
+                None => arg,
+            }
+        })
+    })
+}
+
+/// Which API options a command cannot use, and why.
+pub trait Refusals {
+    /// (the option's id, why it does not apply).
+    const REFUSED: &'static [(&'static str, &'static str)];
+}
+
+/// Every API option applies.
+#[derive(Clone, Debug, Default)]
+pub struct AllApply;
+
+impl Refusals for AllApply {
+    const REFUSED: &'static [(&'static str, &'static str)] = &[];
+}
+
+/// `login` needs no API token, and always prints the new key.
+#[derive(Clone, Debug, Default)]
+pub struct ForLogin;
+
+impl Refusals for ForLogin {
+    const REFUSED: &'static [(&'static str, &'static str)] = &[
+        ("token_file", "login needs no API token"),
+        ("show_keys", "login always prints the new token's key"),
+    ];
+}
+
+/// `exec` prints nothing of its own: the command's output is all there is.
+#[derive(Clone, Debug, Default)]
+pub struct ForExec;
+
+impl Refusals for ForExec {
+    const REFUSED: &'static [(&'static str, &'static str)] = &[
+        ("output", "exec prints nothing of its own to format"),
+        ("show_keys", "exec never prints the command's token"),
+    ];
+}
+
+/// [`ApiArgs`] given after a command that is not a group (`login`,
+/// `whoami`, `exec`): kept out of its help, and those in `R` refused.
+#[derive(Clone, Debug, Default)]
+pub struct LocalApiArgs<R>(pub ApiArgs, std::marker::PhantomData<R>);
+
+impl<R> FromArgMatches for LocalApiArgs<R> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        ApiArgs::from_arg_matches(matches).map(|args| LocalApiArgs(args, std::marker::PhantomData))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+}
+
+impl<R: Refusals> Args for LocalApiArgs<R> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        out_of_help(ApiArgs::augment_args(cmd), R::REFUSED)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        out_of_help(ApiArgs::augment_args_for_update(cmd), R::REFUSED)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -214,12 +318,12 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Manage tokens.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Tokens(Group<TokensCommand>),
     /// Manage stream tokens (the tokens that authorise video streams, on
     /// the API host): the same commands as `tokens`, in a separate
     /// collection.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     StreamTokens(Group<CollectionCommand>),
     /// Run the offline simulator of the API in the foreground until Ctrl-C or
     /// SIGTERM. It serves the IAM and the API host on one address. The first
@@ -241,7 +345,7 @@ pub enum Command {
     /// The password is read from --password-file, or asked for without echo
     /// when standard input is a terminal; never from an argument. To keep
     /// the new token: neuroio login --username ada | jq -r .token.key
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Login {
         /// The user name.
         #[arg(long, value_name = "USER")]
@@ -251,20 +355,20 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         password_file: Option<PathBuf>,
         #[command(flatten)]
-        api: ApiArgs,
+        api: LocalApiArgs<ForLogin>,
     },
     /// Show the account and space of the API token in use (just the space,
     /// for a space token).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Whoami {
         #[command(flatten)]
-        api: ApiArgs,
+        api: LocalApiArgs<AllApply>,
     },
     /// Manage spaces.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Spaces(Group<SpacesCommand>),
     /// Manage the account's password.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Password(Group<PasswordCommand>),
     /// Run a command with a new temporary token of its own.
     ///
@@ -288,7 +392,7 @@ pub enum Command {
         )]
         command: Vec<std::ffi::OsString>,
         #[command(flatten)]
-        api: ApiArgs,
+        api: LocalApiArgs<ForExec>,
     },
     /// Print a shell completion script for neuroio to standard output.
     #[command(after_help = COMPLETIONS_HELP)]
@@ -318,7 +422,7 @@ pub enum TokensCommand {
     Collection(CollectionCommand),
     /// Create a new temporary token with the current one, check that it
     /// works, and print it. The current token is left as it is.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Rotate,
 }
 
@@ -326,7 +430,7 @@ pub enum TokensCommand {
 pub enum SpacesCommand {
     /// Create a token restricted to one space, with an account token, and
     /// print it with its key: temporary (24 hours) unless --permanent.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     CreateToken {
         /// The space's id (see `neuroio whoami` for the default space).
         space_id: u64,
@@ -341,7 +445,7 @@ pub enum PasswordCommand {
     /// Change the account's password. The passwords are read from files
     /// (- for standard input, for at most one of them), or asked for
     /// without echo when standard input is a terminal (the new one twice).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Change {
         /// Read the current password from this file (- for standard input).
         #[arg(long, value_name = "PATH")]
@@ -360,14 +464,14 @@ pub enum PasswordCommand {
 #[derive(Debug, Subcommand)]
 pub enum CollectionCommand {
     /// Create a token: temporary (24 hours) unless --permanent.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Create {
         /// Create a permanent token (at most 5 per account).
         #[arg(long)]
         permanent: bool,
     },
     /// List tokens, newest first.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     List {
         #[command(flatten)]
         filter: Filter,
@@ -382,13 +486,13 @@ pub enum CollectionCommand {
         all: bool,
     },
     /// Show one token (a number is taken as an id, anything else as a key).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Get {
         #[command(flatten)]
         token: TokenArg,
     },
     /// Activate or deactivate a token.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Update {
         #[command(flatten)]
         token: TokenArg,
@@ -397,7 +501,7 @@ pub enum CollectionCommand {
         active: bool,
     },
     /// Delete one token.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Delete {
         #[command(flatten)]
         token: TokenArg,
@@ -405,7 +509,7 @@ pub enum CollectionCommand {
     /// Delete many tokens at once. Without a filter this deletes every token
     /// of the collection; for `tokens`, that includes the one this command
     /// uses.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     DeleteAll {
         #[command(flatten)]
         filter: Filter,

@@ -35,6 +35,12 @@ pub fn exec(args: ApiArgs, command: &[OsString]) -> Result<(), Failure> {
     let Some((program, program_args)) = command.split_first() else {
         return Err(Failure::usage("no command to run"));
     };
+    // Given before `exec` (after it, the parser refuses them).
+    if args.output.is_some() || args.show_keys {
+        return Err(Failure::usage(
+            "--output and --show-keys do not apply to `neuroio exec`: it prints nothing of its own",
+        ));
+    }
     not_dumpable()?;
     // Caught from before the token exists until neuroio exits, so that they
     // never end neuroio before the token is deleted. (Caught, not blocked:

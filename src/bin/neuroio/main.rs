@@ -63,12 +63,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             api: args,
             username,
             password_file,
-        } => account::login(args.or(api), &username, password_file.as_deref()),
-        Command::Whoami { api: args } => account::whoami(&Api::new(args, api)?),
+        } => account::login(args.0.or(api), &username, password_file.as_deref()),
+        Command::Whoami { api: args } => account::whoami(&Api::new(args.0, api)?),
         Command::Spaces(group) => account::spaces(group, api),
         Command::Password(group) => account::password(group, api),
         #[cfg(unix)]
-        Command::Exec { command, api: args } => crate::exec::exec(args.or(api), &command),
+        Command::Exec { command, api: args } => crate::exec::exec(args.0.or(api), &command),
         Command::FakeServer {
             port,
             temporary_lifetime,
