@@ -455,3 +455,60 @@ fn an_error_message_from_the_server_reaches_stderr_escaped() {
         )
     );
 }
+
+#[test]
+fn get_update_and_delete_ask_for_the_key_without_echo_on_a_terminal() {
+    let fake = FakeIam::start().unwrap();
+    let made = client(&fake, fake.root_token())
+        .tokens()
+        .create(false)
+        .unwrap();
+    let key = made.key.secret();
+
+    for command in ["get -", "update - --active false", "delete --key-file -"] {
+        let (code, shown) = answer_prompts(
+            &fake,
+            &format!("{} tokens {command} --output json", bin()),
+            &[("Token id or key: ", key)],
+        );
+        assert_eq!(code, Some(0), "{command}: {shown}");
+        assert!(!shown.contains(key), "{command}: {shown}");
+        let mut lines = shown.lines();
+        assert_eq!(lines.next(), Some("Token id or key: "), "{command}");
+        let printed: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        match command {
+            "get -" => assert_eq!(printed["id"], made.id),
+            "update - --active false" => assert_eq!(printed["is_active"], false),
+            _ => assert_eq!(
+                printed,
+                serde_json::json!({"deleted": {"collection": "tokens", "id": null}})
+            ),
+        }
+    }
+    assert_eq!(ids(&fake), [1]);
+}
+
+#[test]
+fn delete_all_on_a_terminal_asks_to_type_the_filter_word_back() {
+    let fake = FakeIam::start().unwrap();
+    fake.add_temporary_tokens(&fake.root_token(), 2).unwrap();
+    let command = format!("{} tokens delete-all --temporary", bin());
+    let asked = "This deletes temporary tokens.\nType temporary to go ahead: ";
+    let prompt = "Type temporary to go ahead: ";
+
+    let (code, refused) = drive_terminal(&fake, &command, &[(prompt, "all")], false);
+    assert_eq!(code, Some(2), "{refused}");
+    assert_eq!(
+        refused,
+        format!("{asked}all\nerror: the answer was not temporary; nothing was deleted\n")
+    );
+    assert_eq!(ids(&fake), [3, 2, 1]);
+
+    let (code, shown) = drive_terminal(&fake, &command, &[(prompt, "temporary")], false);
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(
+        shown,
+        format!("{asked}temporary\ndeleting temporary tokens...\ndeleted temporary tokens\n")
+    );
+    assert_eq!(ids(&fake), [1]);
+}

@@ -1,9 +1,7 @@
 //! What the CLI reads besides its arguments: the API token, token keys and
 //! passwords, from the environment, files, standard input or a prompt.
 
-#[cfg(not(unix))]
-use std::io::BufRead;
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::Path;
 
 use neuroio::{Password, TokenRef};
@@ -68,6 +66,8 @@ impl TokenArg {
                 })?;
                 read_secret(file, &format!("the key file {}", path.display()), "key")?
             }
+            // A person at a terminal is asked, and the key is not echoed.
+            _ if io::stdin().is_terminal() => prompt("Token id or key: ")?,
             _ => read_secret(io::stdin().lock(), "standard input", "key")?,
         };
         Ok((token_ref(&text), text.parse().ok()))
@@ -233,7 +233,26 @@ impl PasswordSource<'_> {
 /// A line typed at the terminal without echo.
 fn prompt(text: &str) -> Result<String, Failure> {
     rpassword::prompt_password(text)
-        .map_err(|e| Failure::usage(format!("cannot read the password from the terminal: {e}")))
+        .map_err(|e| Failure::usage(format!("cannot read from the terminal: {e}")))
+}
+
+/// Asks a person at a terminal to type `word` back to go ahead; false on
+/// anything else. `None` when standard input is not a terminal: nobody to
+/// ask.
+pub fn confirm(question: &str, word: &str) -> Result<Option<bool>, Failure> {
+    if !io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let mut stderr = io::stderr().lock();
+    let _ = write!(stderr, "{question}\nType {word} to go ahead: ");
+    let _ = stderr.flush();
+    let mut line = String::new();
+    io::stdin()
+        .lock()
+        .take(MAX_SECRET_BYTES)
+        .read_line(&mut line)
+        .map_err(|e| Failure::usage(format!("cannot read the answer from the terminal: {e}")))?;
+    Ok(Some(line.trim() == word))
 }
 
 /// Refuses two readers of standard input: `readers` pairs each option

@@ -8,7 +8,7 @@ use neuroio::{Client, TokenRef, Tokens};
 use crate::args::{ApiArgs, CollectionCommand, TokensCommand};
 use crate::context::{Api, deliver};
 use crate::failure::Failure;
-use crate::input::token_from_stdin;
+use crate::input::{confirm, token_from_stdin};
 use crate::output::{Done, Printer, Progress};
 
 /// A collection of tokens and the CLI command that manages it. The library
@@ -155,15 +155,26 @@ fn collection(
                 Some(false) => "temporary",
                 None => "all",
             };
+            let in_use = if permanent.is_none() && collection.authenticates {
+                " (with no filter this deletes every token, including the one in use)"
+            } else {
+                ""
+            };
             if !yes {
-                return Err(Failure::usage(format!(
-                    "refusing to delete {scope} tokens without --yes{}",
-                    if permanent.is_none() && collection.authenticates {
-                        " (with no filter this deletes every token, including the one in use)"
-                    } else {
-                        ""
+                let question = format!("This deletes {scope} {}s{in_use}.", collection.item);
+                match confirm(&question, scope)? {
+                    Some(true) => {}
+                    Some(false) => {
+                        return Err(Failure::usage(format!(
+                            "the answer was not {scope}; nothing was deleted"
+                        )));
                     }
-                )));
+                    None => {
+                        return Err(Failure::usage(format!(
+                            "refusing to delete {scope} tokens without --yes{in_use}"
+                        )));
+                    }
+                }
             }
             Progress::new().line(&format!("deleting {scope} tokens..."));
             tokens.delete_list(permanent)?;
