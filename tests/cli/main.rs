@@ -16,6 +16,7 @@ use support::client;
 mod account;
 mod delivery;
 mod exec;
+mod exit_codes;
 mod generated;
 mod help;
 mod keys;
