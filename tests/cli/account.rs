@@ -33,18 +33,7 @@ fn login_prints_the_user_and_a_working_token() {
 
     assert_eq!(field_names(&login), ["token", "user"]);
     assert_eq!(login["user"], serde_json::json!({"username": user}));
-    assert_eq!(
-        field_names(&login["token"]),
-        [
-            "created",
-            "expired",
-            "expires",
-            "id",
-            "is_active",
-            "key",
-            "kind"
-        ]
-    );
+    assert_eq!(field_names(&login["token"]), super::TOKEN_FIELDS_WITH_KEY);
     assert!(login["token"]["expires"].is_string());
     let key = login["token"]["key"].as_str().unwrap();
     let me = client(&fake, key).whoami().unwrap();

@@ -101,6 +101,18 @@ fn ids(fake: &FakeIam) -> Vec<u64> {
         .collect()
 }
 
+/// The fields of a token in every command's JSON, a new token's key
+/// included, in the order they are printed.
+const TOKEN_FIELDS_WITH_KEY: [&str; 7] = [
+    "created",
+    "expired",
+    "expires",
+    "id",
+    "is_active",
+    "key",
+    "kind",
+];
+
 /// The CLI's hint after a 401.
 const LOG_IN_AGAIN: &str = "the API token is no longer accepted: it expired, was deactivated, \
     or was deleted (as `neuroio password change --reset-tokens` does); log in again with \
@@ -141,18 +153,7 @@ fn create_prints_the_new_token_with_its_key() {
     let temporary = json(&run(&fake, &["tokens", "create"]));
     let permanent = json(&run(&fake, &["tokens", "create", "--permanent"]));
 
-    assert_eq!(
-        field_names(&temporary),
-        [
-            "created",
-            "expired",
-            "expires",
-            "id",
-            "is_active",
-            "key",
-            "kind"
-        ]
-    );
+    assert_eq!(field_names(&temporary), TOKEN_FIELDS_WITH_KEY);
     assert_eq!(temporary["is_active"], true);
     assert!(temporary["expires"].is_string());
     assert_eq!(permanent["expires"], Value::Null);

@@ -29,18 +29,7 @@ fn create_prints_the_new_stream_token_with_its_key() {
     let temporary = json(&stream(&fake, &["create"]));
     let permanent = json(&stream(&fake, &["create", "--permanent"]));
 
-    assert_eq!(
-        field_names(&temporary),
-        [
-            "created",
-            "expired",
-            "expires",
-            "id",
-            "is_active",
-            "key",
-            "kind"
-        ]
-    );
+    assert_eq!(field_names(&temporary), super::TOKEN_FIELDS_WITH_KEY);
     assert!(temporary["expires"].is_string());
     assert_eq!(permanent["expires"], Value::Null);
     let stored = sdk(&fake)
