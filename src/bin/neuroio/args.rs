@@ -376,8 +376,15 @@ pub enum Command {
     /// it in NEUROIO_API_TOKEN (and NEUROIO_IAM_URL and NEUROIO_API_URL set to
     /// the URLs in use), waits for it, and deletes the token. The token lives
     /// 24 hours at most and is deleted when the command ends, also when it
-    /// fails or is stopped by SIGINT or SIGTERM (which neuroio passes on to
-    /// it). The key is never on a command line.
+    /// fails or is stopped by SIGHUP, SIGINT, SIGQUIT or SIGTERM (which
+    /// neuroio passes on to it, once; signals ignored when neuroio started
+    /// stay ignored). The key is never on a command line.
+    ///
+    /// The command can reach its own token and any file it can read
+    /// (--token-file included), but not the account token in neuroio's
+    /// environment or memory: on Linux neuroio is not dumpable. With
+    /// --token-file -, neuroio reads exactly the token's line and leaves the
+    /// rest of standard input to the command.
     ///
     /// Example: neuroio exec -- ./nightly-report.sh
     #[cfg(unix)]
