@@ -193,18 +193,23 @@ fn hide_the_token_in_a_wrong_shaped_create_answer_201() {
     hosts.finish();
 }
 
-#[test]
-fn hide_the_password_echoed_by_a_failed_login() {
-    let password = "Tr0ub4dor&3-secret";
-    let mut server = Server::new();
-    let unexpected = catch_all(&mut server);
-    let mock = server
+/// A mock of a login as `ada` with `password`; add the answer.
+fn login_as_ada(server: &mut Server, password: &str) -> mockito::Mock {
+    server
         .mock("POST", "/v1/auth/token/")
         .match_header("authorization", Matcher::Missing)
         .match_header("user-agent", USER_AGENT)
         .match_body(Matcher::Json(
             json!({"username": "ada", "password": password}),
         ))
+}
+
+#[test]
+fn hide_the_password_echoed_by_a_failed_login() {
+    let password = "Tr0ub4dor&3-secret";
+    let mut server = Server::new();
+    let unexpected = catch_all(&mut server);
+    let mock = login_as_ada(&mut server, password)
         .with_status(400)
         .with_body(
             json!({
@@ -480,12 +485,7 @@ fn hide_a_password_with_combining_control_and_zero_width_characters_in_a_decode_
     let password = "cafe\u{301}\u{200d}-s\u{7}ecret";
     let mut server = Server::new();
     let unexpected = catch_all(&mut server);
-    let mock = server
-        .mock("POST", "/v1/auth/token/")
-        .match_header("authorization", Matcher::Missing)
-        .match_body(Matcher::Json(
-            json!({"username": "ada", "password": password}),
-        ))
+    let mock = login_as_ada(&mut server, password)
         .with_status(200)
         .with_header("content-type", "application/json")
         .with_body(json!({"user": {"username": "ada"}, "token": password}).to_string())
