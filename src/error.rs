@@ -747,8 +747,8 @@ pub enum TransportErrorKind {
 
 /// A request that never got a (complete) answer from the server.
 ///
-/// Its `Display` names the operation, the host and what failed in plain
-/// words, with what to check; never the URL (a path can carry a token key).
+/// Its `Display` names the operation, the URL (a key in the path shown as
+/// `<key>`) and what failed in plain words, with what to check.
 /// The transport's own error is the [`source`](std::error::Error::source).
 ///
 /// ```
@@ -766,11 +766,18 @@ pub struct TransportError {
     reached: bool,
     operation: &'static str,
     host: Box<str>,
+    /// Where the request went, a key in the path shown as `<key>`.
+    url: Box<str>,
     source: Option<Box<ureq::Error>>,
 }
 
 impl TransportError {
-    pub(crate) fn from_ureq(operation: &'static str, host: &str, err: ureq::Error) -> Self {
+    pub(crate) fn from_ureq(
+        operation: &'static str,
+        host: &str,
+        url: &str,
+        err: ureq::Error,
+    ) -> Self {
         use ureq::Error as U;
         use ureq::Timeout as T;
         let (kind, reached) = match &err {
@@ -809,17 +816,19 @@ impl TransportError {
             reached,
             operation,
             host: host.into(),
+            url: url.into(),
             source,
         }
     }
 
     /// A call given no time at all: a timeout, with nothing sent.
-    pub(crate) fn out_of_time(operation: &'static str, host: &str) -> Self {
+    pub(crate) fn out_of_time(operation: &'static str, host: &str, url: &str) -> Self {
         TransportError {
             kind: TransportErrorKind::Timeout,
             reached: false,
             operation,
             host: host.into(),
+            url: url.into(),
             source: None,
         }
     }
@@ -861,6 +870,26 @@ impl TransportError {
         &self.host
     }
 
+    /// The URL the request went to, scheme, host, port and path, such as
+    /// `https://iam.neuroio.com/v1/tokens/7/`; a key in the path is shown
+    /// as `<key>`, and the query is left out.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// let client = neuroio::Client::builder()
+    ///     .api_token("my-api-token")
+    ///     .iam_url("http://127.0.0.1:9") // nothing listens there
+    ///     .build()?;
+    /// if let Err(neuroio::Error::Transport(failed)) = client.whoami() {
+    ///     assert_eq!(failed.url(), "http://127.0.0.1:9/v1/whoami/");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Whether the request may have reached the server before it failed.
     pub(crate) fn may_have_reached_server(&self) -> bool {
         self.reached
@@ -878,45 +907,45 @@ fn tls_kind(err: &rustls::Error) -> TransportErrorKind {
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (op, host) = (self.operation, &self.host);
+        let (op, host, url) = (self.operation, &self.host, &self.url);
         match self.kind {
             TransportErrorKind::Dns => write!(
                 f,
-                "{op}: could not resolve host name {host} (DNS lookup failed); \
+                "{op}: could not resolve host name {host} for {url} (DNS lookup failed); \
                  check the URL, and this machine's DNS and network settings"
             ),
             TransportErrorKind::Connect => write!(
                 f,
-                "{op}: could not connect to {host} (refused or unreachable); \
+                "{op}: could not connect to {url} (refused or unreachable); \
                  check the URL, that the service is up, and any proxy or firewall"
             ),
             TransportErrorKind::Certificate => write!(
                 f,
-                "{op}: the TLS certificate of {host} was rejected, so nothing was sent; \
+                "{op}: the TLS certificate of {host} was rejected for {url}, so nothing was sent; \
                  check the URL and this machine's clock; behind a TLS-inspecting proxy, \
                  build with the feature platform-verifier to trust the system's certificates"
             ),
             TransportErrorKind::Tls => write!(
                 f,
-                "{op}: the TLS handshake with {host} failed; check that the URL is \
+                "{op}: the TLS handshake with {host} failed for {url}; check that the URL is \
                  https:// to a TLS server"
             ),
             TransportErrorKind::Timeout => write!(
                 f,
-                "{op}: timed out waiting for {host}; raise the timeout or try again later"
+                "{op}: timed out waiting for {url}; raise the timeout or try again later"
             ),
             TransportErrorKind::Connection => write!(
                 f,
-                "{op}: the connection to {host} was reset or closed before a complete \
+                "{op}: the connection to {url} was reset or closed before a complete \
                  answer arrived; try again, or check any proxy in between"
             ),
             TransportErrorKind::ResponseTooLarge => write!(
                 f,
-                "{op}: the answer from {host} was larger than the client accepts \
+                "{op}: the answer from {url} was larger than the client accepts \
                  (see ClientBuilder::max_response_bytes)"
             ),
             TransportErrorKind::Other => {
-                write!(f, "{op}: the request to {host} failed in transport")
+                write!(f, "{op}: the request to {url} failed in transport")
             }
         }?;
         if let Some(source) = &self.source {

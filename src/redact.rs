@@ -9,7 +9,14 @@
 //! request (in its plain and percent-encoded forms) is blanked out, and so is
 //! the value of every JSON `"key"` field (the keys of other tokens).
 
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// What RFC 3986 encoders escape: all but letters, digits and `-._~`.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// What replaces a secret.
 pub(crate) const REDACTED: &str = "[redacted]";
@@ -62,9 +69,8 @@ impl<'a> Secrets<'a> {
     }
 
     /// `text` with every secret and every JSON `"key"` value blanked out.
-    /// Each secret is searched for as sent and as an echo may quote it:
-    /// percent-encoded (as in a path or a form, `+` for a space),
-    /// JSON-escaped and HTML-escaped.
+    /// Each secret is searched for as sent and in every form in which this
+    /// crate, its dependencies or a server may quote it (see [`forms`]).
     pub(crate) fn scrub(&self, text: &str) -> String {
         let mut out = redact_key_fields(text);
         for secret in self.iter() {
@@ -97,26 +103,86 @@ impl<'a> Secrets<'a> {
 }
 
 /// The forms in which a secret may come back, longest first so a longer
-/// form is blanked before a shorter one inside it.
+/// form is blanked before a shorter one inside it:
+///
+/// - as sent;
+/// - percent-encoded, every byte but letters and digits (this crate's paths
+///   and forms) or all but RFC 3986's unreserved `-._~`, each also with `+`
+///   for a space (forms);
+/// - JSON-escaped as serde_json writes it, with `\/` for `/`, and with every
+///   character outside ASCII as `\uXXXX` (other servers' encoders);
+/// - Rust `Debug` escaping (`\u{301}`, `\n`, `\"`), in which this crate and
+///   serde's messages (`invalid type: string "..."`) quote a value;
+/// - HTML-escaped, with named and with numeric entities.
+///
+/// Letters are matched in any ASCII case, so `%2f` and `\u00E9` match too.
 fn forms(secret: &str) -> Vec<String> {
-    let encoded = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
-    let form_encoded = encoded.replace("%20", "+");
-    let json = serde_json::to_string(secret).unwrap_or_default();
-    let json = json
-        .strip_prefix('"')
-        .and_then(|j| j.strip_suffix('"'))
-        .unwrap_or(secret)
-        .to_owned();
-    let html = secret
-        .replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    let mut forms = vec![encoded, form_encoded, json, html, secret.to_owned()];
+    let mut forms = vec![secret.to_owned()];
+    for set in [NON_ALPHANUMERIC, NOT_UNRESERVED] {
+        let encoded = utf8_percent_encode(secret, set).to_string();
+        forms.push(encoded.replace("%20", "+"));
+        forms.push(encoded);
+    }
+    let json = quoted_inside(&serde_json::to_string(secret).unwrap_or_default(), secret);
+    forms.push(json.replace('/', "\\/"));
+    forms.push(ascii_json(&json));
+    forms.push(json);
+    forms.push(quoted_inside(&format!("{secret:?}"), secret));
+    forms.push(html_escaped(secret, "&#39;"));
+    forms.push(html_escaped(secret, "&#x27;"));
+    forms.push(html_numeric(secret));
     forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
     forms.dedup();
     forms
+}
+
+/// What is between the quotes of `quoted`; `fallback` if it is not quoted.
+fn quoted_inside(quoted: &str, fallback: &str) -> String {
+    quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or(fallback)
+        .to_owned()
+}
+
+/// JSON text with every character outside ASCII as `\uXXXX` (a pair of
+/// them beyond the first plane).
+fn ascii_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+fn html_escaped(secret: &str, apostrophe: &str) -> String {
+    secret
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('\'', apostrophe)
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Every character but letters and digits as a numeric entity (`&#233;`).
+fn html_numeric(secret: &str) -> String {
+    secret
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else {
+                format!("&#{};", u32::from(c))
+            }
+        })
+        .collect()
 }
 
 /// Replaces every occurrence of `secret`, ignoring ASCII case (a gateway may
@@ -188,6 +254,58 @@ fn redact_key_fields(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Passwords and keys with a combining accent, control characters, a
+    /// zero-width joiner and a character beyond the first plane.
+    const TRICKY: [&str; 4] = [
+        "cafe\u{301}-secret",
+        "tab\there\u{7}bell\u{1b}[31m",
+        "zero\u{200d}width\u{feff}bom",
+        "emoji\u{1f600}/slash&amp",
+    ];
+
+    /// Every form in which something may quote `secret`: the formatting
+    /// calls of std, serde_json, serde and percent-encoding themselves, and
+    /// encoders of other servers.
+    fn echoes(secret: &str) -> Vec<String> {
+        let serde_message = serde_json::from_value::<u64>(serde_json::Value::from(secret))
+            .unwrap_err()
+            .to_string();
+        let json = serde_json::to_string(secret).unwrap();
+        vec![
+            format!("{secret:?}"),
+            format!("{:?}", vec![secret]),
+            serde_message,
+            json.clone(),
+            json.replace('/', "\\/"),
+            ascii_json(&json).to_uppercase().replace("\\U", "\\u"),
+            utf8_percent_encode(secret, NON_ALPHANUMERIC)
+                .to_string()
+                .to_lowercase(),
+            utf8_percent_encode(secret, NOT_UNRESERVED).to_string(),
+            html_escaped(secret, "&#x27;"),
+            html_numeric(secret),
+            format!("raw {secret} raw"),
+        ]
+    }
+
+    #[test]
+    fn tricky_secrets_are_blanked_in_every_escaping() {
+        for secret in TRICKY {
+            for scrubbed in [
+                Secrets::default().with_password(secret),
+                Secrets::default().with(secret),
+            ] {
+                for echo in echoes(secret) {
+                    let shown = scrubbed.scrub(&echo);
+                    assert!(shown.contains(REDACTED), "{echo} -> {shown}");
+                    for part in ["secret", "here", "width", "slash"] {
+                        assert!(!shown.contains(part), "{secret:?}: {echo} -> {shown}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn key_fields_are_blanked_even_when_cut_off() {

@@ -611,9 +611,13 @@ impl Renewer {
         for working in live {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let result = match left {
-                Some(time) if time.is_zero() => Err(Error::Transport(
-                    crate::TransportError::out_of_time("renewing.close", transport.iam.host()),
-                )),
+                Some(time) if time.is_zero() => {
+                    Err(Error::Transport(crate::TransportError::out_of_time(
+                        "renewing.close",
+                        transport.iam.host(),
+                        &format!("{}/v1/tokens/{}/", transport.iam.prefix, working.id),
+                    )))
+                }
                 time => self.delete(transport, &self.parent, working.id, time),
             };
             match result {

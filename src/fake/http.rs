@@ -23,12 +23,17 @@ enum Next {
     Reject(u16, &'static str),
 }
 
-/// Serves one connection until the peer closes it, it asks to close, or the
+/// Serves one connection until the peer closes it, it asks to close, it
+/// stays idle (or sends a request too slowly) past the idle timeout, or the
 /// simulator stops.
 pub(crate) fn serve(mut stream: TcpStream, shared: &Shared) {
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     loop {
-        let (request, keep_alive) = match read_request(&mut stream, &mut buf, shared) {
+        // The whole next request (head and body) must arrive within the
+        // idle timeout, so that neither a silent connection nor one that
+        // sends a byte now and then holds a thread and a connection slot.
+        let started = Instant::now();
+        let (request, keep_alive) = match read_request(&mut stream, &mut buf, shared, started) {
             Next::Request(request, keep_alive) => (request, keep_alive),
             Next::Closed => return,
             Next::Reject(status, message) => {
@@ -92,14 +97,19 @@ impl Shared {
     }
 }
 
-fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> Next {
+fn read_request(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    shared: &Shared,
+    started: Instant,
+) -> Next {
     loop {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut parsed = httparse::Request::new(&mut headers);
         match parsed.parse(buf) {
             Ok(httparse::Status::Complete(head_len)) => {
                 let head = request_from_head(&parsed);
-                return finish_request(stream, buf, shared, head, head_len);
+                return finish_request(stream, buf, shared, head, head_len, started);
             }
             Ok(httparse::Status::Partial) => {
                 if buf.len() > MAX_HEAD_BYTES {
@@ -111,11 +121,18 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> N
             }
             Err(_) => return Next::Reject(400, "Malformed HTTP request."),
         }
-        if !fill(stream, buf, shared) {
-            return Next::Closed;
+        match fill(stream, buf, shared, started) {
+            Filled::More => {}
+            // Nothing of a request yet: an idle keep-alive connection.
+            Filled::TimedOut if buf.is_empty() => return Next::Closed,
+            Filled::TimedOut => return Next::Reject(408, REQUEST_TIMEOUT),
+            Filled::Closed => return Next::Closed,
         }
     }
 }
+
+const REQUEST_TIMEOUT: &str =
+    "Request timeout: the request did not arrive in full within the idle timeout.";
 
 /// The request a parsed head describes, its body still to be read, and
 /// whether it came as HTTP/1.0.
@@ -152,6 +169,7 @@ fn finish_request(
     shared: &Shared,
     (mut request, version_1_0): (RecordedRequest, bool),
     head_len: usize,
+    started: Instant,
 ) -> Next {
     if request.header("transfer-encoding").is_some() {
         return Next::Reject(
@@ -188,8 +206,10 @@ fn finish_request(
     };
     let total = head_len.saturating_add(length);
     while buf.len() < total {
-        if !fill(stream, buf, shared) {
-            return Next::Closed;
+        match fill(stream, buf, shared, started) {
+            Filled::More => {}
+            Filled::TimedOut => return Next::Reject(408, REQUEST_TIMEOUT),
+            Filled::Closed => return Next::Closed,
         }
     }
     request.body = buf
@@ -201,22 +221,57 @@ fn finish_request(
     Next::Request(request, keep_alive)
 }
 
-/// Reads more bytes into `buf`; false when the peer closed, the read failed
-/// or the simulator is stopping.
-fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> bool {
+/// How long one read waits before the deadline and the stop flag are
+/// looked at again.
+const READ_STEP: Duration = Duration::from_millis(100);
+
+/// What reading more bytes of a request gave.
+enum Filled {
+    More,
+    /// The deadline passed first.
+    TimedOut,
+    /// The peer closed, the read failed or the simulator is stopping.
+    Closed,
+}
+
+/// Reads more bytes into `buf`, waiting at most until the idle timeout
+/// after `started` has passed. The timeout is read again at every step, so
+/// a change applies to connections already waiting.
+fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared, started: Instant) -> Filled {
     let mut chunk = [0u8; 8192];
     loop {
         if shared.is_stopping() {
-            return false;
+            return Filled::Closed;
+        }
+        // A timeout too long for the clock never runs out.
+        let left = started
+            .checked_add(shared.idle_timeout())
+            .map_or(READ_STEP, |deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            });
+        if left.is_zero() {
+            return Filled::TimedOut;
+        }
+        if stream.set_read_timeout(Some(left.min(READ_STEP))).is_err() {
+            return Filled::Closed;
         }
         match stream.read(&mut chunk) {
-            Ok(0) => return false,
+            Ok(0) => return Filled::Closed,
             Ok(n) => {
                 buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
-                return true;
+                return Filled::More;
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return false,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
+            Err(_) => return Filled::Closed,
         }
     }
 }
@@ -266,6 +321,7 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         411 => "Length Required",
         413 => "Content Too Large",
         429 => "Too Many Requests",

@@ -58,7 +58,9 @@
 //! bodies (chunked request bodies get 411; two different `Content-Length`
 //! headers get 400, identical repeats are accepted), accepts bodies up to
 //! 64 KiB, serves at most 256 connections at once (more are answered 503
-//! and closed), and keeps a bounded log of requests for
+//! and closed), closes a connection that sends nothing, or not a whole
+//! request, within its idle timeout (10 s, see
+//! [`FakeIam::set_idle_timeout`]), and keeps a bounded log of requests for
 //! [`FakeIam::requests`].
 
 mod account;
@@ -90,6 +92,13 @@ const REQUEST_LOG_BYTES: usize = 4 * 1024 * 1024;
 const RECORDED_BODY_BYTES: usize = 4 * 1024;
 /// The most connections served at once; more are answered 503 and closed.
 const MAX_CONNECTIONS: usize = 256;
+/// How long a connection may stay idle, or take to send one request,
+/// unless [`FakeIam::set_idle_timeout`] says otherwise.
+///
+/// ```
+/// assert_eq!(neuroio::fake::DEFAULT_IDLE_TIMEOUT.as_secs(), 10);
+/// ```
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The id of the first account, whose user is `root`.
 const ROOT_ACCOUNT: u64 = 1;
 
@@ -344,6 +353,7 @@ pub(crate) struct Shared {
     live: Mutex<usize>,
     ended: Condvar,
     stopping: AtomicBool,
+    idle_timeout: Mutex<Duration>,
 }
 
 /// Locks a mutex, recovering the data if a thread panicked while holding it:
@@ -370,6 +380,10 @@ impl Shared {
 
     pub(crate) fn record(&self, request: &RecordedRequest) {
         lock(&self.requests).push(request);
+    }
+
+    pub(crate) fn idle_timeout(&self) -> Duration {
+        *lock(&self.idle_timeout)
     }
 
     pub(crate) fn is_stopping(&self) -> bool {
@@ -472,6 +486,7 @@ impl FakeIam {
             live: Mutex::new(0),
             ended: Condvar::new(),
             stopping: AtomicBool::new(false),
+            idle_timeout: Mutex::new(DEFAULT_IDLE_TIMEOUT),
         });
         let workers: Workers = Arc::new(Mutex::new(HashMap::new()));
         let acceptor = {
@@ -652,6 +667,28 @@ impl FakeIam {
     pub fn set_temporary_lifetime(&self, lifetime: Duration) -> Duration {
         self.shared
             .with_state(|state| state.set_temporary_lifetime(lifetime))
+    }
+
+    /// Sets how long a connection may wait before the next request starts
+    /// and then take to send it in full (head and body); returns the
+    /// timeout now in force. An idle connection is closed when it runs out;
+    /// one that sent part of a request gets 408 and is closed. So neither
+    /// silent nor slow clients can hold the simulator's connection slots
+    /// (it serves at most 256 at once). Defaults to
+    /// [`DEFAULT_IDLE_TIMEOUT`] (10 s); a zero timeout is raised to 1 ms.
+    /// The new timeout applies at once, to connections already waiting too.
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// use std::time::Duration;
+    /// assert_eq!(fake.set_idle_timeout(Duration::from_secs(2)), Duration::from_secs(2));
+    /// assert_eq!(fake.set_idle_timeout(Duration::ZERO), Duration::from_millis(1));
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn set_idle_timeout(&self, timeout: Duration) -> Duration {
+        let timeout = timeout.max(Duration::from_millis(1));
+        *lock(&self.shared.idle_timeout) = timeout;
+        timeout
     }
 
     /// Adds `count` temporary tokens to the account of the token whose key

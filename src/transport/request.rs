@@ -329,7 +329,10 @@ impl Transport {
             Error::InvalidTokenRef("the key is too long to be sent in a URL; check the key")
         })?;
         let host = base.host();
-        let transport = |err| TransportError::from_ureq(request.operation, host, err);
+        let transport = |err| {
+            let shown = shown_url(&base.prefix, request);
+            TransportError::from_ureq(request.operation, host, &shown, err)
+        };
         let mut response = sent.map_err(transport)?;
         let retry_after = response
             .headers()
@@ -368,6 +371,11 @@ impl Transport {
         }
         agent.run(config.build())
     }
+}
+
+/// The URL of `request` for messages: no query, a key shown as `<key>`.
+fn shown_url(prefix: &str, request: &Request<'_>) -> String {
+    format!("{prefix}{}", request.route())
 }
 
 /// Every secret `request` carries: the keys its caller may send, a key in

@@ -33,10 +33,7 @@ fn login_prints_the_user_and_a_working_token() {
 
     assert_eq!(field_names(&login), ["token", "user"]);
     assert_eq!(login["user"], serde_json::json!({"username": user}));
-    assert_eq!(
-        field_names(&login["token"]),
-        ["created", "expires", "id", "is_active", "key"]
-    );
+    assert_eq!(field_names(&login["token"]), super::TOKEN_FIELDS_WITH_KEY);
     assert!(login["token"]["expires"].is_string());
     let key = login["token"]["key"].as_str().unwrap();
     let me = client(&fake, key).whoami().unwrap();
@@ -112,9 +109,11 @@ fn login_without_a_password_source_or_with_a_token_file_is_a_usage_error() {
          or run on a terminal to be asked\n"
     );
     assert_eq!(with_token.status.code(), Some(2));
+    // Refused when parsed.
     assert_eq!(
         stderr(&with_token),
-        "error: login needs no API token; --token-file does not apply\n"
+        "error: invalid value '/dev/null' for '--token-file <PATH>': login needs no API token\n\n\
+         For more information, try '--help'.\n"
     );
     assert_eq!(as_argument.status.code(), Some(2));
     assert_eq!(empty.status.code(), Some(2));
@@ -211,12 +210,13 @@ fn password_change_then_login_with_the_new_one() {
 }
 
 #[test]
-fn wrong_old_password_exits_1_with_the_field_error() {
+fn wrong_old_password_exits_4_with_the_field_error() {
     let fake = FakeIam::start().unwrap();
 
     let output = change(&fake, "not-it", "a-new-secret", &[]);
 
-    assert_eq!(output.status.code(), Some(1));
+    // A wrong password, as for login: 4, as the table of exit codes says.
+    assert_eq!(output.status.code(), Some(4));
     assert_eq!(stdout(&output), "");
     let err = stderr(&output);
     assert!(err.starts_with("error: API error (HTTP 400): "), "{err}");
@@ -248,7 +248,15 @@ fn password_change_with_reset_tokens_says_every_token_is_gone() {
         "note: every token of the account was deleted, including the one this command used; \
          log in again for a new one\n"
     );
-    assert_eq!(run(&fake, &["whoami"]).status.code(), Some(4));
+    let after = run(&fake, &["whoami"]);
+    assert_eq!(after.status.code(), Some(4));
+    assert_eq!(
+        stderr(&after),
+        format!(
+            "error: API error (HTTP 401): Invalid token.\n{}\n",
+            super::LOG_IN_AGAIN
+        )
+    );
 }
 
 #[test]

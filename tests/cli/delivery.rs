@@ -8,7 +8,7 @@ use neuroio::fake::Fault;
 pub(super) fn run_into_closed_pipe(fake: &FakeIam, args: &[&str]) -> Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    Command::new(BIN)
+    neuroio()
         .args(args)
         .env("NEUROIO_API_TOKEN", fake.root_token())
         .env("NEUROIO_IAM_URL", fake.url())
@@ -98,7 +98,7 @@ fn create_into_a_full_disk_deletes_the_token_and_exits_1() {
         .open("/dev/full")
         .unwrap();
 
-    let output = Command::new(BIN)
+    let output = neuroio()
         .args(["tokens", "create"])
         .env("NEUROIO_API_TOKEN", fake.root_token())
         .env("NEUROIO_IAM_URL", fake.url())

@@ -8,7 +8,7 @@ use std::time::Instant;
 /// `neuroio exec -- sh -c SCRIPT` with the root token; the script finds
 /// the binary in $NEUROIO and a scratch folder in $DIR.
 fn exec_sh(fake: &FakeIam, dir: &std::path::Path, script: &str) -> Command {
-    let mut command = Command::new(BIN);
+    let mut command = neuroio();
     command
         .args(["exec", "--", "sh", "-c", script])
         .env("NEUROIO_API_TOKEN", fake.root_token())
@@ -182,9 +182,9 @@ fn wait_bounded(child: &mut std::process::Child) -> std::process::ExitStatus {
 }
 
 #[test]
-fn sigterm_and_sigint_reach_the_command_and_the_token_is_still_deleted() {
+fn sigterm_sigint_sighup_and_sigquit_reach_the_command_and_the_token_is_still_deleted() {
     let fake = FakeIam::start().unwrap();
-    for (signal, code) in [("-TERM", 143), ("-INT", 130)] {
+    for (signal, code) in [("-TERM", 143), ("-INT", 130), ("-HUP", 129), ("-QUIT", 131)] {
         let dir = scratch(&signal[1..]);
         // The command says it runs, then sleeps; sh -c execs sleep, so the
         // signal goes straight to it.
@@ -238,8 +238,10 @@ fn a_failed_delete_is_reported_and_turns_success_into_1() {
     let succeeded = exec(&fake, deletes_all);
     let failed = exec(&other, &format!("{deletes_all}; exit 5"));
 
-    let reported = "error: the temporary token 2 could not be deleted \
-                    (API error (HTTP 401): Invalid token.); delete it with: neuroio tokens delete 2\n";
+    let reported = format!(
+        "error: the temporary token 2 could not be deleted \
+         (API error (HTTP 401): Invalid token.\n{LOG_IN_AGAIN}); delete it with: neuroio tokens delete 2\n"
+    );
     assert_eq!(succeeded.status.code(), Some(1));
     assert_eq!(stderr(&succeeded), reported);
     assert_eq!(failed.status.code(), Some(5));
@@ -262,4 +264,105 @@ fn a_server_error_on_the_delete_is_reported() {
          the simulator was told to fail this request.); delete it with: neuroio tokens delete 2\n"
     );
     assert_eq!(ids(&fake), [2, 1]);
+}
+
+#[test]
+fn a_token_on_standard_input_takes_its_line_and_leaves_the_rest_to_the_command() {
+    let fake = FakeIam::start().unwrap();
+    for lines in [3, 5_000] {
+        let mut input = format!("{}\n", fake.root_token());
+        for i in 0..lines {
+            input.push_str(&format!("line {i}\n"));
+        }
+        let output = run_with_stdin(
+            &fake,
+            &[
+                "exec",
+                "--token-file",
+                "-",
+                "--",
+                "sh",
+                "-c",
+                r#"read -r first; echo "$first"; wc -l"#,
+            ],
+            &input,
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_eq!(
+            stdout(&output).split_whitespace().collect::<Vec<_>>(),
+            ["line", "0", &(lines - 1).to_string()],
+            "{lines} lines"
+        );
+        assert_eq!(ids(&fake), [1]);
+    }
+}
+
+#[test]
+fn signals_ignored_when_exec_started_stay_ignored_for_the_command() {
+    let fake = FakeIam::start().unwrap();
+
+    // SIGINT and SIGQUIT ignored (as a script's `trap '' INT QUIT` or a
+    // background job leave them), SIGHUP and SIGTERM not.
+    let output = exec(
+        &fake,
+        r#"trap '' INT QUIT; exec "$NEUROIO" exec -- grep SigIgn /proc/self/status"#,
+    );
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let line = stdout(&output);
+    let mask = u64::from_str_radix(line.trim().trim_start_matches("SigIgn:").trim(), 16).unwrap();
+    let ignored = |signal: u32| mask & (1 << (signal - 1)) != 0;
+    assert_eq!(
+        [ignored(1), ignored(2), ignored(3), ignored(15)],
+        [false, true, true, false],
+        "{line}"
+    );
+    assert_eq!(ids(&fake), [1]);
+}
+
+#[test]
+fn the_command_cannot_read_the_account_token_from_exec() {
+    let fake = FakeIam::start().unwrap();
+    // As an ordinary user: root may read any process.
+    let as_nobody: &[&str] = if Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n")
+    {
+        &[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]
+    } else {
+        &[]
+    };
+    let mut command = Command::new(as_nobody.first().copied().unwrap_or(BIN));
+    command
+        .args(as_nobody.iter().skip(1))
+        .args(if as_nobody.is_empty() {
+            vec![]
+        } else {
+            vec![BIN]
+        })
+        .args([
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/$PPID/environ; s=$?; echo; echo cat exited $s",
+        ])
+        .env("NEUROIO_API_TOKEN", fake.root_token())
+        .env("NEUROIO_IAM_URL", fake.url())
+        .stdin(Stdio::null());
+
+    let output = command.output().unwrap();
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let shown = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(!shown.contains(&fake.root_token()), "{shown}");
+    assert!(shown.contains("cat exited 1"), "{shown}");
+    assert!(shown.contains("Permission denied"), "{shown}");
+    assert_eq!(ids(&fake), [1]);
 }

@@ -5,7 +5,7 @@ use super::*;
 /// Runs the binary with no API token and no IAM URL: these commands need
 /// neither.
 fn run_bare(args: &[&str]) -> Output {
-    Command::new(BIN)
+    neuroio()
         .args(args)
         .env_remove("NEUROIO_API_TOKEN")
         .env_remove("NEUROIO_IAM_URL")

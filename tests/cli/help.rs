@@ -26,7 +26,7 @@ const API_OPTIONS: [&str; 9] = [
 ];
 
 fn help(args: &[&str]) -> String {
-    let output = Command::new(BIN)
+    let output = neuroio()
         .args(args)
         .arg("--help")
         .env_remove("NEUROIO_API_TOKEN")
@@ -37,11 +37,41 @@ fn help(args: &[&str]) -> String {
     stdout(&output)
 }
 
+const SEE_TOP_HELP: &str = "\
+API options (--iam-url, --token-file, --output, ...) and exit codes: neuroio --help
+";
+
 #[test]
-fn every_command_that_talks_to_the_api_shows_the_exit_codes_and_api_options() {
+fn the_api_options_and_exit_codes_are_shown_once_in_the_top_level_help() {
+    let top = help(&[]);
+    assert!(top.ends_with(EXIT_CODES), "{top}");
+    let api = top.find("\nAPI options:\n").unwrap();
+    for option in API_OPTIONS {
+        assert_eq!(
+            top.matches(&format!("      {option}")).count(),
+            1,
+            "{option}"
+        );
+        assert!(
+            top.find(&format!("      {option}")).unwrap() > api,
+            "{option}"
+        );
+    }
+    let man = stdout(&neuroio().arg("man").output().unwrap());
+    for option in API_OPTIONS {
+        let roff = option.replace('-', "\\-");
+        assert_eq!(
+            man.matches(&format!("\n\\fB{roff}\\fR")).count(),
+            1,
+            "{option} in:\n{man}"
+        );
+    }
+}
+
+#[test]
+fn a_subcommands_help_lists_what_it_takes_and_points_to_the_rest() {
     for command in [
-        &[][..],
-        &["tokens"],
+        &["tokens"][..],
         &["tokens", "create"],
         &["tokens", "list"],
         &["tokens", "get"],
@@ -75,14 +105,53 @@ fn every_command_that_talks_to_the_api_shows_the_exit_codes_and_api_options() {
         &["password", "change"],
     ] {
         let text = help(command);
-        assert!(text.ends_with(EXIT_CODES), "{command:?}:\n{text}");
+        assert!(text.ends_with(SEE_TOP_HELP), "{command:?}:\n{text}");
         if command.first() == Some(&"stream-tokens") {
             assert!(!text.contains("\n  rotate "), "{command:?}");
         }
         for option in API_OPTIONS {
-            assert!(text.contains(option), "{command:?} lacks {option}");
+            assert!(
+                !text.contains(&format!("      {option}")),
+                "{command:?} lists {option}:\n{text}"
+            );
         }
+        assert!(!text.contains("4  authentication failed"), "{command:?}");
     }
+    let create = help(&["tokens", "create"]);
+    assert!(create.lines().count() < 25, "{create}");
+    assert!(create.contains("\n      --permanent\n"), "{create}");
+    assert!(help(&["login"]).contains("\n      --username <USER>\n"));
+    assert!(help(&["password", "change"]).contains("\n      --old-password-file <PATH>\n"));
+}
+
+#[test]
+fn options_a_command_cannot_use_are_refused_when_parsed() {
+    let fake = FakeIam::start().unwrap();
+    for (args, message) in [
+        (
+            &["exec", "--output", "json", "--", "true"][..],
+            "error: invalid value 'json' for '--output <OUTPUT>': exec prints nothing of its own to format\n",
+        ),
+        (
+            &["exec", "--show-keys", "--", "true"],
+            "error: invalid value 'true' for '--show-keys': exec never prints the command's token\n",
+        ),
+        (
+            &["login", "--username", "root", "--token-file", "t"],
+            "error: invalid value 't' for '--token-file <PATH>': login needs no API token\n",
+        ),
+        (
+            &["--output", "json", "exec", "--", "true"],
+            "error: --output and --show-keys do not apply to `neuroio exec`: it prints nothing of its own\n",
+        ),
+    ] {
+        let output = run(&fake, args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let err = stderr(&output);
+        assert!(err.starts_with(message), "{args:?}: {err}");
+        assert_eq!(stdout(&output), "", "{args:?}");
+    }
+    assert!(fake.requests().is_empty());
 }
 
 #[test]
@@ -105,7 +174,7 @@ fn commands_that_do_not_talk_to_the_api_list_no_api_options() {
 
 #[test]
 fn api_options_before_a_command_that_does_not_use_them_are_refused() {
-    let output = Command::new(BIN)
+    let output = neuroio()
         .args(["--output", "json", "fake-server"])
         .output()
         .unwrap();
@@ -120,7 +189,7 @@ fn api_options_before_a_command_that_does_not_use_them_are_refused() {
 
 #[test]
 fn help_defaults_come_from_the_library() {
-    let text = help(&["tokens", "list"]);
+    let text = help(&[]);
     assert!(text.contains(&format!(
         "[default: {}]",
         neuroio::DEFAULT_TIMEOUT.as_secs_f64()
@@ -191,7 +260,7 @@ fn api_options_work_before_and_after_the_subcommand() {
 
 #[test]
 fn insecure_http_error_names_the_flag_and_the_flag_allows_it() {
-    let refused = Command::new(BIN)
+    let refused = neuroio()
         .args(["--iam-url", "http://example.com", "tokens", "list"])
         .env("NEUROIO_API_TOKEN", "some-token-value")
         .output()
@@ -211,7 +280,7 @@ fn insecure_http_error_names_the_flag_and_the_flag_allows_it() {
         &["--allow-insecure-http", "tokens", "list"][..],
         &["tokens", "list", "--allow-insecure-http"],
     ] {
-        let allowed = Command::new(BIN)
+        let allowed = neuroio()
             .args(["--iam-url", "http://192.0.2.1:9", "--timeout", "0.3"])
             .args(["--retries", "0"])
             .args(args)
@@ -220,21 +289,6 @@ fn insecure_http_error_names_the_flag_and_the_flag_allows_it() {
             .unwrap();
         assert_eq!(allowed.status.code(), Some(3), "{}", stderr(&allowed));
         assert!(!stderr(&allowed).contains("some-token-value"));
-    }
-}
-
-#[test]
-fn command_options_come_before_the_api_options() {
-    for (command, first) in [
-        (&["login"][..], "--username <USER>"),
-        (&["password", "change"], "--old-password-file <PATH>"),
-        (&["spaces", "create-token"], "--permanent"),
-    ] {
-        let text = help(command);
-        let options = text.find("\nOptions:\n").unwrap();
-        let api = text.find("\nAPI options:\n").unwrap();
-        let at = text.find(&format!("\n      {first}\n")).unwrap();
-        assert!(options < at && at < api, "{command:?}:\n{text}");
     }
 }
 
@@ -251,7 +305,10 @@ fn exec_help_says_how_long_the_token_lives_and_its_exit_codes() {
         "{text}"
     );
     for option in API_OPTIONS {
-        assert!(text.contains(option), "exec lacks {option}");
+        assert!(
+            !text.contains(&format!("      {option}")),
+            "exec lists {option}"
+        );
     }
     assert!(text.ends_with(
         "Exit codes:\n  N      the command's own exit status\n  128+N  the command was killed by signal N\n  \

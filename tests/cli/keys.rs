@@ -22,7 +22,11 @@ fn key_from_standard_input_with_a_dash() {
     assert_eq!(json(&off)["is_active"], false);
 
     let gone = run_with_stdin(&fake, &["tokens", "delete", "--key-file", "-"], &line);
-    assert_eq!(json(&gone), serde_json::json!({"deleted": true}));
+    // Named by its key, which is not printed: no id.
+    assert_eq!(
+        json(&gone),
+        serde_json::json!({"deleted": {"collection": "tokens", "id": null}})
+    );
     assert!(sdk.tokens().get(made.id).unwrap_err().is_not_found());
 }
 
@@ -48,7 +52,15 @@ fn key_from_a_file_trims_one_trailing_newline_only() {
         &["tokens", "get", "--key-file", two.to_str().unwrap()],
     );
     assert_eq!(wrong.status.code(), Some(1));
-    assert_eq!(stderr(&wrong), "error: API error (HTTP 404): Not found.\n");
+    // The key is not shown, even in the URL.
+    assert_eq!(
+        stderr(&wrong),
+        format!(
+            "error: API error (HTTP 404): Not found.\nthe token with that key at {} was not \
+             found: check the id or key, and the base URL (--iam-url)\n",
+            fake.url()
+        )
+    );
 
     let off = run(
         &fake,
@@ -66,7 +78,11 @@ fn key_from_a_file_trims_one_trailing_newline_only() {
         &fake,
         &["tokens", "delete", "--key-file", one.to_str().unwrap()],
     );
-    assert_eq!(json(&gone), serde_json::json!({"deleted": true}));
+    // Named by its key, which is not printed: no id.
+    assert_eq!(
+        json(&gone),
+        serde_json::json!({"deleted": {"collection": "tokens", "id": null}})
+    );
     assert!(sdk.tokens().get(made.id).unwrap_err().is_not_found());
     std::fs::remove_dir_all(one.parent().unwrap()).unwrap();
 }
@@ -116,5 +132,49 @@ fn key_sources_are_exclusive_and_one_is_required() {
         stderr(&stdin_twice),
         "error: standard input cannot hold both the API token (--token-file -) and the key\n"
     );
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn every_secret_read_from_a_file_or_stream_is_capped() {
+    let fake = FakeIam::start().unwrap();
+    let zero = || Stdio::from(std::fs::File::open("/dev/zero").unwrap());
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["tokens", "list", "--token-file", "/dev/zero"],
+            "the token file /dev/zero holds more than 65536 bytes, too many for the API token; check that it is the right file",
+        ),
+        (
+            &["tokens", "list", "--token-file", "-"],
+            "standard input holds more than 65536 bytes, too many for the API token; check that it is the right file",
+        ),
+        (
+            &["tokens", "get", "--key-file", "-"],
+            "standard input holds more than 65536 bytes, too many for the key; check that it is the right file",
+        ),
+        (
+            &[
+                "login",
+                "--no-store",
+                "--username",
+                "root",
+                "--password-file",
+                "-",
+            ],
+            "standard input holds more than 65536 bytes, too many for the password; check that it is the right file",
+        ),
+    ];
+    for (args, message) in cases {
+        let output = neuroio()
+            .args(args)
+            .env("NEUROIO_API_TOKEN", fake.root_token())
+            .env("NEUROIO_IAM_URL", fake.url())
+            .stdin(zero())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr(&output), format!("error: {message}\n"), "{args:?}");
+        assert_eq!(stdout(&output), "", "{args:?}");
+    }
     assert!(fake.requests().is_empty());
 }

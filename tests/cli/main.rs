@@ -17,6 +17,7 @@ mod account;
 mod audit;
 mod delivery;
 mod exec;
+mod exit_codes;
 mod generated;
 mod help;
 mod keys;
@@ -30,7 +31,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_neuroio");
 /// Runs the binary with the simulator's URL and `token`, nothing else from
 /// the environment that could change its behaviour.
 fn run_as(fake: &FakeIam, token: Option<&str>, args: &[&str]) -> Output {
-    let mut command = Command::new(BIN);
+    let mut command = neuroio();
     command
         .args(args)
         .env_remove("NEUROIO_API_TOKEN")
@@ -66,13 +67,25 @@ fn run_as(fake: &FakeIam, token: Option<&str>, args: &[&str]) -> Output {
 }
 
 /// A configuration folder that no test creates: no profile is found there.
+/// The binary, kept away from the profiles of the machine running the
+/// tests: a configuration folder of its own (which no test writes into),
+/// and no profile named by the environment. A test of profiles sets its own
+/// folder over this one.
+fn neuroio() -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env("NEUROIO_CONFIG_DIR", no_config_dir())
+        .env_remove("NEUROIO_PROFILE");
+    command
+}
+
 fn no_config_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("neuroio-cli-no-config-{}", std::process::id()))
 }
 
 /// Runs the binary with `input` on standard input.
 fn run_with_stdin(fake: &FakeIam, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(BIN)
+    let mut child = neuroio()
         .args(args)
         .env("NEUROIO_API_TOKEN", fake.root_token())
         .env("NEUROIO_IAM_URL", fake.url())
@@ -111,6 +124,23 @@ fn ids(fake: &FakeIam) -> Vec<u64> {
         .collect()
 }
 
+/// The fields of a token in every command's JSON, a new token's key
+/// included, in the order they are printed.
+const TOKEN_FIELDS_WITH_KEY: [&str; 7] = [
+    "created",
+    "expired",
+    "expires",
+    "id",
+    "is_active",
+    "key",
+    "kind",
+];
+
+/// The CLI's hint after a 401.
+const LOG_IN_AGAIN: &str = "the API token is no longer accepted: it expired, was deactivated, \
+    or was deleted (as `neuroio password change --reset-tokens` does); log in again with \
+    `neuroio login`, or use another token";
+
 fn run(fake: &FakeIam, args: &[&str]) -> Output {
     run_as(fake, Some(&fake.root_token()), args)
 }
@@ -146,10 +176,7 @@ fn create_prints_the_new_token_with_its_key() {
     let temporary = json(&run(&fake, &["tokens", "create"]));
     let permanent = json(&run(&fake, &["tokens", "create", "--permanent"]));
 
-    assert_eq!(
-        field_names(&temporary),
-        ["created", "expires", "id", "is_active", "key"]
-    );
+    assert_eq!(field_names(&temporary), TOKEN_FIELDS_WITH_KEY);
     assert_eq!(temporary["is_active"], true);
     assert!(temporary["expires"].is_string());
     assert_eq!(permanent["expires"], Value::Null);
@@ -177,7 +204,7 @@ fn list_prints_a_json_array_without_keys_by_default() {
     assert_eq!(all[0]["id"], made.id);
     assert_eq!(
         field_names(&all[0]),
-        ["created", "expires", "id", "is_active"]
+        ["created", "expired", "expires", "id", "is_active", "kind"]
     );
 
     let with_keys = json(&run(&fake, &["tokens", "list", "--show-keys"]));
@@ -310,7 +337,10 @@ fn get_update_delete_by_id_and_key() {
     assert_eq!(on["is_active"], true);
 
     let deleted = json(&run(&fake, &["tokens", "delete", &id]));
-    assert_eq!(deleted, serde_json::json!({"deleted": true}));
+    assert_eq!(
+        deleted,
+        serde_json::json!({"deleted": {"collection": "tokens", "id": made.id}})
+    );
     assert!(sdk.tokens().get(made.id).unwrap_err().is_not_found());
 }
 
@@ -345,7 +375,10 @@ fn delete_all_with_a_filter() {
         &["tokens", "delete-all", "--temporary", "--yes"],
     ));
 
-    assert_eq!(done, serde_json::json!({"deleted": "temporary"}));
+    assert_eq!(
+        done,
+        serde_json::json!({"deleted_all": {"collection": "tokens", "kind": "temporary"}})
+    );
     let last = fake.requests().pop().unwrap();
     assert_eq!(
         (last.method.as_str(), last.query.as_deref()),
@@ -362,7 +395,10 @@ fn delete_all_without_filter_says_it_deleted_the_token_in_use() {
 
     let output = run(&fake, &["tokens", "delete-all", "--yes"]);
 
-    assert_eq!(json(&output), serde_json::json!({"deleted": "all"}));
+    assert_eq!(
+        json(&output),
+        serde_json::json!({"deleted_all": {"collection": "tokens", "kind": "all"}})
+    );
     assert!(
         stderr(&output).contains("including the one this command used"),
         "{}",
@@ -407,7 +443,7 @@ fn deactivated_token_exits_4() {
     assert!(stdout(&output).is_empty());
     assert_eq!(
         stderr(&output),
-        "error: API error (HTTP 401): Token is inactive.\n"
+        format!("error: API error (HTTP 401): Token is inactive.\n{LOG_IN_AGAIN}\n")
     );
 }
 
@@ -418,7 +454,15 @@ fn missing_token_exits_1_with_the_api_message() {
     let output = run(&fake, &["tokens", "get", "424242"]);
 
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stderr(&output), "error: API error (HTTP 404): Not found.\n");
+    // The error names the token, in the URL it was not found at.
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: API error (HTTP 404): Not found.\ntoken 424242 at {} was not found: \
+             check the id or key, and the base URL (--iam-url)\n",
+            fake.url()
+        )
+    );
 }
 
 /// A server that answers one request with `status` and the JSON `body`,
@@ -452,7 +496,7 @@ fn validation_error_lists_each_field() {
         r#"{"error_codes": [400], "message": "Validation error.", "fields": [{"name": "limit", "message": "Ensure this value is between 1 and 100.", "error_code": 400}, {"name": "offset", "message": "A valid integer is required.", "error_code": 400}]}"#,
     );
 
-    let output = Command::new(BIN)
+    let output = neuroio()
         .args(["--iam-url", &url, "--retries", "0", "tokens", "list"])
         .env("NEUROIO_API_TOKEN", "some-token-value")
         .output()
@@ -519,7 +563,7 @@ fn fake_server_on_a_taken_port_exits_2() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
 
-    let output = Command::new(BIN)
+    let output = neuroio()
         .args(["fake-server", "--port", &port.to_string()])
         .output()
         .unwrap();
@@ -578,7 +622,7 @@ fn server_not_there_exits_3() {
         .local_addr()
         .unwrap()
         .port();
-    let output = Command::new(BIN)
+    let output = neuroio()
         .args([
             "--iam-url",
             &format!("http://127.0.0.1:{port}"),
@@ -593,8 +637,12 @@ fn server_not_there_exits_3() {
 
     assert_eq!(output.status.code(), Some(3));
     let err = stderr(&output);
+    // The URL in full: scheme, host, port and path.
     assert!(
-        err.starts_with("error: tokens.list: could not connect"),
+        err.starts_with(&format!(
+            "error: tokens.list: could not connect to http://127.0.0.1:{port}/v1/tokens/ \
+             (refused or unreachable)"
+        )),
         "{err}"
     );
     assert!(!err.contains("some-token-value"));
@@ -604,7 +652,7 @@ fn server_not_there_exits_3() {
 fn timeout_exits_3() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let output = Command::new(BIN)
+    let output = neuroio()
         .args([
             "--iam-url",
             &url,
@@ -639,7 +687,7 @@ fn token_from_a_file_and_from_stdin() {
     );
     assert_eq!(json(&from_file).as_array().unwrap().len(), 1);
 
-    let mut child = Command::new(BIN)
+    let mut child = neuroio()
         .args(["--token-file", "-", "tokens", "list"])
         .env_remove("NEUROIO_API_TOKEN")
         .env("NEUROIO_IAM_URL", fake.url())
@@ -693,7 +741,7 @@ fn start_fake_server(
     Value,
     BufReader<std::process::ChildStdout>,
 ) {
-    let mut child = Command::new(BIN)
+    let mut child = neuroio()
         .arg("fake-server")
         .args(args)
         .stdout(Stdio::piped())
@@ -723,7 +771,7 @@ fn fake_server_serves_until_sigterm() {
     assert_eq!(field_names(&info), ["root_token", "url", "user"]);
     assert_eq!(field_names(&info["user"]), ["password", "username"]);
 
-    let output = Command::new(BIN)
+    let output = neuroio()
         .args(["--iam-url", &url, "tokens", "create"])
         .env("NEUROIO_API_TOKEN", root)
         .output()
@@ -787,7 +835,7 @@ fn fake_server_user_logs_in_and_temporary_lifetime_applies() {
 #[test]
 fn fake_server_refuses_a_lifetime_that_is_not_positive() {
     for bad in ["0", "-3", "soon", "1e30"] {
-        let output = Command::new(BIN)
+        let output = neuroio()
             .args(["fake-server", &format!("--temporary-lifetime={bad}")])
             .output()
             .unwrap();
@@ -801,4 +849,102 @@ fn fake_server_refuses_a_lifetime_that_is_not_positive() {
             stderr(&output)
         );
     }
+}
+
+#[test]
+fn every_command_prints_a_token_in_one_shape_with_its_kind_and_whether_it_expired() {
+    let fake = FakeIam::start().unwrap();
+    // Expiry is judged by this machine's clock, which the simulator's
+    // `advance` does not move: temporary tokens live 3 s here.
+    fake.set_temporary_lifetime(Duration::from_secs(3));
+    let created = run(&fake, &["tokens", "create"]);
+    let login = run_with_stdin(
+        &fake,
+        &[
+            "login",
+            "--no-store",
+            "--username",
+            &fake.root_username(),
+            "--password-file",
+            "-",
+        ],
+        &fake.root_password(),
+    );
+    let created_text = stdout(&created);
+    let login_text = stdout(&login);
+    // The same fields in the same order, in create and login alike.
+    let order = |text: &str| -> Vec<String> {
+        let token = text.find("\"created\"").map(|at| &text[at..]).unwrap();
+        let end = token.find('}').unwrap();
+        token[..end]
+            .split(',')
+            .map(|field| field.split(':').next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        order(&created_text),
+        [
+            "\"created\"",
+            "\"expired\"",
+            "\"expires\"",
+            "\"id\"",
+            "\"is_active\"",
+            "\"key\"",
+            "\"kind\""
+        ]
+    );
+    assert_eq!(order(&login_text), order(&created_text));
+    assert_eq!(json(&created)["kind"], "temporary");
+    assert_eq!(json(&created)["expired"], false);
+    assert_eq!(json(&login)["token"]["kind"], "temporary");
+
+    // Once their lifetime has passed, the temporary tokens have expired:
+    // JSON says so, and the table's ACTIVE column.
+    std::thread::sleep(Duration::from_millis(3_500));
+    let listed = json(&run(&fake, &["tokens", "list"]));
+    let shape: Vec<(u64, &str, bool)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_u64().unwrap(),
+                t["kind"].as_str().unwrap(),
+                t["expired"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (3, "temporary", true),
+            (2, "temporary", true),
+            (1, "permanent", false)
+        ]
+    );
+    let table = stdout(&run(&fake, &["tokens", "list", "--output", "table"]));
+    let active: Vec<&str> = table
+        .lines()
+        .map(|line| line.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(active, ["ACTIVE", "expired", "expired", "true"]);
+}
+
+#[test]
+fn a_wrong_base_path_names_the_url_in_the_error() {
+    let fake = FakeIam::start().unwrap();
+    let base = format!("{}/wrong/base", fake.url());
+
+    let output = run(&fake, &["tokens", "list", "--iam-url", &base]);
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: API error (HTTP 404): Not found: the simulator has no such endpoint.\n\
+             the list of tokens at {base} was not found: check the base URL (--iam-url)\n"
+        )
+    );
+    assert_eq!(fake.requests().len(), 1);
+    assert_eq!(fake.requests()[0].path, "/wrong/base/v1/tokens/");
 }

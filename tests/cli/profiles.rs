@@ -40,7 +40,7 @@ impl Home {
     /// Runs the binary with this configuration folder, nothing else from
     /// the environment but `env`.
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut command = Command::new(BIN);
+        let mut command = neuroio();
         command
             .args(args)
             .env_remove("NEUROIO_API_TOKEN")
@@ -151,8 +151,10 @@ fn login_stores_the_token_privately_and_prints_no_key() {
     assert_eq!(shown["user"], serde_json::json!({"username": "root"}));
     assert_eq!(
         field_names(&shown["token"]),
-        ["created", "expires", "id", "is_active"]
+        ["created", "expired", "expires", "id", "is_active", "kind"]
     );
+    assert_eq!(shown["token"]["kind"], "temporary");
+    assert_eq!(shown["token"]["expired"], false);
     assert_eq!(shown["token"]["id"], 2);
     assert_eq!(stderr(&output), "");
     assert_no_key(&fake, &output);

@@ -8,7 +8,7 @@ use neuroio::fake::Fault;
 
 /// Runs the binary against `url` for both hosts with `token`.
 fn run_against(url: &str, token: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
+    neuroio()
         .args(args)
         .env("NEUROIO_API_TOKEN", token)
         .env("NEUROIO_IAM_URL", url)
@@ -237,9 +237,14 @@ fn refusals_have_the_exit_codes_of_tokens() {
     );
     let unknown = run(&fake, &["spaces", "get", "0"]);
     assert_eq!(unknown.status.code(), Some(1));
+    // The error names the space, and the URL it was not found at.
     assert_eq!(
         stderr(&unknown),
-        "error: API error (HTTP 404): Not found.\n"
+        format!(
+            "error: API error (HTTP 404): Not found.\nspace 0 at {} was not found: check the \
+             space's id (`neuroio spaces list` shows them), and the base URL (--iam-url)\n",
+            fake.url()
+        )
     );
 
     // A space token may not: 4.
@@ -293,7 +298,7 @@ fn delete_refuses_without_yes() {
     let deleted = json(&run(&fake, &["spaces", "delete", &lab, "--yes"]));
     assert_eq!(
         deleted,
-        serde_json::json!({"deleted": true, "space": made[0].id})
+        serde_json::json!({"deleted": {"collection": "spaces", "id": made[0].id}})
     );
     let sent = fake.requests();
     assert_eq!(sent.len(), 1);
@@ -336,13 +341,13 @@ fn tables_escape_control_characters_in_names() {
     assert_eq!(
         stdout(&table),
         format!(
-            "ID  NAME\n{}   tab\\there\\u{{202e}}x\n{}   a\\u{{1b}}[31mred\\\\n\n1   default\n",
+            "ID  NAME\n{}   tab\\u{{9}}here\\u{{202e}}x\n{}   a\\u{{1b}}[31mred\\n\n1   default\n",
             made[1].id, made[0].id
         )
     );
     assert_eq!(
         stdout(&one),
-        format!("ID  NAME\n{}   a\\u{{1b}}[31mred\\\\n\n", made[0].id)
+        format!("ID  NAME\n{}   a\\u{{1b}}[31mred\\n\n", made[0].id)
     );
     // JSON keeps the name as the server sent it.
     let as_json = json(&run(&fake, &["spaces", "get", &made[0].id.to_string()]));
@@ -381,7 +386,11 @@ fn spaces_create_token_prints_a_token_of_that_space() {
     assert_eq!(unknown.status.code(), Some(1));
     assert_eq!(
         stderr(&unknown),
-        "error: API error (HTTP 404): Not found.\n"
+        format!(
+            "error: API error (HTTP 404): Not found.\nspace 999 at {} was not found: check the \
+             space's id (`neuroio spaces list` shows them), and the base URL (--iam-url)\n",
+            fake.url()
+        )
     );
     let not_a_number = run(&fake, &["spaces", "create-token", "lab"]);
     assert_eq!(not_a_number.status.code(), Some(2));
@@ -418,7 +427,7 @@ fn spaces_create_token_names_the_token_it_could_not_delete() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
 
-    let output = Command::new(BIN)
+    let output = neuroio()
         .args([
             "--retries",
             "0",

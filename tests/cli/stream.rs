@@ -29,10 +29,7 @@ fn create_prints_the_new_stream_token_with_its_key() {
     let temporary = json(&stream(&fake, &["create"]));
     let permanent = json(&stream(&fake, &["create", "--permanent"]));
 
-    assert_eq!(
-        field_names(&temporary),
-        ["created", "expires", "id", "is_active", "key"]
-    );
+    assert_eq!(field_names(&temporary), super::TOKEN_FIELDS_WITH_KEY);
     assert!(temporary["expires"].is_string());
     assert_eq!(permanent["expires"], Value::Null);
     let stored = sdk(&fake)
@@ -84,7 +81,10 @@ fn list_get_update_delete_and_delete_all() {
     assert!(!sdk.stream_tokens().get(first.id).unwrap().is_active);
 
     let deleted = json(&stream(&fake, &["delete", &id]));
-    assert_eq!(deleted, serde_json::json!({"deleted": true}));
+    assert_eq!(
+        deleted,
+        serde_json::json!({"deleted": {"collection": "stream-tokens", "id": first.id}})
+    );
     assert!(
         sdk.stream_tokens()
             .get(first.id)
@@ -102,7 +102,10 @@ fn list_get_update_delete_and_delete_all() {
     // Deleting every stream token leaves the API token alone, and says
     // nothing about it.
     let everything = stream(&fake, &["delete-all", "--yes"]);
-    assert_eq!(json(&everything), serde_json::json!({"deleted": "all"}));
+    assert_eq!(
+        json(&everything),
+        serde_json::json!({"deleted_all": {"collection": "stream-tokens", "kind": "all"}})
+    );
     assert_eq!(stderr(&everything), "");
     assert!(sdk.stream_tokens().list(None, 20, 0).unwrap().is_empty());
     assert_eq!(sdk.tokens().list(None, 20, 0).unwrap().len(), 1);
@@ -115,7 +118,14 @@ fn missing_stream_token_exits_1_like_tokens() {
     let output = stream(&fake, &["get", "424242"]);
 
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stderr(&output), "error: API error (HTTP 404): Not found.\n");
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: API error (HTTP 404): Not found.\nstream token 424242 at {} was not \
+             found: check the id or key, and the base URL (--api-url)\n",
+            fake.url()
+        )
+    );
     let no_token = run_as(
         &fake,
         None,
@@ -153,7 +163,7 @@ fn api_url_comes_from_the_flag_or_the_environment() {
     let fake = FakeIam::start().unwrap();
     let elsewhere = "http://127.0.0.1:9";
 
-    let from_env = Command::new(BIN)
+    let from_env = neuroio()
         .args(["stream-tokens", "list"])
         .env("NEUROIO_API_TOKEN", fake.root_token())
         .env("NEUROIO_IAM_URL", elsewhere)
@@ -161,7 +171,7 @@ fn api_url_comes_from_the_flag_or_the_environment() {
         .output()
         .unwrap();
     // The flag wins over the environment, before or after the command.
-    let flag_wins = Command::new(BIN)
+    let flag_wins = neuroio()
         .args(["stream-tokens", "list", "--api-url", &fake.url()])
         .env("NEUROIO_API_TOKEN", fake.root_token())
         .env("NEUROIO_API_URL", elsewhere)

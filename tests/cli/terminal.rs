@@ -10,6 +10,8 @@ use super::*;
 fn on_terminal(fake: &FakeIam, shell: &str) -> (Option<i32>, String) {
     let output = Command::new("script")
         .args(["-qec", shell, "/dev/null"])
+        .env("NEUROIO_CONFIG_DIR", no_config_dir())
+        .env_remove("NEUROIO_PROFILE")
         .env("NEUROIO_API_TOKEN", fake.root_token())
         .env("NEUROIO_IAM_URL", fake.url())
         .env_remove("NO_COLOR")
@@ -94,11 +96,13 @@ fn list_all_shows_progress_on_a_terminal_only() {
         &format!("{} tokens list --all --limit 3 > /dev/null", bin()),
     );
     assert_eq!(code, Some(0));
+    // One line, updated in place, and gone at the end.
     assert_eq!(
         progress,
-        "fetched page 1: 3 tokens so far\n\
-         fetched page 2: 6 tokens so far\n\
-         fetched page 3: 7 tokens so far\n"
+        "\rfetched page 1: 3 tokens so far\x1b[K\
+         \rfetched page 2: 6 tokens so far\x1b[K\
+         \rfetched page 3: 7 tokens so far\x1b[K\
+         \r\x1b[K"
     );
 
     for format in ["json", "jsonl", "table"] {
@@ -121,7 +125,10 @@ fn delete_all_shows_progress_on_a_terminal_only() {
     let piped = run(&fake, &["tokens", "delete-all", "--temporary", "--yes"]);
     assert_eq!(piped.status.code(), Some(0));
     assert_eq!(stderr(&piped), "");
-    assert_eq!(stdout(&piped), "{\"deleted\":\"temporary\"}\n");
+    assert_eq!(
+        stdout(&piped),
+        "{\"deleted_all\":{\"collection\":\"tokens\",\"kind\":\"temporary\"}}\n"
+    );
 
     fake.add_temporary_tokens(&fake.root_token(), 2).unwrap();
     let (code, shown) = on_terminal(
@@ -160,6 +167,18 @@ fn no_color_turns_off_the_colour_of_usage_errors() {
 /// answer once its prompt shows and the terminal has stopped echoing (so a
 /// test sees whether the answer would be echoed, without a race).
 fn answer_prompts(fake: &FakeIam, shell: &str, answers: &[(&str, &str)]) -> (Option<i32>, String) {
+    drive_terminal(fake, shell, answers, true)
+}
+
+/// Runs `shell` under a pseudo-terminal like [`on_terminal`], typing each
+/// text (and a newline) once its prompt shows, and, with `no_echo`, the
+/// terminal has stopped echoing.
+fn drive_terminal(
+    fake: &FakeIam,
+    shell: &str,
+    answers: &[(&str, &str)],
+    no_echo: bool,
+) -> (Option<i32>, String) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::Instant;
@@ -212,14 +231,14 @@ fn answer_prompts(fake: &FakeIam, shell: &str, answers: &[(&str, &str)]) -> (Opt
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let text = seen.lock().unwrap().clone();
-            if text.matches(prompt).count() > 0 && text.len() > shown && echo_off() {
+            if text.matches(prompt).count() > 0 && text.len() > shown && (!no_echo || echo_off()) {
                 shown = text.len();
                 break;
             }
-            assert!(
-                Instant::now() < deadline,
-                "no prompt {prompt:?} in {text:?}"
-            );
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("no prompt {prompt:?} in {text:?}");
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
         writeln!(stdin, "{answer}").unwrap();
@@ -303,4 +322,196 @@ fn password_change_asks_on_a_terminal_and_the_new_one_twice() {
         .login(fake.root_username(), "brand-new-secret")
         .unwrap();
     assert_eq!(login.user.username, fake.root_username());
+}
+
+#[test]
+fn one_ctrl_c_on_the_terminal_reaches_the_command_of_exec_once() {
+    let fake = FakeIam::start().unwrap();
+    // The command counts the SIGINTs it gets: it says it is ready, waits
+    // for the first, then a while longer for a second (a busy loop of
+    // builtins, so the shell runs its trap as soon as each arrives), and
+    // exits with the count.
+    let counter = r#"n=0; trap 'n=$((n+1))' INT; echo ready
+        i=0; while [ $n -eq 0 ] && [ $i -lt 3000000 ]; do i=$((i+1)); done
+        i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done
+        echo "got $n"; exit $n"#;
+    let (code, shown) = drive_terminal(
+        &fake,
+        &format!(
+            "exec {} exec -- sh -c '{}'",
+            bin(),
+            counter.replace('\'', r"'\''")
+        ),
+        &[("ready", "\u{3}")],
+        false,
+    );
+
+    assert!(shown.ends_with("got 1\n"), "{shown:?}");
+    assert_eq!(code, Some(1), "{shown}");
+    assert_eq!(ids(&fake), [1]);
+}
+
+/// A user name and space name with escape sequences that would set the
+/// window title, write the clipboard (OSC 52) and clear the screen, and a
+/// C1 control (CSI) and DEL.
+const HOSTILE: &str = "ada\u{1b}]0;pwned\u{7}\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{9b}31m\u{7f}";
+const HOSTILE_SHOWN: &str =
+    r"ada\u{1b}]0;pwned\u{7}\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{9b}31m\u{7f}";
+
+#[test]
+fn server_text_reaches_the_terminal_escaped_and_json_stays_json() {
+    let fake = FakeIam::start().unwrap();
+    let token = fake.add_account_with_user(HOSTILE, "pw-1234").unwrap();
+    let space_token = client(&fake, token.as_str())
+        .spaces()
+        .create_token(fake.add_space(&token, HOSTILE).unwrap(), false)
+        .unwrap();
+
+    for (who, column) in [(token.as_str(), 0), (space_token.key.secret(), 2)] {
+        let (code, table) = on_terminal(
+            &fake,
+            &format!("NEUROIO_API_TOKEN='{who}' {} whoami", bin()),
+        );
+        assert_eq!(code, Some(0), "{table}");
+        assert!(
+            !table.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{7f}']),
+            "{table:?}"
+        );
+        let row: Vec<&str> = table
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split("  ")
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(row[column].trim(), HOSTILE_SHOWN, "{table}");
+    }
+
+    let (code, login) = on_terminal(
+        &fake,
+        &format!(
+            "printf 'pw-1234' | {} login --no-store --username \"$(printf '{}')\" --password-file -",
+            bin(),
+            HOSTILE
+                .replace('\u{1b}', r"\033")
+                .replace('\u{7}', r"\007")
+                .replace('\u{9b}', r"\302\233")
+                .replace('\u{7f}', r"\177")
+        ),
+    );
+    assert_eq!(code, Some(0), "{login}");
+    assert!(
+        !login.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{7f}']),
+        "{login:?}"
+    );
+    assert!(
+        login.lines().nth(1).unwrap().starts_with(HOSTILE_SHOWN),
+        "{login}"
+    );
+
+    // In a pipe, JSON: the same text, every control escaped as JSON.
+    let piped = run_as(&fake, Some(&token), &["whoami"]);
+    let raw = stdout(&piped);
+    assert!(
+        !raw.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{7f}']),
+        "{raw:?}"
+    );
+    assert!(
+        raw.contains(r"\u001b]0;pwned\u0007") && raw.contains(r"\u009b31m\u007f"),
+        "{raw}"
+    );
+    assert_eq!(json(&piped)["username"], HOSTILE);
+}
+
+#[test]
+fn an_error_message_from_the_server_reaches_stderr_escaped() {
+    let mut server = mockito::Server::new();
+    let body = serde_json::json!({
+        "error_codes": [400],
+        "message": format!("Bad {HOSTILE}\nforged line"),
+        "fields": [{"name": HOSTILE, "message": HOSTILE, "error_code": 400}],
+    });
+    let mock = server
+        .mock("GET", "/v1/whoami/")
+        .with_status(400)
+        .with_header("content-type", "application/json")
+        .with_body(body.to_string())
+        .expect(1)
+        .create();
+    let fake = FakeIam::start().unwrap();
+
+    let (code, shown) = on_terminal(
+        &fake,
+        &format!(
+            "NEUROIO_IAM_URL='{}' {} whoami --retries 0",
+            server.url(),
+            bin()
+        ),
+    );
+
+    mock.assert();
+    assert_eq!(code, Some(1), "{shown}");
+    assert_eq!(
+        shown,
+        format!(
+            "error: API error (HTTP 400): Bad {HOSTILE_SHOWN}\\u{{a}}forged line\n  {HOSTILE_SHOWN}: {HOSTILE_SHOWN}\n"
+        )
+    );
+}
+
+#[test]
+fn get_update_and_delete_ask_for_the_key_without_echo_on_a_terminal() {
+    let fake = FakeIam::start().unwrap();
+    let made = client(&fake, fake.root_token())
+        .tokens()
+        .create(false)
+        .unwrap();
+    let key = made.key.secret();
+
+    for command in ["get -", "update - --active false", "delete --key-file -"] {
+        let (code, shown) = answer_prompts(
+            &fake,
+            &format!("{} tokens {command} --output json", bin()),
+            &[("Token id or key: ", key)],
+        );
+        assert_eq!(code, Some(0), "{command}: {shown}");
+        assert!(!shown.contains(key), "{command}: {shown}");
+        let mut lines = shown.lines();
+        assert_eq!(lines.next(), Some("Token id or key: "), "{command}");
+        let printed: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+        match command {
+            "get -" => assert_eq!(printed["id"], made.id),
+            "update - --active false" => assert_eq!(printed["is_active"], false),
+            _ => assert_eq!(
+                printed,
+                serde_json::json!({"deleted": {"collection": "tokens", "id": null}})
+            ),
+        }
+    }
+    assert_eq!(ids(&fake), [1]);
+}
+
+#[test]
+fn delete_all_on_a_terminal_asks_to_type_the_filter_word_back() {
+    let fake = FakeIam::start().unwrap();
+    fake.add_temporary_tokens(&fake.root_token(), 2).unwrap();
+    let command = format!("{} tokens delete-all --temporary", bin());
+    let asked = "This deletes temporary tokens.\nType temporary to go ahead: ";
+    let prompt = "Type temporary to go ahead: ";
+
+    let (code, refused) = drive_terminal(&fake, &command, &[(prompt, "all")], false);
+    assert_eq!(code, Some(2), "{refused}");
+    assert_eq!(
+        refused,
+        format!("{asked}all\nerror: the answer was not temporary; nothing was deleted\n")
+    );
+    assert_eq!(ids(&fake), [3, 2, 1]);
+
+    let (code, shown) = drive_terminal(&fake, &command, &[(prompt, "temporary")], false);
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(
+        shown,
+        format!("{asked}temporary\ndeleting temporary tokens...\ndeleted temporary tokens\n")
+    );
+    assert_eq!(ids(&fake), [1]);
 }

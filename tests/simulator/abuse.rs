@@ -222,6 +222,65 @@ fn connections_over_the_cap_get_503_and_the_rest_are_served() {
 }
 
 #[test]
+fn idle_and_half_sent_connections_are_closed_after_the_idle_timeout() {
+    let fake = FakeIam::start().unwrap();
+    // Long enough to fill every slot first, on a busy machine.
+    fake.set_idle_timeout(Duration::from_secs(600));
+    // Half of the slots hold connections that send nothing, half hold ones
+    // that send half a request head and stop.
+    let mut held: Vec<TcpStream> = (0..256)
+        .map(|i| {
+            let mut stream = TcpStream::connect(fake.addr()).unwrap();
+            if i % 2 == 1 {
+                stream
+                    .write_all(b"GET /v1/tokens/ HTTP/1.1\r\nHost:")
+                    .unwrap();
+            }
+            stream
+        })
+        .collect();
+    eventually("256 connections are served", || {
+        fake.open_connections() == 256
+    });
+    let locked_out = exchange(&fake, b"");
+    assert!(locked_out.starts_with("HTTP/1.1 503 "), "{locked_out}");
+
+    assert_eq!(
+        fake.set_idle_timeout(Duration::from_millis(200)),
+        Duration::from_millis(200)
+    );
+    eventually("the held connections are closed", || {
+        fake.open_connections() == 0
+    });
+
+    // The silent ones were closed without an answer; the half-sent ones
+    // were told why.
+    for (i, stream) in held.iter_mut().enumerate() {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        if i % 2 == 0 {
+            assert_eq!(answer, "", "connection {i}");
+        } else {
+            assert!(
+                answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+                "{answer}"
+            );
+            let body: Value =
+                serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+            assert_error_body(&body, 408, &[]);
+        }
+    }
+    let root = client(&fake, fake.root_token());
+    assert_eq!(root.tokens().list(None, 20, 0).unwrap().len(), 1);
+    // Nothing of the held connections reached the API.
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[test]
 fn pages_are_right_at_large_offsets_of_a_large_account() {
     let fake = FakeIam::start().unwrap();
     let root = client(&fake, fake.root_token());

@@ -193,18 +193,23 @@ fn hide_the_token_in_a_wrong_shaped_create_answer_201() {
     hosts.finish();
 }
 
-#[test]
-fn hide_the_password_echoed_by_a_failed_login() {
-    let password = "Tr0ub4dor&3-secret";
-    let mut server = Server::new();
-    let unexpected = catch_all(&mut server);
-    let mock = server
+/// A mock of a login as `ada` with `password`; add the answer.
+fn login_as_ada(server: &mut Server, password: &str) -> mockito::Mock {
+    server
         .mock("POST", "/v1/auth/token/")
         .match_header("authorization", Matcher::Missing)
         .match_header("user-agent", USER_AGENT)
         .match_body(Matcher::Json(
             json!({"username": "ada", "password": password}),
         ))
+}
+
+#[test]
+fn hide_the_password_echoed_by_a_failed_login() {
+    let password = "Tr0ub4dor&3-secret";
+    let mut server = Server::new();
+    let unexpected = catch_all(&mut server);
+    let mock = login_as_ada(&mut server, password)
         .with_status(400)
         .with_body(
             json!({
@@ -471,4 +476,33 @@ fn fail_at_once_on_an_absurd_retry_after() {
     assert!(api.fields.is_empty());
     assert_eq!(api.retry_after, Some(Duration::MAX));
     wire.finish();
+}
+
+#[test]
+fn hide_a_password_with_combining_control_and_zero_width_characters_in_a_decode_error() {
+    // serde quotes the value it choked on in Rust Debug escaping
+    // (`cafe\u{301}`), a form the password was not sent in.
+    let password = "cafe\u{301}\u{200d}-s\u{7}ecret";
+    let mut server = Server::new();
+    let unexpected = catch_all(&mut server);
+    let mock = login_as_ada(&mut server, password)
+        .with_status(200)
+        .with_header("content-type", "application/json")
+        .with_body(json!({"user": {"username": "ada"}, "token": password}).to_string())
+        .expect(1)
+        .create();
+
+    let err = Client::builder()
+        .iam_url(server.url())
+        .login("ada", password)
+        .unwrap_err();
+
+    mock.assert();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    let text = all_text(&err);
+    assert!(text.contains("[redacted]"), "{text}");
+    for part in ["cafe", "ecret", "\\u{301}", "\\u{200d}"] {
+        assert!(!text.contains(part), "{part} in {text}");
+    }
+    assert_untouched(&unexpected);
 }

@@ -62,9 +62,11 @@ fn classify_an_unresolvable_host_as_dns() {
     assert_eq!(t.kind(), TransportErrorKind::Dns);
     assert_eq!(t.operation(), "tokens.get");
     assert_eq!(t.host(), "iam.example.invalid");
+    assert_eq!(t.url(), "https://iam.example.invalid/v1/tokens/1/");
     assert!(
         err.to_string().starts_with(
-            "tokens.get: could not resolve host name iam.example.invalid (DNS lookup failed)"
+            "tokens.get: could not resolve host name iam.example.invalid for \
+             https://iam.example.invalid/v1/tokens/1/ (DNS lookup failed)"
         ),
         "{err}"
     );
@@ -83,8 +85,10 @@ fn classify_an_unresolvable_host_as_dns() {
     assert_eq!(transport(&err).host(), "api.example.invalid");
     assert_eq!(transport(&err).operation(), "stream_tokens.create");
     assert!(
-        err.to_string()
-            .contains("could not resolve host name api.example.invalid (DNS lookup failed)"),
+        err.to_string().contains(
+            "could not resolve host name api.example.invalid for \
+                       https://api.example.invalid/v1/streams/tokens/ (DNS lookup failed)"
+        ),
         "{err}"
     );
 }
@@ -99,20 +103,40 @@ fn classify_a_refused_connection_as_connect() {
         .port();
     let client = client(format!("http://127.0.0.1:{port}"), 0);
 
-    for err in [
-        client.tokens().create(false).unwrap_err(),
-        client.stream_tokens().create(true).unwrap_err(),
-        client.stream_tokens().list(None, 20, 0).unwrap_err(),
+    for (err, path) in [
+        (client.tokens().create(false).unwrap_err(), "/v1/tokens/"),
+        (
+            client.stream_tokens().create(true).unwrap_err(),
+            "/v1/streams/tokens/",
+        ),
+        (
+            client.stream_tokens().list(None, 20, 0).unwrap_err(),
+            "/v1/streams/tokens/",
+        ),
     ] {
         assert!(!err.is_outcome_unknown(), "{err:?}");
         let t = transport(&err);
         assert_eq!(t.kind(), TransportErrorKind::Connect, "{err:?}");
         assert_eq!(t.host(), "127.0.0.1");
+        // The URL in full, port and path included; no query.
+        let url = format!("http://127.0.0.1:{port}{path}");
+        assert_eq!(t.url(), url);
         assert!(
-            err.to_string().contains("could not connect to 127.0.0.1"),
+            err.to_string()
+                .contains(&format!("could not connect to {url} (refused")),
             "{err}"
         );
     }
+    // A key in the path is not shown.
+    let by_key = client.tokens().get("a-secret-key-value").unwrap_err();
+    assert_eq!(
+        transport(&by_key).url(),
+        format!("http://127.0.0.1:{port}/v1/tokens/<key>/")
+    );
+    assert!(
+        !by_key.to_string().contains("a-secret-key-value"),
+        "{by_key}"
+    );
 }
 
 /// A TLS server with the self-signed certificate, which this client does

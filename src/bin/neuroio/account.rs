@@ -10,7 +10,7 @@ use crate::args::{ApiArgs, Group, PasswordCommand};
 use crate::context::{Api, builder, deliver, printer, profile_failure};
 use crate::failure::Failure;
 use crate::input::{PasswordSource, is_stdin, one_stdin_reader, token_from_stdin};
-use crate::output::rfc3339;
+use crate::output::{Done, rfc3339, token_value};
 use crate::store;
 
 /// `neuroio login`: a new temporary token from a user name and password,
@@ -21,9 +21,16 @@ pub fn login(
     password_file: Option<&Path>,
     no_store: bool,
 ) -> Result<(), Failure> {
+    // Given before `login` (after it, the parser refuses them).
     if api.token_file.is_some() {
         return Err(Failure::usage(
             "login needs no API token; --token-file does not apply",
+        ));
+    }
+    if api.show_keys {
+        return Err(Failure::usage(
+            "--show-keys does not apply to login: with --no-store it prints the new key, \
+             otherwise the key is stored, never printed",
         ));
     }
     if no_store {
@@ -71,12 +78,8 @@ pub fn login(
         "profile": name,
         "file": path.display().to_string(),
         "user": &login.user,
-        "token": {
-            "id": token.id,
-            "is_active": token.is_active,
-            "created": rfc3339(token.created),
-            "expires": token.expires.map(rfc3339),
-        },
+        // The one shape of a token, without its key: it was stored.
+        "token": token_value(token, false)?,
     });
     let row = vec![
         name.clone(),
@@ -186,7 +189,20 @@ pub fn password(group: Group<PasswordCommand>, top: ApiArgs) -> Result<(), Failu
                 prompt: "New password: ",
             }
             .read_confirmed("New password again: ")?;
-            api.client.auth().change_password(old, new, reset_tokens)?;
+            api.client
+                .auth()
+                .change_password(old, new, reset_tokens)
+                .map_err(|err| {
+                    // A wrong current password is a wrong password, as for
+                    // login: exit 4.
+                    let wrong = matches!(&err, neuroio::Error::Api(api)
+                        if api.status == 400 && api.fields.iter().any(|f| f.name == "old_password"));
+                    let mut failure = Failure::from(err);
+                    if wrong {
+                        failure.code = 4;
+                    }
+                    failure
+                })?;
             if reset_tokens {
                 let _ = writeln!(
                     io::stderr(),
@@ -194,10 +210,9 @@ pub fn password(group: Group<PasswordCommand>, top: ApiArgs) -> Result<(), Failu
                      log in again for a new one"
                 );
             }
-            Ok(api.out.done(serde_json::json!({
-                "password_changed": true,
-                "tokens_reset": reset_tokens,
-            }))?)
+            Ok(api.out.done(&Done::PasswordChanged {
+                tokens_reset: reset_tokens,
+            })?)
         }
     }
 }

@@ -17,6 +17,11 @@ Exit codes:
   4  authentication failed (401 or 403), or a wrong user name or password
   5  tokens audit --fail: the audit found something";
 
+/// What a subcommand's help says instead of repeating the API options and
+/// the exit codes.
+const SEE_TOP_HELP: &str = "\
+API options (--iam-url, --token-file, --output, ...) and exit codes: neuroio --help";
+
 const FAKE_SERVER_EXIT_CODES: &str = "\
 Exit codes:
   0  stopped by Ctrl-C or SIGTERM
@@ -205,22 +210,121 @@ impl FromArgMatches for GroupApiArgs {
 
 impl Args for GroupApiArgs {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        inherited(ApiArgs::augment_args(cmd))
+        inherited(out_of_help(ApiArgs::augment_args(cmd), &[]))
     }
 
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        inherited(ApiArgs::augment_args_for_update(cmd))
+        inherited(out_of_help(ApiArgs::augment_args_for_update(cmd), &[]))
     }
+}
+
+/// The ids of the API options.
+fn api_arg_ids() -> Vec<clap::Id> {
+    ApiArgs::augment_args(clap::Command::new("probe"))
+        .get_arguments()
+        .map(|arg| arg.get_id().clone())
+        .collect()
 }
 
 /// Marks the API options of `cmd` global, which in clap means inherited by
 /// the subcommands of `cmd` (and only those).
 fn inherited(cmd: clap::Command) -> clap::Command {
-    let probe = ApiArgs::augment_args(clap::Command::new("probe"));
-    probe
-        .get_arguments()
-        .map(|arg| arg.get_id().clone())
+    api_arg_ids()
+        .into_iter()
         .fold(cmd, |cmd, id| cmd.mut_arg(id, |arg| arg.global(true)))
+}
+
+/// Keeps the API options of `cmd` out of its help (the top-level help
+/// shows them once; completions still offer them), and makes each of
+/// `refused` (option, why) an error when given: a command that cannot use
+/// an option says so rather than ignore it.
+fn out_of_help(
+    cmd: clap::Command,
+    refused: &'static [(&'static str, &'static str)],
+) -> clap::Command {
+    api_arg_ids().into_iter().fold(cmd, |cmd, id| {
+        let why = refused
+            .iter()
+            .find(|(option, _)| *option == id.as_str())
+            .map(|(_, why)| *why);
+        cmd.mut_arg(id, |arg| {
+            let arg = arg.hide_short_help(true).hide_long_help(true);
+            match why {
+                // A flag is parsed from its default ("false") too.
+                Some(why) if !arg.get_action().takes_values() => {
+                    arg.hide(true).value_parser(move |value: &str| match value {
+                        "false" => Ok(false),
+                        _ => Err(why),
+                    })
+                }
+                Some(why) => arg
+                    .hide(true)
+                    .value_parser(move |_: &str| Err::<String, _>(why)),
+                None => arg,
+            }
+        })
+    })
+}
+
+/// Which API options a command cannot use, and why.
+pub trait Refusals {
+    /// (the option's id, why it does not apply).
+    const REFUSED: &'static [(&'static str, &'static str)];
+}
+
+/// Every API option applies.
+#[derive(Clone, Debug, Default)]
+pub struct AllApply;
+
+impl Refusals for AllApply {
+    const REFUSED: &'static [(&'static str, &'static str)] = &[];
+}
+
+/// `login` needs no API token, and always prints the new key.
+#[derive(Clone, Debug, Default)]
+pub struct ForLogin;
+
+impl Refusals for ForLogin {
+    const REFUSED: &'static [(&'static str, &'static str)] = &[
+        ("token_file", "login needs no API token"),
+        ("show_keys", "login always prints the new token's key"),
+    ];
+}
+
+/// `exec` prints nothing of its own: the command's output is all there is.
+#[derive(Clone, Debug, Default)]
+pub struct ForExec;
+
+impl Refusals for ForExec {
+    const REFUSED: &'static [(&'static str, &'static str)] = &[
+        ("output", "exec prints nothing of its own to format"),
+        ("show_keys", "exec never prints the command's token"),
+    ];
+}
+
+/// [`ApiArgs`] given after a command that is not a group (`login`,
+/// `whoami`, `exec`): kept out of its help, and those in `R` refused.
+#[derive(Clone, Debug, Default)]
+pub struct LocalApiArgs<R>(pub ApiArgs, std::marker::PhantomData<R>);
+
+impl<R> FromArgMatches for LocalApiArgs<R> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        ApiArgs::from_arg_matches(matches).map(|args| LocalApiArgs(args, std::marker::PhantomData))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+}
+
+impl<R: Refusals> Args for LocalApiArgs<R> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        out_of_help(ApiArgs::augment_args(cmd), R::REFUSED)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        out_of_help(ApiArgs::augment_args_for_update(cmd), R::REFUSED)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -236,12 +340,12 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Manage tokens.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Tokens(Group<TokensCommand>),
     /// Manage stream tokens (the tokens that authorise video streams, on
     /// the API host): the same commands as `tokens`, in a separate
     /// collection.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     StreamTokens(Group<CollectionCommand>),
     /// Run the offline simulator of the API in the foreground until Ctrl-C or
     /// SIGTERM. It serves the IAM and the API host on one address. The first
@@ -267,7 +371,7 @@ pub enum Command {
     /// printed with its key. The password is read from --password-file, or
     /// asked for without echo when standard input is a terminal; never from
     /// an argument.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Login {
         /// The user name.
         #[arg(long, value_name = "USER")]
@@ -280,24 +384,24 @@ pub enum Command {
         #[arg(long)]
         no_store: bool,
         #[command(flatten)]
-        api: ApiArgs,
+        api: LocalApiArgs<ForLogin>,
     },
     /// The profiles of the credentials file: who you are, the token, log
     /// out, list.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Auth(Group<AuthCommand>),
     /// Show the account and space of the API token in use (just the space,
     /// for a space token).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Whoami {
         #[command(flatten)]
-        api: ApiArgs,
+        api: LocalApiArgs<AllApply>,
     },
     /// Manage spaces.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Spaces(Group<SpacesCommand>),
     /// Manage the account's password.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Password(Group<PasswordCommand>),
     /// Run a command with a new temporary token of its own.
     ///
@@ -305,8 +409,15 @@ pub enum Command {
     /// it in NEUROIO_API_TOKEN (and NEUROIO_IAM_URL and NEUROIO_API_URL set to
     /// the URLs in use), waits for it, and deletes the token. The token lives
     /// 24 hours at most and is deleted when the command ends, also when it
-    /// fails or is stopped by SIGINT or SIGTERM (which neuroio passes on to
-    /// it). The key is never on a command line.
+    /// fails or is stopped by SIGHUP, SIGINT, SIGQUIT or SIGTERM (which
+    /// neuroio passes on to it, once; signals ignored when neuroio started
+    /// stay ignored). The key is never on a command line.
+    ///
+    /// The command can reach its own token and any file it can read
+    /// (--token-file included), but not the account token in neuroio's
+    /// environment or memory: on Linux neuroio is not dumpable. With
+    /// --token-file -, neuroio reads exactly the token's line and leaves the
+    /// rest of standard input to the command.
     ///
     /// Example: neuroio exec -- ./nightly-report.sh
     #[cfg(unix)]
@@ -321,7 +432,7 @@ pub enum Command {
         )]
         command: Vec<std::ffi::OsString>,
         #[command(flatten)]
-        api: ApiArgs,
+        api: LocalApiArgs<ForExec>,
     },
     /// Print a shell completion script for neuroio to standard output.
     #[command(after_help = COMPLETIONS_HELP)]
@@ -351,7 +462,7 @@ pub enum TokensCommand {
     Collection(CollectionCommand),
     /// Create a new temporary token with the current one, check that it
     /// works, and print it. The current token is left as it is.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Rotate,
     /// Audit the account's tokens and stream tokens against the API's
     /// advice (few permanent tokens, temporary ones rotated); changes
@@ -360,7 +471,7 @@ pub enum TokensCommand {
     /// listed), permanent-in-use (this command runs on a permanent token).
     ///
     /// Example, in a nightly cron job: neuroio tokens audit --fail
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Audit {
         /// Report permanent tokens older than this many days.
         #[arg(long, value_name = "DAYS", default_value_t = 90)]
@@ -378,24 +489,24 @@ pub enum TokensCommand {
 pub enum AuthCommand {
     /// Show the profile, where the token comes from, the user, the token's
     /// id, kind and time left (asks the API who the token belongs to).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Status,
     /// Print the API token alone on one line, for $(neuroio auth token).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Token,
     /// Delete the profile's token on the server and remove it from the
     /// credentials file (its user and URLs stay).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Logout,
     /// List every profile: name, user, IAM URL, time left (never a key).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     List,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SpacesCommand {
     /// List spaces, newest first.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     List {
         /// Only spaces whose name contains this text (any case).
         #[arg(long, value_name = "Q")]
@@ -404,20 +515,20 @@ pub enum SpacesCommand {
         page: Page,
     },
     /// Show one space.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Get {
         /// The space's id.
         id: u64,
     },
     /// Create a space (its name: 1 to 255 characters, unique in the
     /// account) and print it.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Create {
         /// The new space's name.
         name: String,
     },
     /// Rename a space and print it.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Rename {
         /// The space's id.
         id: u64,
@@ -426,7 +537,7 @@ pub enum SpacesCommand {
     },
     /// Delete a space and every token of it. The account's default space
     /// cannot be deleted.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Delete {
         /// The space's id.
         id: u64,
@@ -436,7 +547,7 @@ pub enum SpacesCommand {
     },
     /// Create a token restricted to one space, with an account token, and
     /// print it with its key: temporary (24 hours) unless --permanent.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     CreateToken {
         /// The space's id (see `neuroio spaces list`).
         space_id: u64,
@@ -477,7 +588,7 @@ pub enum PasswordCommand {
     /// Change the account's password. The passwords are read from files
     /// (- for standard input, for at most one of them), or asked for
     /// without echo when standard input is a terminal (the new one twice).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Change {
         /// Read the current password from this file (- for standard input).
         #[arg(long, value_name = "PATH")]
@@ -496,14 +607,14 @@ pub enum PasswordCommand {
 #[derive(Debug, Subcommand)]
 pub enum CollectionCommand {
     /// Create a token: temporary (24 hours) unless --permanent.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Create {
         /// Create a permanent token (at most 5 per account).
         #[arg(long)]
         permanent: bool,
     },
     /// List tokens, newest first.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     List {
         #[command(flatten)]
         filter: Filter,
@@ -511,13 +622,13 @@ pub enum CollectionCommand {
         page: Page,
     },
     /// Show one token (a number is taken as an id, anything else as a key).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Get {
         #[command(flatten)]
         token: TokenArg,
     },
     /// Activate or deactivate a token.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Update {
         #[command(flatten)]
         token: TokenArg,
@@ -526,7 +637,7 @@ pub enum CollectionCommand {
         active: bool,
     },
     /// Delete one token.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     Delete {
         #[command(flatten)]
         token: TokenArg,
@@ -534,7 +645,7 @@ pub enum CollectionCommand {
     /// Delete many tokens at once. Without a filter this deletes every token
     /// of the collection; for `tokens`, that includes the one this command
     /// uses.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = SEE_TOP_HELP)]
     DeleteAll {
         #[command(flatten)]
         filter: Filter,

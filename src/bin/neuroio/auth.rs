@@ -87,7 +87,7 @@ fn status(args: ApiArgs) -> Result<(), Failure> {
     let row = vec![
         name.clone(),
         from,
-        printable(me.username().unwrap_or("-")),
+        me.username().unwrap_or("-").to_owned(),
         token.id.to_string(),
         kind.to_owned(),
         time_left(token.expires, true, now),
@@ -191,8 +191,11 @@ fn list(args: &ApiArgs) -> Result<(), Failure> {
         .map(|(name, p)| {
             vec![
                 (*name).to_owned(),
-                printable(p.username.as_deref().unwrap_or("-")),
-                printable(p.iam_url.as_deref().unwrap_or(neuroio::DEFAULT_IAM_URL)),
+                p.username.as_deref().unwrap_or("-").to_owned(),
+                p.iam_url
+                    .as_deref()
+                    .unwrap_or(neuroio::DEFAULT_IAM_URL)
+                    .to_owned(),
                 time_left(p.expires, p.token.is_some(), now),
             ]
         })
@@ -220,21 +223,6 @@ fn time_left(expires: Option<OffsetDateTime>, has_token: bool, now: OffsetDateTi
     }
 }
 
-/// Text from a server or a file, with control characters escaped so it
-/// cannot move the cursor or change colours on a terminal.
-fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,11 +236,5 @@ mod tests {
         assert_eq!(time_left(later(0), true, now), "expired");
         assert_eq!(time_left(None, true, now), "permanent");
         assert_eq!(time_left(later(5), false, now), "logged out");
-    }
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(printable("ada\u{1b}[31m\n"), "ada\\u{1b}[31m\\n");
-        assert_eq!(printable("zoë"), "zoë");
     }
 }

@@ -249,24 +249,30 @@ pub fn print_all<T: DeserializeOwned>(
     let (mut pages, mut seen) = (0u64, 0u64);
     let mut all = Vec::new();
     let mut page = Vec::with_capacity(page_len.min(100));
-    while let Some(item) = walk.next() {
-        page.push(item?);
-        if page.len() < page_len && walk.peek().is_some() {
-            continue;
+    // The progress line is taken away however the walk ends.
+    let walked = (|| {
+        while let Some(item) = walk.next() {
+            page.push(item?);
+            if page.len() < page_len && walk.peek().is_some() {
+                continue;
+            }
+            pages += 1;
+            seen += page.len() as u64;
+            let plural = if seen == 1 { "" } else { "s" };
+            progress.update(&format!(
+                "fetched page {pages}: {seen} {noun}{plural} so far"
+            ));
+            if out.streams() {
+                print(out, &page)?;
+                page.clear();
+            } else {
+                all.append(&mut page);
+            }
         }
-        pages += 1;
-        seen += page.len() as u64;
-        let plural = if seen == 1 { "" } else { "s" };
-        progress.line(&format!(
-            "fetched page {pages}: {seen} {noun}{plural} so far"
-        ));
-        if out.streams() {
-            print(out, &page)?;
-            page.clear();
-        } else {
-            all.append(&mut page);
-        }
-    }
+        Ok::<(), Failure>(())
+    })();
+    progress.finish();
+    walked?;
     if !out.streams() {
         print(out, &all)?;
     }

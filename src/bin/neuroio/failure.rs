@@ -2,6 +2,8 @@
 
 use neuroio::Error;
 
+use crate::output::terminal_safe;
+
 /// A failure, with the exit code it maps to.
 #[derive(Debug)]
 pub struct Failure {
@@ -25,6 +27,31 @@ impl Failure {
             code: 2,
             message: message.into(),
         }
+    }
+
+    /// The message safe for a terminal: each line made
+    /// [`terminal_safe`], so text a server put in it cannot act on the
+    /// terminal (the line breaks are the CLI's own).
+    pub fn shown(&self) -> String {
+        self.message
+            .split('\n')
+            .map(terminal_safe)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The failure of a call about one item, which a 404 names: `item`
+    /// says what was not found and where, such as "token 5 at
+    /// https://iam.neuroio.com", `check` what to check.
+    pub fn about(err: Error, item: impl FnOnce() -> String, check: &str) -> Failure {
+        let not_found = err.is_not_found();
+        let mut failure = Failure::from(err);
+        if not_found {
+            failure
+                .message
+                .push_str(&format!("\n{} was not found: check {check}", item()));
+        }
+        failure
     }
 
     /// Standard output was closed by its reader (`| head`): the output is
@@ -56,15 +83,32 @@ impl From<Error> for Failure {
         };
         if let Some(api) = api {
             // The API's message, then each field error on its own line.
-            message = format!("API error (HTTP {}): {}", api.status, api.message);
+            // The server's texts, escaped here so that a line break in
+            // them cannot pass for one of the CLI's.
+            message = format!(
+                "API error (HTTP {}): {}",
+                api.status,
+                terminal_safe(&api.message)
+            );
             for field in &api.fields {
-                message.push_str(&format!("\n  {}: {}", field.name, field.message));
+                message.push_str(&format!(
+                    "\n  {}: {}",
+                    terminal_safe(&field.name),
+                    terminal_safe(&field.message)
+                ));
             }
             if let Some(wait) = api.retry_after {
                 message.push_str(&format!(
                     "\nthe server asks to retry after {} s",
                     wait.as_secs()
                 ));
+            }
+            if api.status == 401 {
+                message.push_str(
+                    "\nthe API token is no longer accepted: it expired, was deactivated, or was \
+                     deleted (as `neuroio password change --reset-tokens` does); log in again \
+                     with `neuroio login`, or use another token",
+                );
             }
         }
         Failure { code, message }

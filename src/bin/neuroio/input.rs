@@ -1,7 +1,7 @@
 //! What the CLI reads besides its arguments: the API token, token keys and
 //! passwords, from the environment, files, standard input or a prompt.
 
-use std::io::{self, BufRead, IsTerminal, Read};
+use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::Path;
 
 use neuroio::{Password, TokenRef};
@@ -9,8 +9,9 @@ use neuroio::{Password, TokenRef};
 use crate::args::TokenArg;
 use crate::failure::Failure;
 
-/// More than any key; a larger input is a mistake (`--key-file /dev/zero`).
-const MAX_KEY_BYTES: u64 = 64 * 1024;
+/// More than any token, key or password: a larger input is a mistake
+/// (`--token-file /dev/zero`), refused before it fills the memory.
+const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
 pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
@@ -21,21 +22,17 @@ pub fn token_from_stdin(token_file: Option<&Path>) -> bool {
     token_file.is_some_and(is_stdin)
 }
 
+/// The API token: from `file` (`-`: the first line of standard input),
+/// else from `NEUROIO_API_TOKEN`; surrounding whitespace is ignored.
 pub fn read_token(file: Option<&Path>) -> Result<String, Failure> {
     let raw = match file {
-        Some(path) if is_stdin(path) => {
-            let mut line = String::new();
-            io::stdin().lock().read_line(&mut line).map_err(|e| {
-                Failure::usage(format!("cannot read the token from standard input: {e}"))
-            })?;
-            line
+        Some(path) if is_stdin(path) => stdin_line()?,
+        Some(path) => {
+            let what = format!("the token file {}", path.display());
+            let file = std::fs::File::open(path)
+                .map_err(|e| Failure::usage(format!("cannot read {what}: {e}")))?;
+            read_capped(file, &what, "API token")?
         }
-        Some(path) => std::fs::read_to_string(path).map_err(|e| {
-            Failure::usage(format!(
-                "cannot read the token file {}: {e}",
-                path.display()
-            ))
-        })?,
         None => match std::env::var("NEUROIO_API_TOKEN") {
             Ok(token) => token,
             Err(_) => {
@@ -58,36 +55,98 @@ impl TokenArg {
         self.id_or_key.as_deref() == Some("-") || self.key_file.as_deref().is_some_and(is_stdin)
     }
 
-    /// The token named on the command line, in a file or on standard input.
-    pub fn read(&self) -> Result<TokenRef, Failure> {
+    /// The token named on the command line, in a file or on standard
+    /// input, and its id when it was named by one.
+    pub fn read(&self) -> Result<(TokenRef, Option<u64>), Failure> {
         let text = match (&self.id_or_key, &self.key_file) {
-            (Some(arg), None) if arg != "-" => return Ok(token_ref(arg)),
+            (Some(arg), None) if arg != "-" => return Ok((token_ref(arg), arg.parse().ok())),
             (_, Some(path)) if !is_stdin(path) => {
                 let file = std::fs::File::open(path).map_err(|e| {
                     Failure::usage(format!("cannot read the key file {}: {e}", path.display()))
                 })?;
                 read_secret(file, &format!("the key file {}", path.display()), "key")?
             }
+            // A person at a terminal is asked, and the key is not echoed.
+            _ if io::stdin().is_terminal() => prompt("Token id or key: ")?,
             _ => read_secret(io::stdin().lock(), "standard input", "key")?,
         };
-        Ok(token_ref(&text))
+        Ok((token_ref(&text), text.parse().ok()))
     }
 }
 
-/// All of `from`, less one trailing newline. `noun` names the secret in
+/// The first line of standard input, without its newline, and not a byte
+/// more: the rest belongs to whoever reads standard input next (the
+/// command `neuroio exec` runs). Read a byte at a time from the descriptor
+/// itself, since `Stdin`'s buffer would take up to 8 KiB beyond the line.
+#[cfg(unix)]
+fn stdin_line() -> Result<String, Failure> {
+    use std::os::fd::AsFd;
+
+    const WHAT: &str = "standard input";
+    let failed =
+        |e: io::Error| Failure::usage(format!("cannot read the API token from {WHAT}: {e}"));
+    let mut stdin = std::fs::File::from(io::stdin().as_fd().try_clone_to_owned().map_err(failed)?);
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match stdin.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => line.push(byte[0]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(failed(e)),
+        }
+        if line.len() as u64 > MAX_SECRET_BYTES {
+            return Err(too_long(WHAT, "API token"));
+        }
+    }
+    String::from_utf8(line).map_err(|_| not_text(WHAT, "API token"))
+}
+
+#[cfg(not(unix))]
+fn stdin_line() -> Result<String, Failure> {
+    let mut line = String::new();
+    io::stdin()
+        .lock()
+        .take(MAX_SECRET_BYTES + 1)
+        .read_line(&mut line)
+        .map_err(|e| {
+            Failure::usage(format!(
+                "cannot read the API token from standard input: {e}"
+            ))
+        })?;
+    if line.len() as u64 > MAX_SECRET_BYTES {
+        return Err(too_long("standard input", "API token"));
+    }
+    Ok(line)
+}
+
+fn too_long(what: &str, noun: &str) -> Failure {
+    Failure::usage(format!(
+        "{what} holds more than {MAX_SECRET_BYTES} bytes, too many for the {noun}; check that it is the right file"
+    ))
+}
+
+fn not_text(what: &str, noun: &str) -> Failure {
+    Failure::usage(format!("the {noun} from {what} is not UTF-8 text"))
+}
+
+/// All of `from`, at most [`MAX_SECRET_BYTES`]. `noun` names the secret in
 /// messages: "key", "password".
-fn read_secret(from: impl Read, what: &str, noun: &str) -> Result<String, Failure> {
+fn read_capped(from: impl Read, what: &str, noun: &str) -> Result<String, Failure> {
     let mut bytes = Vec::new();
-    from.take(MAX_KEY_BYTES + 1)
+    from.take(MAX_SECRET_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Failure::usage(format!("cannot read the {noun} from {what}: {e}")))?;
-    if bytes.len() as u64 > MAX_KEY_BYTES {
-        return Err(Failure::usage(format!(
-            "{what} holds more than {MAX_KEY_BYTES} bytes; that is not a {noun}"
-        )));
+    if bytes.len() as u64 > MAX_SECRET_BYTES {
+        return Err(too_long(what, noun));
     }
-    let mut text = String::from_utf8(bytes)
-        .map_err(|_| Failure::usage(format!("the {noun} from {what} is not UTF-8 text")))?;
+    String::from_utf8(bytes).map_err(|_| not_text(what, noun))
+}
+
+/// All of `from`, less one trailing newline.
+fn read_secret(from: impl Read, what: &str, noun: &str) -> Result<String, Failure> {
+    let mut text = read_capped(from, what, noun)?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -174,7 +233,26 @@ impl PasswordSource<'_> {
 /// A line typed at the terminal without echo.
 fn prompt(text: &str) -> Result<String, Failure> {
     rpassword::prompt_password(text)
-        .map_err(|e| Failure::usage(format!("cannot read the password from the terminal: {e}")))
+        .map_err(|e| Failure::usage(format!("cannot read from the terminal: {e}")))
+}
+
+/// Asks a person at a terminal to type `word` back to go ahead; false on
+/// anything else. `None` when standard input is not a terminal: nobody to
+/// ask.
+pub fn confirm(question: &str, word: &str) -> Result<Option<bool>, Failure> {
+    if !io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let mut stderr = io::stderr().lock();
+    let _ = write!(stderr, "{question}\nType {word} to go ahead: ");
+    let _ = stderr.flush();
+    let mut line = String::new();
+    io::stdin()
+        .lock()
+        .take(MAX_SECRET_BYTES)
+        .read_line(&mut line)
+        .map_err(|e| Failure::usage(format!("cannot read the answer from the terminal: {e}")))?;
+    Ok(Some(line.trim() == word))
 }
 
 /// Refuses two readers of standard input: `readers` pairs each option

@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             if !failure.message.is_empty() {
-                let _ = writeln!(io::stderr(), "error: {}", failure.message);
+                let _ = writeln!(io::stderr(), "error: {}", failure.shown());
             }
             ExitCode::from(failure.code)
         }
@@ -73,13 +73,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
             username,
             password_file,
             no_store,
-        } => account::login(args.or(api), &username, password_file.as_deref(), no_store),
+        } => account::login(
+            args.0.or(api),
+            &username,
+            password_file.as_deref(),
+            no_store,
+        ),
         Command::Auth(group) => auth::auth(group, api),
-        Command::Whoami { api: args } => account::whoami(&Api::new(args, api)?),
+        Command::Whoami { api: args } => account::whoami(&Api::new(args.0, api)?),
         Command::Spaces(group) => spaces::spaces(group, api),
         Command::Password(group) => account::password(group, api),
         #[cfg(unix)]
-        Command::Exec { command, api: args } => crate::exec::exec(args.or(api), &command),
+        Command::Exec { command, api: args } => crate::exec::exec(args.0.or(api), &command),
         Command::FakeServer {
             port,
             temporary_lifetime,

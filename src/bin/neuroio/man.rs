@@ -51,7 +51,9 @@ fn commands(out: &mut Vec<u8>, cmd: &clap::Command, path: &str) -> io::Result<()
         }
         for arg in sub.get_arguments() {
             let id = arg.get_id().as_str();
-            if arg.is_global_set() || id == "help" || id == "version" {
+            // The API options are in the OPTIONS section, once.
+            if arg.is_global_set() || arg.is_hide_long_help_set() || id == "help" || id == "version"
+            {
                 continue;
             }
             let takes_values = arg.get_action().takes_values();

@@ -86,7 +86,14 @@ impl Printer {
     /// The answer of a login: the user and the new token, key included.
     pub fn login(&self, login: &Login) -> Result<(), WriteError> {
         match self.format {
-            Format::Json | Format::Jsonl => emit(&to_json(login)?),
+            Format::Json | Format::Jsonl => {
+                // The token in the one shape every command prints.
+                let mut value = serde_json::to_value(login).map_err(json_failed)?;
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("token".to_owned(), token_value(&login.token, true)?);
+                }
+                emit(&to_json(&value)?)
+            }
             Format::Table => {
                 let (mut header, mut rows) =
                     self.token_table(std::slice::from_ref(&login.token), true);
@@ -172,23 +179,19 @@ impl Printer {
 
     /// A token as JSON, without its key unless keys are to be shown.
     fn value(&self, token: &Token) -> Result<serde_json::Value, WriteError> {
-        let mut value = serde_json::to_value(token).map_err(json_failed)?;
-        if !self.show_keys
-            && let Some(object) = value.as_object_mut()
-        {
-            object.remove("key");
-        }
-        Ok(value)
+        token_value(token, self.show_keys)
     }
 
     fn json(&self, token: &Token) -> Result<String, WriteError> {
         to_json(&self.value(token)?)
     }
 
-    pub fn done(&self, summary: serde_json::Value) -> Result<(), WriteError> {
+    /// What a command did, in its one JSON shape (see [`Done`]).
+    pub fn done(&self, done: &Done) -> Result<(), WriteError> {
+        let summary = done.json();
         match self.format {
-            Format::Json | Format::Jsonl => emit(&summary.to_string()),
-            Format::Table => emit(&summary_line(&summary)),
+            Format::Json | Format::Jsonl => emit(&to_json(&summary)?),
+            Format::Table => emit(&done.line()),
         }
     }
 
@@ -224,13 +227,14 @@ impl Printer {
             .map(|t| {
                 let mut row = vec![
                     t.id.to_string(),
-                    t.is_active.to_string(),
-                    if t.is_permanent() {
-                        "permanent"
+                    // An expired token authenticates nothing, whatever
+                    // its flag says.
+                    if t.is_expired() {
+                        "expired".to_owned()
                     } else {
-                        "temporary"
-                    }
-                    .to_owned(),
+                        t.is_active.to_string()
+                    },
+                    kind(t).to_owned(),
                     rfc3339(t.created),
                     t.expires.map_or_else(|| "never".to_owned(), rfc3339),
                 ];
@@ -244,36 +248,49 @@ impl Printer {
     }
 }
 
-/// A table of spaces: the id and the name, with control characters in the
-/// name (server text) escaped so that they cannot drive the terminal.
+/// A table of spaces: the id and the name ([`columns`] escapes the name,
+/// server text, so that it cannot drive the terminal).
 fn space_table(spaces: &[Space]) -> String {
     let rows: Vec<Vec<String>> = spaces
         .iter()
-        .map(|s| vec![s.id.to_string(), printable(&s.name)])
+        .map(|s| vec![s.id.to_string(), s.name.clone()])
         .collect();
     columns(&["ID", "NAME"], &rows)
 }
 
-/// `text` with every control character, and every invisible character that
-/// reorders or hides text (bidirectional controls, zero-width marks),
-/// written as a Rust escape (`\n`, `\u{1b}`); backslashes are doubled so
-/// that an escape in the text stays distinguishable.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\\' => "\\\\".to_owned(),
-            '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{feff}' => c.escape_unicode().to_string(),
-            c if c.is_control() => c.escape_default().to_string(),
-            c => c.to_string(),
-        })
-        .collect()
+/// `text` safe to show on a terminal: every control character (C0, DEL,
+/// C1, so every escape sequence with its ESC or CSI) and every character
+/// that reorders or hides text (bidirectional overrides, zero-width
+/// characters) as a `\u{..}` escape. Idempotent: what it returns has
+/// nothing left to escape. Text from a server goes through here before it
+/// reaches a table or standard error.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            c if c.is_control() || hides_or_reorders(c) => {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
-/// Aligned columns, header first, without a final newline.
+/// Format characters that change how the text around them shows.
+fn hides_or_reorders(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// Aligned columns, header first, without a final newline. Each cell is
+/// made [`terminal_safe`] first.
 fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| terminal_safe(cell)).collect())
+        .collect();
+    let rows = &rows;
+    let header: Vec<String> = header.iter().map(|h| terminal_safe(h)).collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
@@ -293,7 +310,7 @@ fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
             .trim_end()
             .to_owned()
     };
-    std::iter::once(line(header.to_vec()))
+    std::iter::once(line(header.iter().map(String::as_str).collect()))
         .chain(
             rows.iter()
                 .map(|row| line(row.iter().map(String::as_str).collect())),
@@ -302,13 +319,78 @@ fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
         .join("\n")
 }
 
-fn summary_line(summary: &serde_json::Value) -> String {
-    if summary.get("password_changed").is_some() {
-        return "password changed".to_owned();
+/// What a command that prints no object did. Each has one JSON shape:
+///
+/// - `{"deleted": {"collection": "tokens", "id": 5}}` (`id` is null for a
+///   token named by its key, which is not printed; `collection` is
+///   `spaces` for `spaces delete`);
+/// - `{"deleted_all": {"collection": "tokens", "kind": "temporary"}}`
+///   (`kind`: `temporary`, `permanent` or `all`);
+/// - `{"password_changed": true, "tokens_reset": false}`.
+pub enum Done<'a> {
+    Deleted {
+        collection: &'a str,
+        id: Option<u64>,
+    },
+    DeletedAll {
+        collection: &'a str,
+        kind: &'a str,
+    },
+    PasswordChanged {
+        tokens_reset: bool,
+    },
+}
+
+impl Done<'_> {
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Done::Deleted { collection, id } => {
+                serde_json::json!({"deleted": {"collection": collection, "id": id}})
+            }
+            Done::DeletedAll { collection, kind } => {
+                serde_json::json!({"deleted_all": {"collection": collection, "kind": kind}})
+            }
+            Done::PasswordChanged { tokens_reset } => {
+                serde_json::json!({"password_changed": true, "tokens_reset": tokens_reset})
+            }
+        }
     }
-    match summary.get("deleted") {
-        Some(serde_json::Value::String(scope)) => format!("deleted {scope} tokens"),
-        _ => "deleted".to_owned(),
+
+    /// The line a person reads.
+    fn line(&self) -> String {
+        match self {
+            Done::Deleted {
+                collection: "spaces",
+                id: Some(id),
+            } => format!("deleted space {id}"),
+            Done::Deleted { id: Some(id), .. } => format!("deleted token {id}"),
+            Done::Deleted { id: None, .. } => "deleted the token with that key".to_owned(),
+            Done::DeletedAll { kind, .. } => format!("deleted {kind} tokens"),
+            Done::PasswordChanged { .. } => "password changed".to_owned(),
+        }
+    }
+}
+
+/// A token in the one JSON shape every command prints: the API's fields
+/// (the key only when `key`), and `kind` (`temporary` or `permanent`) and
+/// `expired` (whether it has expired by this machine's clock).
+pub fn token_value(token: &Token, key: bool) -> Result<serde_json::Value, WriteError> {
+    let mut value = serde_json::to_value(token).map_err(json_failed)?;
+    if let Some(object) = value.as_object_mut() {
+        if !key {
+            object.remove("key");
+        }
+        object.insert("kind".to_owned(), kind(token).into());
+        object.insert("expired".to_owned(), token.is_expired().into());
+    }
+    Ok(value)
+}
+
+fn kind(token: &Token) -> &'static str {
+    if token.is_permanent() {
+        "permanent"
+    } else {
+        "temporary"
     }
 }
 
@@ -316,8 +398,27 @@ fn json_failed(e: serde_json::Error) -> WriteError {
     WriteError::Failed(format!("cannot write the answer as JSON: {e}"))
 }
 
+/// `value` as JSON, with DEL and the C1 controls escaped as well (serde_json
+/// escapes only C0): a terminal acts on them too. They can only be inside
+/// strings, so the escaped text is the same JSON.
 fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, WriteError> {
-    serde_json::to_string(value).map_err(json_failed)
+    let json = serde_json::to_string(value).map_err(json_failed)?;
+    Ok(json_escape_controls(&json))
+}
+
+fn json_escape_controls(json: &str) -> String {
+    if !json.chars().any(|c| c.is_control()) {
+        return json.to_owned();
+    }
+    json.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{:04x}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 pub fn rfc3339(at: time::OffsetDateTime) -> String {
@@ -343,4 +444,24 @@ impl Progress {
             let _ = writeln!(io::stderr(), "{text}");
         }
     }
+
+    /// Shows `text` in place of what [`update`](Self::update) showed last:
+    /// one line that changes as the work goes on.
+    pub fn update(&self, text: &str) {
+        if self.enabled {
+            let mut stderr = io::stderr().lock();
+            let _ = write!(stderr, "\r{text}{CLEAR_TO_END}");
+            let _ = stderr.flush();
+        }
+    }
+
+    /// Takes the line of [`update`](Self::update) away again.
+    pub fn finish(&self) {
+        if self.enabled {
+            let _ = write!(io::stderr(), "\r{CLEAR_TO_END}");
+        }
+    }
 }
+
+/// Erases from the cursor to the end of the line (ECMA-48 EL).
+const CLEAR_TO_END: &str = "\x1b[K";

@@ -6,13 +6,24 @@ use neuroio::TokenRef;
 use crate::args::{ApiArgs, Group, SpacesCommand};
 use crate::context::{Api, deliver, print_all};
 use crate::failure::Failure;
-use crate::output::Printer;
+use crate::output::{Done, Printer};
 
 /// `neuroio spaces ...`.
 pub fn spaces(group: Group<SpacesCommand>, top: ApiArgs) -> Result<(), Failure> {
     let api = Api::new(group.api.0, top)?;
     let spaces = api.client.spaces();
     let out = &api.out;
+    // A 404 about one space names it, and where it was looked for.
+    let about = |id: u64| {
+        let url = api.client.iam_url();
+        move |err| {
+            Failure::about(
+                err,
+                || format!("space {id} at {url}"),
+                "the space's id (`neuroio spaces list` shows them), and the base URL (--iam-url)",
+            )
+        }
+    };
     match group.command {
         SpacesCommand::List { query, page } => {
             let query = query.as_deref();
@@ -23,9 +34,11 @@ pub fn spaces(group: Group<SpacesCommand>, top: ApiArgs) -> Result<(), Failure> 
                 Ok(out.spaces(&spaces.list(query, page.limit(), page.offset)?)?)
             }
         }
-        SpacesCommand::Get { id } => Ok(out.space(&spaces.get(id)?)?),
+        SpacesCommand::Get { id } => Ok(out.space(&spaces.get(id).map_err(about(id))?)?),
         SpacesCommand::Create { name } => Ok(out.space(&spaces.create(&name)?)?),
-        SpacesCommand::Rename { id, name } => Ok(out.space(&spaces.update(id, &name)?)?),
+        SpacesCommand::Rename { id, name } => {
+            Ok(out.space(&spaces.update(id, &name).map_err(about(id))?)?)
+        }
         SpacesCommand::Delete { id, yes } => {
             if !yes {
                 return Err(Failure::usage(format!(
@@ -33,14 +46,19 @@ pub fn spaces(group: Group<SpacesCommand>, top: ApiArgs) -> Result<(), Failure> 
                      is deleted with it)"
                 )));
             }
-            spaces.delete(id)?;
-            Ok(out.done(serde_json::json!({"deleted": true, "space": id}))?)
+            spaces.delete(id).map_err(about(id))?;
+            Ok(out.done(&Done::Deleted {
+                collection: "spaces",
+                id: Some(id),
+            })?)
         }
         SpacesCommand::CreateToken {
             space_id,
             permanent,
         } => {
-            let token = spaces.create_token(space_id, permanent)?;
+            let token = spaces
+                .create_token(space_id, permanent)
+                .map_err(about(space_id))?;
             // Only a token of the space sees it: delete it with itself.
             let retry = format!(
                 "neuroio tokens delete {} (with a token of space {space_id})",

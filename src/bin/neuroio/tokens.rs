@@ -8,8 +8,8 @@ use neuroio::{Client, TokenRef, Tokens};
 use crate::args::{ApiArgs, CollectionCommand, TokensCommand};
 use crate::context::{Api, deliver, print_all};
 use crate::failure::Failure;
-use crate::input::token_from_stdin;
-use crate::output::{Printer, Progress};
+use crate::input::{confirm, token_from_stdin};
+use crate::output::{Done, Printer, Progress};
 
 /// A collection of tokens and the CLI command that manages it. The library
 /// serves every collection through one type, [`neuroio::Tokens`], so one set
@@ -25,6 +25,11 @@ struct Collection<'c> {
     /// Whether its tokens authenticate API calls, so that deleting all of
     /// them deletes the one in use too.
     authenticates: bool,
+    /// One of its tokens, for messages: "token".
+    item: &'static str,
+    /// Where it is, for messages: the base URL and the option that sets it.
+    base: String,
+    option: &'static str,
 }
 
 impl<'c> Collection<'c> {
@@ -33,6 +38,9 @@ impl<'c> Collection<'c> {
             tokens: client.tokens(),
             command: "tokens",
             authenticates: true,
+            item: "token",
+            base: client.iam_url().to_owned(),
+            option: "--iam-url",
         }
     }
 
@@ -41,7 +49,37 @@ impl<'c> Collection<'c> {
             tokens: client.stream_tokens(),
             command: "stream-tokens",
             authenticates: false,
+            item: "stream token",
+            base: client.api_url().to_owned(),
+            option: "--api-url",
         }
+    }
+}
+
+impl Collection<'_> {
+    /// The failure of a call about one token, named by `id` (or by a key,
+    /// which is not shown).
+    fn not_found(&self, err: neuroio::Error, id: Option<u64>) -> Failure {
+        let item = || match id {
+            Some(id) => format!("{} {id} at {}", self.item, self.base),
+            None => format!("the {} with that key at {}", self.item, self.base),
+        };
+        Failure::about(
+            err,
+            item,
+            &format!("the id or key, and the base URL ({})", self.option),
+        )
+    }
+}
+
+impl Collection<'_> {
+    /// The failure of listing, which a 404 shows is at a wrong base URL.
+    fn list_not_found(&self, err: neuroio::Error) -> Failure {
+        Failure::about(
+            err,
+            || format!("the list of {}s at {}", self.item, self.base),
+            &format!("the base URL ({})", self.option),
+        )
     }
 }
 
@@ -85,22 +123,29 @@ fn collection(
                 let walk = tokens.iter(filter.permanent());
                 print_all(walk, page.walk_page_size(), "token", out, Printer::list)
             } else {
-                let listed = tokens.list(filter.permanent(), page.limit(), page.offset)?;
-                Ok(out.list(&listed)?)
+                let listed = tokens.list(filter.permanent(), page.limit(), page.offset);
+                Ok(out.list(&listed.map_err(|e| collection.list_not_found(e))?)?)
             }
         }
         CollectionCommand::Get { token } => {
-            let token_ref = read_token_ref(token, api)?;
-            Ok(out.token(&tokens.get(token_ref)?)?)
+            let (token_ref, id) = read_token_ref(token, api)?;
+            let got = tokens.get(token_ref);
+            Ok(out.token(&got.map_err(|e| collection.not_found(e, id))?)?)
         }
         CollectionCommand::Update { token, active } => {
-            let token_ref = read_token_ref(token, api)?;
-            Ok(out.token(&tokens.update(token_ref, *active)?)?)
+            let (token_ref, id) = read_token_ref(token, api)?;
+            let updated = tokens.update(token_ref, *active);
+            Ok(out.token(&updated.map_err(|e| collection.not_found(e, id))?)?)
         }
         CollectionCommand::Delete { token } => {
-            let token_ref = read_token_ref(token, api)?;
-            tokens.delete(token_ref)?;
-            Ok(out.done(serde_json::json!({"deleted": true}))?)
+            let (token_ref, id) = read_token_ref(token, api)?;
+            tokens
+                .delete(token_ref)
+                .map_err(|e| collection.not_found(e, id))?;
+            Ok(out.done(&Done::Deleted {
+                collection: collection.command,
+                id,
+            })?)
         }
         CollectionCommand::DeleteAll { filter, yes } => {
             let permanent = filter.permanent();
@@ -109,15 +154,26 @@ fn collection(
                 Some(false) => "temporary",
                 None => "all",
             };
+            let in_use = if permanent.is_none() && collection.authenticates {
+                " (with no filter this deletes every token, including the one in use)"
+            } else {
+                ""
+            };
             if !yes {
-                return Err(Failure::usage(format!(
-                    "refusing to delete {scope} tokens without --yes{}",
-                    if permanent.is_none() && collection.authenticates {
-                        " (with no filter this deletes every token, including the one in use)"
-                    } else {
-                        ""
+                let question = format!("This deletes {scope} {}s{in_use}.", collection.item);
+                match confirm(&question, scope)? {
+                    Some(true) => {}
+                    Some(false) => {
+                        return Err(Failure::usage(format!(
+                            "the answer was not {scope}; nothing was deleted"
+                        )));
                     }
-                )));
+                    None => {
+                        return Err(Failure::usage(format!(
+                            "refusing to delete {scope} tokens without --yes{in_use}"
+                        )));
+                    }
+                }
             }
             Progress::new().line(&format!("deleting {scope} tokens..."));
             tokens.delete_list(permanent)?;
@@ -127,12 +183,18 @@ fn collection(
                     "note: every token of the account was deleted, including the one this command used"
                 );
             }
-            Ok(out.done(serde_json::json!({"deleted": scope}))?)
+            Ok(out.done(&Done::DeletedAll {
+                collection: collection.command,
+                kind: scope,
+            })?)
         }
     }
 }
 
-fn read_token_ref(token: &crate::args::TokenArg, api: &ApiArgs) -> Result<TokenRef, Failure> {
+fn read_token_ref(
+    token: &crate::args::TokenArg,
+    api: &ApiArgs,
+) -> Result<(TokenRef, Option<u64>), Failure> {
     if token.reads_stdin() && token_from_stdin(api.token_file.as_deref()) {
         return Err(Failure::usage(
             "standard input cannot hold both the API token (--token-file -) and the key",
