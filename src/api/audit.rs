@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use crate::api::tokens::Tokens;
 use crate::error::Error;
 use crate::model::Token;
+use crate::transport::Host;
 use crate::transport::redact::Secrets;
 
 /// How many permanent tokens an account (or space) may hold.
@@ -284,7 +285,11 @@ impl Tokens<'_> {
     fn audit_within(&self, policy: &AuditPolicy, most: usize) -> crate::Result<AuditReport> {
         let at = policy.at.unwrap_or_else(OffsetDateTime::now_utc);
         let in_use = self.client().sent_keys();
-        let mut census = Census::new(self.audited(), at, policy.max_age);
+        let collection = match self.host() {
+            Host::Iam => AuditedCollection::Tokens,
+            Host::Api => AuditedCollection::StreamTokens,
+        };
+        let mut census = Census::new(collection, at, policy.max_age);
         for token in self.iter(None) {
             if census.read == most {
                 return Err(Error::unexpected(

@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 use ureq::http::Method;
 
 use crate::client::Client;
-use crate::config::Host;
 use crate::error::Error;
 use crate::model::Token;
+use crate::transport::Host;
 use crate::transport::redact::Secrets;
 use crate::transport::request::{Repeat, Request};
 

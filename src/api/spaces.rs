@@ -6,9 +6,9 @@ use ureq::http::Method;
 
 use crate::api::pages::{PageIter, PagedList, decode_page};
 use crate::client::Client;
-use crate::config::Host;
 use crate::error::Error;
 use crate::model::{Space, Token};
+use crate::transport::Host;
 use crate::transport::request::{Repeat, Request, Segment};
 
 /// The longest space name the API takes, in characters.

@@ -5,9 +5,9 @@ use ureq::http::Method;
 
 use crate::api::pages::{PagedList, TokenIter, decode_page};
 use crate::client::Client;
-use crate::config::Host;
 use crate::model::Token;
 use crate::token_ref::TokenRef;
+use crate::transport::Host;
 use crate::transport::request::{Repeat, Request};
 
 /// Where a collection lives and what its operations are called in logs and
@@ -91,12 +91,10 @@ impl<'c> Tokens<'c> {
         self.client
     }
 
-    /// Which collection this is, as an audit names it.
-    pub(crate) fn audited(&self) -> crate::api::audit::AuditedCollection {
-        match self.collection.host {
-            Host::Iam => crate::api::audit::AuditedCollection::Tokens,
-            Host::Api => crate::api::audit::AuditedCollection::StreamTokens,
-        }
+    /// The host this collection lives on (tokens on IAM, stream tokens on
+    /// the API host).
+    pub(crate) fn host(&self) -> Host {
+        self.collection.host
     }
 
     /// A request to this collection (`segment` names one token).

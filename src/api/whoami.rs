@@ -3,8 +3,8 @@
 use ureq::http::Method;
 
 use crate::client::Client;
-use crate::config::Host;
 use crate::model::Whoami;
+use crate::transport::Host;
 use crate::transport::request::{Repeat, Request};
 
 impl Client {

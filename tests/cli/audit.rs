@@ -277,3 +277,44 @@ fn a_table_on_request_and_never_a_key() {
         "{text}"
     );
 }
+
+/// The cron line of the docs: a permanent token in a file, and `exec`
+/// handing the audit a temporary token of its own, so the audit does not
+/// report itself; the token `exec` made is gone afterwards.
+#[test]
+fn the_documented_cron_line_audits_on_a_temporary_token_and_leaves_nothing() {
+    let fake = FakeIam::start().unwrap();
+    let file = temp_file("audit", "audit.token", &format!("{}\n", fake.root_token()));
+    let url = fake.url();
+
+    let output = neuroio()
+        .args(["exec", "--token-file", file.to_str().unwrap()])
+        .args(["--iam-url", &url, "--api-url", &url, "--"])
+        .args([BIN, "tokens", "audit", "--fail", "--output", "json"])
+        .env_remove("NEUROIO_API_TOKEN")
+        .env_remove("NEUROIO_IAM_URL")
+        .env_remove("NEUROIO_API_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = json(&output);
+    assert_eq!(findings(&report), []);
+    // exec minted one token with the permanent one and deleted it after.
+    let sent: Vec<(String, String)> = fake
+        .requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    assert_eq!(
+        sent.first(),
+        Some(&("POST".to_owned(), "/v1/tokens/".to_owned()))
+    );
+    assert_eq!(
+        sent.last(),
+        Some(&("DELETE".to_owned(), "/v1/tokens/2/".to_owned()))
+    );
+    assert_eq!(ids(&fake), [1]);
+}

@@ -62,13 +62,14 @@ Then open a new shell. The manual: docs/cli.md in the neuroio repository.";
 /// The most items the API returns in one page.
 const MAX_LIMIT: i64 = 100;
 
-/// Manage NeuroIO API tokens and stream tokens (create, list, inspect,
-/// deactivate, delete, rotate), log in, and run commands with a short-lived
-/// token of their own.
+/// Manage NeuroIO API tokens, stream tokens and spaces (create, list,
+/// inspect, deactivate, delete, rotate, audit), log in once into a profile,
+/// and run commands with a short-lived token of their own.
 ///
-/// The API token is read from NEUROIO_API_TOKEN, or from a file with
-/// --token-file (use - for standard input). There is deliberately no flag
-/// that takes the token itself.
+/// The API token is read from a file with --token-file (use - for standard
+/// input), else from NEUROIO_API_TOKEN, else from the profile that
+/// `neuroio login` stored (--profile, NEUROIO_PROFILE, or default). There
+/// is deliberately no flag that takes the token itself.
 ///
 /// The manual, with examples: docs/cli.md in the neuroio repository; the
 /// man page: `neuroio man`.

@@ -2,7 +2,7 @@
 
 use neuroio::Error;
 
-use crate::output::terminal_safe;
+use crate::output::{WriteError, terminal_safe};
 
 /// A failure, with the exit code it maps to.
 #[derive(Debug)]
@@ -126,5 +126,15 @@ fn exit_code(err: &Error) -> u8 {
         | Error::InvalidArgument { .. }
         | Error::Profile(_) => 2,
         _ => 1,
+    }
+}
+
+impl From<WriteError> for Failure {
+    /// For output that can be asked for again: a closed pipe ends quietly.
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::Closed(_) => Failure::stdout_closed(),
+            WriteError::Failed(message) => Failure::failed(message),
+        }
     }
 }

@@ -6,7 +6,6 @@ use neuroio::{Login, Space, Token, Whoami};
 use time::format_description::well_known::Rfc3339;
 
 use crate::args::Format;
-use crate::failure::Failure;
 
 /// The format to use: the one asked for, else a table for a person at a
 /// terminal and JSON for a program reading a pipe or file.
@@ -34,16 +33,6 @@ impl std::fmt::Display for WriteError {
         match self {
             WriteError::Closed(e) => write!(f, "cannot write to standard output: {e}"),
             WriteError::Failed(message) => f.write_str(message),
-        }
-    }
-}
-
-impl From<WriteError> for Failure {
-    /// For output that can be asked for again: a closed pipe ends quietly.
-    fn from(err: WriteError) -> Self {
-        match err {
-            WriteError::Closed(_) => Failure::stdout_closed(),
-            WriteError::Failed(message) => Failure::failed(message),
         }
     }
 }
