@@ -828,3 +828,33 @@ fn a_profile_for_the_fake_server() {
         "{said}"
     );
 }
+
+/// The profile's old token lives on a server that is gone (a simulator
+/// that was restarted): the new log in is stored all the same, exit 0, and
+/// standard error says which token was left and where.
+#[test]
+fn a_login_whose_old_token_cannot_be_deleted_succeeds_with_a_warning() {
+    let home = Home::new("old-server-gone");
+    let first = FakeIam::start().unwrap();
+    assert_eq!(home.login(&first, None).status.code(), Some(0));
+    let gone = first.url();
+    drop(first);
+    let fake = FakeIam::start().unwrap();
+
+    let output = home.login(&fake, None);
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let warning = stderr(&output);
+    assert!(
+        warning.starts_with(&format!(
+            "warning: logged in and stored the new token in profile default, but its old token 2 \
+             at {gone} could not be deleted ("
+        )),
+        "{warning}"
+    );
+    let profile = home.read().get("default").cloned().unwrap();
+    assert_eq!(profile.iam_url.as_deref(), Some(fake.url().as_str()));
+    assert_eq!(profile.token_id, Some(2));
+    let token = client(&fake, fake.root_token()).tokens().get(2).unwrap();
+    assert_eq!(profile.token.as_ref(), Some(&token.key));
+}

@@ -10,7 +10,7 @@ use crate::args::{ApiArgs, Group, PasswordCommand};
 use crate::context::{Api, builder, deliver, printer, profile_failure};
 use crate::failure::Failure;
 use crate::input::{PasswordSource, is_stdin, one_stdin_reader, token_from_stdin};
-use crate::output::{Done, rfc3339, token_value};
+use crate::output::{Done, rfc3339, terminal_safe, token_value};
 use crate::store;
 
 /// `neuroio login`: a new temporary token from a user name and password,
@@ -100,11 +100,18 @@ pub fn login(
             || "its old token".to_owned(),
             |id| format!("its old token {id}"),
         );
-        return Err(Failure::failed(format!(
-            "logged in and stored the new token in profile {name}, but {which} could not be \
-             deleted ({}); delete it with a token of that account",
+        // The log in itself succeeded and its token is stored: say what is
+        // left behind (its server may simply be gone, as a restarted
+        // simulator is), and exit as a success.
+        let at = old.iam_url.as_deref().unwrap_or(neuroio::DEFAULT_IAM_URL);
+        let _ = writeln!(
+            io::stderr(),
+            "warning: logged in and stored the new token in profile {name}, but {which} at {} \
+             could not be deleted ({}); a temporary token expires on its own within 24 hours, \
+             or delete it with a token of that account",
+            terminal_safe(at),
             failure.message
-        )));
+        );
     }
     Ok(printed?)
 }
