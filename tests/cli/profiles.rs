@@ -306,6 +306,29 @@ fn the_token_file_beats_the_environment_which_beats_the_profile() {
 }
 
 #[test]
+fn an_empty_token_variable_counts_as_unset() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("empty-env");
+    json(&home.login(&fake, None));
+    let key = stored_key(&home, "default");
+    fake.clear_requests();
+
+    let output = home.run(
+        &["whoami"],
+        &[("NEUROIO_API_TOKEN", ""), ("NEUROIO_IAM_URL", "")],
+    );
+    let status = home.run(&["auth", "status"], &[("NEUROIO_API_TOKEN", "")]);
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(json(&output)["username"], "root");
+    assert_eq!(json(&status)["source"], "profile");
+    assert_eq!(
+        seen(&fake)[..1],
+        [("GET".to_owned(), "/v1/whoami/".to_owned(), auth(&key))]
+    );
+}
+
+#[test]
 fn urls_come_from_the_flag_then_the_environment_then_the_profile() {
     let fake = FakeIam::start().unwrap();
     let other = FakeIam::start().unwrap();

@@ -2,8 +2,8 @@
 //! flags, environment and profile, the printer, the delivery of a new key,
 //! and the walk over every page of a list.
 //!
-//! Precedence: the token from --token-file, else NEUROIO_API_TOKEN, else
-//! the profile; each URL from its flag, else the environment, else the
+//! Precedence: the token from --token-file, else NEUROIO_API_TOKEN (when
+//! set and not empty, as for the URL variables), else the profile; each URL from its flag, else the environment, else the
 //! profile, else the default. The profile's URLs are used when its token is,
 //! or when a profile is named (--profile, NEUROIO_PROFILE): a token from
 //! elsewhere is not sent to the URLs stored for another one.
@@ -80,7 +80,7 @@ pub fn credentials(api: &ApiArgs) -> Result<Credentials, Failure> {
         || std::env::var_os("NEUROIO_PROFILE").is_some_and(|name| !name.is_empty());
     let from_elsewhere = if let Some(path) = &api.token_file {
         Some((read_token(Some(path))?, Source::TokenFile(path.clone())))
-    } else if std::env::var_os("NEUROIO_API_TOKEN").is_some() {
+    } else if std::env::var_os("NEUROIO_API_TOKEN").is_some_and(|token| !token.is_empty()) {
         Some((read_token(None)?, Source::Environment))
     } else {
         None
