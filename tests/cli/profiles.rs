@@ -554,6 +554,54 @@ fn a_malformed_file_names_file_and_line_and_is_never_overwritten() {
     assert!(fake.requests().is_empty());
 }
 
+#[cfg(unix)]
+#[test]
+fn a_symlinked_file_is_never_written_through() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("symlink");
+    json(&home.login(&fake, None));
+    let real = home.root.join("dotfiles-credentials.toml");
+    std::fs::rename(home.file(), &real).unwrap();
+    std::os::unix::fs::symlink(&real, home.file()).unwrap();
+    let before = std::fs::read(&real).unwrap();
+    // Read through the link, as the library reads it.
+    let key = stored_key(&home, "default");
+    fake.clear_requests();
+
+    let login = home.login(&fake, None);
+    let logout = home.run(&["auth", "logout"], &[]);
+    let list = home.run(&["whoami"], &[]);
+
+    let expected = format!(
+        "error: {path} is a symbolic link to {real}; neuroio writes the credentials file by \
+         replacing it, which would replace the link and leave {real} stale, so it writes \
+         nothing: replace the link with the file itself, or set NEUROIO_CONFIG_DIR to the \
+         folder that holds {real}\n",
+        path = home.file().display(),
+        real = real.display()
+    );
+    for output in [&login, &logout] {
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(output));
+        assert_eq!(stderr(output), expected);
+        assert_eq!(stdout(output), "");
+    }
+    assert_eq!(json(&list)["username"], "root");
+    assert!(
+        std::fs::symlink_metadata(home.file())
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&real).unwrap(), before);
+    assert!(!home.config_dir().join("credentials.toml.tmp").exists());
+    assert_eq!(
+        seen(&fake),
+        [("GET".to_owned(), "/v1/whoami/".to_owned(), auth(&key))],
+        "neither login nor logout sent anything"
+    );
+    assert_eq!(ids(&fake), [2, 1], "no token was made or deleted");
+}
+
 #[test]
 fn auth_status_says_where_the_token_came_from_and_what_it_is() {
     let fake = FakeIam::start().unwrap();
