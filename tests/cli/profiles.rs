@@ -899,3 +899,55 @@ fn a_profile_for_the_fake_server() {
         "{said}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_stored_token_that_cannot_be_sent_is_refused_without_showing_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("unsendable");
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    let url = fake.url();
+    for (stored, why) in [
+        ("", "the token is empty"),
+        (
+            "s3cret part\\ntwo",
+            "the token contains whitespace or control characters; copy it again without them",
+        ),
+        (
+            "s3cret-café",
+            "the token contains non-ASCII characters; NeuroIO tokens are ASCII",
+        ),
+    ] {
+        std::fs::write(
+            home.file(),
+            format!("[default]\ntoken = \"{stored}\"\niam_url = \"{url}\"\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(home.file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+
+        let token = home.run(&["auth", "token"], &[]);
+        let list = home.run(&["tokens", "list"], &[]);
+
+        let expected = format!(
+            "error: the token of profile default in {} cannot be sent: {why}; log in again: \
+             neuroio login --username USER --profile default\n",
+            home.file().display()
+        );
+        for output in [&token, &list] {
+            assert_eq!(output.status.code(), Some(2), "{stored:?}");
+            assert_eq!(stdout(output), "", "{stored:?}");
+            assert_eq!(stderr(output), expected);
+            assert!(!stderr(output).contains("s3cret"));
+        }
+    }
+    let from_env = home.run(&["auth", "token"], &[("NEUROIO_API_TOKEN", "s3cret two")]);
+    assert_eq!(from_env.status.code(), Some(2));
+    assert_eq!(stdout(&from_env), "");
+    assert_eq!(
+        stderr(&from_env),
+        "error: the API token in NEUROIO_API_TOKEN cannot be sent: the token contains \
+         whitespace or control characters; copy it again without them\n"
+    );
+    assert!(fake.requests().is_empty(), "nothing was sent");
+}

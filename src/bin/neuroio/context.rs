@@ -86,6 +86,7 @@ pub fn credentials(api: &ApiArgs) -> Result<Credentials, Failure> {
         None
     };
     if let Some((token, source)) = from_elsewhere {
+        check_token(&token, &source)?;
         let profile = if named {
             let (name, profiles) = profiles(api)?;
             Some(profiles.require(&name).map_err(profile_failure)?.clone())
@@ -107,15 +108,41 @@ pub fn credentials(api: &ApiArgs) -> Result<Credentials, Failure> {
         other => profile_failure(other),
     })?;
     let (profile, token) = profiles.with_token(&name).map_err(profile_failure)?;
+    let source = Source::Profile {
+        name,
+        path: profiles.path().to_owned(),
+        stored: Box::new(profile.clone()),
+    };
+    check_token(token.secret(), &source)?;
     Ok(Credentials {
         token: token.secret().to_owned(),
-        source: Source::Profile {
-            name,
-            path: profiles.path().to_owned(),
-            stored: Box::new(profile.clone()),
-        },
+        source,
         profile: Some(profile.clone()),
     })
+}
+
+/// Refuses a token the library would refuse to send (empty, whitespace,
+/// control or non-ASCII characters), by the library's own check, with a
+/// message that says where it came from and never shows it: exit 2.
+fn check_token(token: &str, source: &Source) -> Result<(), Failure> {
+    // Building a client checks the token and sends nothing; any other
+    // problem is the real client's to report.
+    let Err(neuroio::Error::Config(neuroio::ConfigError::InvalidApiToken(why))) =
+        Client::builder().api_token(token).build()
+    else {
+        return Ok(());
+    };
+    Err(Failure::usage(match source {
+        Source::TokenFile(path) => {
+            format!("the API token in {} cannot be sent: {why}", path.display())
+        }
+        Source::Environment => format!("the API token in NEUROIO_API_TOKEN cannot be sent: {why}"),
+        Source::Profile { name, path, .. } => format!(
+            "the token of profile {name} in {} cannot be sent: {why}; log in again: \
+             neuroio login --username USER --profile {name}",
+            path.display()
+        ),
+    }))
 }
 
 /// The selected profile's name and the credentials file, read and checked.
