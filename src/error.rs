@@ -535,6 +535,23 @@ pub enum ProfileError {
         /// What is wrong (with quoted values left out: they may be keys).
         message: String,
     },
+    /// Something that is not a regular file is where the credentials file
+    /// should be: a directory, or a named pipe, socket or device, which
+    /// could block a read forever. Refused before it is opened; a symbolic
+    /// link to a regular file is fine.
+    #[error(
+        "{} is {kind}, not a credentials file: remove it, or set NEUROIO_CONFIG_DIR to \
+         another folder",
+        path.display()
+    )]
+    #[non_exhaustive]
+    NotAFile {
+        /// The credentials file's path.
+        path: PathBuf,
+        /// What is there instead: "a directory", "a named pipe (FIFO)",
+        /// "a socket", "a device" or "not a regular file".
+        kind: &'static str,
+    },
     /// The file is larger than [`MAX_CREDENTIALS_BYTES`].
     #[error(
         "{} is larger than {MAX_CREDENTIALS_BYTES} bytes; that is not a credentials file",

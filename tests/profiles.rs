@@ -168,3 +168,74 @@ fn a_file_group_or_others_can_read_is_refused_with_the_fix() {
     );
     done(path);
 }
+
+/// `Profiles::load(path)` in a thread, given 10 s: a read that blocks fails
+/// the test instead of hanging it.
+fn load_within_time(path: &std::path::Path) -> Result<Profiles, ProfileError> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let path = path.to_owned();
+    std::thread::spawn(move || {
+        let _ = sender.send(Profiles::load(&path));
+    });
+    receiver
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("Profiles::load blocked for 10 s")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_refused_without_blocking() {
+    let path = file("fifo", b"");
+    std::fs::remove_file(&path).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+
+    let err = load_within_time(&path).unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{} is a named pipe (FIFO), not a credentials file: remove it, or set \
+             NEUROIO_CONFIG_DIR to another folder",
+            path.display()
+        )
+    );
+    assert!(matches!(err, ProfileError::NotAFile { .. }));
+    done(path);
+}
+
+#[test]
+fn a_directory_is_named_as_one() {
+    let path = file("directory", b"");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+
+    let err = load_within_time(&path).unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{} is a directory, not a credentials file: remove it, or set NEUROIO_CONFIG_DIR \
+             to another folder",
+            path.display()
+        )
+    );
+    done(path);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_to_a_private_file_is_read() {
+    let target = file("link", format!("[default]\ntoken = \"{KEY}\"\n").as_bytes());
+    let link = target.with_file_name("link.toml");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+
+    let profiles = load_within_time(&link).unwrap();
+
+    assert_eq!(profiles.with_token("default").unwrap().1.secret(), KEY);
+    assert_eq!(profiles.path(), link);
+    done(target);
+}

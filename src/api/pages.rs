@@ -29,6 +29,12 @@ const MAX_PAGE_SIZE: u32 = 100;
 /// [`Spaces::iter`](crate::Spaces::iter)) starts with: the API's largest.
 pub const DEFAULT_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
 
+/// The most items one walk yields unless [`PageIter::max_items`] says
+/// otherwise: far more than an account holds (5 permanent tokens, a few
+/// temporary ones a day), few enough that a server sending new items
+/// forever is stopped after 10,000 requests.
+pub const DEFAULT_MAX_WALK_ITEMS: u64 = 1_000_000;
+
 /// One offset-paged list of the API: `GET <path>?limit=&offset=[&filters]`.
 #[derive(Clone, Debug)]
 pub(crate) struct PagedList {
@@ -104,9 +110,12 @@ pub(crate) fn decode_page<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, se
 /// items of the last few pages (by id) and ends with
 /// [`Error::UnexpectedResponse`] naming the problem: after two requests for
 /// a server that repeats the first page, and within a few pages for one
-/// that cycles through some. The walk also ends, with the same error, if a
-/// server keeps sending full pages past the largest offset the API takes
-/// (`u32::MAX`), so it is bounded in pages too.
+/// that cycles through some. A server that keeps sending full pages of new
+/// items would still be walked forever: a walk yields at most
+/// [`max_items`](Self::max_items) items (by default
+/// [`DEFAULT_MAX_WALK_ITEMS`], a million), and then ends with the same
+/// error, so it is bounded in requests and in time as well as in memory.
+/// (It also ends so past the largest offset the API takes, `u32::MAX`.)
 ///
 /// ```no_run
 /// # fn main() -> neuroio::Result<()> {
@@ -138,6 +147,9 @@ pub struct PageIter<'c, T> {
     page: std::vec::IntoIter<T>,
     /// The ids of the last few pages, to notice a server that repeats them.
     recent_ids: VecDeque<Vec<u64>>,
+    /// The most items this walk yields, and how many it has.
+    max_items: u64,
+    yielded: u64,
     done: bool,
 }
 
@@ -164,8 +176,36 @@ impl<'c, T> PageIter<'c, T> {
             offset: 0,
             page: Vec::new().into_iter(),
             recent_ids: VecDeque::with_capacity(REMEMBERED_PAGES),
+            max_items: DEFAULT_MAX_WALK_ITEMS,
+            yielded: 0,
             done: false,
         }
+    }
+
+    /// The most items this walk yields. A list longer than that (or a
+    /// server that sends new items forever) ends the walk, after the first
+    /// `max_items` items, with [`Error::UnexpectedResponse`] naming the
+    /// operation and the bound; no page beyond the one that holds the next
+    /// item is asked for. At least 1.
+    ///
+    /// Defaults to [`DEFAULT_MAX_WALK_ITEMS`] (1,000,000).
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// # let client = neuroio::Client::new("my-api-token")?;
+    /// // A few hundred spaces are expected; more means something is wrong.
+    /// let spaces: Vec<neuroio::Space> = client
+    ///     .spaces()
+    ///     .iter(None)
+    ///     .max_items(1_000)
+    ///     .collect::<neuroio::Result<_>>()?;
+    /// println!("{} spaces", spaces.len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn max_items(mut self, max_items: u64) -> Self {
+        self.max_items = max_items.max(1);
+        self
     }
 
     /// How many items to ask for per request, from 1 to 100 (clamped).
@@ -190,23 +230,33 @@ impl<T: DeserializeOwned> Iterator for PageIter<'_, T> {
     type Item = crate::Result<T>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(item) = self.page.next() {
-            return Some(Ok(item));
-        }
-        if self.done {
-            return None;
-        }
-        match self.next_page() {
-            Ok(page) => {
-                self.page = page.into_iter();
+        let item = match self.page.next() {
+            Some(item) => item,
+            None if self.done => return None,
+            None => match self.next_page() {
                 // An empty page is short, so `done` is already set.
-                self.page.next().map(Ok)
-            }
-            Err(err) => {
-                self.done = true;
-                Some(Err(err))
-            }
+                Ok(page) => {
+                    self.page = page.into_iter();
+                    self.page.next()?
+                }
+                Err(err) => {
+                    self.done = true;
+                    return Some(Err(err));
+                }
+            },
+        };
+        if self.yielded >= self.max_items {
+            self.done = true;
+            self.page = Vec::new().into_iter();
+            return Some(Err(walk_stuck(&format!(
+                "{}: the list goes on past {} items, the most one walk yields: the server may \
+                 keep sending new items; the walk was stopped (narrow the list with a filter, \
+                 or raise the bound with PageIter::max_items)",
+                self.list.operation, self.max_items
+            ))));
         }
+        self.yielded += 1;
+        Some(Ok(item))
     }
 }
 

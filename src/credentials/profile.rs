@@ -170,9 +170,11 @@ impl Profiles {
         Ok(())
     }
 
-    /// Reads and checks the credentials file at `path`: its size, its
+    /// Reads and checks the credentials file at `path`: that it is a
+    /// regular file (a symbolic link to one is fine), its size, its
     /// permissions (on Unix) and its TOML. A missing file is
-    /// [`ProfileError::MissingFile`].
+    /// [`ProfileError::MissingFile`]; a directory, named pipe, socket or
+    /// device is [`ProfileError::NotAFile`], refused before it is opened.
     ///
     /// ```no_run
     /// let profiles = neuroio::Profiles::load("/home/ada/.config/neuroio/credentials.toml")?;
@@ -193,7 +195,12 @@ impl Profiles {
                 }
             }
         };
+        // Opening a named pipe blocks until a writer comes, and a device
+        // may never end: only a regular file (or a link to one) is opened.
+        check_regular(path, &std::fs::metadata(path).map_err(unreadable)?)?;
         let file = std::fs::File::open(path).map_err(unreadable)?;
+        // Checked again on what was opened, in case the path changed.
+        check_regular(path, &file.metadata().map_err(unreadable)?)?;
         check_private(path, &file)?;
         let mut bytes = Vec::new();
         file.take(MAX_CREDENTIALS_BYTES + 1)
@@ -328,6 +335,43 @@ impl Serialize for Profiles {
     /// writing the file, never for showing.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.profiles.serialize(serializer)
+    }
+}
+
+/// Refuses anything at the path but a regular file, saying what is there.
+fn check_regular(path: &Path, metadata: &std::fs::Metadata) -> Result<(), ProfileError> {
+    let file_type = metadata.file_type();
+    if file_type.is_file() {
+        return Ok(());
+    }
+    Err(ProfileError::NotAFile {
+        path: path.to_owned(),
+        kind: kind_of(file_type),
+    })
+}
+
+#[cfg(unix)]
+fn kind_of(file_type: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_block_device() || file_type.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+#[cfg(not(unix))]
+fn kind_of(file_type: std::fs::FileType) -> &'static str {
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
     }
 }
 

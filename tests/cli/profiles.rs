@@ -306,6 +306,29 @@ fn the_token_file_beats_the_environment_which_beats_the_profile() {
 }
 
 #[test]
+fn an_empty_token_variable_counts_as_unset() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("empty-env");
+    json(&home.login(&fake, None));
+    let key = stored_key(&home, "default");
+    fake.clear_requests();
+
+    let output = home.run(
+        &["whoami"],
+        &[("NEUROIO_API_TOKEN", ""), ("NEUROIO_IAM_URL", "")],
+    );
+    let status = home.run(&["auth", "status"], &[("NEUROIO_API_TOKEN", "")]);
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(json(&output)["username"], "root");
+    assert_eq!(json(&status)["source"], "profile");
+    assert_eq!(
+        seen(&fake)[..1],
+        [("GET".to_owned(), "/v1/whoami/".to_owned(), auth(&key))]
+    );
+}
+
+#[test]
 fn urls_come_from_the_flag_then_the_environment_then_the_profile() {
     let fake = FakeIam::start().unwrap();
     let other = FakeIam::start().unwrap();
@@ -529,6 +552,54 @@ fn a_malformed_file_names_file_and_line_and_is_never_overwritten() {
     }
     assert_eq!(std::fs::read_to_string(home.file()).unwrap(), text);
     assert!(fake.requests().is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_file_is_never_written_through() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("symlink");
+    json(&home.login(&fake, None));
+    let real = home.root.join("dotfiles-credentials.toml");
+    std::fs::rename(home.file(), &real).unwrap();
+    std::os::unix::fs::symlink(&real, home.file()).unwrap();
+    let before = std::fs::read(&real).unwrap();
+    // Read through the link, as the library reads it.
+    let key = stored_key(&home, "default");
+    fake.clear_requests();
+
+    let login = home.login(&fake, None);
+    let logout = home.run(&["auth", "logout"], &[]);
+    let list = home.run(&["whoami"], &[]);
+
+    let expected = format!(
+        "error: {path} is a symbolic link to {real}; neuroio writes the credentials file by \
+         replacing it, which would replace the link and leave {real} stale, so it writes \
+         nothing: replace the link with the file itself, or set NEUROIO_CONFIG_DIR to the \
+         folder that holds {real}\n",
+        path = home.file().display(),
+        real = real.display()
+    );
+    for output in [&login, &logout] {
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(output));
+        assert_eq!(stderr(output), expected);
+        assert_eq!(stdout(output), "");
+    }
+    assert_eq!(json(&list)["username"], "root");
+    assert!(
+        std::fs::symlink_metadata(home.file())
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&real).unwrap(), before);
+    assert!(!home.config_dir().join("credentials.toml.tmp").exists());
+    assert_eq!(
+        seen(&fake),
+        [("GET".to_owned(), "/v1/whoami/".to_owned(), auth(&key))],
+        "neither login nor logout sent anything"
+    );
+    assert_eq!(ids(&fake), [2, 1], "no token was made or deleted");
 }
 
 #[test]
@@ -857,4 +928,56 @@ fn a_login_whose_old_token_cannot_be_deleted_succeeds_with_a_warning() {
     assert_eq!(profile.token_id, Some(2));
     let token = client(&fake, fake.root_token()).tokens().get(2).unwrap();
     assert_eq!(profile.token.as_ref(), Some(&token.key));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_stored_token_that_cannot_be_sent_is_refused_without_showing_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("unsendable");
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    let url = fake.url();
+    for (stored, why) in [
+        ("", "the token is empty"),
+        (
+            "s3cret part\\ntwo",
+            "the token contains whitespace or control characters; copy it again without them",
+        ),
+        (
+            "s3cret-café",
+            "the token contains non-ASCII characters; NeuroIO tokens are ASCII",
+        ),
+    ] {
+        std::fs::write(
+            home.file(),
+            format!("[default]\ntoken = \"{stored}\"\niam_url = \"{url}\"\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(home.file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+
+        let token = home.run(&["auth", "token"], &[]);
+        let list = home.run(&["tokens", "list"], &[]);
+
+        let expected = format!(
+            "error: the token of profile default in {} cannot be sent: {why}; log in again: \
+             neuroio login --username USER --profile default\n",
+            home.file().display()
+        );
+        for output in [&token, &list] {
+            assert_eq!(output.status.code(), Some(2), "{stored:?}");
+            assert_eq!(stdout(output), "", "{stored:?}");
+            assert_eq!(stderr(output), expected);
+            assert!(!stderr(output).contains("s3cret"));
+        }
+    }
+    let from_env = home.run(&["auth", "token"], &[("NEUROIO_API_TOKEN", "s3cret two")]);
+    assert_eq!(from_env.status.code(), Some(2));
+    assert_eq!(stdout(&from_env), "");
+    assert_eq!(
+        stderr(&from_env),
+        "error: the API token in NEUROIO_API_TOKEN cannot be sent: the token contains \
+         whitespace or control characters; copy it again without them\n"
+    );
+    assert!(fake.requests().is_empty(), "nothing was sent");
 }

@@ -167,6 +167,34 @@ fn all_ends_against_a_server_that_always_sends_the_same_page() {
 }
 
 #[test]
+fn all_as_json_stops_past_100000_items_and_prints_nothing() {
+    // The CLI's own bound, tested as shipped (no test-only switch): 1001
+    // pages of 100 new tokens, and the error once 100,100 are held. Table
+    // output takes the same path (it too needs the whole list first).
+    let mut server = mockito::Server::new();
+    let pages = crate::support::endless_pages(&mut server, "/v1/tokens/")
+        .match_header("authorization", "Token some-api-token")
+        .expect(1001)
+        .create();
+
+    let output = run_against(
+        &server.url(),
+        "some-api-token",
+        &["tokens", "list", "--all", "--output", "json"],
+    );
+
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        "error: the list has more than 100000 tokens, too many to hold for --output json or \
+         table, so nothing was printed: use --output jsonl, which prints each token as it \
+         comes, or narrow the list with a filter\n"
+    );
+    pages.assert();
+}
+
+#[test]
 fn get_create_and_rename_print_the_space() {
     let fake = FakeIam::start().unwrap();
 

@@ -391,3 +391,34 @@ pub fn exchange(fake: &FakeIam, bytes: &[u8]) -> String {
     let _ = stream.read_to_end(&mut out);
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// A mock of `GET path` that answers every page in full with new items
+/// (tokens that are also spaces),
+/// ids from the offset on (`offset + 1 ..= offset + limit`): a list that
+/// never ends, which only a walk's bound stops. Add `expect` and `create()`.
+pub fn endless_pages(server: &mut ServerGuard, path: &str) -> Mock {
+    server
+        .mock("GET", path)
+        .match_query(Matcher::Regex("^limit=[0-9]+&offset=[0-9]+$".into()))
+        .with_status(200)
+        .with_body_from_request(|request| {
+            let query = request.path_and_query().split_once('?').map_or("", |q| q.1);
+            let number = |name: &str| -> u64 {
+                query
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|n| n.parse().ok())
+                    .expect("limit and offset in the query")
+            };
+            let (limit, offset) = (number("limit"), number("offset"));
+            let tokens: Vec<Value> = (offset + 1..=offset + limit)
+                .map(|id| {
+                    // A token, and a space (by `id` and `name`) too.
+                    serde_json::json!({"id": id, "key": format!("{id:040}"), "is_active": true,
+                     "created": "2021-05-28T10:37:51.433760+00:00", "expires": null,
+                     "name": format!("space {id}")})
+                })
+                .collect();
+            serde_json::to_vec(&tokens).expect("tokens as JSON")
+        })
+}

@@ -415,6 +415,92 @@ fn ask_for_offset_0_then_100() {
     wire.finish();
 }
 
+// 5b. A server that sends new items forever.
+
+fn assert_too_many(err: &Error, operation: &str, max: u64) {
+    let Error::UnexpectedResponse { status, reason, .. } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*status, 200);
+    assert_eq!(
+        reason,
+        &format!(
+            "{operation}: the list goes on past {max} items, the most one walk yields: the \
+             server may keep sending new items; the walk was stopped (narrow the list with a \
+             filter, or raise the bound with PageIter::max_items)"
+        )
+    );
+}
+
+#[test]
+fn a_walk_of_new_pages_forever_stops_at_max_items() {
+    let mut wire = Wire::new();
+    let mock = crate::support::endless_pages(&mut wire.server, "/v1/tokens/")
+        .match_header("authorization", format!("Token {API_TOKEN}").as_str())
+        .expect(3)
+        .create();
+
+    let mut walk = wire.client.tokens().iter(None).max_items(250);
+    let ids: Vec<u64> = walk.by_ref().take(250).map(|t| t.unwrap().id).collect();
+    let err = walk.next().expect("an error after 250 items").unwrap_err();
+
+    assert_eq!(ids, (1..=250).collect::<Vec<u64>>());
+    assert_too_many(&err, "tokens.list", 250);
+    assert!(walk.next().is_none());
+    assert!(walk.next().is_none());
+    // Pages at offsets 0, 100 and 200: the third holds item 251.
+    mock.assert();
+    wire.finish();
+}
+
+#[test]
+fn a_list_of_exactly_max_items_ends_without_error() {
+    let mut wire = Wire::new();
+    let pages = crate::support::endless_pages(&mut wire.server, "/v1/tokens/")
+        .match_query(Matcher::Regex("^limit=100&offset=(0|100)$".into()))
+        .expect(2)
+        .create();
+    let end = wire
+        .expect("GET", "/v1/tokens/")
+        .match_query(Matcher::Exact("limit=100&offset=200".into()))
+        .with_status(200)
+        .with_body("[]")
+        .expect(1)
+        .create();
+
+    let all: Vec<neuroio::Token> = wire
+        .client
+        .tokens()
+        .iter(None)
+        .max_items(200)
+        .collect::<neuroio::Result<_>>()
+        .unwrap();
+
+    assert_eq!(all.len(), 200);
+    assert_eq!(all.last().map(|t| t.id), Some(200));
+    pages.assert();
+    end.assert();
+    wire.finish();
+}
+
+#[test]
+fn a_bound_of_zero_counts_as_one_for_spaces_too() {
+    let mut wire = Wire::new();
+    let mock = crate::support::endless_pages(&mut wire.server, "/v1/spaces/")
+        .expect(1)
+        .create();
+
+    let walk = wire.client.spaces().iter(None).max_items(0).page_size(5);
+    let seen: Vec<Result<u64, Error>> = walk.map(|s| s.map(|s| s.id)).collect();
+
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].as_ref().unwrap(), &1, "a bound of 0 counts as 1");
+    assert_too_many(seen[1].as_ref().unwrap_err(), "spaces.list", 1);
+    assert_eq!(neuroio::DEFAULT_MAX_WALK_ITEMS, 1_000_000);
+    mock.assert();
+    wire.finish();
+}
+
 // 6. Retry-After.
 
 fn retrying(url: String) -> Client {

@@ -412,6 +412,72 @@ fn delete_by_id_204() {
     wire.finish();
 }
 
+/// A client for `wire` that retries, with waits of a millisecond or two.
+fn retrying_client(wire: &Wire) -> neuroio::Client {
+    neuroio::Client::builder()
+        .api_token(crate::support::API_TOKEN)
+        .iam_url(wire.server.url())
+        .max_retries(2)
+        .retry_backoff(
+            std::time::Duration::from_millis(1),
+            std::time::Duration::from_millis(2),
+        )
+        .build()
+        .unwrap()
+}
+
+const NOT_FOUND: &str = r#"{"error_codes": [404], "message": "Not found.", "fields": []}"#;
+
+#[test]
+fn delete_whose_answer_was_lost_then_404_is_done() {
+    let mut wire = Wire::new();
+    // The first answer breaks off mid-body, as a dropped connection does:
+    // the space may have been deleted by it.
+    let lost = bodiless(&mut wire, "DELETE", "/v1/spaces/7/", Matcher::Missing)
+        .with_status(200)
+        .with_chunked_body(|w| {
+            w.write_all(b"{")?;
+            Err(std::io::Error::other("connection dropped"))
+        })
+        .expect(1)
+        .create();
+    let gone = bodiless(&mut wire, "DELETE", "/v1/spaces/7/", Matcher::Missing)
+        .with_status(404)
+        .with_body(NOT_FOUND)
+        .expect(1)
+        .create();
+
+    retrying_client(&wire).spaces().delete(7).unwrap();
+
+    lost.assert();
+    gone.assert();
+    wire.finish();
+}
+
+#[test]
+fn delete_answered_503_then_404_is_not_found() {
+    // A 503 is an answer: the server said it did nothing, so the 404 of the
+    // retry means the space was not there.
+    let mut wire = Wire::new();
+    let busy = bodiless(&mut wire, "DELETE", "/v1/spaces/7/", Matcher::Missing)
+        .with_status(503)
+        .with_body(r#"{"error_codes": [503], "message": "Busy.", "fields": []}"#)
+        .expect(1)
+        .create();
+    let gone = bodiless(&mut wire, "DELETE", "/v1/spaces/7/", Matcher::Missing)
+        .with_status(404)
+        .with_body(NOT_FOUND)
+        .expect(1)
+        .create();
+
+    let err = retrying_client(&wire).spaces().delete(7).unwrap_err();
+
+    busy.assert();
+    gone.assert();
+    assert!(err.is_not_found(), "{err:?}");
+    wire.finish();
+}
+
 #[test]
 fn delete_of_the_default_space_is_the_apis_400() {
     let mut wire = Wire::new();

@@ -45,6 +45,7 @@ pub fn login(
     let name = Profiles::selected(api.profile.as_deref()).map_err(profile_failure)?;
     let path = Profiles::default_path().map_err(profile_failure)?;
     let before = store::load_or_empty(&path).map_err(profile_failure)?;
+    store::check_writable(&path)?;
     let (client, login) = log_in(&api, username, password_file, before.get(&name))?;
     let token = &login.token;
     let mut profile = Profile::default();

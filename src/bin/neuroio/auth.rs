@@ -137,6 +137,8 @@ fn logout(args: &ApiArgs) -> Result<(), Failure> {
             )],
         )?);
     }
+    // Checked first: a token deleted on the server must leave the file too.
+    store::check_writable(profiles.path())?;
     store::revoke(args, &profile).map_err(|mut failure| {
         failure.message.push_str(&format!(
             "\nthe token was not deleted, and stays in profile {name}; try again"

@@ -2,8 +2,8 @@
 //! flags, environment and profile, the printer, the delivery of a new key,
 //! and the walk over every page of a list.
 //!
-//! Precedence: the token from --token-file, else NEUROIO_API_TOKEN, else
-//! the profile; each URL from its flag, else the environment, else the
+//! Precedence: the token from --token-file, else NEUROIO_API_TOKEN (when
+//! set and not empty, as for the URL variables), else the profile; each URL from its flag, else the environment, else the
 //! profile, else the default. The profile's URLs are used when its token is,
 //! or when a profile is named (--profile, NEUROIO_PROFILE): a token from
 //! elsewhere is not sent to the URLs stored for another one.
@@ -80,12 +80,13 @@ pub fn credentials(api: &ApiArgs) -> Result<Credentials, Failure> {
         || std::env::var_os("NEUROIO_PROFILE").is_some_and(|name| !name.is_empty());
     let from_elsewhere = if let Some(path) = &api.token_file {
         Some((read_token(Some(path))?, Source::TokenFile(path.clone())))
-    } else if std::env::var_os("NEUROIO_API_TOKEN").is_some() {
+    } else if std::env::var_os("NEUROIO_API_TOKEN").is_some_and(|token| !token.is_empty()) {
         Some((read_token(None)?, Source::Environment))
     } else {
         None
     };
     if let Some((token, source)) = from_elsewhere {
+        check_token(&token, &source)?;
         let profile = if named {
             let (name, profiles) = profiles(api)?;
             Some(profiles.require(&name).map_err(profile_failure)?.clone())
@@ -107,15 +108,41 @@ pub fn credentials(api: &ApiArgs) -> Result<Credentials, Failure> {
         other => profile_failure(other),
     })?;
     let (profile, token) = profiles.with_token(&name).map_err(profile_failure)?;
+    let source = Source::Profile {
+        name,
+        path: profiles.path().to_owned(),
+        stored: Box::new(profile.clone()),
+    };
+    check_token(token.secret(), &source)?;
     Ok(Credentials {
         token: token.secret().to_owned(),
-        source: Source::Profile {
-            name,
-            path: profiles.path().to_owned(),
-            stored: Box::new(profile.clone()),
-        },
+        source,
         profile: Some(profile.clone()),
     })
+}
+
+/// Refuses a token the library would refuse to send (empty, whitespace,
+/// control or non-ASCII characters), by the library's own check, with a
+/// message that says where it came from and never shows it: exit 2.
+fn check_token(token: &str, source: &Source) -> Result<(), Failure> {
+    // Building a client checks the token and sends nothing; any other
+    // problem is the real client's to report.
+    let Err(neuroio::Error::Config(neuroio::ConfigError::InvalidApiToken(why))) =
+        Client::builder().api_token(token).build()
+    else {
+        return Ok(());
+    };
+    Err(Failure::usage(match source {
+        Source::TokenFile(path) => {
+            format!("the API token in {} cannot be sent: {why}", path.display())
+        }
+        Source::Environment => format!("the API token in NEUROIO_API_TOKEN cannot be sent: {why}"),
+        Source::Profile { name, path, .. } => format!(
+            "the token of profile {name} in {} cannot be sent: {why}; log in again: \
+             neuroio login --username USER --profile {name}",
+            path.display()
+        ),
+    }))
 }
 
 /// The selected profile's name and the credentials file, read and checked.
@@ -231,11 +258,22 @@ pub fn deliver(
     }))
 }
 
+/// The most items `--all` holds in memory for `--output json` or `table`,
+/// which print the whole list at once.
+pub const MAX_COLLECTED_ITEMS: usize = 100_000;
+
+/// The most items `--all` reads with `--output jsonl`, which streams them:
+/// the library's bound on a walk.
+pub const MAX_WALKED_ITEMS: u64 = neuroio::DEFAULT_MAX_WALK_ITEMS;
+
 /// Prints every item of a list (`--all`), walking it with the library's
 /// walker: it holds one page at a time and stops with an error against a
 /// server that ignores `offset` and serves the same pages again. Progress
-/// goes to a terminal; jsonl streams each page as it comes, json and table
-/// need the whole list first. `noun` names one item, as in "token".
+/// goes to a terminal; jsonl streams each page as it comes, up to
+/// [`MAX_WALKED_ITEMS`]; json and table need the whole list first, so they
+/// stop past [`MAX_COLLECTED_ITEMS`], printing nothing. Either bound ends
+/// the command with exit 1 and says what to do. `noun` names one item, as
+/// in "token".
 pub fn print_all<T: DeserializeOwned>(
     walk: PageIter<'_, T>,
     page_size: u32,
@@ -243,16 +281,48 @@ pub fn print_all<T: DeserializeOwned>(
     out: &Printer,
     print: impl Fn(&Printer, &[T]) -> Result<(), WriteError>,
 ) -> Result<(), Failure> {
+    let bounds = (MAX_WALKED_ITEMS, MAX_COLLECTED_ITEMS);
+    print_all_within(walk, page_size, noun, out, print, bounds)
+}
+
+/// [`print_all`] with its bounds given: (walked, collected).
+fn print_all_within<T: DeserializeOwned>(
+    walk: PageIter<'_, T>,
+    page_size: u32,
+    noun: &str,
+    out: &Printer,
+    print: impl Fn(&Printer, &[T]) -> Result<(), WriteError>,
+    (max_walked, max_collected): (u64, usize),
+) -> Result<(), Failure> {
     let progress = Progress::new();
     let page_len = usize::try_from(page_size).unwrap_or(usize::MAX);
-    let mut walk = walk.page_size(page_size).peekable();
+    let mut walk = walk.page_size(page_size).max_items(max_walked).peekable();
     let (mut pages, mut seen) = (0u64, 0u64);
     let mut all = Vec::new();
     let mut page = Vec::with_capacity(page_len.min(100));
     // The progress line is taken away however the walk ends.
     let walked = (|| {
         while let Some(item) = walk.next() {
-            page.push(item?);
+            let item = match item {
+                Ok(item) => item,
+                // The walker's bound, which may fall within a page: what
+                // was read is printed, and the bound said for the command
+                // line.
+                Err(neuroio::Error::UnexpectedResponse { .. })
+                    if seen + page.len() as u64 == max_walked =>
+                {
+                    if out.streams() {
+                        print(out, &page)?;
+                    }
+                    return Err(Failure::failed(format!(
+                        "the list has more than {max_walked} {noun}s, the most --all reads; \
+                         the server may keep sending new ones, so the walk was stopped: narrow \
+                         the list with a filter"
+                    )));
+                }
+                Err(err) => return Err(err.into()),
+            };
+            page.push(item);
             if page.len() < page_len && walk.peek().is_some() {
                 continue;
             }
@@ -267,6 +337,13 @@ pub fn print_all<T: DeserializeOwned>(
                 page.clear();
             } else {
                 all.append(&mut page);
+                if all.len() > max_collected {
+                    return Err(Failure::failed(format!(
+                        "the list has more than {max_collected} {noun}s, too many to hold \
+                         for --output json or table, so nothing was printed: use --output jsonl, \
+                         which prints each {noun} as it comes, or narrow the list with a filter"
+                    )));
+                }
             }
         }
         Ok::<(), Failure>(())
@@ -277,4 +354,96 @@ pub fn print_all<T: DeserializeOwned>(
         print(out, &all)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::args::Format;
+
+    /// A server whose token list never ends: every page full of new ids.
+    fn endless(server: &mut mockito::ServerGuard) -> mockito::Mock {
+        server
+            .mock("GET", "/v1/tokens/")
+            .match_query(mockito::Matcher::Regex("^limit=7&offset=[0-9]+$".into()))
+            .with_body_from_request(|request| {
+                let offset: u64 = request
+                    .path_and_query()
+                    .rsplit_once("offset=")
+                    .and_then(|(_, n)| n.parse().ok())
+                    .unwrap_or(0);
+                let tokens: Vec<serde_json::Value> = (offset + 1..=offset + 7)
+                    .map(|id| {
+                        serde_json::json!({"id": id, "key": format!("k{id}"), "is_active": true,
+                         "created": "2021-05-28T10:37:51Z", "expires": null})
+                    })
+                    .collect();
+                serde_json::to_vec(&tokens).unwrap_or_default()
+            })
+    }
+
+    /// Walks the endless list in pages of 7 with the bounds given,
+    /// printing as `format`, and checks that `requests` pages were asked
+    /// for; returns the ids printed and the failure.
+    fn walk_within(format: Format, bounds: (u64, usize), requests: usize) -> (Vec<u64>, Failure) {
+        let mut server = mockito::Server::new();
+        let mock = endless(&mut server).expect(requests).create();
+        let client = Client::builder()
+            .api_token("t")
+            .iam_url(server.url())
+            .build()
+            .unwrap();
+        let printed = RefCell::new(Vec::new());
+        let out = Printer {
+            format,
+            show_keys: false,
+        };
+
+        let failure = print_all_within(
+            client.tokens().iter(None),
+            7,
+            "token",
+            &out,
+            |_, tokens: &[neuroio::Token]| {
+                printed.borrow_mut().extend(tokens.iter().map(|t| t.id));
+                Ok(())
+            },
+            bounds,
+        )
+        .unwrap_err();
+
+        mock.assert();
+        (printed.into_inner(), failure)
+    }
+
+    #[test]
+    fn jsonl_prints_every_item_up_to_the_walk_bound_then_fails() {
+        let (printed, failure) = walk_within(Format::Jsonl, (10, 3), 2);
+
+        // The bound falls within the second page: its first 3 are printed.
+        assert_eq!(printed, (1..=10).collect::<Vec<u64>>());
+        assert_eq!(failure.code, 1);
+        assert_eq!(
+            failure.message,
+            "the list has more than 10 tokens, the most --all reads; the server may keep \
+             sending new ones, so the walk was stopped: narrow the list with a filter"
+        );
+    }
+
+    #[test]
+    fn json_holds_at_most_the_collected_bound_and_prints_nothing() {
+        // 14 held after two pages: past 10.
+        let (printed, failure) = walk_within(Format::Json, (1_000, 10), 2);
+
+        assert!(printed.is_empty(), "{printed:?}");
+        assert_eq!(failure.code, 1);
+        assert_eq!(
+            failure.message,
+            "the list has more than 10 tokens, too many to hold for --output json or table, so \
+             nothing was printed: use --output jsonl, which prints each token as it comes, or \
+             narrow the list with a filter"
+        );
+    }
 }

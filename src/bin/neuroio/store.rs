@@ -26,6 +26,28 @@ pub fn load_or_empty(path: &Path) -> Result<Profiles, ProfileError> {
     }
 }
 
+/// Refuses to write the credentials file at `path` when it is a symbolic
+/// link: the rename that replaces the file would replace the link with a
+/// regular file and leave the link's target stale (exit 2). Checked before
+/// anything is sent, by the commands that write the file.
+pub fn check_writable(path: &Path) -> Result<(), Failure> {
+    let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return Ok(());
+    }
+    let target = fs::read_link(path).map_or_else(
+        |_| "its target".to_owned(),
+        |target| target.display().to_string(),
+    );
+    Err(Failure::usage(format!(
+        "{} is a symbolic link to {target}; neuroio writes the credentials file by replacing \
+         it, which would replace the link and leave {target} stale, so it writes nothing: \
+         replace the link with the file itself, or set NEUROIO_CONFIG_DIR to the folder that \
+         holds {target}",
+        path.display()
+    )))
+}
+
 /// Reads the file at `path`, applies `change`, and writes the result back:
 /// to a temporary file beside it first, then renamed over it, so the file
 /// is either the old one or the new one, never half-written.
@@ -34,7 +56,10 @@ pub fn load_or_empty(path: &Path) -> Result<Profiles, ProfileError> {
 /// also the lock that keeps two neuroio processes from losing each other's
 /// changes. If an interrupted run left it behind, the message says to
 /// remove it.
+///
+/// A `path` that is a symbolic link is refused ([`check_writable`]).
 pub fn update<R>(path: &Path, change: impl FnOnce(&mut Profiles) -> R) -> Result<R, Failure> {
+    check_writable(path)?;
     let folder = path.parent().unwrap_or(Path::new("."));
     create_private_folder(folder).map_err(|e| {
         Failure::failed(format!(
@@ -217,6 +242,45 @@ mod tests {
             temporary_path(&path).is_dir(),
             "someone else's lock is left alone"
         );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_is_not_written_through() {
+        let dir = folder("symlink");
+        let real = dir.join("real.toml");
+        update(&real, |profiles| {
+            profiles.insert("default", Profile::default()).unwrap();
+        })
+        .unwrap();
+        let path = dir.join("credentials.toml");
+        std::os::unix::fs::symlink(&real, &path).unwrap();
+        let before = fs::read(&real).unwrap();
+
+        let failure = update(&path, |profiles| {
+            profiles.insert("other", Profile::default()).unwrap();
+        })
+        .unwrap_err();
+
+        assert_eq!(failure.code, 2);
+        assert!(
+            failure.message.starts_with(&format!(
+                "{} is a symbolic link to {}; ",
+                path.display(),
+                real.display()
+            )),
+            "{}",
+            failure.message
+        );
+        assert!(
+            fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&real).unwrap(), before);
+        assert!(!temporary_path(&path).exists());
         fs::remove_dir_all(dir).unwrap();
     }
 
