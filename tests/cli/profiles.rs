@@ -347,6 +347,20 @@ fn urls_come_from_the_flag_then_the_environment_then_the_profile() {
     assert_eq!(json(&profile_url)["username"], "root");
     // The other simulator does not know the profile's token.
     assert_eq!(env_url.status.code(), Some(4));
+    // The environment's URL wins, and says so, since it may be left over.
+    assert!(
+        stderr(&env_url).starts_with(&format!(
+            "warning: NEUROIO_IAM_URL={} overrides the profile's {}; unset NEUROIO_IAM_URL \
+             to use the profile's\n",
+            other.url(),
+            fake.url()
+        )),
+        "{}",
+        stderr(&env_url)
+    );
+    assert_eq!(stderr(&profile_url), "");
+    // A flag is explicit: no warning.
+    assert_eq!(stderr(&flag_url), "");
     assert_eq!(json(&flag_url)["username"], "root");
     assert_eq!(fake.requests().len(), 2);
     let at_other = other.requests();

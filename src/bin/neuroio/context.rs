@@ -8,6 +8,7 @@
 //! or when a profile is named (--profile, NEUROIO_PROFILE): a token from
 //! elsewhere is not sent to the URLs stored for another one.
 
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use serde::de::DeserializeOwned;
 use crate::args::ApiArgs;
 use crate::failure::Failure;
 use crate::input::read_token;
-use crate::output::{Printer, Progress, WriteError, resolve_format};
+use crate::output::{Printer, Progress, WriteError, resolve_format, terminal_safe};
 
 /// What a command that talks to the API needs: its options (those after
 /// the subcommand over those before it), a client and a printer.
@@ -212,7 +213,20 @@ fn url_setting(
         return Ok(url.clone());
     }
     match std::env::var(env) {
-        Ok(url) if !url.is_empty() => Ok(url),
+        Ok(url) if !url.is_empty() => {
+            // The environment outlives the shell command that set it (the
+            // fake-server's hint exports one): say so when it sends a
+            // profile's calls somewhere other than the profile says.
+            if let Some(stored) = stored.filter(|stored| **stored != url) {
+                let _ = writeln!(
+                    io::stderr(),
+                    "warning: {env}={} overrides the profile's {}; unset {env} to use the profile's",
+                    terminal_safe(&url),
+                    terminal_safe(stored)
+                );
+            }
+            Ok(url)
+        }
         Ok(_) | Err(std::env::VarError::NotPresent) => {
             Ok(stored.map_or(default, String::as_str).to_owned())
         }
