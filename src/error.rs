@@ -602,6 +602,8 @@ pub struct ApiError {
     pub fields: Vec<FieldError>,
     /// How long the server asked the caller to wait (`Retry-After`), if it did.
     pub retry_after: Option<Duration>,
+    /// The URL of the call, when the error came from one (see [`ApiError::url`]).
+    url: Option<Box<str>>,
 }
 
 /// One field-level complaint inside an [`ApiError`].
@@ -693,6 +695,7 @@ impl ApiError {
                     })
                     .collect(),
                 retry_after,
+                url: None,
             },
             Err(_) => {
                 let message = if body.iter().all(u8::is_ascii_whitespace) {
@@ -709,9 +712,36 @@ impl ApiError {
                     message,
                     fields: Vec::new(),
                     retry_after,
+                    url: None,
                 }
             }
         }
+    }
+}
+
+impl ApiError {
+    /// The URL the failed call went to: scheme, host, port and path, such as
+    /// `https://iam.neuroio.com/v1/tokens/7/`, with a key in the path shown
+    /// as `<key>` and the query left out. `None` for an error not made by a
+    /// call (such as one from [`ApiError::from_response`]).
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// let client = neuroio::Client::from_env()?;
+    /// if let Err(neuroio::Error::Api(refused)) = client.tokens().get(7) {
+    ///     eprintln!("{refused} ({})", refused.url().unwrap_or("no URL"));
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+
+    /// This error, as the answer to a call to `url`.
+    pub(crate) fn at(mut self, url: String) -> Self {
+        self.url = Some(url.into_boxed_str());
+        self
     }
 }
 
@@ -1039,9 +1069,11 @@ mod tests {
 
     #[test]
     fn error_stays_small() {
-        // Results are returned from every call; a fat error slows the happy path.
+        // Results are returned from every call; a fat error slows the happy
+        // path. ApiError is the largest variant: its URL is a boxed str (16
+        // bytes) so that it says where without growing further.
         assert!(
-            std::mem::size_of::<Error>() <= 96,
+            std::mem::size_of::<Error>() <= 112,
             "{}",
             std::mem::size_of::<Error>()
         );

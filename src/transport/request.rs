@@ -276,7 +276,13 @@ impl Transport {
         if (200..300).contains(&status) {
             return Ok(Answer { status, body });
         }
-        classify(status, body, retry_after, &secrets_of(request, auth))
+        classify(status, body, retry_after, &secrets_of(request, auth)).map_err(|err| match err {
+            Error::Api(refused) => {
+                let base = self.base(request.host);
+                Error::Api(refused.at(shown_url(&base.prefix, request)))
+            }
+            other => other,
+        })
     }
 
     /// Sends the request and reads the whole answer: status, body and any

@@ -1,4 +1,4 @@
-use crate::support::{PERMANENT, TEMPORARY, Wire, assert_permanent, assert_temporary};
+use crate::support::{PERMANENT, TEMPORARY, Wire, api_error, assert_permanent, assert_temporary};
 use mockito::Matcher;
 
 fn expect_get(wire: &mut Wire, path: &str, body: &str) -> mockito::Mock {
@@ -113,6 +113,31 @@ fn report_not_found_404() {
     assert!(!err.is_unauthorized());
     assert_eq!(err.status(), Some(404));
     assert_eq!(err.to_string(), "API error (HTTP 404): Not found.");
+    // The error says where the call went.
+    let url = format!("{}/v1/tokens/99/", wire.server.url());
+    assert_eq!(api_error(err).url(), Some(url.as_str()));
+    wire.finish();
+}
+
+#[test]
+fn an_api_error_names_the_url_with_the_key_left_out() {
+    let mut wire = Wire::new();
+    let mock = wire
+        .expect("GET", "/v1/tokens/secret-key-123/")
+        .with_status(500)
+        .with_body("<html>Internal Server Error</html>")
+        .create();
+
+    let err = wire.client.tokens().get("secret-key-123").unwrap_err();
+
+    mock.assert();
+    let refused = api_error(err);
+    assert_eq!(refused.status, 500);
+    let url = format!("{}/v1/tokens/<key>/", wire.server.url());
+    assert_eq!(refused.url(), Some(url.as_str()));
+    assert!(!format!("{refused:?}").contains("secret-key-123"));
+    // Not made by a call: no URL.
+    assert_eq!(neuroio::ApiError::from_response(500, b"", None).url(), None);
     wire.finish();
 }
 
