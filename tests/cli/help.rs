@@ -5,7 +5,8 @@ use super::*;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  the API refused the request (4xx other than 401/403), or failed (5xx);
+  1  the API refused the request (4xx other than 401/403), or failed (5xx),
+     or answered with more than neuroio reads;
      or a new token could not be written out (it is deleted again)
   2  usage error: bad arguments, missing token, unusable configuration
   3  network error or timeout: no answer from the API
