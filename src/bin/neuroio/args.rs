@@ -108,7 +108,7 @@ pub struct ApiArgs {
     pub allow_insecure_http: bool,
 
     /// Read the API token from this file instead of NEUROIO_API_TOKEN
-    /// ("-" reads standard input).
+    /// ("-" reads standard input; on a terminal, asks without echo).
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 
