@@ -104,7 +104,10 @@ fn list_get_update_delete_and_delete_all() {
     let one = stream(&fake, &["delete", &second_id, "--output", "table"]);
     assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
     assert_eq!(stdout(&one), format!("deleted stream token {second_id}\n"));
-    let none = stream(&fake, &["delete-all", "--temporary", "--yes", "--output", "table"]);
+    let none = stream(
+        &fake,
+        &["delete-all", "--temporary", "--yes", "--output", "table"],
+    );
     assert_eq!(none.status.code(), Some(0), "{}", stderr(&none));
     assert_eq!(stdout(&none), "deleted temporary stream tokens\n");
 

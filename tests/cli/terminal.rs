@@ -525,7 +525,10 @@ fn secrets_from_standard_input_on_a_terminal_are_asked_for_without_echo() {
     // The API token, with --token-file - (the environment's is not used).
     let (code, shown) = answer_prompts(
         &fake,
-        &format!("NEUROIO_API_TOKEN=unused {} whoami --token-file - --output json", bin()),
+        &format!(
+            "NEUROIO_API_TOKEN=unused {} whoami --token-file - --output json",
+            bin()
+        ),
         &[("API token: ", &token)],
     );
     assert_eq!(code, Some(0), "{shown}");
@@ -597,7 +600,10 @@ fn secrets_from_standard_input_on_a_terminal_are_asked_for_without_echo() {
     assert_eq!(code, Some(0), "{shown}");
     assert!(!shown.contains("third-secret"), "{shown}");
     let mut lines = shown.lines();
-    assert_eq!(lines.next(), Some(format!("Password for {user}: ").as_str()));
+    assert_eq!(
+        lines.next(),
+        Some(format!("Password for {user}: ").as_str())
+    );
     let login: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
     assert_eq!(login["user"]["username"], user.as_str());
 }

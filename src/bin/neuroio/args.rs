@@ -129,7 +129,8 @@ pub struct ApiArgs {
     #[arg(long, value_enum)]
     pub output: Option<Format>,
 
-    /// Show token keys in the output of list, get and update. (create,
+    /// Show token keys in the output of list, get and update of tokens
+    /// and stream-tokens; every other command refuses it. (create,
     /// rotate, login and spaces create-token always print the new token's
     /// key: that is what they are for.)
     #[arg(long)]
@@ -274,12 +275,13 @@ pub trait Refusals {
     const REFUSED: &'static [(&'static str, &'static str)];
 }
 
-/// Every API option applies.
+/// `whoami` prints no token's key.
 #[derive(Clone, Debug, Default)]
-pub struct AllApply;
+pub struct ForWhoami;
 
-impl Refusals for AllApply {
-    const REFUSED: &'static [(&'static str, &'static str)] = &[];
+impl Refusals for ForWhoami {
+    const REFUSED: &'static [(&'static str, &'static str)] =
+        &[("show_keys", "whoami prints no token's key")];
 }
 
 /// `login` needs no API token, and always prints the new key.
@@ -397,7 +399,7 @@ pub enum Command {
     #[command(after_help = SEE_TOP_HELP)]
     Whoami {
         #[command(flatten)]
-        api: LocalApiArgs<AllApply>,
+        api: LocalApiArgs<ForWhoami>,
     },
     /// Manage spaces.
     #[command(after_help = SEE_TOP_HELP)]
