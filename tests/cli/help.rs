@@ -312,7 +312,9 @@ fn exec_help_says_how_long_the_token_lives_and_its_exit_codes() {
         );
     }
     assert!(text.ends_with(
-        "Exit codes:\n  N      the command's own exit status\n  128+N  the command was killed by signal N\n  \
+        "Exit codes:\n  N      the command's own exit status\n  128+N  the command was killed by signal N; or neuroio passed signal N\n         \
+         (HUP, INT, QUIT, TERM) on to it, whatever it then returned; or\n         \
+         signal N called the run off before the command started\n  \
          126    the command could not be run (not executable)\n  127    the command was not found\n  \
          1      the token could not be deleted afterwards (when the command exited 0);\n         \
          or, before the command ran, the API refused the request or failed\n  \

@@ -347,7 +347,9 @@ fn one_ctrl_c_on_the_terminal_reaches_the_command_of_exec_once() {
     );
 
     assert!(shown.ends_with("got 1\n"), "{shown:?}");
-    assert_eq!(code, Some(1), "{shown}");
+    // The command exits with its count, 1; exec, which the Ctrl-C reached
+    // too, with 128+2.
+    assert_eq!(code, Some(130), "{shown}");
     assert_eq!(ids(&fake), [1]);
 }
 
@@ -606,4 +608,20 @@ fn secrets_from_standard_input_on_a_terminal_are_asked_for_without_echo() {
     );
     let login: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
     assert_eq!(login["user"]["username"], user.as_str());
+}
+
+#[test]
+fn ctrl_c_at_the_token_prompt_of_exec_ends_it() {
+    let fake = FakeIam::start().unwrap();
+
+    let (code, shown) = answer_prompts(
+        &fake,
+        &format!("{} exec --token-file - -- echo ran", bin()),
+        &[("API token: ", "\u{3}")],
+    );
+
+    // Ended by the Ctrl-C (a shell reports 128+2), before any token existed.
+    assert_eq!(code, Some(130), "{shown:?}");
+    assert!(!shown.contains("ran"), "{shown:?}");
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 }

@@ -33,7 +33,9 @@ Exit codes:
 pub const EXEC_EXIT_CODES: &str = "\
 Exit codes:
   N      the command's own exit status
-  128+N  the command was killed by signal N
+  128+N  the command was killed by signal N; or neuroio passed signal N
+         (HUP, INT, QUIT, TERM) on to it, whatever it then returned; or
+         signal N called the run off before the command started
   126    the command could not be run (not executable)
   127    the command was not found
   1      the token could not be deleted afterwards (when the command exited 0);
@@ -414,8 +416,9 @@ pub enum Command {
     /// the URLs in use), waits for it, and deletes the token. The token lives
     /// 24 hours at most and is deleted when the command ends, also when it
     /// fails or is stopped by SIGHUP, SIGINT, SIGQUIT or SIGTERM (which
-    /// neuroio passes on to it, once; signals ignored when neuroio started
-    /// stay ignored). The key is never on a command line.
+    /// neuroio passes on to it, once, and then exits 128+N; signals ignored
+    /// when neuroio started stay ignored). The key is never on a command
+    /// line.
     ///
     /// The command can reach its own token and any file it can read
     /// (--token-file included), but not the account token in neuroio's
