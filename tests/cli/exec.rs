@@ -366,3 +366,146 @@ fn the_command_cannot_read_the_account_token_from_exec() {
     assert!(shown.contains("Permission denied"), "{shown}");
     assert_eq!(ids(&fake), [1]);
 }
+
+#[test]
+fn exec_exits_128_plus_n_once_it_passed_signal_n_on_whatever_the_command_returned() {
+    let fake = FakeIam::start().unwrap();
+    for (signal, code) in [("-HUP", 129), ("-TERM", 143)] {
+        let dir = scratch(&format!("trap{signal}"));
+        // The command catches the signal and exits 0 (or 3) on it.
+        let mut child = exec_sh(
+            &fake,
+            &dir,
+            r#"trap 'echo caught; exit 0' HUP; trap 'echo caught; exit 3' TERM
+               echo started; while :; do sleep 0.05; done"#,
+        )
+        .spawn()
+        .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line, "started\n");
+
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = wait_bounded(&mut child);
+        line.clear();
+        out.read_line(&mut line).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        assert_eq!(line, "caught\n", "{signal}: the command got the signal");
+        assert_eq!(status.code(), Some(code), "{signal}");
+        assert_eq!(ids(&fake), [1], "{signal}");
+    }
+}
+
+/// A server that accepts connections and reads requests but never
+/// answers; `started` gets a message for each request head read.
+fn silent_server() -> (String, std::sync::mpsc::Receiver<()>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (started, heard) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let _ = started.send(());
+            held.push(stream);
+        }
+    });
+    (url, heard)
+}
+
+#[test]
+fn a_signal_while_the_token_is_being_created_ends_exec_at_once_with_128_plus_n() {
+    let (url, heard) = silent_server();
+    let dir = scratch("creating");
+    let started = Instant::now();
+    let mut child = neuroio()
+        .args([
+            "exec",
+            "--iam-url",
+            &url,
+            "--timeout",
+            "60",
+            "--retries",
+            "0",
+        ])
+        .args(["--", "sh", "-c", r#"touch "$DIR/ran""#])
+        .env("NEUROIO_API_TOKEN", "account-token")
+        .env("DIR", &dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    heard.recv_timeout(Duration::from_secs(10)).unwrap();
+
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = wait_bounded(&mut child);
+    let elapsed = started.elapsed();
+    let output = child.wait_with_output().unwrap();
+    let ran = dir.join("ran").exists();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert_eq!(status.code(), Some(130), "{}", stderr(&output));
+    // Not the 60 s timeout: the 2 s given to the answer, and some slack.
+    assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
+    assert!(!ran, "the command ran");
+    assert_eq!(
+        stderr(&output),
+        "error: the run was called off while the temporary token was being created, before \
+         the API answered; if it created one, it expires within 24 hours, or find it with \
+         `neuroio tokens list --temporary` and delete it\n"
+    );
+    // Only the create was sent.
+    assert!(heard.try_recv().is_err());
+}
+
+#[test]
+fn a_token_that_arrives_after_a_signal_is_deleted_and_the_command_never_runs() {
+    let fake = FakeIam::start().unwrap();
+    // The create is answered after 1 s; the signal comes before that.
+    fake.inject(Fault::Delay(Duration::from_secs(1)), 1);
+    let dir = scratch("late");
+    let mut child = exec_sh(&fake, &dir, r#"touch "$DIR/ran""#).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.requests().is_empty() {
+        assert!(Instant::now() < deadline, "no create within 10 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = wait_bounded(&mut child);
+    let output = child.wait_with_output().unwrap();
+    let ran = dir.join("ran").exists();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert_eq!(status.code(), Some(143), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+    assert!(!ran, "the command ran");
+    let methods: Vec<_> = fake
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(methods, ["POST /v1/tokens/", "DELETE /v1/tokens/2/"]);
+    assert_eq!(ids(&fake), [1]);
+}

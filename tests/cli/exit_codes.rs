@@ -248,3 +248,91 @@ fn exec() {
     assert_eq!(code(&fake, BAD_TOKEN, &["exec", "--", "true"], "", None), 4);
     assert_eq!(ids(&fake), [1]);
 }
+
+/// A server that answers every request with a 200 whose body is larger
+/// than the client reads (4 MiB); returns its URL and how many requests
+/// it got.
+fn oversized_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let requests = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&requests);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            // The request's body too: unread, it would make the close a
+            // reset.
+            let length = String::from_utf8_lossy(&head)
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            let mut body = vec![0u8; length];
+            let _ = stream.read_exact(&mut body);
+            counted.fetch_add(1, Ordering::SeqCst);
+            let body = format!("{{\"username\":\"{}\"}}", "A".repeat(5 * 1024 * 1024));
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, requests)
+}
+
+#[test]
+fn an_answer_too_large_to_read_exits_1_with_a_hint_in_cli_words() {
+    let (url, requests) = oversized_server();
+
+    let output = neuroio()
+        .args(["whoami", "--iam-url", &url])
+        .env("NEUROIO_API_TOKEN", "some-token")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+
+    // The server answered: not exit 3, "no answer".
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: whoami: the answer from {url}/v1/whoami/ was larger than neuroio reads \
+             (4194304 bytes), so it was not read; the server answered, but not as the NeuroIO \
+             API does: check that the URL (--iam-url, --api-url) points at the API and not at \
+             another service or a proxy's page\n"
+        )
+    );
+    // Not retried: the same server gives the same answer.
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // A create, whose outcome is then open, says so in the same words.
+    let created = neuroio()
+        .args(["tokens", "create", "--iam-url", &url])
+        .env("NEUROIO_API_TOKEN", "some-token")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(created.status.code(), Some(1), "{}", stderr(&created));
+    let shown = stderr(&created);
+    assert!(
+        shown.contains(&format!(
+            "the answer from {url}/v1/tokens/ was larger than neuroio reads (4194304 bytes)"
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains("ClientBuilder"), "{shown}");
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

@@ -5,7 +5,8 @@ use super::*;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  the API refused the request (4xx other than 401/403), or failed (5xx);
+  1  the API refused the request (4xx other than 401/403), or failed (5xx),
+     or answered with more than neuroio reads;
      or a new token could not be written out (it is deleted again)
   2  usage error: bad arguments, missing token, unusable configuration
   3  network error or timeout: no answer from the API
@@ -311,7 +312,9 @@ fn exec_help_says_how_long_the_token_lives_and_its_exit_codes() {
         );
     }
     assert!(text.ends_with(
-        "Exit codes:\n  N      the command's own exit status\n  128+N  the command was killed by signal N\n  \
+        "Exit codes:\n  N      the command's own exit status\n  128+N  the command was killed by signal N; or neuroio passed signal N\n         \
+         (HUP, INT, QUIT, TERM) on to it, whatever it then returned; or\n         \
+         signal N called the run off before the command started\n  \
          126    the command could not be run (not executable)\n  127    the command was not found\n  \
          1      the token could not be deleted afterwards (when the command exited 0);\n         \
          or, before the command ran, the API refused the request or failed\n  \
@@ -380,4 +383,106 @@ fn top_level_help_names_the_manual() {
     let text = help(&[]);
     assert!(text.contains("docs/cli.md"), "{text}");
     assert!(text.contains("neuroio man"), "{text}");
+}
+
+#[test]
+fn show_keys_is_refused_by_every_command_that_prints_no_existing_key() {
+    let fake = FakeIam::start().unwrap();
+    const NEW_KEY: &str = "it always prints the new token's key";
+    const NO_KEY: &str = "it prints no token's key";
+    let families: [(&[&str], &str, &str); 18] = [
+        (&["tokens", "create"], "tokens create", NEW_KEY),
+        (&["tokens", "rotate"], "tokens rotate", NEW_KEY),
+        (&["tokens", "delete", "1"], "tokens delete", NO_KEY),
+        (
+            &["tokens", "delete-all", "--yes"],
+            "tokens delete-all",
+            NO_KEY,
+        ),
+        (&["tokens", "audit"], "tokens audit", NO_KEY),
+        (
+            &["stream-tokens", "create"],
+            "stream-tokens create",
+            NEW_KEY,
+        ),
+        (
+            &["stream-tokens", "delete", "1"],
+            "stream-tokens delete",
+            NO_KEY,
+        ),
+        (
+            &["stream-tokens", "delete-all", "--yes"],
+            "stream-tokens delete-all",
+            NO_KEY,
+        ),
+        (&["spaces", "list"], "spaces list", NO_KEY),
+        (&["spaces", "delete", "1", "--yes"], "spaces delete", NO_KEY),
+        (
+            &["spaces", "create-token", "1"],
+            "spaces create-token",
+            NEW_KEY,
+        ),
+        (&["password", "change"], "password change", NO_KEY),
+        (&["auth", "status"], "auth status", NO_KEY),
+        (
+            &["auth", "token"],
+            "auth token",
+            "it always prints the key, and nothing else",
+        ),
+        (&["auth", "logout"], "auth logout", NO_KEY),
+        (&["auth", "list"], "auth list", NO_KEY),
+        (&["whoami"], "whoami", NO_KEY),
+        (&["spaces", "create", "lab"], "spaces create", NO_KEY),
+    ];
+    for (command, name, why) in families {
+        let before: Vec<&str> = std::iter::once("--show-keys")
+            .chain(command.iter().copied())
+            .collect();
+        let after: Vec<&str> = command.iter().copied().chain(["--show-keys"]).collect();
+        for args in [before, after] {
+            let output = run(&fake, &args);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{args:?}: {}",
+                stderr(&output)
+            );
+            assert_eq!(stdout(&output), "", "{args:?}");
+            let expected = if name == "whoami" && args[0] == "whoami" {
+                // Refused by the parser, which knows whoami's options.
+                "error: invalid value 'true' for '--show-keys': whoami prints no token's key\n"
+                    .to_owned()
+            } else {
+                format!(
+                    "error: --show-keys does not apply to `neuroio {name}`: {why} (only list, \
+                     get and update show existing keys)\n"
+                )
+            };
+            assert!(
+                stderr(&output).starts_with(&expected),
+                "{args:?}: {}",
+                stderr(&output)
+            );
+        }
+    }
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+
+    // Where it applies, it still works, before or after.
+    for group in ["tokens", "stream-tokens"] {
+        for command in [
+            &["list"][..],
+            &["get", "1"],
+            &["update", "1", "--active", "true"],
+        ] {
+            let mut args = vec!["--show-keys", group];
+            args.extend_from_slice(command);
+            let output = run(&fake, &args);
+            assert_ne!(
+                output.status.code(),
+                Some(2),
+                "{args:?}: {}",
+                stderr(&output)
+            );
+        }
+    }
 }

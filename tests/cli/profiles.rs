@@ -620,7 +620,7 @@ fn a_symlinked_file_is_never_written_through() {
 fn auth_status_says_where_the_token_came_from_and_what_it_is() {
     let fake = FakeIam::start().unwrap();
     let home = Home::new("status");
-    json(&home.login(&fake, None));
+    let login = json(&home.login(&fake, None));
 
     let from_profile = home.run(&["auth", "status"], &[]);
     let from_env = home.run(
@@ -639,15 +639,30 @@ fn auth_status_says_where_the_token_came_from_and_what_it_is() {
     assert_eq!(status["profile"], "default");
     assert_eq!(status["source"], "profile");
     assert_eq!(status["file"], home.file().to_str().unwrap());
-    assert_eq!(status["user"], "root");
+    // The user and the token in the shapes `login` prints them, and the
+    // time the token has left.
+    assert_eq!(status["user"], serde_json::json!({"username": "root"}));
+    assert_eq!(status["user"], login["user"]);
     assert_eq!(
         status["space"],
         serde_json::json!({"id": 1, "name": "default"})
     );
     assert_eq!(
         field_names(&status["token"]),
-        ["expires", "id", "is_active", "kind", "seconds_left"]
+        [
+            "created",
+            "expired",
+            "expires",
+            "id",
+            "is_active",
+            "kind",
+            "seconds_left"
+        ]
     );
+    let mut same = status["token"].clone();
+    same.as_object_mut().unwrap().remove("seconds_left");
+    assert_eq!(same, login["token"]);
+    assert_eq!(status["token"]["expired"], false);
     assert_eq!(status["token"]["id"], 2);
     assert_eq!(status["token"]["kind"], "temporary");
     let left = status["token"]["seconds_left"].as_u64().unwrap();
@@ -657,6 +672,9 @@ fn auth_status_says_where_the_token_came_from_and_what_it_is() {
     assert_eq!(env["file"], serde_json::Value::Null);
     assert_eq!(env["token"]["id"], 1);
     assert_eq!(env["token"]["kind"], "permanent");
+    assert_eq!(env["token"]["expired"], false);
+    assert_eq!(env["token"]["expires"], serde_json::Value::Null);
+    assert_eq!(env["user"], serde_json::json!({"username": "root"}));
     assert_eq!(env["token"]["seconds_left"], serde_json::Value::Null);
     assert_no_key(&fake, &from_profile);
 
@@ -694,6 +712,41 @@ fn auth_status_of_a_refused_token_exits_4_with_a_hint_to_log_in() {
         "{}",
         stderr(&output)
     );
+
+    // A refused token from elsewhere than the profile: logging in to the
+    // profile would not change it.
+    let key = stored_key(&home, "default");
+    let url = fake.url();
+    let from_env = home.run(
+        &["auth", "status", "--retries", "0"],
+        &[("NEUROIO_API_TOKEN", &key), ("NEUROIO_IAM_URL", &url)],
+    );
+    assert_eq!(from_env.status.code(), Some(4));
+    assert_eq!(
+        stderr(&from_env),
+        format!(
+            "error: API error (HTTP 401): Invalid token.\n{LOG_IN_AGAIN}\nthe API token was \
+             refused; it came from NEUROIO_API_TOKEN: set that to a working token, or unset it to \
+             use the profile `neuroio login` stores\n"
+        )
+    );
+    let file = temp_file("status-refused", "token", &key);
+    let from_file = home.run(
+        &["auth", "status", "--token-file", file.to_str().unwrap()],
+        &[("NEUROIO_IAM_URL", &url)],
+    );
+    assert_eq!(from_file.status.code(), Some(4));
+    assert!(
+        stderr(&from_file).ends_with(&format!(
+            "\nthe API token was refused; it came from --token-file {}: put a working token \
+             there, or leave the option out to use the profile `neuroio login` stores\n",
+            file.display()
+        )),
+        "{}",
+        stderr(&from_file)
+    );
+    assert!(!stderr(&from_file).contains("--profile"));
+    std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
 }
 
 #[test]

@@ -96,8 +96,20 @@ fn list_get_update_delete_and_delete_all() {
     assert_eq!(refused.status.code(), Some(2));
     assert_eq!(
         stderr(&refused),
-        "error: refusing to delete all tokens without --yes\n"
+        "error: refusing to delete all stream tokens without --yes\n"
     );
+
+    // What a person reads names the collection too.
+    let second_id = second.id.to_string();
+    let one = stream(&fake, &["delete", &second_id, "--output", "table"]);
+    assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
+    assert_eq!(stdout(&one), format!("deleted stream token {second_id}\n"));
+    let none = stream(
+        &fake,
+        &["delete-all", "--temporary", "--yes", "--output", "table"],
+    );
+    assert_eq!(none.status.code(), Some(0), "{}", stderr(&none));
+    assert_eq!(stdout(&none), "deleted temporary stream tokens\n");
 
     // Deleting every stream token leaves the API token alone, and says
     // nothing about it.

@@ -347,7 +347,9 @@ fn one_ctrl_c_on_the_terminal_reaches_the_command_of_exec_once() {
     );
 
     assert!(shown.ends_with("got 1\n"), "{shown:?}");
-    assert_eq!(code, Some(1), "{shown}");
+    // The command exits with its count, 1; exec, which the Ctrl-C reached
+    // too, with 128+2.
+    assert_eq!(code, Some(130), "{shown}");
     assert_eq!(ids(&fake), [1]);
 }
 
@@ -514,4 +516,112 @@ fn delete_all_on_a_terminal_asks_to_type_the_filter_word_back() {
         format!("{asked}temporary\ndeleting temporary tokens...\ndeleted temporary tokens\n")
     );
     assert_eq!(ids(&fake), [1]);
+}
+
+#[test]
+fn secrets_from_standard_input_on_a_terminal_are_asked_for_without_echo() {
+    let fake = FakeIam::start().unwrap();
+    let token = fake.root_token();
+    let user = fake.root_username();
+
+    // The API token, with --token-file - (the environment's is not used).
+    let (code, shown) = answer_prompts(
+        &fake,
+        &format!(
+            "NEUROIO_API_TOKEN=unused {} whoami --token-file - --output json",
+            bin()
+        ),
+        &[("API token: ", &token)],
+    );
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(!shown.contains(&token), "{shown}");
+    let mut lines = shown.lines();
+    assert_eq!(lines.next(), Some("API token: "));
+    let me: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(me["username"], user.as_str());
+    assert_eq!(lines.next(), None);
+
+    // exec: the command still runs, with the terminal as its input.
+    let (code, shown) = answer_prompts(
+        &fake,
+        &format!("{} exec --token-file - -- echo ran", bin()),
+        &[("API token: ", &token)],
+    );
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(shown, "API token: \nran\n");
+    assert_eq!(ids(&fake), [1]);
+
+    // The current password with --old-password-file -, the new one from a file.
+    let old = fake.root_password();
+    let new_file = temp_file("terminal-secrets", "new", "second-secret-1\n");
+    let (code, shown) = answer_prompts(
+        &fake,
+        &format!(
+            "{} password change --old-password-file - --new-password-file '{}' --output json",
+            bin(),
+            new_file.display()
+        ),
+        &[("Current password: ", &old)],
+    );
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(
+        shown,
+        "Current password: \n{\"password_changed\":true,\"tokens_reset\":false}\n"
+    );
+
+    // The new password with --new-password-file -: asked twice.
+    let old_file = temp_file("terminal-secrets", "old", "second-secret-1\n");
+    let (code, shown) = answer_prompts(
+        &fake,
+        &format!(
+            "{} password change --old-password-file '{}' --new-password-file - --output json",
+            bin(),
+            old_file.display()
+        ),
+        &[
+            ("New password: ", "third-secret-2"),
+            ("New password again: ", "third-secret-2"),
+        ],
+    );
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(
+        shown,
+        "New password: \nNew password again: \n{\"password_changed\":true,\"tokens_reset\":false}\n"
+    );
+
+    // login --password-file -.
+    let (code, shown) = answer_prompts(
+        &fake,
+        &format!(
+            "{} login --no-store --username {user} --password-file - --output json",
+            bin()
+        ),
+        &[(&format!("Password for {user}: "), "third-secret-2")],
+    );
+    std::fs::remove_dir_all(new_file.parent().unwrap()).unwrap();
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(!shown.contains("third-secret"), "{shown}");
+    let mut lines = shown.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("Password for {user}: ").as_str())
+    );
+    let login: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(login["user"]["username"], user.as_str());
+}
+
+#[test]
+fn ctrl_c_at_the_token_prompt_of_exec_ends_it() {
+    let fake = FakeIam::start().unwrap();
+
+    let (code, shown) = answer_prompts(
+        &fake,
+        &format!("{} exec --token-file - -- echo ran", bin()),
+        &[("API token: ", "\u{3}")],
+    );
+
+    // Ended by the Ctrl-C (a shell reports 128+2), before any token existed.
+    assert_eq!(code, Some(130), "{shown:?}");
+    assert!(!shown.contains("ran"), "{shown:?}");
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 }

@@ -10,7 +10,8 @@ use clap::{ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand, Valu
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  the API refused the request (4xx other than 401/403), or failed (5xx);
+  1  the API refused the request (4xx other than 401/403), or failed (5xx),
+     or answered with more than neuroio reads;
      or a new token could not be written out (it is deleted again)
   2  usage error: bad arguments, missing token, unusable configuration
   3  network error or timeout: no answer from the API
@@ -32,7 +33,9 @@ Exit codes:
 pub const EXEC_EXIT_CODES: &str = "\
 Exit codes:
   N      the command's own exit status
-  128+N  the command was killed by signal N
+  128+N  the command was killed by signal N; or neuroio passed signal N
+         (HUP, INT, QUIT, TERM) on to it, whatever it then returned; or
+         signal N called the run off before the command started
   126    the command could not be run (not executable)
   127    the command was not found
   1      the token could not be deleted afterwards (when the command exited 0);
@@ -107,7 +110,7 @@ pub struct ApiArgs {
     pub allow_insecure_http: bool,
 
     /// Read the API token from this file instead of NEUROIO_API_TOKEN
-    /// ("-" reads standard input).
+    /// ("-" reads standard input; on a terminal, asks without echo).
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 
@@ -128,7 +131,8 @@ pub struct ApiArgs {
     #[arg(long, value_enum)]
     pub output: Option<Format>,
 
-    /// Show token keys in the output of list, get and update. (create,
+    /// Show token keys in the output of list, get and update of tokens
+    /// and stream-tokens; every other command refuses it. (create,
     /// rotate, login and spaces create-token always print the new token's
     /// key: that is what they are for.)
     #[arg(long)]
@@ -273,12 +277,13 @@ pub trait Refusals {
     const REFUSED: &'static [(&'static str, &'static str)];
 }
 
-/// Every API option applies.
+/// `whoami` prints no token's key.
 #[derive(Clone, Debug, Default)]
-pub struct AllApply;
+pub struct ForWhoami;
 
-impl Refusals for AllApply {
-    const REFUSED: &'static [(&'static str, &'static str)] = &[];
+impl Refusals for ForWhoami {
+    const REFUSED: &'static [(&'static str, &'static str)] =
+        &[("show_keys", "whoami prints no token's key")];
 }
 
 /// `login` needs no API token, and always prints the new key.
@@ -396,7 +401,7 @@ pub enum Command {
     #[command(after_help = SEE_TOP_HELP)]
     Whoami {
         #[command(flatten)]
-        api: LocalApiArgs<AllApply>,
+        api: LocalApiArgs<ForWhoami>,
     },
     /// Manage spaces.
     #[command(after_help = SEE_TOP_HELP)]
@@ -411,8 +416,9 @@ pub enum Command {
     /// the URLs in use), waits for it, and deletes the token. The token lives
     /// 24 hours at most and is deleted when the command ends, also when it
     /// fails or is stopped by SIGHUP, SIGINT, SIGQUIT or SIGTERM (which
-    /// neuroio passes on to it, once; signals ignored when neuroio started
-    /// stay ignored). The key is never on a command line.
+    /// neuroio passes on to it, once, and then exits 128+N; signals ignored
+    /// when neuroio started stay ignored). The key is never on a command
+    /// line.
     ///
     /// The command can reach its own token and any file it can read
     /// (--token-file included), but not the account token in neuroio's

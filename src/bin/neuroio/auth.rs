@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::args::{ApiArgs, AuthCommand, Group};
 use crate::context::{Source, builder, credentials, printer, profile_failure, profiles};
 use crate::failure::Failure;
-use crate::output::{rfc3339, write_stdout};
+use crate::output::{rfc3339, token_value, write_stdout};
 use crate::store;
 
 pub fn auth(group: Group<AuthCommand>, top: ApiArgs) -> Result<(), Failure> {
@@ -34,11 +34,26 @@ fn status(args: ApiArgs) -> Result<(), Failure> {
     let client = builder(&args, credentials.profile.as_ref())?
         .api_token(credentials.token.as_str())
         .build()?;
+    // Where to get a working token depends on where this one came from:
+    // only a profile's is replaced by logging in to it.
+    let again = match &credentials.source {
+        Source::Profile { name, .. } => {
+            format!("log in again: neuroio login --username USER --profile {name}")
+        }
+        Source::Environment => "it came from NEUROIO_API_TOKEN: set that to a working token, \
+             or unset it to use the profile `neuroio login` stores"
+            .to_owned(),
+        Source::TokenFile(path) => format!(
+            "it came from --token-file {}: put a working token there, or leave the option out \
+             to use the profile `neuroio login` stores",
+            path.display()
+        ),
+    };
     let hint = |mut failure: Failure| {
         if failure.code == 4 {
-            failure.message.push_str(&format!(
-                "\nthe API token was refused; log in again: neuroio login --username USER --profile {name}"
-            ));
+            failure
+                .message
+                .push_str(&format!("\nthe API token was refused; {again}"));
         }
         failure
     };
@@ -70,19 +85,23 @@ fn status(args: ApiArgs) -> Result<(), Failure> {
         "temporary"
     };
     let now = OffsetDateTime::now_utc();
+    // The one shape of a token (without its key), and the time it has left.
+    let mut shown_token = token_value(&token, false)?;
+    if let Some(object) = shown_token.as_object_mut() {
+        object.insert(
+            "seconds_left".to_owned(),
+            json!(token.expires_in_at(now).map(|left| left.as_secs())),
+        );
+    }
     let shown = json!({
         "profile": name,
         "source": credentials.source.kind(),
         "file": file,
-        "user": me.username(),
+        // The one shape of a user, as `login` prints it; none for a space
+        // token.
+        "user": me.username().map(|username| json!({"username": username})),
         "space": me.space(),
-        "token": {
-            "id": token.id,
-            "kind": kind,
-            "is_active": token.is_active,
-            "expires": token.expires.map(rfc3339),
-            "seconds_left": token.expires_in_at(now).map(|left| left.as_secs()),
-        },
+        "token": shown_token,
     });
     let row = vec![
         name.clone(),

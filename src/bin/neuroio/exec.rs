@@ -11,7 +11,9 @@
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::unix::process::ExitStatusExt;
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use neuroio::TokenRef;
 use nix::sys::signal::{Signal, kill};
@@ -42,12 +44,19 @@ pub fn exec(args: ApiArgs, command: &[OsString]) -> Result<(), Failure> {
         ));
     }
     not_dumpable()?;
-    // Caught from before the token exists until neuroio exits, so that they
-    // never end neuroio before the token is deleted. (Caught, not blocked:
-    // the command inherits a blocked mask, but not handlers.) A signal
-    // ignored when neuroio started stays ignored, for the command too
-    // (`nohup`, a script's `trap '' INT`): catching it would reset it to
-    // its default in the command.
+    // The token is read (from a prompt, a pipe or a file) before signals
+    // are caught: until then a signal ends neuroio at once, and there is
+    // nothing to delete yet.
+    let api = Api::new(args, ApiArgs::default())?;
+    let client = &api.client;
+    // Caught from here until neuroio exits, so that they never end neuroio
+    // before the token is deleted. (Caught, not blocked: the command
+    // inherits a blocked mask, but not handlers.) A signal ignored when
+    // neuroio started stays ignored, for the command too (`nohup`, a
+    // script's `trap '' INT`): catching it would reset it to its default
+    // in the command. Every caught signal, and the answers of the calls
+    // made on helper threads, arrive on one channel, so that the main
+    // thread waits for whichever comes first.
     let ignored = ignored_signals();
     let caught: Vec<i32> = PASSED_ON
         .into_iter()
@@ -55,13 +64,47 @@ pub fn exec(args: ApiArgs, command: &[OsString]) -> Result<(), Failure> {
         .collect();
     let mut signals = Signals::new(&caught)
         .map_err(|e| Failure::failed(format!("cannot catch the signals to pass on: {e}")))?;
-    let api = Api::new(args, ApiArgs::default())?;
-    let client = &api.client;
-    let token = client.tokens().create(false)?;
+    let (events, received) = mpsc::channel();
+    let signal_events = events.clone();
+    std::thread::spawn(move || {
+        for origin in signals.forever() {
+            if signal_events.send(Event::Signal(origin)).is_err() {
+                return;
+            }
+        }
+    });
+    // Created on a helper thread: a signal ends the wait at once, not
+    // after the timeout and retries of the call.
+    let creating = client.clone();
+    let created = events.clone();
+    std::thread::spawn(move || {
+        let _ = created.send(Event::Created(creating.tokens().create(false)));
+    });
+    drop(events);
+    let token = match received.recv() {
+        Ok(Event::Created(Ok(token))) => token,
+        Ok(Event::Created(Err(err))) => {
+            // A signal that came with the failure still calls the run off.
+            return Err(match pending_signal(&received) {
+                Some(signal) => Failure {
+                    code: exit_code_of(signal),
+                    message: Failure::from(err).message,
+                },
+                None => err.into(),
+            });
+        }
+        Ok(Event::Signal(origin)) => {
+            return Err(called_off_while_creating(&received, client, origin.signal));
+        }
+        Err(_) => {
+            return Err(Failure::failed(
+                "the temporary token could not be created: its helper thread ended",
+            ));
+        }
+    };
     // A signal before the command starts: the run was called off.
-    let early = signals.pending().next().map(|origin| origin.signal);
-    let mut code = match early {
-        Some(signal) => u8::try_from(128 + signal).unwrap_or(255),
+    let mut code = match pending_signal(&received) {
+        Some(signal) => exit_code_of(signal),
         None => run(
             std::process::Command::new(program)
                 .args(program_args)
@@ -69,25 +112,14 @@ pub fn exec(args: ApiArgs, command: &[OsString]) -> Result<(), Failure> {
                 .env("NEUROIO_IAM_URL", client.iam_url())
                 .env("NEUROIO_API_URL", client.api_url()),
             program,
-            signals,
+            received,
         ),
     };
-    match client.tokens().delete(TokenRef::from(token.id)) {
-        // Gone already: the command deleted it itself.
-        Err(err) if err.is_not_found() => {}
-        Ok(()) => {}
-        Err(err) => {
-            let id = token.id;
-            let _ = writeln!(
-                io::stderr(),
-                "error: the temporary token {id} could not be deleted ({}); \
-                 delete it with: neuroio tokens delete {id}",
-                Failure::from(err).shown()
-            );
-            // A cron job that succeeded must not hide a token left behind.
-            if code == 0 {
-                code = 1;
-            }
+    if let Err(failure) = delete(client, token.id) {
+        let _ = writeln!(io::stderr(), "error: {}", failure.shown());
+        // A cron job that succeeded must not hide a token left behind.
+        if code == 0 {
+            code = 1;
         }
     }
     if code == 0 {
@@ -98,6 +130,73 @@ pub fn exec(args: ApiArgs, command: &[OsString]) -> Result<(), Failure> {
             message: String::new(),
         })
     }
+}
+
+/// What reaches the main thread: a signal, or the answer of a call made
+/// on a helper thread.
+enum Event {
+    Signal(Origin),
+    Created(neuroio::Result<neuroio::Token>),
+}
+
+/// How long a run called off while its token is being created still waits
+/// for the token, to delete it; a second signal ends the wait at once.
+const CREATE_GRACE: Duration = Duration::from_secs(2);
+
+/// The exit code of a run ended by `signal`: 128+N, as a shell reports it.
+fn exit_code_of(signal: i32) -> u8 {
+    u8::try_from(128 + signal).unwrap_or(255)
+}
+
+/// The first signal already received, if any; answers are left alone.
+fn pending_signal(received: &Receiver<Event>) -> Option<i32> {
+    received.try_iter().find_map(|event| match event {
+        Event::Signal(origin) => Some(origin.signal),
+        Event::Created(_) => None,
+    })
+}
+
+/// Deletes the temporary token; a token already gone (the command deleted
+/// it) is fine. The failure names the token and how to delete it.
+fn delete(client: &neuroio::Client, id: u64) -> Result<(), Failure> {
+    match client.tokens().delete(TokenRef::from(id)) {
+        Ok(()) => Ok(()),
+        Err(err) if err.is_not_found() => Ok(()),
+        Err(err) => Err(Failure::failed(format!(
+            "the temporary token {id} could not be deleted ({}); \
+             delete it with: neuroio tokens delete {id}",
+            Failure::from(err).message
+        ))),
+    }
+}
+
+/// `signal` arrived while the token was being created: waits a little for
+/// the answer (not past a second signal), deletes the token if it came,
+/// and ends with 128+N.
+fn called_off_while_creating(
+    received: &Receiver<Event>,
+    client: &neuroio::Client,
+    signal: i32,
+) -> Failure {
+    let code = exit_code_of(signal);
+    // The only other events are signals: a second one ends the wait.
+    let answer = match received.recv_timeout(CREATE_GRACE) {
+        Ok(Event::Created(answer)) => Some(answer),
+        Ok(Event::Signal(_)) | Err(_) => None,
+    };
+    let message = match answer {
+        // Not made: nothing to delete, nothing to say.
+        Some(Err(_)) => String::new(),
+        Some(Ok(token)) => match delete(client, token.id) {
+            Ok(()) => String::new(),
+            Err(failure) => failure.message,
+        },
+        None => "the run was called off while the temporary token was being created, before \
+                 the API answered; if it created one, it expires within 24 hours, or find it \
+                 with `neuroio tokens list --temporary` and delete it"
+            .to_owned(),
+    };
+    Failure { code, message }
 }
 
 /// Keeps processes of the same user (the command among them) from reading
@@ -134,7 +233,7 @@ fn ignored_signals() -> Vec<i32> {
 
 /// Runs the command to its end, passing `signals` on to it, and returns
 /// the exit code neuroio is to exit with.
-fn run(command: &mut std::process::Command, program: &OsString, signals: Signals) -> u8 {
+fn run(command: &mut std::process::Command, program: &OsString, events: Receiver<Event>) -> u8 {
     let shown = program.to_string_lossy();
     let mut child = match command.spawn() {
         Ok(child) => child,
@@ -147,16 +246,29 @@ fn run(command: &mut std::process::Command, program: &OsString, signals: Signals
             return code;
         }
     };
-    let running = Arc::new(Mutex::new(true));
+    let running = Arc::new(Mutex::new(Running {
+        running: true,
+        signal: None,
+    }));
     if let Ok(pid) = i32::try_from(child.id()) {
-        forward(signals, Pid::from_raw(pid), Arc::clone(&running));
+        forward(events, Pid::from_raw(pid), Arc::clone(&running));
     }
     let status = child.wait();
     // From here on `forward` sends nothing: the pid may be another
     // process's once reaped. (Between the reaping in `wait` and this line a
     // signal could still go to the pid; the kernel does not hand a pid out
     // again that fast.)
-    *running.lock().unwrap_or_else(PoisonError::into_inner) = false;
+    let signal = {
+        let mut state = running.lock().unwrap_or_else(PoisonError::into_inner);
+        state.running = false;
+        state.signal
+    };
+    // A signal passed on ended the run, whatever the command made of it
+    // (one that traps it and exits 0 included): 128+N, as the caller
+    // that sent it expects.
+    if let Some(signal) = signal {
+        return exit_code_of(signal);
+    }
     match status {
         Ok(status) => match (status.code(), status.signal()) {
             (Some(code), _) => u8::try_from(code).unwrap_or(1),
@@ -170,19 +282,32 @@ fn run(command: &mut std::process::Command, program: &OsString, signals: Signals
     }
 }
 
-/// Passes each of `signals` that reaches neuroio on to the command, while
-/// it runs, unless the command got it already.
-fn forward(mut signals: Signals, pid: Pid, running: Arc<Mutex<bool>>) {
+/// Whether the command runs, and the first signal passed on to it (or
+/// that reached it from the terminal with neuroio).
+struct Running {
+    running: bool,
+    signal: Option<i32>,
+}
+
+/// Passes each signal that reaches neuroio on to the command, while it
+/// runs, unless the command got it already; the first one is kept in
+/// `running`.
+fn forward(events: Receiver<Event>, pid: Pid, running: Arc<Mutex<Running>>) {
     let session_leader = getsid(None).is_ok_and(|sid| sid == getpid());
     std::thread::spawn(move || {
-        for origin in signals.forever() {
+        for event in events {
+            let Event::Signal(origin) = event else {
+                continue;
+            };
+            let mut state = running.lock().unwrap_or_else(PoisonError::into_inner);
+            if !state.running {
+                continue;
+            }
+            state.signal.get_or_insert(origin.signal);
             if reached_the_group(&origin, session_leader) {
                 continue;
             }
-            let Ok(signal) = Signal::try_from(origin.signal) else {
-                continue;
-            };
-            if *running.lock().unwrap_or_else(PoisonError::into_inner) {
+            if let Ok(signal) = Signal::try_from(origin.signal) {
                 let _ = kill(pid, signal);
             }
         }

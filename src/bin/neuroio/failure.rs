@@ -1,6 +1,6 @@
 //! Failures and the exit codes they map to (see `args::EXIT_CODES`).
 
-use neuroio::Error;
+use neuroio::{Error, TransportError, TransportErrorKind};
 
 use crate::output::{WriteError, terminal_safe};
 
@@ -73,6 +73,14 @@ impl From<Error> for Failure {
                 "invalid {setting} {url:?}: http:// would send the API token in clear text to \
                  another machine; use https://, or opt in with --allow-insecure-http"
             ),
+            Error::Transport(t) if too_large(t) => too_large_message(t),
+            // The library's words, with its Rust hint in CLI words.
+            Error::OutcomeUnknown { source, .. } => match source.as_ref() {
+                Error::Transport(t) if too_large(t) => err
+                    .to_string()
+                    .replace(&t.to_string(), &too_large_message(t)),
+                _ => err.to_string(),
+            },
             _ => err.to_string(),
         };
         // An open outcome keeps the library's words: what may have happened
@@ -115,10 +123,37 @@ impl From<Error> for Failure {
     }
 }
 
+/// Whether the server's answer was too large to read: it answered, so
+/// this is not "no answer" (exit 3) but an answer the CLI cannot use.
+fn too_large(t: &TransportError) -> bool {
+    t.kind() == TransportErrorKind::ResponseTooLarge
+}
+
+/// What to say about an answer too large to read, in the CLI's words (the
+/// library's hint names a Rust method): how large is too large, when the
+/// transport says, and what to check.
+fn too_large_message(t: &TransportError) -> String {
+    let limit = std::error::Error::source(t)
+        .and_then(|source| source.downcast_ref::<ureq::Error>())
+        .and_then(|source| match source {
+            ureq::Error::BodyExceedsLimit(limit) => Some(format!(" ({limit} bytes)")),
+            _ => None,
+        })
+        .unwrap_or_default();
+    format!(
+        "{}: the answer from {} was larger than neuroio reads{limit}, so it was not read; \
+         the server answered, but not as the NeuroIO API does: check that the URL (--iam-url, \
+         --api-url) points at the API and not at another service or a proxy's page",
+        t.operation(),
+        t.url()
+    )
+}
+
 fn exit_code(err: &Error) -> u8 {
     match err {
         Error::Api(api) if matches!(api.status, 401 | 403) => 4,
         Error::Api(_) | Error::UnexpectedResponse { .. } => 1,
+        Error::Transport(t) if too_large(t) => 1,
         Error::Transport(_) => 3,
         Error::OutcomeUnknown { source, .. } => exit_code(source),
         Error::Config(_)

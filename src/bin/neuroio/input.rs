@@ -22,10 +22,13 @@ pub fn token_from_stdin(token_file: Option<&Path>) -> bool {
     token_file.is_some_and(is_stdin)
 }
 
-/// The API token: from `file` (`-`: the first line of standard input),
-/// else from `NEUROIO_API_TOKEN`; surrounding whitespace is ignored.
+/// The API token: from `file` (`-`: the first line of standard input, or
+/// asked for without echo when that is a terminal), else from
+/// `NEUROIO_API_TOKEN`; surrounding whitespace is ignored.
 pub fn read_token(file: Option<&Path>) -> Result<String, Failure> {
     let raw = match file {
+        // A person at a terminal is asked, and the token is not echoed.
+        Some(path) if is_stdin(path) && io::stdin().is_terminal() => prompt("API token: ")?,
         Some(path) if is_stdin(path) => stdin_line()?,
         Some(path) => {
             let what = format!("the token file {}", path.display());
@@ -180,11 +183,19 @@ pub struct PasswordSource<'a> {
 }
 
 impl PasswordSource<'_> {
-    /// The password from its file or standard input, else from a prompt
-    /// without echo when standard input is a terminal.
+    /// Whether the password is asked for: it comes from standard input
+    /// (no file, or `-`) and that is a terminal, where it must not echo.
+    fn asks(&self) -> bool {
+        self.file.is_none_or(is_stdin) && io::stdin().is_terminal()
+    }
+
+    /// The password from its file or standard input, asked for without
+    /// echo when standard input is a terminal (without a file, or with
+    /// `-`).
     pub fn read(&self) -> Result<Password, Failure> {
         let (name, option) = (self.name, self.option);
         let text = match self.file {
+            _ if self.asks() => prompt(self.prompt)?,
             Some(path) if is_stdin(path) => {
                 read_secret(io::stdin().lock(), "standard input", "password")?
             }
@@ -201,7 +212,6 @@ impl PasswordSource<'_> {
                     "password",
                 )?
             }
-            None if io::stdin().is_terminal() => prompt(self.prompt)?,
             None => {
                 return Err(Failure::usage(format!(
                     "{name} is missing: pass {option} PATH (- for standard input), or run on a terminal to be asked"
@@ -217,7 +227,7 @@ impl PasswordSource<'_> {
     /// The new password, asked twice on a terminal.
     pub fn read_confirmed(&self, again: &str) -> Result<Password, Failure> {
         let first = self.read()?;
-        if self.file.is_none() {
+        if self.asks() {
             let second = prompt(again)?;
             if second != first.secret() {
                 return Err(Failure::usage(format!(

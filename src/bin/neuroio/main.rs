@@ -42,7 +42,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use crate::args::{Cli, Command};
+use crate::args::{
+    ApiArgs, AuthCommand, Cli, CollectionCommand, Command, PasswordCommand, SpacesCommand,
+    TokensCommand,
+};
 use crate::context::{Api, refuse_api_args};
 use crate::failure::Failure;
 use crate::output::write_stdout;
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let Cli { api, command } = cli;
+    refuse_show_keys(&api, &command)?;
     match command {
         Command::Tokens(group) => tokens::tokens(&group.command, &Api::new(group.api.0, api)?),
         Command::StreamTokens(group) => {
@@ -104,5 +108,76 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .map_err(|e| Failure::failed(format!("cannot render the man page: {e}")))?;
             Ok(write_stdout(&page)?)
         }
+    }
+}
+
+/// Refuses `--show-keys`, before or after the subcommand, for a command
+/// that prints no existing token's key (only `list`, `get` and `update` of
+/// a collection do): given there, it would be ignored. Checked before the
+/// API token is read or anything is sent. (`login` and `exec` say it
+/// themselves; the commands that do not talk to the API refuse every API
+/// option.)
+fn refuse_show_keys(top: &ApiArgs, command: &Command) -> Result<(), Failure> {
+    const NEW_KEY: &str = "it always prints the new token's key";
+    const NO_KEY: &str = "it prints no token's key";
+    let collection = |group: &str, command: &CollectionCommand| match command {
+        CollectionCommand::List { .. }
+        | CollectionCommand::Get { .. }
+        | CollectionCommand::Update { .. } => None,
+        CollectionCommand::Create { .. } => Some((format!("{group} create"), NEW_KEY)),
+        CollectionCommand::Delete { .. } => Some((format!("{group} delete"), NO_KEY)),
+        CollectionCommand::DeleteAll { .. } => Some((format!("{group} delete-all"), NO_KEY)),
+    };
+    let (given, refused) = match command {
+        Command::Tokens(group) => (
+            group.api.0.show_keys,
+            match &group.command {
+                TokensCommand::Collection(command) => collection("tokens", command),
+                TokensCommand::Rotate => Some(("tokens rotate".to_owned(), NEW_KEY)),
+                TokensCommand::Audit { .. } => Some(("tokens audit".to_owned(), NO_KEY)),
+            },
+        ),
+        Command::StreamTokens(group) => (
+            group.api.0.show_keys,
+            collection("stream-tokens", &group.command),
+        ),
+        Command::Spaces(group) => (
+            group.api.0.show_keys,
+            Some(match &group.command {
+                SpacesCommand::CreateToken { .. } => ("spaces create-token".to_owned(), NEW_KEY),
+                SpacesCommand::List { .. } => ("spaces list".to_owned(), NO_KEY),
+                SpacesCommand::Get { .. } => ("spaces get".to_owned(), NO_KEY),
+                SpacesCommand::Create { .. } => ("spaces create".to_owned(), NO_KEY),
+                SpacesCommand::Rename { .. } => ("spaces rename".to_owned(), NO_KEY),
+                SpacesCommand::Delete { .. } => ("spaces delete".to_owned(), NO_KEY),
+            }),
+        ),
+        Command::Auth(group) => (
+            group.api.0.show_keys,
+            Some(match &group.command {
+                AuthCommand::Token => (
+                    "auth token".to_owned(),
+                    "it always prints the key, and nothing else",
+                ),
+                AuthCommand::Status => ("auth status".to_owned(), NO_KEY),
+                AuthCommand::Logout => ("auth logout".to_owned(), NO_KEY),
+                AuthCommand::List => ("auth list".to_owned(), NO_KEY),
+            }),
+        ),
+        Command::Password(group) => (
+            group.api.0.show_keys,
+            match &group.command {
+                PasswordCommand::Change { .. } => Some(("password change".to_owned(), NO_KEY)),
+            },
+        ),
+        Command::Whoami { api } => (api.0.show_keys, Some(("whoami".to_owned(), NO_KEY))),
+        _ => (false, None),
+    };
+    match refused {
+        Some((name, why)) if given || top.show_keys => Err(Failure::usage(format!(
+            "--show-keys does not apply to `neuroio {name}`: {why} (only list, get and update \
+             show existing keys)"
+        ))),
+        _ => Ok(()),
     }
 }

@@ -352,11 +352,28 @@ impl Done<'_> {
                 collection: "spaces",
                 id: Some(id),
             } => format!("deleted space {id}"),
-            Done::Deleted { id: Some(id), .. } => format!("deleted token {id}"),
-            Done::Deleted { id: None, .. } => "deleted the token with that key".to_owned(),
-            Done::DeletedAll { kind, .. } => format!("deleted {kind} tokens"),
+            Done::Deleted {
+                collection,
+                id: Some(id),
+            } => format!("deleted {} {id}", item(collection)),
+            Done::Deleted {
+                collection,
+                id: None,
+            } => format!("deleted the {} with that key", item(collection)),
+            Done::DeletedAll { collection, kind } => {
+                format!("deleted {kind} {}s", item(collection))
+            }
             Done::PasswordChanged { .. } => "password changed".to_owned(),
         }
+    }
+}
+
+/// One item of a collection, for a person: "token" for `tokens`,
+/// "stream token" for `stream-tokens`.
+fn item(collection: &str) -> &'static str {
+    match collection {
+        "stream-tokens" => "stream token",
+        _ => "token",
     }
 }
 

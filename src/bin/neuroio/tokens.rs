@@ -170,12 +170,13 @@ fn collection(
                     }
                     None => {
                         return Err(Failure::usage(format!(
-                            "refusing to delete {scope} tokens without --yes{in_use}"
+                            "refusing to delete {scope} {}s without --yes{in_use}",
+                            collection.item
                         )));
                     }
                 }
             }
-            Progress::new().line(&format!("deleting {scope} tokens..."));
+            Progress::new().line(&format!("deleting {scope} {}s...", collection.item));
             tokens.delete_list(permanent)?;
             if permanent.is_none() && collection.authenticates {
                 let _ = writeln!(
