@@ -51,9 +51,13 @@ fn create_into_a_closed_pipe_names_the_token_it_could_not_delete() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stderr(&output),
-        "error: cannot write the new token to standard output: Broken pipe (os error 32); \
-         token 2 was created but its key could not be delivered, and deleting it failed \
-         (API error (HTTP 503): Injected fault: the simulator was told to fail this request.); delete it with: neuroio tokens delete 2\n"
+        format!(
+            "error: cannot write the new token to standard output: Broken pipe (os error 32); \
+             token 2 was created but its key could not be delivered, and deleting it failed \
+             (API error (HTTP 503) from {}/v1/tokens/2/: Injected fault: the simulator was told \
+             to fail this request.); delete it with: neuroio tokens delete 2\n",
+            fake.url()
+        )
     );
     assert_eq!(ids(&fake), [2, 1]);
     assert!(!stderr(&output).contains(&fake.root_token()));

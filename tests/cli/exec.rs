@@ -260,8 +260,12 @@ fn a_server_error_on_the_delete_is_reported() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stderr(&output),
-        "error: the temporary token 2 could not be deleted (API error (HTTP 500): Injected fault: \
-         the simulator was told to fail this request.); delete it with: neuroio tokens delete 2\n"
+        format!(
+            "error: the temporary token 2 could not be deleted (API error (HTTP 500) from \
+             {}/v1/tokens/2/: Injected fault: the simulator was told to fail this request.); \
+             delete it with: neuroio tokens delete 2\n",
+            fake.url()
+        )
     );
     assert_eq!(ids(&fake), [2, 1]);
 }

@@ -56,8 +56,9 @@ fn key_from_a_file_trims_one_trailing_newline_only() {
     assert_eq!(
         stderr(&wrong),
         format!(
-            "error: API error (HTTP 404): Not found.\nthe token with that key at {} was not \
-             found: check the id or key, and the base URL (--iam-url)\n",
+            "error: API error (HTTP 404): Not found.\nthe token with that key at \
+             {}/v1/tokens/<key>/ was not found: check the id or key, and the base URL \
+             (--iam-url)\n",
             fake.url()
         )
     );

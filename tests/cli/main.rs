@@ -458,8 +458,8 @@ fn missing_token_exits_1_with_the_api_message() {
     assert_eq!(
         stderr(&output),
         format!(
-            "error: API error (HTTP 404): Not found.\ntoken 424242 at {} was not found: \
-             check the id or key, and the base URL (--iam-url)\n",
+            "error: API error (HTTP 404): Not found.\ntoken 424242 at {}/v1/tokens/424242/ was \
+             not found: check the id or key, and the base URL (--iam-url)\n",
             fake.url()
         )
     );
@@ -942,7 +942,7 @@ fn a_wrong_base_path_names_the_url_in_the_error() {
         stderr(&output),
         format!(
             "error: API error (HTTP 404): Not found: the simulator has no such endpoint.\n\
-             the list of tokens at {base} was not found: check the base URL (--iam-url)\n"
+             the list of tokens at {base}/v1/tokens/ was not found: check the base URL (--iam-url)\n"
         )
     );
     assert_eq!(fake.requests().len(), 1);

@@ -269,7 +269,7 @@ fn refusals_have_the_exit_codes_of_tokens() {
     assert_eq!(
         stderr(&unknown),
         format!(
-            "error: API error (HTTP 404): Not found.\nspace 0 at {} was not found: check the \
+            "error: API error (HTTP 404): Not found.\nspace 0 at {}/v1/spaces/0/ was not found: check the \
              space's id (`neuroio spaces list` shows them), and the base URL (--iam-url)\n",
             fake.url()
         )
@@ -415,7 +415,7 @@ fn spaces_create_token_prints_a_token_of_that_space() {
     assert_eq!(
         stderr(&unknown),
         format!(
-            "error: API error (HTTP 404): Not found.\nspace 999 at {} was not found: check the \
+            "error: API error (HTTP 404): Not found.\nspace 999 at {}/v1/spaces/999/tokens/ was not found: check the \
              space's id (`neuroio spaces list` shows them), and the base URL (--iam-url)\n",
             fake.url()
         )

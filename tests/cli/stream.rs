@@ -133,8 +133,9 @@ fn missing_stream_token_exits_1_like_tokens() {
     assert_eq!(
         stderr(&output),
         format!(
-            "error: API error (HTTP 404): Not found.\nstream token 424242 at {} was not \
-             found: check the id or key, and the base URL (--api-url)\n",
+            "error: API error (HTTP 404): Not found.\nstream token 424242 at \
+             {}/v1/streams/tokens/424242/ was not found: check the id or key, and the base URL \
+             (--api-url)\n",
             fake.url()
         )
     );

@@ -41,15 +41,19 @@ impl Failure {
     }
 
     /// The failure of a call about one item, which a 404 names: `item`
-    /// says what was not found and where, such as "token 5 at
-    /// https://iam.neuroio.com", `check` what to check.
-    pub fn about(err: Error, item: impl FnOnce() -> String, check: &str) -> Failure {
-        let not_found = err.is_not_found();
+    /// says what was not found, such as "token 5", at the URL the call went
+    /// to (else at `base`, the base URL); `check` says what to check.
+    pub fn about(err: Error, item: impl FnOnce() -> String, base: &str, check: &str) -> Failure {
+        let at = match &err {
+            Error::Api(api) if api.status == 404 => Some(api.url().unwrap_or(base).to_owned()),
+            _ => None,
+        };
         let mut failure = Failure::from(err);
-        if not_found {
-            failure
-                .message
-                .push_str(&format!("\n{} was not found: check {check}", item()));
+        if let Some(at) = at {
+            failure.message.push_str(&format!(
+                "\n{} at {at} was not found: check {check}",
+                item()
+            ));
         }
         failure
     }
@@ -93,8 +97,14 @@ impl From<Error> for Failure {
             // The API's message, then each field error on its own line.
             // The server's texts, escaped here so that a line break in
             // them cannot pass for one of the CLI's.
+            // A server error may come from a proxy in front of the API:
+            // it says where the call went (a 404 says it below).
+            let from = match (api.status, api.url()) {
+                (500.., Some(url)) => format!(" from {}", terminal_safe(url)),
+                _ => String::new(),
+            };
             message = format!(
-                "API error (HTTP {}): {}",
+                "API error (HTTP {}){from}: {}",
                 api.status,
                 terminal_safe(&api.message)
             );

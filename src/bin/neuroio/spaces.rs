@@ -19,7 +19,8 @@ pub fn spaces(group: Group<SpacesCommand>, top: ApiArgs) -> Result<(), Failure> 
         move |err| {
             Failure::about(
                 err,
-                || format!("space {id} at {url}"),
+                || format!("space {id}"),
+                url,
                 "the space's id (`neuroio spaces list` shows them), and the base URL (--iam-url)",
             )
         }

@@ -61,12 +61,13 @@ impl Collection<'_> {
     /// which is not shown).
     fn not_found(&self, err: neuroio::Error, id: Option<u64>) -> Failure {
         let item = || match id {
-            Some(id) => format!("{} {id} at {}", self.item, self.base),
-            None => format!("the {} with that key at {}", self.item, self.base),
+            Some(id) => format!("{} {id}", self.item),
+            None => format!("the {} with that key", self.item),
         };
         Failure::about(
             err,
             item,
+            &self.base,
             &format!("the id or key, and the base URL ({})", self.option),
         )
     }
@@ -77,7 +78,8 @@ impl Collection<'_> {
     fn list_not_found(&self, err: neuroio::Error) -> Failure {
         Failure::about(
             err,
-            || format!("the list of {}s at {}", self.item, self.base),
+            || format!("the list of {}s", self.item),
+            &self.base,
             &format!("the base URL ({})", self.option),
         )
     }
