@@ -443,7 +443,14 @@ fn routes(fake: &FakeIam) -> Vec<(String, String)> {
 fn a_token_one_host_accepts_and_the_other_refuses_is_a_failed_mint_not_replaced_at_once() {
     let fake = FakeIam::start().unwrap();
     fake.inject_at("GET", "/v1/streams/tokens/", Fault::status(401), ALWAYS);
-    let client = renewing(&fake);
+    // A backoff no busy machine outlasts between the calls below.
+    let client = fake
+        .client_builder()
+        .timeout(TIMEOUT)
+        .retry_backoff(Duration::from_secs(4), Duration::from_secs(60))
+        .renewing(Duration::from_secs(3600))
+        .build()
+        .unwrap();
 
     client.whoami().unwrap();
     let refused = client.stream_tokens().list(None, 20, 0).unwrap_err();
@@ -455,7 +462,7 @@ fn a_token_one_host_accepts_and_the_other_refuses_is_a_failed_mint_not_replaced_
     // token that never worked there, and the calls after it send nothing.
     assert_eq!(refused.status(), Some(401), "{refused}");
     assert!(matches!(refused, Error::Api(_)), "{refused:?}");
-    assert!(started.elapsed() < Duration::from_millis(100));
+    assert!(started.elapsed() < Duration::from_millis(500));
     let want = [
         ("POST", "/v1/tokens/"),
         ("GET", "/v1/whoami/"),
@@ -516,7 +523,7 @@ fn the_failures_in_a_row_end_only_when_a_token_works_on_the_host_that_refused() 
     for (round, wait) in waits.iter().enumerate() {
         let ceiling = Duration::from_millis(200) * 2u32.pow(round as u32);
         assert!(
-            *wait > ceiling / 2 - Duration::from_millis(20) && *wait <= ceiling,
+            *wait > ceiling / 2 - Duration::from_millis(60) && *wait <= ceiling,
             "round {round}: {waits:?}"
         );
     }
