@@ -274,9 +274,11 @@ impl Client {
         &self.inner.transport.api.configured
     }
 
-    /// Ends a renewing client's work: deletes every token it minted that
-    /// is still live (the working token, and any superseded one whose
-    /// delete failed before), with the parent token, and fails with
+    /// Ends a renewing client's work: waits for a mint in flight and for
+    /// tidying in progress, then deletes every token it minted that is
+    /// still live (the working token, a token minted during the close, and
+    /// any superseded or unusable one whose delete failed before), with the
+    /// parent token, and fails with
     /// [`Error::Renewal`](crate::Error::Renewal) naming those it could not
     /// delete. After `close` the client and its clones mint nothing more:
     /// later calls fail with `Error::Renewal` (`renewing.closed`), and a
@@ -345,7 +347,7 @@ impl Client {
         let sent = transport.send(request, Some(presented.auth()));
         let (presented, sent) = match sent {
             Err(err) if err.is_unauthorized() => {
-                match credentials.replace_refused(transport, &presented)? {
+                match credentials.replace_refused(transport, request.host(), &presented)? {
                     None => return Err(err),
                     Some(replacement) => {
                         let again = transport.send(request, Some(replacement.auth()));
@@ -355,7 +357,7 @@ impl Client {
             }
             sent => (presented, sent),
         };
-        credentials.answered(transport, &presented, &sent);
+        credentials.answered(transport, request.host(), &presented, &sent);
         Ok((sent?, Some(presented)))
     }
 }

@@ -411,25 +411,37 @@ impl ClientBuilder {
     ///   once with [`Error::Renewal`](crate::Error::Renewal), which names
     ///   the failure and when the next mint will be tried. With the default
     ///   backoff, 8 threads calling without pause for 10 s against a failing
-    ///   service make at most 12 mints.
-    /// - A token that cannot be used (refused with 401 before any call
-    ///   succeeded with it, already expired, living less than one request
-    ///   may take, inactive, or with a key that cannot be sent) is deleted
-    ///   with the parent, never used, and counts as a failed mint.
-    /// - A 401 for a working token that had worked (revoked elsewhere) is
-    ///   answered with one replacement, minted with the parent, and one
-    ///   repeat of the call; if the replacement is refused too, the call
-    ///   returns that 401 and the next mint waits for the backoff. A 401
-    ///   for the parent itself is returned as it is.
+    ///   service make at most 12 mints, whatever fails (the mints, or one
+    ///   host or both refusing the tokens).
+    /// - A token that cannot be used (refused with 401 by a host before any
+    ///   call to that host succeeded with it, even if the other host accepts
+    ///   it; already expired, living less than one request may take,
+    ///   inactive, or with a key that cannot be sent) is deleted with the
+    ///   parent, never used, and counts as a failed mint. The failures in a
+    ///   row end only when a token works on the host that refused.
+    /// - A 401 for a working token that had worked on that host (revoked
+    ///   elsewhere) is answered with one replacement, minted with the
+    ///   parent, and one repeat of the call; if the replacement is refused
+    ///   too, the call returns that 401 and the next mint waits for the
+    ///   backoff. A 401 for the parent itself is returned as it is.
+    /// - Tidying up is bounded on the calling threads: the thread that
+    ///   minted sends at most two deletes, any other call at most one, each
+    ///   given up after the [`timeout`](Self::timeout) or 1 s, whichever is
+    ///   shorter (and tried again at the next renewal and at `close`). A
+    ///   call takes at most its mint or its wait for another's (one timeout
+    ///   each), two such deletes and its own attempts with their backoff;
+    ///   after a 401, that once more for the replacement.
     ///
     /// A mint whose answer was lost (a timeout, a dropped connection, a
     /// 5xx) is never repeated at once: it may have made a token, which the
     /// client cannot know of and which expires on its own. There is at most
     /// one such token per failed attempt, and the backoff keeps those few.
     ///
-    /// [`Client::close`] deletes every token the client minted that is
-    /// still live (a superseded one whose delete failed is also tried again
-    /// at the next renewal) and says which it could not delete; after it
+    /// [`Client::close`] waits for a mint in flight and for tidying in
+    /// progress, then deletes every token the client minted that is still
+    /// live (a superseded or unusable one whose delete failed is also tried
+    /// again at the next renewal) and names every one it could not delete
+    /// in [`RenewalError`](crate::RenewalError)'s `not_deleted`; after it
     /// the client mints nothing more. Dropping the last clone closes, best
     /// effort. [`Client::with_api_token`] and [`Client::rotate`] on a
     /// renewing client return plain clients that do not renew.

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::{ConfigError, Error};
-use crate::transport::Transport;
 use crate::transport::request::{Answer, Auth};
+use crate::transport::{Host, Transport};
 
 pub(crate) mod fixed;
 pub(crate) mod profile;
@@ -68,11 +68,13 @@ impl Credentials {
         }
     }
 
-    /// Takes note of how a call sent with `presented` ended: an answer other
-    /// than 401 shows a working token works; a 401 shows it does not.
+    /// Takes note of how a call to `host` sent with `presented` ended: an
+    /// answer other than 401 shows a working token works there; a 401 shows
+    /// it does not.
     pub(crate) fn answered(
         &self,
         transport: &Transport,
+        host: Host,
         presented: &Presented<'_>,
         result: &crate::Result<Answer>,
     ) {
@@ -81,27 +83,28 @@ impl Credentials {
         {
             match result {
                 Err(err) if err.is_unauthorized() => {
-                    renewer.refused(transport, working);
+                    renewer.refused(transport, working, host);
                 }
                 // The API looked at the token and did not refuse it; a 429
                 // or 5xx may come from a gateway that never asked.
                 Err(Error::Api(api)) if api.status < 500 && api.status != 429 => {
-                    renewer.confirm(working);
+                    renewer.confirm(working, host);
                 }
-                Ok(_) => renewer.confirm(working),
+                Ok(_) => renewer.confirm(working, host),
                 Err(_) => {}
             }
         }
     }
 
-    /// After a 401 for `presented`: the credential to repeat the call with
-    /// once, if there is one. A fixed token has none; a working token that
-    /// had worked is replaced (unless the client is backing off after
-    /// failed mints, or closed); one that never worked counts as a failed
-    /// mint, and the caller gets its 401.
+    /// After a 401 from `host` for `presented`: the credential to repeat
+    /// the call with once, if there is one. A fixed token has none; a
+    /// working token that had worked on that host is replaced (unless the
+    /// client is backing off after failed mints, or closed); one that never
+    /// worked there counts as a failed mint, and the caller gets its 401.
     pub(crate) fn replace_refused<'c>(
         &'c self,
         transport: &Transport,
+        host: Host,
         presented: &Presented<'c>,
     ) -> crate::Result<Option<Presented<'c>>> {
         let (Credentials::Renewing(renewer), Presented::Working { working, parent }) =
@@ -109,7 +112,7 @@ impl Credentials {
         else {
             return Ok(None);
         };
-        if !renewer.refused(transport, working) {
+        if !renewer.refused(transport, working, host) {
             return Ok(None);
         }
         Ok(Some(Presented::Working {

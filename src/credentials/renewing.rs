@@ -39,15 +39,20 @@ const MAX_MIN_LIFETIME: Duration = Duration::from_secs(1);
 /// forgotten (they expire on their own).
 const MAX_RETIRED: usize = 64;
 
-/// The most deletes one reap sends, so a call that reaps stays short.
+/// The most deletes the thread that minted sends while tidying up, so its
+/// call stays short; any other call sends at most one.
 const MAX_DELETES_PER_REAP: usize = 2;
+
+/// The longest one tidying delete may take on a call's path (the client's
+/// timeout when shorter): a call pays at most this per delete it sends.
+const MAX_TIDY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The renewing state of one client and its clones.
 pub(crate) struct Renewer {
     parent: Credential,
     renew_before: Duration,
     state: Mutex<State>,
-    /// Signalled when a mint flight ends.
+    /// Signalled when a mint flight ends, and when tidying ends.
     landed: Condvar,
 }
 
@@ -57,8 +62,13 @@ struct State {
     minting: bool,
     /// How many flights have ended, so a waiter knows its flight landed.
     flights: u64,
-    /// Failed mints in a row (a minted token the API refused counts).
+    /// Failed mints in a row (a minted token a host refused counts).
     failures: u32,
+    /// The host that last refused a token before any call to it had
+    /// succeeded with that token: until a token proves itself there, the
+    /// failures in a row do not end (another host accepting tokens says
+    /// nothing about this one).
+    refused_on: Option<Host>,
     /// No mint starts before this.
     next_mint: Option<Instant>,
     /// Why the last mint failed, for the calls it leaves without a token.
@@ -67,7 +77,13 @@ struct State {
     retired: Vec<Retired>,
     /// Whether `retired` may hold a token not yet tried and no longer used.
     reap_due: bool,
+    /// Tidying runs in progress, each holding entries taken out of
+    /// `retired`: `close` waits for them.
+    tidying: usize,
     closed: bool,
+    /// `close` has taken `retired` and the working token to delete them: a
+    /// token that lands later is deleted by whoever holds it.
+    drained: bool,
 }
 
 #[derive(Clone)]
@@ -78,7 +94,9 @@ struct Failure {
 }
 
 struct Retired {
-    working: Arc<Working>,
+    id: u64,
+    /// The token, while calls may hold it; `None` for a token never used.
+    held: Option<Arc<Working>>,
     /// A delete was tried and failed: try again at the next renewal.
     tried: bool,
     /// It never worked (or was refused): delete it with the parent.
@@ -94,8 +112,23 @@ pub(crate) struct Working {
     renew_at: Option<Instant>,
     /// After this the token must not be sent: it may have expired.
     usable_until: Option<Instant>,
-    /// A call sent with it was answered with something other than 401.
-    proven: AtomicBool,
+    /// A call sent with it to the IAM host, and to the API host, was
+    /// answered with something other than 401.
+    proven_on: [AtomicBool; 2],
+}
+
+fn host_index(host: Host) -> usize {
+    match host {
+        Host::Iam => 0,
+        Host::Api => 1,
+    }
+}
+
+fn host_name(host: Host) -> &'static str {
+    match host {
+        Host::Iam => "IAM",
+        Host::Api => "API",
+    }
 }
 
 impl Working {
@@ -149,7 +182,7 @@ impl Working {
             credential,
             renew_at,
             usable_until,
-            proven: AtomicBool::new(false),
+            proven_on: [AtomicBool::new(false), AtomicBool::new(false)],
         };
         if !working.usable(Instant::now()) {
             return Err("it expired before it could be used".to_owned());
@@ -157,8 +190,14 @@ impl Working {
         Ok(working)
     }
 
+    /// Whether any call succeeded with it.
     fn proven(&self) -> bool {
-        self.proven.load(Ordering::Acquire)
+        self.proven_on.iter().any(|p| p.load(Ordering::Acquire))
+    }
+
+    /// Whether a call to `host` succeeded with it.
+    fn proven_on(&self, host: Host) -> bool {
+        self.proven_on[host_index(host)].load(Ordering::Acquire)
     }
 
     fn usable(&self, now: Instant) -> bool {
@@ -174,17 +213,21 @@ impl Working {
 struct Failed {
     failure: Failure,
     retry_after: Option<Duration>,
+    /// A token minted but unusable whose delete failed: retired, so it is
+    /// tried again at the next renewal and at `close`.
+    undeleted: Option<u64>,
 }
 
 impl Failed {
     fn from_error(err: &Error) -> Failed {
         Failed {
             failure: Failure {
-                reason: err.to_string(),
+                reason: mint_reason(err),
                 status: err.status(),
                 outcome_unknown: err.is_outcome_unknown(),
             },
             retry_after: retry_after_of(err),
+            undeleted: None,
         }
     }
 
@@ -196,7 +239,21 @@ impl Failed {
                 outcome_unknown: false,
             },
             retry_after: None,
+            undeleted: None,
         }
+    }
+}
+
+/// What a failed mint request says, without the operation: the renewal
+/// error names it once (an open outcome is said there too).
+fn mint_reason(err: &Error) -> String {
+    let text = match err {
+        Error::OutcomeUnknown { source, .. } => source.to_string(),
+        err => err.to_string(),
+    };
+    match text.strip_prefix("renewing.mint: ") {
+        Some(rest) => rest.to_owned(),
+        None => text,
     }
 }
 
@@ -219,11 +276,14 @@ impl Renewer {
                 minting: false,
                 flights: 0,
                 failures: 0,
+                refused_on: None,
                 next_mint: None,
                 last_failure: None,
                 retired: Vec::new(),
                 reap_due: false,
+                tidying: 0,
                 closed: false,
+                drained: false,
             }),
             landed: Condvar::new(),
         }
@@ -255,10 +315,11 @@ impl Renewer {
             && !state.closed
         {
             let working = Arc::clone(working);
-            let reap = state.reap_due;
+            // One call tidies at a time, with one short delete at most.
+            let reap = state.reap_due && state.tidying == 0;
             drop(state);
             if reap {
-                self.reap(transport, false);
+                self.reap(transport, false, 1);
             }
             return Ok(working);
         }
@@ -364,10 +425,11 @@ impl Renewer {
             }
             Err(why) => {
                 log::debug!("renewing: minted token {id} cannot be used ({why}); deleting it");
-                let failed = Failed::unusable(&token, &why);
+                let mut failed = Failed::unusable(&token, &why);
                 let once = Some(transport.settings.timeout);
                 if let Err(err) = self.delete(transport, &self.parent, id, once) {
                     log::debug!("renewing: could not delete unusable token {id}: {err}");
+                    failed.undeleted = Some(id);
                 }
                 Err(failed)
             }
@@ -438,9 +500,17 @@ impl Renewer {
         state.flights = state.flights.wrapping_add(1);
         let now = Instant::now();
         let result = match outcome {
+            Ok(fresh) if state.closed && !state.drained => {
+                // Closed while this mint was in the air: `close` waits for
+                // it and deletes the token with the others.
+                retire_id(&mut state, fresh.id, true);
+                drop(state);
+                self.landed.notify_all();
+                return Err(closed_error());
+            }
             Ok(fresh) if state.closed => {
-                // Closed while this mint was in the air: the token is not
-                // kept, so nothing is left behind.
+                // `close` gave up waiting (its deadline passed): delete it
+                // here, best effort.
                 drop(state);
                 self.landed.notify_all();
                 let once = Some(transport.settings.timeout);
@@ -462,7 +532,15 @@ impl Renewer {
                 let Failed {
                     failure,
                     retry_after,
+                    undeleted,
                 } = failed;
+                if let Some(id) = undeleted {
+                    if state.drained {
+                        log::debug!("renewing: token {id} is left; it expires on its own");
+                    } else {
+                        retire_id(&mut state, id, true);
+                    }
+                }
                 state.last_failure = Some(failure.clone());
                 let wait = mint_backoff(
                     state.failures.saturating_add(1),
@@ -485,26 +563,38 @@ impl Renewer {
         drop(state);
         self.landed.notify_all();
         if result.is_ok() {
-            self.reap(transport, true);
+            self.reap(transport, true, MAX_DELETES_PER_REAP);
         }
         result
     }
 
-    /// A call sent with `working` was answered with something other than
-    /// 401: it works. The first time, the failures in a row end.
-    pub(crate) fn confirm(&self, working: &Working) {
-        if !working.proven.load(Ordering::Relaxed) && !working.proven.swap(true, Ordering::AcqRel) {
+    /// A call sent with `working` to `host` was answered with something
+    /// other than 401: it works there. The first time, the failures in a
+    /// row end, unless the last refusal came from the other host (a token
+    /// must prove itself where it was refused).
+    pub(crate) fn confirm(&self, working: &Working, host: Host) {
+        let proven = &working.proven_on[host_index(host)];
+        if !proven.load(Ordering::Relaxed) && !proven.swap(true, Ordering::AcqRel) {
             let mut state = self.lock();
-            state.failures = 0;
-            state.last_failure = None;
+            if state.refused_on.is_none_or(|refused| refused == host) {
+                state.failures = 0;
+                state.last_failure = None;
+                state.refused_on = None;
+            }
         }
     }
 
-    /// A call sent with `working` was answered 401. The token is not used
-    /// again and is deleted with the parent. One that had worked (revoked
-    /// since) may be replaced at once: returns whether to try. One that
-    /// never worked is a failed mint: the next waits for the backoff.
-    pub(crate) fn refused(&self, transport: &Transport, working: &Arc<Working>) -> bool {
+    /// A call sent with `working` to `host` was answered 401. The token is
+    /// not used again and is deleted with the parent. One that had worked
+    /// on that host (revoked since) may be replaced at once: returns whether
+    /// to try. One that never worked there is a failed mint, even if the
+    /// other host accepts it: the next mint waits for the backoff.
+    pub(crate) fn refused(
+        &self,
+        transport: &Transport,
+        working: &Arc<Working>,
+        host: Host,
+    ) -> bool {
         let mut state = self.lock();
         if state.closed {
             return false;
@@ -517,11 +607,14 @@ impl Renewer {
         if is_current {
             state.current = None;
             retire(&mut state, Arc::clone(working), true);
-            if !working.proven() {
+            if !working.proven_on(host) {
                 let reason = format!(
-                    "the API refused working token {} (401) before any call succeeded with it",
+                    "the {} host refused working token {} (401) before any call to it \
+                     succeeded with that token",
+                    host_name(host),
                     working.id
                 );
+                state.refused_on = Some(host);
                 fail(&mut state, reason, Some(401), &transport.settings, now);
                 return false;
             }
@@ -532,19 +625,24 @@ impl Renewer {
 
     /// Deletes superseded tokens no call is using any more (calls in
     /// flight keep their token alive, so none is refused for a token
-    /// deleted under it), at most a few at a time. `retry` also tries again
-    /// those whose delete failed before (at a renewal).
-    fn reap(&self, transport: &Transport, retry: bool) {
+    /// deleted under it), at most `most` at a time, each within a short
+    /// timeout. `retry` also tries again those whose delete failed before
+    /// (at a renewal). `close` waits for a tidying run in progress.
+    fn reap(&self, transport: &Transport, retry: bool, most: usize) {
         let (idle, with) = {
             let mut state = self.lock();
+            if state.closed {
+                return;
+            }
             let mut idle = Vec::new();
             let mut kept = Vec::with_capacity(state.retired.len());
             for entry in std::mem::take(&mut state.retired) {
                 let due = retry || !entry.tried;
-                if due
-                    && idle.len() < MAX_DELETES_PER_REAP
-                    && Arc::strong_count(&entry.working) == 1
-                {
+                let unused = entry
+                    .held
+                    .as_ref()
+                    .is_none_or(|working| Arc::strong_count(working) == 1);
+                if due && idle.len() < most && unused {
                     idle.push(entry);
                 } else {
                     kept.push(entry);
@@ -552,8 +650,15 @@ impl Renewer {
             }
             state.reap_due = kept.iter().any(|e| !e.tried);
             state.retired = kept;
+            if idle.is_empty() {
+                return;
+            }
+            state.tidying += 1;
             (idle, state.current.clone())
         };
+        let _tidying = Tidying(self);
+        let timeout = transport.settings.timeout.min(MAX_TIDY_TIMEOUT);
+        let mut failed = Vec::new();
         for mut entry in idle {
             // With the current working token when it can; with the parent
             // for a token that never worked or when there is no other.
@@ -561,23 +666,30 @@ impl Renewer {
                 (Some(current), false) => &current.credential,
                 _ => &self.parent,
             };
-            let id = entry.working.id;
-            match self.delete(transport, by, id, Some(transport.settings.timeout)) {
+            let id = entry.id;
+            match self.delete(transport, by, id, Some(timeout)) {
                 Ok(()) => log::debug!("renewing: deleted working token {id}"),
                 Err(err) => {
                     log::debug!("renewing: could not delete working token {id}: {err}");
                     entry.tried = true;
-                    let mut state = self.lock();
-                    retire_entry(&mut state, entry);
+                    // Only its id is needed now; no call holds it.
+                    entry.held = None;
+                    failed.push(entry);
                 }
             }
+        }
+        let mut state = self.lock();
+        for entry in failed {
+            retire_entry(&mut state, entry);
         }
     }
 
     /// Deletes every token this client minted that is still live, with
     /// the parent; with a `deadline`, within it (one attempt each, nothing
-    /// started after it). After this no mint starts; a mint in the air is
-    /// waited for (or, past the deadline, deletes its own token on landing).
+    /// started after it). After this no mint starts. A mint in the air and
+    /// a tidying run in progress are waited for first, so their tokens are
+    /// deleted (or named) here too; past the deadline, a mint that lands
+    /// later deletes its own token.
     pub(crate) fn close(
         &self,
         transport: &Transport,
@@ -585,7 +697,9 @@ impl Renewer {
     ) -> crate::Result<()> {
         let mut state = self.lock();
         state.closed = true;
-        while state.minting {
+        while state.minting || state.tidying > 0 {
+            // Each is bounded by its own requests' timeouts; without a
+            // deadline, wait for it to end.
             let left = match deadline {
                 Some(deadline) => deadline.saturating_duration_since(Instant::now()),
                 None => transport.settings.timeout,
@@ -593,41 +707,36 @@ impl Renewer {
             if left.is_zero() {
                 break;
             }
-            let (next, timed_out) = self
+            state = self
                 .landed
                 .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner);
-            state = next;
-            if timed_out.timed_out() && deadline.is_some() {
-                break;
-            }
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
-        let mut live: Vec<Arc<Working>> = state.retired.drain(..).map(|e| e.working).collect();
-        live.extend(state.current.take());
+        state.drained = true;
+        let mut live: Vec<u64> = state.retired.drain(..).map(|e| e.id).collect();
+        live.extend(state.current.take().map(|w| w.id));
         state.reap_due = false;
         drop(state);
         let mut not_deleted = Vec::new();
         let mut last_err = None;
-        for working in live {
+        for id in live {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let result = match left {
                 Some(time) if time.is_zero() => {
                     Err(Error::Transport(crate::TransportError::out_of_time(
                         "renewing.close",
                         transport.iam.host(),
-                        &format!("{}/v1/tokens/{}/", transport.iam.prefix, working.id),
+                        &format!("{}/v1/tokens/{id}/", transport.iam.prefix),
                     )))
                 }
-                time => self.delete(transport, &self.parent, working.id, time),
+                time => self.delete(transport, &self.parent, id, time),
             };
             match result {
-                Ok(()) => log::debug!("renewing: deleted working token {}", working.id),
+                Ok(()) => log::debug!("renewing: deleted working token {id}"),
                 Err(err) => {
-                    log::debug!(
-                        "renewing: could not delete working token {}: {err}",
-                        working.id
-                    );
-                    not_deleted.push(working.id);
+                    log::debug!("renewing: could not delete working token {id}: {err}");
+                    not_deleted.push(id);
                     last_err = Some(err);
                 }
             }
@@ -649,7 +758,7 @@ impl Renewer {
     /// Whether there is a token to delete.
     pub(crate) fn has_tokens(&self) -> bool {
         let state = self.lock();
-        state.current.is_some() || !state.retired.is_empty() || state.minting
+        state.current.is_some() || !state.retired.is_empty() || state.minting || state.tidying > 0
     }
 }
 
@@ -666,6 +775,19 @@ impl Drop for Grounded<'_> {
             drop(state);
             self.0.landed.notify_all();
         }
+    }
+}
+
+/// Ends a tidying run, even if the thread running it panics, and wakes a
+/// `close` waiting for it.
+struct Tidying<'r>(&'r Renewer);
+
+impl Drop for Tidying<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.tidying = state.tidying.saturating_sub(1);
+        drop(state);
+        self.0.landed.notify_all();
     }
 }
 
@@ -688,9 +810,24 @@ fn retire(state: &mut State, working: Arc<Working>, unusable: bool) {
     retire_entry(
         state,
         Retired {
-            working,
+            id: working.id,
+            held: Some(working),
             tried: false,
             unusable,
+        },
+    );
+}
+
+/// Keeps a token no call ever used for deleting with the parent (at the
+/// next renewal, and at `close`).
+fn retire_id(state: &mut State, id: u64, tried: bool) {
+    retire_entry(
+        state,
+        Retired {
+            id,
+            held: None,
+            tried,
+            unusable: true,
         },
     );
 }
@@ -699,18 +836,14 @@ fn retire_entry(state: &mut State, entry: Retired) {
     if !entry.tried {
         state.reap_due = true;
     }
-    if state
-        .retired
-        .iter()
-        .any(|e| Arc::ptr_eq(&e.working, &entry.working))
-    {
+    if state.retired.iter().any(|e| e.id == entry.id) {
         return;
     }
     if state.retired.len() >= MAX_RETIRED {
         let forgotten = state.retired.remove(0);
         log::debug!(
             "renewing: no longer trying to delete working token {}; it expires on its own",
-            forgotten.working.id
+            forgotten.id
         );
     }
     state.retired.push(entry);

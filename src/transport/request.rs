@@ -121,6 +121,11 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// Which host the request goes to.
+    pub(crate) fn host(&self) -> Host {
+        self.host
+    }
+
     /// Whether the request carries the client's `Authorization` header.
     pub(crate) fn is_authenticated(&self) -> bool {
         self.authenticated

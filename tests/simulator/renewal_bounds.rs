@@ -1,9 +1,10 @@
 //! The renewing client stays bounded when the service fails: with every
 //! mint failing (in each way a mint can fail), or every minted token
-//! refused, 8 threads calling without pause for 10 s cause at most 12 mint
-//! requests with the default `retry_backoff`; a mint whose answer never
-//! comes is one request however many threads wait for it; and nothing the
-//! client minted is left behind but tokens whose mint answer was lost.
+//! refused by one host or the other, 8 threads calling both hosts without
+//! pause for 10 s cause at most 12 mint requests with the default
+//! `retry_backoff`; a mint whose answer never comes is one request however
+//! many threads wait for it; and nothing the client minted is left behind
+//! but tokens whose mint answer was lost, or that `close` names.
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -39,12 +40,14 @@ struct Run {
     errors: Vec<String>,
 }
 
-/// `threads` threads share `client` and call `whoami` without pause for
-/// `run`; returns what the simulator saw.
+/// `threads` threads share `client` and call without pause for `run`,
+/// each alternating between the IAM host (`whoami`) and the API host (a
+/// page of stream tokens), half of them starting with each; returns what
+/// the simulator saw.
 fn hammer(fake: &FakeIam, client: &Client, threads: usize, run: Duration) -> Run {
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
-        .map(|_| {
+        .map(|thread| {
             let client = client.clone();
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
@@ -53,7 +56,11 @@ fn hammer(fake: &FakeIam, client: &Client, threads: usize, run: Duration) -> Run
                 let (mut calls, mut slowest, mut error) = (0, Duration::ZERO, None);
                 while Instant::now() < until {
                     let started = Instant::now();
-                    let result = client.whoami();
+                    let result = if (calls + thread) % 2 == 0 {
+                        client.whoami().map(drop)
+                    } else {
+                        client.stream_tokens().list(None, 20, 0).map(drop)
+                    };
                     slowest = slowest.max(started.elapsed());
                     calls += 1;
                     if let Err(err) = result {
@@ -141,8 +148,19 @@ const FAILING: &[Failing] = &[
         },
     },
     Failing {
-        name: "the API refuses every token minted",
+        name: "the IAM host refuses every token minted, the API host accepts them",
         set_up: |fake| fake.inject_at("GET", "/v1/whoami/", Fault::status(401), ALWAYS),
+    },
+    Failing {
+        name: "the API host refuses every token minted, the IAM host accepts them",
+        set_up: |fake| fake.inject_at("GET", "/v1/streams/tokens/", Fault::status(401), ALWAYS),
+    },
+    Failing {
+        name: "both hosts refuse every token minted",
+        set_up: |fake| {
+            fake.inject_at("GET", "/v1/whoami/", Fault::status(401), ALWAYS);
+            fake.inject_at("GET", "/v1/streams/tokens/", Fault::status(401), ALWAYS);
+        },
     },
 ];
 
@@ -248,6 +266,7 @@ fn a_call_without_a_token_during_the_backoff_fails_at_once_naming_the_failure_an
         );
         assert!(text.contains("HTTP 503"), "{text}");
         assert!(text.contains("the next mint will be tried in"), "{text}");
+        assert_eq!(text.matches("renewing.mint").count(), 1, "{text}");
         assert!(!text.contains(&fake.root_token()), "{text}");
     }
 }
@@ -409,5 +428,301 @@ fn a_call_in_flight_that_meets_a_401_after_close_returns_it_and_mints_nothing() 
     assert!(matches!(err, Error::Api(_)), "{err:?}");
     let mints = fake.requests().iter().filter(|r| is_mint(r)).count();
     assert_eq!(mints, 1, "only the first call minted");
+    assert!(temporary_tokens(&fake).is_empty());
+}
+
+/// Method and path of every request the simulator saw, in order.
+fn routes(fake: &FakeIam) -> Vec<(String, String)> {
+    fake.requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect()
+}
+
+#[test]
+fn a_token_one_host_accepts_and_the_other_refuses_is_a_failed_mint_not_replaced_at_once() {
+    let fake = FakeIam::start().unwrap();
+    fake.inject_at("GET", "/v1/streams/tokens/", Fault::status(401), ALWAYS);
+    // A backoff no busy machine outlasts between the calls below.
+    let client = fake
+        .client_builder()
+        .timeout(TIMEOUT)
+        .retry_backoff(Duration::from_secs(4), Duration::from_secs(60))
+        .renewing(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+
+    client.whoami().unwrap();
+    let refused = client.stream_tokens().list(None, 20, 0).unwrap_err();
+    let started = Instant::now();
+    let backing_off = client.whoami().unwrap_err();
+    let also = client.stream_tokens().list(None, 20, 0).unwrap_err();
+
+    // The API host's 401 is the call's own; no replacement is minted for a
+    // token that never worked there, and the calls after it send nothing.
+    assert_eq!(refused.status(), Some(401), "{refused}");
+    assert!(matches!(refused, Error::Api(_)), "{refused:?}");
+    assert!(started.elapsed() < Duration::from_millis(500));
+    let want = [
+        ("POST", "/v1/tokens/"),
+        ("GET", "/v1/whoami/"),
+        ("GET", "/v1/streams/tokens/"),
+    ];
+    let seen = routes(&fake);
+    assert_eq!(seen.len(), want.len(), "{seen:?}");
+    for ((method, path), (want_method, want_path)) in seen.iter().zip(want) {
+        assert_eq!((method.as_str(), path.as_str()), (want_method, want_path));
+    }
+    for err in [&backing_off, &also] {
+        let Error::Renewal(renewal) = err else {
+            panic!("not a renewal error: {err:?}");
+        };
+        assert_eq!(renewal.operation, "renewing.mint");
+        assert_eq!(renewal.status, Some(401));
+        assert!(
+            renewal
+                .reason
+                .contains("the API host refused working token"),
+            "{renewal}"
+        );
+        assert!(renewal.retry_in.is_some_and(|wait| wait > Duration::ZERO));
+    }
+    client.close().unwrap();
+    assert!(temporary_tokens(&fake).is_empty());
+}
+
+#[test]
+fn the_failures_in_a_row_end_only_when_a_token_works_on_the_host_that_refused() {
+    let fake = FakeIam::start().unwrap();
+    fake.inject_at("GET", "/v1/streams/tokens/", Fault::status(401), ALWAYS);
+    // A long first wait, so that a backoff that started over would show.
+    let client = fake
+        .client_builder()
+        .timeout(TIMEOUT)
+        .retry_backoff(Duration::from_millis(200), Duration::from_secs(60))
+        .renewing(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+
+    // Each round: a token works on IAM and is refused by the API host.
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        client.whoami().unwrap();
+        client.stream_tokens().list(None, 20, 0).unwrap_err();
+        let err = client.whoami().unwrap_err();
+        let Error::Renewal(renewal) = &err else {
+            panic!("{err:?}");
+        };
+        let wait = renewal.retry_in.unwrap();
+        waits.push(wait);
+        std::thread::sleep(wait + Duration::from_millis(20));
+    }
+
+    // The backoff grows although IAM accepted every token (jitter keeps at
+    // least half of each wait: 100-200 ms, then 200-400, 400-800, 800-1600).
+    for (round, wait) in waits.iter().enumerate() {
+        let ceiling = Duration::from_millis(200) * 2u32.pow(round as u32);
+        assert!(
+            *wait > ceiling / 2 - Duration::from_millis(60) && *wait <= ceiling,
+            "round {round}: {waits:?}"
+        );
+    }
+    let mints = fake.requests().iter().filter(|r| is_mint(r)).count();
+    assert_eq!(mints, 4, "one mint per round");
+    // Once the API host accepts a token, the failures end.
+    fake.clear_faults();
+    client.whoami().unwrap();
+    client.stream_tokens().list(None, 20, 0).unwrap();
+    client.close().unwrap();
+    assert!(temporary_tokens(&fake).is_empty());
+}
+
+#[test]
+fn close_waits_for_a_mint_in_flight_and_names_its_token_when_it_cannot_delete_it() {
+    let fake = FakeIam::start().unwrap();
+    let client = fake
+        .client_builder()
+        .timeout(Duration::from_secs(2))
+        .renewing(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    fake.inject_at(
+        "POST",
+        "/v1/tokens/",
+        Fault::Delay(Duration::from_millis(400)),
+        1,
+    );
+    fake.inject_at("DELETE", "/v1/tokens/*", Fault::status(500), ALWAYS);
+    let in_flight = {
+        let client = client.clone();
+        std::thread::spawn(move || client.whoami())
+    };
+    std::thread::sleep(Duration::from_millis(100));
+
+    let started = Instant::now();
+    let closed = client.close();
+    let took = started.elapsed();
+
+    // close waited for the mint to land, then tried to delete its token.
+    assert!(took >= Duration::from_millis(250), "{took:?}");
+    let err = in_flight.join().unwrap().unwrap_err();
+    assert!(err.to_string().starts_with("renewing.closed:"), "{err}");
+    fake.clear_faults();
+    let left = temporary_tokens(&fake);
+    assert_eq!(left.len(), 1, "the mint landed: {left:?}");
+    let err = closed.unwrap_err();
+    let Error::Renewal(renewal) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(renewal.operation, "renewing.close");
+    assert_eq!(
+        renewal.not_deleted,
+        left.iter().copied().collect::<Vec<_>>()
+    );
+    let seen = routes(&fake);
+    let deletes: Vec<_> = seen.iter().filter(|(m, _)| m == "DELETE").collect();
+    assert_eq!(deletes.len(), 1, "{seen:?}");
+    let id = left.iter().next().unwrap();
+    assert_eq!(deletes[0].1, format!("/v1/tokens/{id}/"));
+}
+
+#[test]
+fn close_waits_for_tidying_in_progress_and_names_what_it_could_not_delete() {
+    let fake = FakeIam::start().unwrap();
+    let client = renewing(&fake);
+    client.whoami().unwrap();
+    let first = temporary_tokens(&fake);
+    // The working token is refused once: it is replaced, and the call that
+    // held it leaves it for the next call to delete.
+    fake.inject_at("GET", "/v1/whoami/", Fault::status(401), 1);
+    client.whoami().unwrap();
+    let both = temporary_tokens(&fake);
+    assert_eq!(both.len(), 2, "{both:?}");
+    let second: Vec<u64> = both.difference(&first).copied().collect();
+    // Tidying's delete gets no answer in time; every delete after it fails.
+    fake.inject_at("DELETE", "/v1/tokens/*", Fault::Delay(TIMEOUT * 3), 1);
+    fake.inject_at("DELETE", "/v1/tokens/*", Fault::status(500), ALWAYS);
+    let tidying = {
+        let client = client.clone();
+        std::thread::spawn(move || client.whoami())
+    };
+    std::thread::sleep(Duration::from_millis(100));
+
+    let err = client.close().unwrap_err();
+
+    tidying.join().unwrap().unwrap();
+    let Error::Renewal(renewal) = &err else {
+        panic!("{err:?}");
+    };
+    // The superseded token (whose tidying delete failed) and the working
+    // one: close waited for the tidying and tried both.
+    let mut want: Vec<u64> = first.iter().copied().collect();
+    want.extend(&second);
+    assert_eq!(renewal.not_deleted, want, "{err}");
+    let deletes: Vec<String> = routes(&fake)
+        .into_iter()
+        .filter(|(m, _)| m == "DELETE")
+        .map(|(_, path)| path)
+        .collect();
+    let want_paths: Vec<String> = [want[0], want[0], want[1]]
+        .iter()
+        .map(|id| format!("/v1/tokens/{id}/"))
+        .collect();
+    assert_eq!(deletes, want_paths);
+}
+
+#[test]
+fn a_minted_token_that_cannot_be_used_and_cannot_be_deleted_is_tried_again_and_at_close() {
+    let fake = FakeIam::start().unwrap();
+    let client = renewing(&fake);
+    fake.set_next_lifetime(Duration::ZERO);
+    fake.inject_at("DELETE", "/v1/tokens/*", Fault::status(500), 1);
+
+    let err = client.whoami().unwrap_err();
+
+    let Error::Renewal(renewal) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(renewal.reason.contains("expires as soon as"), "{err}");
+    let unusable = temporary_tokens(&fake);
+    assert_eq!(unusable.len(), 1);
+    let id = *unusable.iter().next().unwrap();
+    // After the backoff, the next mint works and the renewal deletes it.
+    std::thread::sleep(renewal.retry_in.unwrap() + Duration::from_millis(20));
+    client.whoami().unwrap();
+    let left = temporary_tokens(&fake);
+    assert_eq!(left.len(), 1);
+    assert!(!left.contains(&id), "{left:?}");
+    let path = format!("/v1/tokens/{id}/");
+    let tries = routes(&fake)
+        .iter()
+        .filter(|(m, p)| m == "DELETE" && *p == path)
+        .count();
+    assert_eq!(tries, 2, "deleted once in vain, then again at the renewal");
+    client.close().unwrap();
+    assert!(temporary_tokens(&fake).is_empty());
+}
+
+#[test]
+fn close_deletes_a_minted_token_that_could_not_be_used_nor_deleted() {
+    let fake = FakeIam::start().unwrap();
+    let client = renewing(&fake);
+    fake.set_next_lifetime(Duration::ZERO);
+    fake.inject_at("DELETE", "/v1/tokens/*", Fault::status(500), 1);
+    client.whoami().unwrap_err();
+    let unusable = temporary_tokens(&fake);
+    assert_eq!(unusable.len(), 1);
+
+    client.close().unwrap();
+
+    assert!(temporary_tokens(&fake).is_empty());
+    let id = unusable.iter().next().unwrap();
+    let path = format!("/v1/tokens/{id}/");
+    let tries = routes(&fake)
+        .iter()
+        .filter(|(m, p)| m == "DELETE" && *p == path)
+        .count();
+    assert_eq!(tries, 2, "once in vain, once at close");
+}
+
+#[test]
+fn a_call_that_tidies_up_sends_one_delete_within_a_short_timeout() {
+    let fake = FakeIam::start().unwrap();
+    let client = fake
+        .client_builder()
+        .timeout(Duration::from_secs(3))
+        .renewing(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    client.whoami().unwrap();
+    // Two tokens refused in turn: each replaced, each left to tidy up.
+    for _ in 0..2 {
+        fake.inject_at("GET", "/v1/whoami/", Fault::status(401), 1);
+        client.whoami().unwrap();
+    }
+    fake.inject_at(
+        "DELETE",
+        "/v1/tokens/*",
+        Fault::Delay(Duration::from_secs(5)),
+        ALWAYS,
+    );
+    fake.clear_requests();
+
+    let started = Instant::now();
+    client.whoami().unwrap();
+    let took = started.elapsed();
+
+    // One delete, given up after a second, not the client's 3 s timeout.
+    assert!(took >= Duration::from_secs(1), "{took:?}");
+    assert!(took < Duration::from_millis(1800), "{took:?}");
+    let seen = routes(&fake);
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].0, "DELETE");
+    assert_eq!(
+        (seen[1].0.as_str(), seen[1].1.as_str()),
+        ("GET", "/v1/whoami/")
+    );
+    fake.clear_faults();
+    client.close().unwrap();
     assert!(temporary_tokens(&fake).is_empty());
 }

@@ -22,8 +22,9 @@ use crate::support::temporary_tokens;
 
 /// The client's timeout: short, so faults past it cost little time.
 const TIMEOUT: Duration = Duration::from_millis(300);
-/// How long faults fall.
-const FAULTS_FOR: Duration = Duration::from_secs(6);
+/// How long faults fall: longer than a call's bound, so that a call stuck
+/// for the whole run breaks it.
+const FAULTS_FOR: Duration = Duration::from_secs(10);
 /// Calls go on this long after the faults stop.
 const CALM_FOR: Duration = Duration::from_millis(800);
 /// Longer than any call may take: a thread silent this long is stuck.
@@ -216,12 +217,22 @@ fn soak_a_shared_renewing_client_under_random_faults() {
     );
 
     // Every call within its bound: a mint flight (a mint, a mint with the
-    // parent, a delete: one timeout each), tidying (two deletes), the
-    // call's three attempts with two waits (at most a 1 s Retry-After plus
+    // parent, a delete: one timeout each) and the minting thread's tidying
+    // (two deletes of at most a timeout each), the call's three attempts
+    // with two waits (at most a 1 s Retry-After plus a tenth of it as
     // jitter), and after a 401 the same again for the replacement.
-    let per_call = TIMEOUT * 14 + Duration::from_millis(4400);
-    let slack = Duration::from_secs(2);
-    assert!(slowest < per_call + slack, "a call took {slowest:?}");
+    let flight_and_tidying = TIMEOUT * 5;
+    let attempts = TIMEOUT * 3 + Duration::from_millis(2 * 1100);
+    let per_call = (flight_and_tidying + attempts) * 2;
+    let slack = Duration::from_millis(500);
+    assert!(
+        per_call + slack < ran_for,
+        "the bound must be one a call stuck for the run breaks"
+    );
+    assert!(
+        slowest < per_call + slack,
+        "a call took {slowest:?}, the bound is {per_call:?}"
+    );
 
     // Mints: the first, one per renewal (at most every half lifetime), one
     // per revocation, per fault aimed at a mint, and per zero lifetime;
