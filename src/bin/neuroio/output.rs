@@ -268,7 +268,15 @@ pub fn terminal_safe(text: &str) -> String {
 
 /// Format characters that change how the text around them shows.
 fn hides_or_reorders(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    matches!(
+        c,
+        '\u{061c}' // Arabic letter mark: reorders like the bidirectional marks
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{2029}' // line and paragraph separators: break a row
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+    )
 }
 
 /// Aligned columns, header first, without a final newline. Each cell is
@@ -471,3 +479,21 @@ impl Progress {
 
 /// Erases from the cursor to the end of the line (ECMA-48 EL).
 const CLEAR_TO_END: &str = "\x1b[K";
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn every_control_and_every_reordering_or_invisible_character_is_escaped() {
+        let text =
+            "a\u{1b}[2J\u{7}\u{7f}\u{9b}\u{61c}\u{200b}\u{2028}\u{2029}\u{202e}\u{2066}\u{feff}z";
+        assert_eq!(
+            terminal_safe(text),
+            "a\\u{1b}[2J\\u{7}\\u{7f}\\u{9b}\\u{61c}\\u{200b}\\u{2028}\\u{2029}\\u{202e}\\u{2066}\\u{feff}z"
+        );
+        // Idempotent: nothing is left to escape.
+        assert_eq!(terminal_safe(&terminal_safe(text)), terminal_safe(text));
+        assert_eq!(terminal_safe("zoë, 東京"), "zoë, 東京");
+    }
+}
