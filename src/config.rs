@@ -419,11 +419,16 @@ impl ClientBuilder {
     ///   inactive, or with a key that cannot be sent) is deleted with the
     ///   parent, never used, and counts as a failed mint. The failures in a
     ///   row end only when a token works on the host that refused.
-    /// - A 401 for a working token that had worked on that host (revoked
-    ///   elsewhere) is answered with one replacement, minted with the
-    ///   parent, and one repeat of the call; if the replacement is refused
-    ///   too, the call returns that 401 and the next mint waits for the
-    ///   backoff. A 401 for the parent itself is returned as it is.
+    /// - A 401 for a working token that had worked on that host and has
+    ///   been in use a while (a quarter of its lifetime, at most 30 s:
+    ///   revoked elsewhere) is answered with one replacement, minted with
+    ///   the parent, and one repeat of the call; if the replacement is
+    ///   refused too, the call returns that 401 and the next mint waits for
+    ///   the backoff. A token refused sooner, even after calls succeeded
+    ///   with it, is a failed mint: the call returns the 401 and the
+    ///   backoff grows (a server that accepts each token once and then
+    ///   refuses it stays within the bound above). A 401 for the parent
+    ///   itself is returned as it is.
     /// - Tidying up is bounded on the calling threads: the thread that
     ///   minted sends at most two deletes, any other call at most one, each
     ///   given up after the [`timeout`](Self::timeout) or 1 s, whichever is

@@ -98,9 +98,11 @@ impl Credentials {
 
     /// After a 401 from `host` for `presented`: the credential to repeat
     /// the call with once, if there is one. A fixed token has none; a
-    /// working token that had worked on that host is replaced (unless the
+    /// working token that had worked on that host and been in use a while
+    /// (a quarter of its lifetime, at most 30 s) is replaced (unless the
     /// client is backing off after failed mints, or closed); one that never
-    /// worked there counts as a failed mint, and the caller gets its 401.
+    /// worked there, or was refused sooner, counts as a failed mint, and
+    /// the caller gets its 401.
     pub(crate) fn replace_refused<'c>(
         &'c self,
         transport: &Transport,

@@ -35,6 +35,15 @@ const MAX_SAFETY_MARGIN: Duration = Duration::from_secs(30);
 /// request is as good as expired, and counts as a failed mint.
 const MAX_MIN_LIFETIME: Duration = Duration::from_secs(1);
 
+/// How long a working token must have been in use (since its mint landed)
+/// before a 401 for it is taken as a revocation and answered with a
+/// replacement at once: a quarter of its lifetime, but at most this. A
+/// token refused sooner counts as a failed mint, so a server that refuses
+/// each token soon after accepting it meets the backoff, not a mint per
+/// call. A quarter, so a token always lasts well before it is renewed
+/// (at half its lifetime at the earliest).
+const MAX_PROOF_PERIOD: Duration = Duration::from_secs(30);
+
 /// The most superseded tokens kept for another delete; older ones are
 /// forgotten (they expire on their own).
 const MAX_RETIRED: usize = 64;
@@ -62,7 +71,8 @@ struct State {
     minting: bool,
     /// How many flights have ended, so a waiter knows its flight landed.
     flights: u64,
-    /// Failed mints in a row (a minted token a host refused counts).
+    /// Failed mints in a row (a minted token a host refused counts, and
+    /// so does one refused before it lasted, whatever calls it served).
     failures: u32,
     /// The host that last refused a token before any call to it had
     /// succeeded with that token: until a token proves itself there, the
@@ -115,6 +125,14 @@ pub(crate) struct Working {
     /// A call sent with it to the IAM host, and to the API host, was
     /// answered with something other than 401.
     proven_on: [AtomicBool; 2],
+    /// From then on a 401 for it, on a host where it worked, is taken as a
+    /// revocation and answered with a replacement at once; before, as a
+    /// failed mint. `None`: beyond what the clock can count (never).
+    lasts_at: Option<Instant>,
+    /// The failed mints in a row when it landed: if it is refused before
+    /// it lasted, the count goes on from there, although a call it served
+    /// ended the failures in the meantime.
+    failures_before: u32,
 }
 
 fn host_index(host: Host) -> usize {
@@ -177,14 +195,20 @@ impl Working {
                 )
             }
         };
+        let now = Instant::now();
+        let proof = lifetime.map_or(MAX_PROOF_PERIOD, |lifetime| {
+            (lifetime / 4).min(MAX_PROOF_PERIOD)
+        });
         let working = Working {
             id: token.id,
             credential,
             renew_at,
             usable_until,
             proven_on: [AtomicBool::new(false), AtomicBool::new(false)],
+            lasts_at: now.checked_add(proof),
+            failures_before: 0,
         };
-        if !working.usable(Instant::now()) {
+        if !working.usable(now) {
             return Err("it expired before it could be used".to_owned());
         }
         Ok(working)
@@ -198,6 +222,12 @@ impl Working {
     /// Whether a call to `host` succeeded with it.
     fn proven_on(&self, host: Host) -> bool {
         self.proven_on[host_index(host)].load(Ordering::Acquire)
+    }
+
+    /// Whether it has been in use long enough that a 401 for it means it
+    /// was revoked, not that the server refuses what it mints.
+    fn lasted(&self, now: Instant) -> bool {
+        self.lasts_at.is_some_and(|at| now >= at)
     }
 
     fn usable(&self, now: Instant) -> bool {
@@ -519,7 +549,8 @@ impl Renewer {
                 }
                 return Err(closed_error());
             }
-            Ok(fresh) => {
+            Ok(mut fresh) => {
+                fresh.failures_before = state.failures;
                 let fresh = Arc::new(fresh);
                 state.next_mint = None;
                 if let Some(old) = state.current.replace(Arc::clone(&fresh)) {
@@ -571,12 +602,20 @@ impl Renewer {
     /// A call sent with `working` to `host` was answered with something
     /// other than 401: it works there. The first time, the failures in a
     /// row end, unless the last refusal came from the other host (a token
-    /// must prove itself where it was refused).
+    /// must prove itself where it was refused), or the token is no longer
+    /// the current one. If the token is refused before it has lasted, they
+    /// go on from where they were (`refused`).
     pub(crate) fn confirm(&self, working: &Working, host: Host) {
         let proven = &working.proven_on[host_index(host)];
         if !proven.load(Ordering::Relaxed) && !proven.swap(true, Ordering::AcqRel) {
             let mut state = self.lock();
-            if state.refused_on.is_none_or(|refused| refused == host) {
+            // A token refused (or superseded) meanwhile ends nothing: its
+            // refusal on another thread may have counted a failed mint.
+            let current = state
+                .current
+                .as_deref()
+                .is_some_and(|current| std::ptr::eq(current, working));
+            if current && state.refused_on.is_none_or(|refused| refused == host) {
                 state.failures = 0;
                 state.last_failure = None;
                 state.refused_on = None;
@@ -586,9 +625,12 @@ impl Renewer {
 
     /// A call sent with `working` to `host` was answered 401. The token is
     /// not used again and is deleted with the parent. One that had worked
-    /// on that host (revoked since) may be replaced at once: returns whether
-    /// to try. One that never worked there is a failed mint, even if the
-    /// other host accepts it: the next mint waits for the backoff.
+    /// on that host and lasted there (revoked since) may be replaced at
+    /// once: returns whether to try. One that never worked there is a
+    /// failed mint, even if the other host accepts it, and so is one
+    /// refused before it lasted (a server that accepts each token once and
+    /// then refuses it): the next mint waits for the backoff, which grows
+    /// from the failures in a row when the token landed.
     pub(crate) fn refused(
         &self,
         transport: &Transport,
@@ -607,14 +649,26 @@ impl Renewer {
         if is_current {
             state.current = None;
             retire(&mut state, Arc::clone(working), true);
-            if !working.proven_on(host) {
-                let reason = format!(
+            let reason = if !working.proven_on(host) {
+                Some(format!(
                     "the {} host refused working token {} (401) before any call to it \
                      succeeded with that token",
                     host_name(host),
                     working.id
-                );
+                ))
+            } else if !working.lasted(now) {
+                Some(format!(
+                    "the {} host refused working token {} (401) soon after accepting it, \
+                     before it had been in use long enough to count as revoked",
+                    host_name(host),
+                    working.id
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
                 state.refused_on = Some(host);
+                state.failures = state.failures.max(working.failures_before);
                 fail(&mut state, reason, Some(401), &transport.settings, now);
                 return false;
             }
@@ -924,6 +978,26 @@ mod tests {
         let w = Working::from_token(token(Some(short)), sent, Duration::ZERO, SEC).unwrap();
         assert_eq!(w.renew_at, Some(sent + short - short / 20));
         assert_eq!(w.usable_until, w.renew_at);
+    }
+
+    #[test]
+    fn a_token_lasts_after_a_quarter_of_its_lifetime_at_most_30_s() {
+        for (lifetime, proof) in [
+            (Some(4 * SEC), SEC),
+            (Some(DAY), 30 * SEC),
+            (None, 30 * SEC),
+        ] {
+            let before = Instant::now();
+            let w = Working::from_token(token(lifetime), before, SEC, SEC).unwrap();
+            let after = Instant::now();
+            let at = w.lasts_at.unwrap();
+            assert!(at >= before + proof && at <= after + proof, "{lifetime:?}");
+            assert!(!w.lasted(at - Duration::from_millis(1)));
+            assert!(w.lasted(at));
+            // Always before the renewal is due (at half the lifetime at the
+            // earliest).
+            assert!(w.renew_at.is_none_or(|renew| at < renew), "{lifetime:?}");
+        }
     }
 
     #[test]

@@ -808,6 +808,29 @@ impl FakeIam {
             .with_state(|state| state.set_next_lifetime(lifetime));
     }
 
+    /// With `on`, every temporary token serves exactly one call: the call
+    /// after it is answered 401 and the token is deleted, as a broken or
+    /// hostile server might accept a token once and then refuse it. Off by
+    /// default; switching it (either way) starts every token's count anew.
+    ///
+    /// ```
+    /// # fn main() -> neuroio::Result<()> {
+    /// let fake = neuroio::fake::FakeIam::start()?;
+    /// let client = fake.client_builder().build()?;
+    /// fake.set_one_call_tokens(true);
+    /// let token = client.tokens().create(false)?;
+    /// let once = client.with_api_token(&token.key)?;
+    /// once.whoami()?;
+    /// assert!(once.whoami().unwrap_err().is_unauthorized());
+    /// client.whoami()?; // a permanent token serves on
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_one_call_tokens(&self, on: bool) {
+        self.shared
+            .with_state(|state| state.set_one_call_tokens(on));
+    }
+
     /// Deletes the token whose key is `api_token`, as if someone revoked it
     /// elsewhere: calls with it answer 401 from now on. Returns whether
     /// there was such a token.

@@ -45,7 +45,7 @@ impl State {
         }
     }
 
-    pub(super) fn authenticate(&self, header: Option<&str>) -> Result<Caller, Outgoing> {
+    pub(super) fn authenticate(&mut self, header: Option<&str>) -> Result<Caller, Outgoing> {
         let Some(header) = header else {
             return Err(Outgoing::error(
                 401,
@@ -68,10 +68,14 @@ impl State {
         if token.is_expired(self.now()) {
             return Err(Outgoing::error(401, "Token has expired."));
         }
-        Ok(Caller {
+        let caller = Caller {
             account: token.scope.account,
             space: token.scope.space,
-        })
+        };
+        if self.spent(key) {
+            return Err(Outgoing::error(401, "Invalid token."));
+        }
+        Ok(caller)
     }
 }
 

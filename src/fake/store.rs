@@ -1,7 +1,7 @@
 //! The simulator's store: accounts, users, spaces and tokens, indexed for
 //! paging, and the clock that tests move.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -170,6 +170,11 @@ pub(crate) struct State {
     pub(super) temporary_lifetime: Duration,
     /// The lifetime of the next temporary token only (zero allowed).
     pub(super) next_lifetime: Option<Duration>,
+    /// Temporary tokens serve one call each: the next is refused (401) and
+    /// the token deleted.
+    pub(super) one_call_tokens: bool,
+    /// The temporary tokens that served their one call.
+    pub(super) called_once: HashSet<u64>,
     /// Tokens a list call looked at: the unit tests check a page costs a page.
     #[cfg(test)]
     pub(super) looked_at: std::cell::Cell<usize>,
@@ -190,6 +195,8 @@ impl State {
             clock_offset: Duration::ZERO,
             temporary_lifetime: DEFAULT_TEMPORARY_LIFETIME,
             next_lifetime: None,
+            one_call_tokens: false,
+            called_once: HashSet::new(),
             #[cfg(test)]
             looked_at: std::cell::Cell::new(0),
         }
@@ -215,6 +222,31 @@ impl State {
     /// Sets the lifetime of the next temporary token only, zero included.
     pub(crate) fn set_next_lifetime(&mut self, lifetime: Duration) {
         self.next_lifetime = Some(lifetime.min(MAX_TEMPORARY_LIFETIME));
+    }
+
+    /// Makes temporary tokens serve one call each (or not any more).
+    pub(crate) fn set_one_call_tokens(&mut self, on: bool) {
+        self.one_call_tokens = on;
+        self.called_once.clear();
+    }
+
+    /// With one-call tokens on: whether the temporary token with this key
+    /// has served its call, in which case it is deleted now; otherwise
+    /// takes note that it serves one.
+    pub(super) fn spent(&mut self, key: &str) -> bool {
+        if !self.one_call_tokens {
+            return false;
+        }
+        let Some(token) = self.api_token(key).filter(|t| t.expires.is_some()) else {
+            return false;
+        };
+        let id = token.id;
+        if self.called_once.insert(id) {
+            return false;
+        }
+        self.called_once.remove(&id);
+        self.remove(id);
+        true
     }
 
     /// Deletes the token with this key; false if there is none.

@@ -1,6 +1,6 @@
 //! The renewing client stays bounded when the service fails: with every
 //! mint failing (in each way a mint can fail), or every minted token
-//! refused by one host or the other, 8 threads calling both hosts without
+//! refused by one host or the other (at once, or after one call), 8 threads calling both hosts without
 //! pause for 10 s cause at most 12 mint requests with the default
 //! `retry_backoff`; a mint whose answer never comes is one request however
 //! many threads wait for it; and nothing the client minted is left behind
@@ -91,6 +91,27 @@ fn hammer(fake: &FakeIam, client: &Client, threads: usize, run: Duration) -> Run
     run
 }
 
+/// How long the tokens of [`lasting`] live.
+const LIFETIME: Duration = Duration::from_secs(4);
+
+/// A renewing client whose tokens live [`LIFETIME`] and are renewed 1 s
+/// before they end, so one has lasted (a 401 for it then means it was
+/// revoked, not that the server refuses what it mints) after a quarter of
+/// its lifetime, 2 s before its renewal is due.
+fn lasting(fake: &FakeIam, timeout: Duration) -> Client {
+    assert_eq!(fake.set_temporary_lifetime(LIFETIME), LIFETIME);
+    fake.client_builder()
+        .timeout(timeout)
+        .renewing(Duration::from_secs(1))
+        .build()
+        .unwrap()
+}
+
+/// Waits until the working token minted just now has lasted.
+fn let_it_last() {
+    std::thread::sleep(LIFETIME / 4 + Duration::from_millis(100));
+}
+
 fn renewing(fake: &FakeIam) -> Client {
     fake.client_builder()
         .timeout(TIMEOUT)
@@ -154,6 +175,13 @@ const FAILING: &[Failing] = &[
     Failing {
         name: "the API host refuses every token minted, the IAM host accepts them",
         set_up: |fake| fake.inject_at("GET", "/v1/streams/tokens/", Fault::status(401), ALWAYS),
+    },
+    Failing {
+        // A broken or hostile server: each token works for one call (on
+        // either host), then both refuse it. A token refused so soon is a
+        // failed mint, although it had worked on that host.
+        name: "every token minted serves one call, then both hosts refuse it",
+        set_up: |fake| fake.set_one_call_tokens(true),
     },
     Failing {
         name: "both hosts refuse every token minted",
@@ -335,8 +363,9 @@ fn a_working_token_with_time_left_carries_calls_through_failed_renewals() {
 #[test]
 fn a_revoked_token_is_replaced_once_and_a_refused_replacement_backs_off() {
     let fake = FakeIam::start().unwrap();
-    let client = renewing(&fake);
+    let client = lasting(&fake, TIMEOUT);
     client.whoami().unwrap();
+    let_it_last();
     // The working token is revoked, and so will be its replacement.
     fake.inject_at("GET", "/v1/whoami/", Fault::status(401), 2);
     fake.clear_requests();
@@ -538,6 +567,124 @@ fn the_failures_in_a_row_end_only_when_a_token_works_on_the_host_that_refused() 
 }
 
 #[test]
+fn a_token_refused_soon_after_it_worked_is_a_failed_mint_not_replaced_at_once() {
+    let fake = FakeIam::start().unwrap();
+    // A backoff no busy machine outlasts between the calls below; tokens
+    // that live a day, so one lasts after 30 s.
+    let client = fake
+        .client_builder()
+        .timeout(TIMEOUT)
+        .retry_backoff(Duration::from_secs(4), Duration::from_secs(60))
+        .renewing(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    client.whoami().unwrap();
+    fake.inject_at("GET", "/v1/whoami/", Fault::status(401), 1);
+
+    let refused = client.whoami().unwrap_err();
+    let started = Instant::now();
+    let backing_off = client.stream_tokens().list(None, 20, 0).unwrap_err();
+
+    // The IAM host's 401 is the call's own: the token had worked there,
+    // but only just, so nothing is minted, and the next call sends nothing.
+    assert_eq!(refused.status(), Some(401), "{refused}");
+    assert!(matches!(refused, Error::Api(_)), "{refused:?}");
+    assert!(started.elapsed() < Duration::from_millis(500));
+    let want = [
+        ("POST", "/v1/tokens/"),
+        ("GET", "/v1/whoami/"),
+        ("GET", "/v1/whoami/"),
+    ];
+    let seen = routes(&fake);
+    assert_eq!(seen.len(), want.len(), "{seen:?}");
+    for ((method, path), (want_method, want_path)) in seen.iter().zip(want) {
+        assert_eq!((method.as_str(), path.as_str()), (want_method, want_path));
+    }
+    let Error::Renewal(renewal) = &backing_off else {
+        panic!("not a renewal error: {backing_off:?}");
+    };
+    assert_eq!(renewal.operation, "renewing.mint");
+    assert_eq!(renewal.status, Some(401));
+    assert!(
+        renewal
+            .reason
+            .contains("the IAM host refused working token")
+            && renewal.reason.contains("soon after accepting it"),
+        "{renewal}"
+    );
+    // The first failure: 2 to 4 s (less the time since).
+    let wait = renewal.retry_in.unwrap();
+    assert!(
+        wait > Duration::from_millis(1500) && wait <= Duration::from_secs(4),
+        "{wait:?}"
+    );
+    let text = backing_off.to_string();
+    assert!(!text.contains(&fake.root_token()), "{text}");
+    client.close().unwrap();
+    assert!(temporary_tokens(&fake).is_empty());
+}
+
+#[test]
+fn tokens_that_each_serve_one_call_make_the_backoff_grow() {
+    let fake = FakeIam::start().unwrap();
+    fake.set_one_call_tokens(true);
+    // A long first wait, so that a backoff that started over would show.
+    let client = fake
+        .client_builder()
+        .timeout(TIMEOUT)
+        .retry_backoff(Duration::from_millis(200), Duration::from_secs(60))
+        .renewing(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+
+    // Each round: a token serves one call, then is refused. The call it
+    // served does not end the failures in a row.
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        client.whoami().unwrap();
+        let refused = client.whoami().unwrap_err();
+        assert!(matches!(refused, Error::Api(_)), "{refused:?}");
+        let err = client.whoami().unwrap_err();
+        let Error::Renewal(renewal) = &err else {
+            panic!("{err:?}");
+        };
+        let wait = renewal.retry_in.unwrap();
+        waits.push(wait);
+        std::thread::sleep(wait + Duration::from_millis(20));
+    }
+
+    // Jitter keeps at least half of each wait: 100-200 ms, then 200-400,
+    // 400-800, 800-1600.
+    for (round, wait) in waits.iter().enumerate() {
+        let ceiling = Duration::from_millis(200) * 2u32.pow(round as u32);
+        assert!(
+            *wait > ceiling / 2 - Duration::from_millis(60) && *wait <= ceiling,
+            "round {round}: {waits:?}"
+        );
+    }
+    let seen = routes(&fake);
+    let per_round = [
+        ("POST", "/v1/tokens/"),
+        ("GET", "/v1/whoami/"),
+        ("GET", "/v1/whoami/"),
+    ];
+    // The refused token is tidied up at the next round (already gone).
+    let mints = seen
+        .iter()
+        .filter(|(m, p)| m == "POST" && p == "/v1/tokens/");
+    assert_eq!(mints.count(), 4, "one mint per round: {seen:?}");
+    let calls: Vec<_> = seen.iter().filter(|(m, _)| m != "DELETE").collect();
+    assert_eq!(calls.len(), 12, "{seen:?}");
+    for (call, (method, path)) in calls.iter().zip(per_round.iter().cycle()) {
+        assert_eq!((call.0.as_str(), call.1.as_str()), (*method, *path));
+    }
+    fake.set_one_call_tokens(false);
+    client.whoami().unwrap();
+    client.close().unwrap();
+    assert!(temporary_tokens(&fake).is_empty());
+}
+
+#[test]
 fn close_waits_for_a_mint_in_flight_and_names_its_token_when_it_cannot_delete_it() {
     let fake = FakeIam::start().unwrap();
     let client = fake
@@ -589,8 +736,9 @@ fn close_waits_for_a_mint_in_flight_and_names_its_token_when_it_cannot_delete_it
 #[test]
 fn close_waits_for_tidying_in_progress_and_names_what_it_could_not_delete() {
     let fake = FakeIam::start().unwrap();
-    let client = renewing(&fake);
+    let client = lasting(&fake, TIMEOUT);
     client.whoami().unwrap();
+    let_it_last();
     let first = temporary_tokens(&fake);
     // The working token is refused once: it is replaced, and the call that
     // held it leaves it for the next call to delete.
@@ -688,15 +836,12 @@ fn close_deletes_a_minted_token_that_could_not_be_used_nor_deleted() {
 #[test]
 fn a_call_that_tidies_up_sends_one_delete_within_a_short_timeout() {
     let fake = FakeIam::start().unwrap();
-    let client = fake
-        .client_builder()
-        .timeout(Duration::from_secs(3))
-        .renewing(Duration::from_secs(3600))
-        .build()
-        .unwrap();
+    let client = lasting(&fake, Duration::from_secs(3));
     client.whoami().unwrap();
-    // Two tokens refused in turn: each replaced, each left to tidy up.
+    // Two tokens refused in turn once they lasted: each replaced, each
+    // left to tidy up.
     for _ in 0..2 {
+        let_it_last();
         fake.inject_at("GET", "/v1/whoami/", Fault::status(401), 1);
         client.whoami().unwrap();
     }

@@ -121,10 +121,14 @@ fn renews_ahead_of_expiry_with_no_error_and_deletes_what_it_superseded() {
 
 #[test]
 fn a_revoked_working_token_is_replaced_and_the_call_repeated_once() {
-    let fake = FakeIam::start().unwrap();
+    // Tokens that live 4 s, renewed 1 s before they end: one counts as
+    // revoked (rather than refused by a broken server) once it has been in
+    // use a quarter of its lifetime, 2 s before its renewal is due.
+    let fake = short_lived(Duration::from_secs(4));
     let parent = fake.root_token();
-    let client = renewing(&fake, Duration::from_secs(3600));
+    let client = renewing(&fake, Duration::from_secs(1));
     client.tokens().list(None, 5, 0).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
     // Someone deletes every temporary token: the working token is gone.
     crate::support::client(&fake, fake.root_token())
         .tokens()

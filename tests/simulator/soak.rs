@@ -237,7 +237,10 @@ fn soak_a_shared_renewing_client_under_random_faults() {
     // Mints: the first, one per renewal (at most every half lifetime), one
     // per revocation, per fault aimed at a mint, and per zero lifetime;
     // each may take a second request (a working token that may not mint
-    // hands over to the parent).
+    // hands over to the parent). A revocation still costs at most one
+    // mint: a token that had lasted (a quarter of its lifetime) is
+    // replaced at once, one revoked sooner counts as a failed mint and is
+    // replaced after the backoff, so the bound needs no new term.
     let renewals = (ran_for.as_millis() / (lifetime / 2).as_millis()) as usize + 1;
     let implied = 2 * (1 + renewals + tally.revocations + tally.mint_faults + tally.zero_lifetimes);
     assert!(
