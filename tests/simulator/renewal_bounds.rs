@@ -468,6 +468,13 @@ fn routes(fake: &FakeIam) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Asserts that the simulator saw exactly `want`, in order.
+fn assert_routes(fake: &FakeIam, want: &[(&str, &str)]) {
+    let seen = routes(fake);
+    let seen: Vec<(&str, &str)> = seen.iter().map(|(m, p)| (m.as_str(), p.as_str())).collect();
+    assert_eq!(seen, want);
+}
+
 #[test]
 fn a_token_one_host_accepts_and_the_other_refuses_is_a_failed_mint_not_replaced_at_once() {
     let fake = FakeIam::start().unwrap();
@@ -492,16 +499,14 @@ fn a_token_one_host_accepts_and_the_other_refuses_is_a_failed_mint_not_replaced_
     assert_eq!(refused.status(), Some(401), "{refused}");
     assert!(matches!(refused, Error::Api(_)), "{refused:?}");
     assert!(started.elapsed() < Duration::from_millis(500));
-    let want = [
-        ("POST", "/v1/tokens/"),
-        ("GET", "/v1/whoami/"),
-        ("GET", "/v1/streams/tokens/"),
-    ];
-    let seen = routes(&fake);
-    assert_eq!(seen.len(), want.len(), "{seen:?}");
-    for ((method, path), (want_method, want_path)) in seen.iter().zip(want) {
-        assert_eq!((method.as_str(), path.as_str()), (want_method, want_path));
-    }
+    assert_routes(
+        &fake,
+        &[
+            ("POST", "/v1/tokens/"),
+            ("GET", "/v1/whoami/"),
+            ("GET", "/v1/streams/tokens/"),
+        ],
+    );
     for err in [&backing_off, &also] {
         let Error::Renewal(renewal) = err else {
             panic!("not a renewal error: {err:?}");
@@ -590,16 +595,14 @@ fn a_token_refused_soon_after_it_worked_is_a_failed_mint_not_replaced_at_once() 
     assert_eq!(refused.status(), Some(401), "{refused}");
     assert!(matches!(refused, Error::Api(_)), "{refused:?}");
     assert!(started.elapsed() < Duration::from_millis(500));
-    let want = [
-        ("POST", "/v1/tokens/"),
-        ("GET", "/v1/whoami/"),
-        ("GET", "/v1/whoami/"),
-    ];
-    let seen = routes(&fake);
-    assert_eq!(seen.len(), want.len(), "{seen:?}");
-    for ((method, path), (want_method, want_path)) in seen.iter().zip(want) {
-        assert_eq!((method.as_str(), path.as_str()), (want_method, want_path));
-    }
+    assert_routes(
+        &fake,
+        &[
+            ("POST", "/v1/tokens/"),
+            ("GET", "/v1/whoami/"),
+            ("GET", "/v1/whoami/"),
+        ],
+    );
     let Error::Renewal(renewal) = &backing_off else {
         panic!("not a renewal error: {backing_off:?}");
     };
