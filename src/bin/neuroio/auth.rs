@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::args::{ApiArgs, AuthCommand, Group};
 use crate::context::{Source, builder, credentials, printer, profile_failure, profiles};
 use crate::failure::Failure;
-use crate::output::{rfc3339, token_value, write_stdout};
+use crate::output::{kind, rfc3339, token_value, write_stdout};
 use crate::store;
 
 pub fn auth(group: Group<AuthCommand>, top: ApiArgs) -> Result<(), Failure> {
@@ -79,11 +79,6 @@ fn status(args: ApiArgs) -> Result<(), Failure> {
             Some(path.display().to_string()),
         ),
     };
-    let kind = if token.is_permanent() {
-        "permanent"
-    } else {
-        "temporary"
-    };
     let now = OffsetDateTime::now_utc();
     // The one shape of a token (without its key), and the time it has left.
     let mut shown_token = token_value(&token, false)?;
@@ -108,7 +103,7 @@ fn status(args: ApiArgs) -> Result<(), Failure> {
         from,
         me.username().unwrap_or("-").to_owned(),
         token.id.to_string(),
-        kind.to_owned(),
+        kind(&token).to_owned(),
         time_left(token.expires, true, now),
     ];
     Ok(printer(&args).record(

@@ -400,7 +400,8 @@ pub fn token_value(token: &Token, key: bool) -> Result<serde_json::Value, WriteE
     Ok(value)
 }
 
-fn kind(token: &Token) -> &'static str {
+/// A token's kind, as the JSON and the tables name it.
+pub fn kind(token: &Token) -> &'static str {
     if token.is_permanent() {
         "permanent"
     } else {
