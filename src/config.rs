@@ -181,8 +181,8 @@ impl ClientBuilder {
 
     /// A builder filled from the profile `name` of the credentials file
     /// (see [`Profiles`](crate::Profiles)): its token, and its IAM and API
-    /// URLs when it has them. `None` picks `NEUROIO_PROFILE`, else
-    /// `default`. Further settings can follow. The environment's
+    /// URLs when it has them. `None` picks `NEUROIO_PROFILE`, else the
+    /// file's current profile (`neuroio auth switch`), else `default`. Further settings can follow. The environment's
     /// `NEUROIO_API_TOKEN` and URLs are not read.
     ///
     /// ```no_run
@@ -194,8 +194,8 @@ impl ClientBuilder {
     /// ```
     pub fn from_profile(name: Option<&str>) -> crate::Result<ClientBuilder> {
         use crate::credentials::profile::Profiles;
-        let name = Profiles::selected(name)?;
         let profiles = Profiles::load(Profiles::default_path()?)?;
+        let name = profiles.chosen(name)?;
         let (profile, token) = profiles.with_token(&name)?;
         let mut builder = ClientBuilder::default().api_token(token.clone());
         if let Some(url) = &profile.iam_url {

@@ -472,7 +472,10 @@ pub enum ProfileError {
     )]
     NoConfigDir,
     /// A profile name outside `[A-Za-z0-9_-]{1,64}`.
-    #[error("invalid profile name {name:?}: use 1 to 64 letters, digits, '-' or '_'")]
+    #[error(
+        "invalid profile name {name:?}: use 1 to 64 letters, digits, '-' or '_' (but not `current`, \
+         the file's key for the current profile)"
+    )]
     #[non_exhaustive]
     InvalidName {
         /// The name as given.
@@ -487,8 +490,9 @@ pub enum ProfileError {
     },
     /// The file has no table for the profile.
     #[error(
-        "no profile {profile:?} in {}: log in with neuroio login --username USER --profile {profile}",
-        path.display()
+        "no profile {profile:?} in {}{}: log in with neuroio login --username USER --profile {profile}",
+        path.display(),
+        others(existing)
     )]
     #[non_exhaustive]
     MissingProfile {
@@ -496,6 +500,8 @@ pub enum ProfileError {
         path: PathBuf,
         /// The profile asked for.
         profile: String,
+        /// The profiles the file has, by name.
+        existing: Vec<String>,
     },
     /// The profile holds no token (it was logged out).
     #[error(
@@ -1061,6 +1067,20 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
+}
+
+/// The profiles a credentials file has, for [`ProfileError::MissingProfile`]:
+/// nothing when it has none.
+fn others(existing: &[String]) -> String {
+    if existing.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (it has {}; use one with --profile NAME, or make one the current profile \
+             with neuroio auth switch NAME)",
+            existing.join(", ")
+        )
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,11 @@ pub const DEFAULT_PROFILE: &str = "default";
 /// The longest profile name.
 const MAX_PROFILE_NAME: usize = 64;
 
+/// The key of the credentials file that names the current profile (the
+/// one `neuroio auth switch` chose), beside the profiles' tables. No
+/// profile may have this name.
+pub const CURRENT_KEY: &str = "current";
+
 /// One profile of the credentials file: an API token and where it belongs.
 ///
 /// Every field is optional: a profile that was logged out keeps its user
@@ -89,6 +94,7 @@ pub struct Profile {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Profiles {
     path: PathBuf,
+    current: Option<String>,
     profiles: BTreeMap<String, Profile>,
 }
 
@@ -102,6 +108,7 @@ impl Profiles {
     pub fn empty(path: impl Into<PathBuf>) -> Profiles {
         Profiles {
             path: path.into(),
+            current: None,
             profiles: BTreeMap::new(),
         }
     }
@@ -130,7 +137,9 @@ impl Profiles {
     }
 
     /// The profile to use when none is named: `NEUROIO_PROFILE` when set
-    /// and not empty, else `default`. The name is checked.
+    /// and not empty, else `default`. The name is checked. This does not
+    /// read the file: [`Profiles::chosen`] also takes the file's current
+    /// profile into account.
     ///
     /// ```
     /// assert_eq!(neuroio::Profiles::selected(Some("staging"))?, "staging");
@@ -153,7 +162,57 @@ impl Profiles {
         Ok(name)
     }
 
-    /// Checks a profile name: 1 to 64 of `A-Z`, `a-z`, `0-9`, `-`, `_`.
+    /// The profile to use: `name` when given, else `NEUROIO_PROFILE` when
+    /// set and not empty, else the file's current profile
+    /// ([`Profiles::current`]), else `default`. The name is checked.
+    ///
+    /// ```
+    /// let mut profiles = neuroio::Profiles::empty("/tmp/c.toml");
+    /// profiles.set_current(Some("staging"))?;
+    /// assert_eq!(profiles.chosen(Some("prod"))?, "prod");
+    /// # Ok::<(), neuroio::ProfileError>(())
+    /// ```
+    pub fn chosen(&self, name: Option<&str>) -> Result<String, ProfileError> {
+        let from_env = std::env::var_os("NEUROIO_PROFILE").is_some_and(|name| !name.is_empty());
+        match (&self.current, name) {
+            (Some(current), None) if !from_env => {
+                Profiles::check_name(current)?;
+                Ok(current.clone())
+            }
+            _ => Profiles::selected(name),
+        }
+    }
+
+    /// The current profile the file names (`current = "NAME"`), which
+    /// `neuroio auth switch` sets: used when neither `--profile` nor
+    /// `NEUROIO_PROFILE` names one.
+    ///
+    /// ```
+    /// assert_eq!(neuroio::Profiles::empty("/tmp/c.toml").current(), None);
+    /// ```
+    pub fn current(&self) -> Option<&str> {
+        self.current.as_deref()
+    }
+
+    /// Names the current profile (checked), or none. Nothing is written:
+    /// that is the caller's part.
+    ///
+    /// ```
+    /// let mut profiles = neuroio::Profiles::empty("/tmp/c.toml");
+    /// profiles.set_current(Some("staging"))?;
+    /// assert_eq!(profiles.current(), Some("staging"));
+    /// # Ok::<(), neuroio::ProfileError>(())
+    /// ```
+    pub fn set_current(&mut self, name: Option<&str>) -> Result<(), ProfileError> {
+        if let Some(name) = name {
+            Profiles::check_name(name)?;
+        }
+        self.current = name.map(str::to_owned);
+        Ok(())
+    }
+
+    /// Checks a profile name: 1 to 64 of `A-Z`, `a-z`, `0-9`, `-`, `_`,
+    /// and not `current` (the file's key for the current profile).
     ///
     /// ```
     /// assert!(neuroio::Profiles::check_name("staging-2").is_ok());
@@ -162,7 +221,11 @@ impl Profiles {
     /// ```
     pub fn check_name(name: &str) -> Result<(), ProfileError> {
         let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-        if name.is_empty() || name.len() > MAX_PROFILE_NAME || !name.chars().all(allowed) {
+        if name.is_empty()
+            || name.len() > MAX_PROFILE_NAME
+            || !name.chars().all(allowed)
+            || name == CURRENT_KEY
+        {
             return Err(ProfileError::InvalidName {
                 name: name.chars().take(MAX_PROFILE_NAME + 1).collect(),
             });
@@ -216,7 +279,7 @@ impl Profiles {
             line: line_of(e.as_bytes(), e.utf8_error().valid_up_to()),
             message: "not UTF-8 text".to_owned(),
         })?;
-        let profiles: BTreeMap<String, Profile> =
+        let entries: BTreeMap<String, Entry> =
             toml::from_str(&text).map_err(|e| ProfileError::Malformed {
                 path: path.to_owned(),
                 line: e
@@ -224,6 +287,28 @@ impl Profiles {
                     .map_or(1, |span| line_of(text.as_bytes(), span.start)),
                 message: without_quoted(e.message()),
             })?;
+        let mut current = None;
+        let mut profiles = BTreeMap::new();
+        for (name, entry) in entries {
+            match entry {
+                Entry::Profile(profile) => {
+                    profiles.insert(name, *profile);
+                }
+                Entry::Name(chosen) if name == CURRENT_KEY => current = Some(chosen),
+                Entry::Name(_) => {
+                    return Err(ProfileError::Malformed {
+                        path: path.to_owned(),
+                        line: key_line(&text, &name),
+                        message: format!(
+                            "{} is not a profile table ([{}]); only `{CURRENT_KEY} = \"NAME\"` \
+                             stands outside the tables",
+                            name.escape_debug(),
+                            name.escape_debug()
+                        ),
+                    });
+                }
+            }
+        }
         for name in profiles.keys() {
             if Profiles::check_name(name).is_err() {
                 return Err(ProfileError::Malformed {
@@ -238,6 +323,7 @@ impl Profiles {
         }
         Ok(Profiles {
             path: path.to_owned(),
+            current,
             profiles,
         })
     }
@@ -305,6 +391,7 @@ impl Profiles {
         self.get(name).ok_or_else(|| ProfileError::MissingProfile {
             path: self.path.clone(),
             profile: name.to_owned(),
+            existing: self.profiles.keys().cloned().collect(),
         })
     }
 
@@ -334,8 +421,56 @@ impl Serialize for Profiles {
     /// The profiles as the tables of a credentials file, keys included: for
     /// writing the file, never for showing.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.profiles.serialize(serializer)
+        use serde::ser::SerializeMap;
+        let current = usize::from(self.current.is_some());
+        let mut map = serializer.serialize_map(Some(self.profiles.len() + current))?;
+        // A plain key comes before the tables in TOML.
+        if let Some(current) = &self.current {
+            map.serialize_entry(CURRENT_KEY, current)?;
+        }
+        for (name, profile) in &self.profiles {
+            map.serialize_entry(name, profile)?;
+        }
+        map.end()
     }
+}
+
+/// One top-level entry of the file: a profile's table, or the name of the
+/// current profile. Read straight from the TOML, so that an error inside a
+/// table keeps its line.
+enum Entry {
+    Name(String),
+    Profile(Box<Profile>),
+}
+
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Entry;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a profile's table, or the name of the current profile")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Entry, E> {
+                Ok(Entry::Name(name.to_owned()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Entry, A::Error> {
+                Profile::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|profile| Entry::Profile(Box::new(profile)))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+/// The line of the file where the plain key `name` is set, from 1.
+fn key_line(text: &str, name: &str) -> usize {
+    text.lines()
+        .position(|line| line.trim_start().starts_with(name))
+        .map_or(1, |index| index + 1)
 }
 
 /// Refuses anything at the path but a regular file, saying what is there.

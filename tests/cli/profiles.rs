@@ -394,14 +394,16 @@ fn profiles_are_chosen_by_flag_or_environment() {
     assert_eq!(
         stderr(&missing),
         format!(
-            "error: no profile \"prod\" in {}: log in with neuroio login --username USER --profile prod\n",
+            "error: no profile \"prod\" in {} (it has default, staging; use one with --profile NAME, \
+             or make one the current profile with neuroio auth switch NAME): log in with neuroio \
+             login --username USER --profile prod\n",
             home.file().display()
         )
     );
     assert_eq!(invalid.status.code(), Some(2));
     assert_eq!(
         stderr(&invalid),
-        "error: invalid profile name \"../etc\": use 1 to 64 letters, digits, '-' or '_'\n"
+        "error: invalid profile name \"../etc\": use 1 to 64 letters, digits, '-' or '_' (but not `current`, the file's key for the current profile)\n"
     );
 }
 
@@ -890,7 +892,9 @@ fn the_library_reads_the_file_login_wrote() {
     assert!(text.contains("user=root\n"), "{text}");
     assert!(
         text.contains(&format!(
-            "missing=no profile \"prod\" in {}: log in with neuroio login --username USER --profile prod\n",
+            "missing=no profile \"prod\" in {} (it has staging; use one with --profile NAME, or make \
+             one the current profile with neuroio auth switch NAME): log in with neuroio login \
+             --username USER --profile prod\n",
             home.file().display()
         )),
         "{text}"
