@@ -116,6 +116,44 @@ impl Token {
     }
 }
 
+/// A line for a person: the id, the kind, whether it is inactive, and when
+/// it expires (RFC 3339, to the second, in UTC). Never the key.
+///
+/// ```
+/// let token: neuroio::Token = serde_json::from_str(r#"{
+///     "id": 7, "key": "abcd", "is_active": true,
+///     "created": "2021-05-28T10:37:51.433760+00:00",
+///     "expires": "2021-05-29T10:37:51.433760+00:00"
+/// }"#)?;
+/// assert_eq!(
+///     token.to_string(),
+///     "token 7 (temporary, expires 2021-05-29T10:37:51Z)"
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+impl std::fmt::Display for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "token {} (", self.id)?;
+        match self.expires {
+            None => f.write_str("permanent")?,
+            Some(expires) => {
+                let utc = expires
+                    .to_offset(time::UtcOffset::UTC)
+                    .replace_nanosecond(0)
+                    .unwrap_or(expires);
+                let shown = utc
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .map_err(|_| std::fmt::Error)?;
+                write!(f, "temporary, expires {shown}")?;
+            }
+        }
+        if !self.is_active {
+            f.write_str(", inactive")?;
+        }
+        f.write_str(")")
+    }
+}
+
 /// The answer to logging in: the user, and a new temporary token (its key
 /// included). Made by [`ClientBuilder::login`](crate::ClientBuilder::login).
 ///

@@ -362,13 +362,14 @@ impl Census {
                 age_days,
             });
             if age > self.max_age {
-                let max_days = self.max_age.as_secs() / 86_400;
                 self.finding(
                     FindingCode::PermanentOld,
                     Some(id),
                     format!(
-                        "permanent {noun} {id} is {age_days} days old (more than {max_days}); \
-                         replace it with a new one, or with temporary tokens, and delete it"
+                        "permanent {noun} {id} is {} old, more than the {} allowed; \
+                         replace it with a new one, or with temporary tokens, and delete it",
+                        span(age),
+                        span(self.max_age)
                     ),
                 );
             }
@@ -440,6 +441,21 @@ impl Census {
     }
 }
 
+/// A span of time for a person, in its largest whole unit, so that a
+/// small one is not rounded down to "0 days": "3 days", "5 hours",
+/// "1 minute", "0 seconds".
+fn span(span: Duration) -> String {
+    let seconds = span.as_secs();
+    let (amount, unit) = match seconds {
+        0..60 => (seconds, "second"),
+        60..3_600 => (seconds / 60, "minute"),
+        3_600..86_400 => (seconds / 3_600, "hour"),
+        _ => (seconds / 86_400, "day"),
+    };
+    let plural = if amount == 1 { "" } else { "s" };
+    format!("{amount} {unit}{plural}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,6 +470,25 @@ mod tests {
 
     fn at(text: &str) -> OffsetDateTime {
         OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+    }
+
+    #[test]
+    fn a_max_age_under_a_day_is_worded_in_the_unit_that_is_true() {
+        let mut census = Census::new(
+            AuditedCollection::Tokens,
+            at("2026-03-01T05:00:00Z"),
+            Duration::ZERO,
+        );
+        census.count(&token(1, true, "2026-03-01T00:00:00Z", None), false);
+        let report = census.report();
+        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+        assert_eq!(
+            report.findings[0].message,
+            "permanent token 1 is 5 hours old, more than the 0 seconds allowed; replace it \
+             with a new one, or with temporary tokens, and delete it"
+        );
+        assert_eq!(span(Duration::from_secs(60)), "1 minute");
+        assert_eq!(span(Duration::from_secs(2 * 86_400 + 5)), "2 days");
     }
 
     #[test]

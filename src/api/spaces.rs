@@ -94,7 +94,7 @@ impl<'c> Spaces<'c> {
     ///
     /// `q` keeps the spaces whose name contains it; `None` sends no `q`
     /// (the official Python SDK sends `q=` empty, which means the same).
-    /// The official SDK's defaults are `limit = 20`, `offset = 0`.
+    /// The official Python SDK's defaults are `limit = 20`, `offset = 0`.
     ///
     /// ```no_run
     /// # fn main() -> neuroio::Result<()> {

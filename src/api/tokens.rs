@@ -168,7 +168,7 @@ impl<'c> Tokens<'c> {
     /// One page of tokens, newest first. `GET /v1/tokens/?limit=&offset=`.
     ///
     /// `permanent` filters: `Some(true)` permanent tokens only, `Some(false)`
-    /// temporary only, `None` all. The official SDK's defaults are
+    /// temporary only, `None` all. The official Python SDK's defaults are
     /// `limit = 20`, `offset = 0`.
     ///
     /// ```no_run

@@ -265,17 +265,19 @@ impl Transport {
         let started = Instant::now();
         let exchanged = self.exchange(request, auth.map(|a| a.header));
         let elapsed = started.elapsed();
-        match &exchanged {
-            Ok((status, _, _)) => log::debug!(
-                "{} {} attempt {attempt}/{attempts}: {status} in {elapsed:?}",
-                request.method,
-                request.route(),
-            ),
-            Err(err) => log::debug!(
-                "{} {} attempt {attempt}/{attempts}: no answer after {elapsed:?}: {err}",
-                request.method,
-                request.route(),
-            ),
+        if log::log_enabled!(log::Level::Debug) {
+            // The whole URL, with a key in the path shown as `<key>`.
+            let url = shown_url(&self.base(request.host).prefix, request);
+            match &exchanged {
+                Ok((status, _, _)) => log::debug!(
+                    "{} {url} attempt {attempt}/{attempts}: {status} in {elapsed:?}",
+                    request.method,
+                ),
+                Err(err) => log::debug!(
+                    "{} {url} attempt {attempt}/{attempts}: no answer after {elapsed:?}: {err}",
+                    request.method,
+                ),
+            }
         }
         let (status, body, retry_after) = exchanged?;
         if (200..300).contains(&status) {

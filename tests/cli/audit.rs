@@ -193,7 +193,7 @@ fn permanent_tokens_older_than_max_age() {
     );
     assert_eq!(
         default_age["findings"][0]["message"],
-        "permanent token 1 is 91 days old (more than 90); replace it with a new one, or with \
+        "permanent token 1 is 91 days old, more than the 90 days allowed; replace it with a new one, or with \
          temporary tokens, and delete it"
     );
     assert_eq!(

@@ -105,7 +105,7 @@ fn the_policy_sets_the_age_and_the_time() {
     );
     assert_eq!(
         old.message,
-        "permanent token 1 is 31 days old (more than 30); replace it with a new one, or with \
+        "permanent token 1 is 31 days old, more than the 30 days allowed; replace it with a new one, or with \
          temporary tokens, and delete it"
     );
     assert!(by_this_machines_clock.findings.is_empty());
