@@ -112,7 +112,8 @@ fn login_without_a_password_source_or_with_a_token_file_is_a_usage_error() {
     // Refused when parsed.
     assert_eq!(
         stderr(&with_token),
-        "error: invalid value '/dev/null' for '--token-file <PATH>': login needs no API token\n\n\
+        "error: the argument '--username <USER>' cannot be used with '--token-file <PATH>'\n\n\
+         Usage: neuroio login --username <USER>\n\n\
          For more information, try '--help'.\n"
     );
     assert_eq!(as_argument.status.code(), Some(2));

@@ -14,6 +14,7 @@ Exit codes:
   5  tokens audit --fail: the audit found something
 ";
 
+/// The options of every command that calls the API with the token in use.
 const API_OPTIONS: [&str; 9] = [
     "--iam-url",
     "--api-url",
@@ -22,8 +23,8 @@ const API_OPTIONS: [&str; 9] = [
     "--timeout",
     "--retries",
     "--output",
-    "--show-keys",
     "--profile",
+    "--verbose",
 ];
 
 fn help(args: &[&str]) -> String {
@@ -38,28 +39,88 @@ fn help(args: &[&str]) -> String {
     stdout(&output)
 }
 
-const SEE_TOP_HELP: &str = "\
-API options (--iam-url, --token-file, --output, ...) and exit codes: neuroio --help
-";
+const SEE_TOP_HELP: &str = "Exit codes, files and environment: neuroio --help\n";
+
+/// The commands that talk to the API, and so list options for it.
+fn talks_to_the_api(command: &[String]) -> bool {
+    !matches!(
+        command.first().map(String::as_str),
+        Some("fake-server" | "completions" | "man")
+    ) && !matches!(
+        command.iter().map(String::as_str).collect::<Vec<_>>()[..],
+        ["auth", "list"] | ["auth", "switch"]
+    )
+}
 
 #[test]
-fn the_api_options_and_exit_codes_are_shown_once_in_the_top_level_help() {
-    let top = help(&[]);
-    assert!(top.ends_with(EXIT_CODES), "{top}");
-    let api = top.find("\nAPI options:\n").unwrap();
-    for option in API_OPTIONS {
-        assert_eq!(
-            top.matches(&format!("      {option}")).count(),
-            1,
-            "{option}"
-        );
-        assert!(
-            top.find(&format!("      {option}")).unwrap() > api,
-            "{option}"
-        );
+fn the_command_tree_is_read_off_the_help() {
+    let tree = command_tree();
+    let names: Vec<String> = tree.iter().map(|path| path.join(" ")).collect();
+    for expected in [
+        "tokens",
+        "tokens list",
+        "tokens activate",
+        "tokens deactivate",
+        "stream-tokens delete-all",
+        "auth login",
+        "auth switch",
+        "spaces create-token",
+        "password change",
+        "exec",
+        "man",
+    ] {
+        assert!(names.iter().any(|n| n == expected), "{expected}: {names:?}");
     }
-    let man = stdout(&neuroio().arg("man").output().unwrap());
+    assert!(
+        !names.iter().any(|n| n == "stream-tokens rotate"),
+        "{names:?}"
+    );
+    assert!(leaf_commands().len() > 30, "{names:?}");
+}
+
+#[test]
+fn the_top_level_help_has_one_line_summaries_the_exit_codes_files_and_environment() {
+    let short = neuroio().arg("-h").output().unwrap();
+    let short = stdout(&short);
+    assert!(short.ends_with(EXIT_CODES), "{short}");
+    let long = help(&[]);
+    for text in [&short, &long] {
+        for line in text.lines() {
+            assert!(line.chars().count() <= 100, "a line over 100: {line:?}");
+        }
+    }
+    // One line per command in the list.
+    let commands = long.split("\nCommands:\n").nth(1).unwrap();
+    let listed: Vec<&str> = commands.lines().take_while(|l| !l.is_empty()).collect();
+    assert!(
+        listed
+            .iter()
+            .all(|line| line.starts_with("  ") && !line.starts_with("   ")),
+        "{listed:#?}"
+    );
+    assert!(long.contains(EXIT_CODES), "{long}");
+    for name in [
+        "credentials.toml",
+        "NEUROIO_CONFIG_DIR",
+        "NEUROIO_API_TOKEN",
+        "NEUROIO_IAM_URL",
+        "NEUROIO_API_URL",
+        "NEUROIO_PROFILE",
+        "NEUROIO_LOG",
+        "NO_COLOR",
+    ] {
+        assert!(long.contains(name), "{name} in:\n{long}");
+    }
+    // The API options belong to the commands, not to neuroio itself.
     for option in API_OPTIONS {
+        assert!(!long.contains(&format!("      {option}")), "{option}");
+    }
+}
+
+#[test]
+fn the_man_page_lists_each_api_option_once_and_has_files_and_environment() {
+    let man = stdout(&neuroio().arg("man").output().unwrap());
+    for option in API_OPTIONS.iter().chain(&["--show-keys"]) {
         let roff = option.replace('-', "\\-");
         assert_eq!(
             man.matches(&format!("\n\\fB{roff}\\fR")).count(),
@@ -67,91 +128,129 @@ fn the_api_options_and_exit_codes_are_shown_once_in_the_top_level_help() {
             "{option} in:\n{man}"
         );
     }
+    assert!(man.contains("\n.SH \"FILES\"\n"), "{man}");
+    assert!(man.contains("\n.SH \"ENVIRONMENT\"\n"), "{man}");
+    assert!(man.contains("NEUROIO_PROFILE"), "{man}");
 }
 
 #[test]
-fn a_subcommands_help_lists_what_it_takes_and_points_to_the_rest() {
-    for command in [
-        &["tokens"][..],
-        &["tokens", "create"],
-        &["tokens", "list"],
-        &["tokens", "get"],
-        &["tokens", "update"],
-        &["tokens", "delete"],
-        &["tokens", "delete-all"],
-        &["tokens", "rotate"],
-        &["tokens", "audit"],
-        &["stream-tokens"],
-        &["stream-tokens", "create"],
-        &["stream-tokens", "list"],
-        &["stream-tokens", "get"],
-        &["stream-tokens", "update"],
-        &["stream-tokens", "delete"],
-        &["stream-tokens", "delete-all"],
-        &["login"],
-        &["auth"],
-        &["auth", "status"],
-        &["auth", "token"],
-        &["auth", "logout"],
-        &["auth", "list"],
-        &["whoami"],
-        &["spaces"],
-        &["spaces", "list"],
-        &["spaces", "get"],
-        &["spaces", "create"],
-        &["spaces", "rename"],
-        &["spaces", "delete"],
-        &["spaces", "create-token"],
-        &["password"],
-        &["password", "change"],
-    ] {
-        let text = help(command);
-        assert!(text.ends_with(SEE_TOP_HELP), "{command:?}:\n{text}");
-        if command.first() == Some(&"stream-tokens") {
-            assert!(!text.contains("\n  rotate "), "{command:?}");
+fn every_commands_help_lists_the_options_it_takes_and_points_to_the_rest() {
+    for command in command_tree() {
+        let args: Vec<&str> = command.iter().map(String::as_str).collect();
+        let text = help(&args);
+        if !matches!(args[0], "fake-server" | "completions" | "exec" | "man") {
+            assert!(text.ends_with(SEE_TOP_HELP), "{command:?}:\n{text}");
         }
-        for option in API_OPTIONS {
-            assert!(
-                !text.contains(&format!("      {option}")),
-                "{command:?} lists {option}:\n{text}"
-            );
+        let leaf = leaf_commands().contains(command);
+        if talks_to_the_api(command) && leaf {
+            for option in [
+                "--iam-url",
+                "--timeout",
+                "--retries",
+                "--profile",
+                "--verbose",
+            ] {
+                assert!(
+                    text.contains(&format!("      {option}"))
+                        || text.contains(&format!(", {option}")),
+                    "{command:?} does not list {option}:\n{text}"
+                );
+            }
+        }
+        if !talks_to_the_api(command) {
+            for option in ["--iam-url", "--token-file", "--timeout"] {
+                assert!(
+                    !text.contains(option),
+                    "{command:?} lists {option}:\n{text}"
+                );
+            }
         }
         assert!(!text.contains("4  authentication failed"), "{command:?}");
     }
     let create = help(&["tokens", "create"]);
-    assert!(create.lines().count() < 25, "{create}");
     assert!(create.contains("\n      --permanent\n"), "{create}");
-    assert!(help(&["login"]).contains("\n      --username <USER>\n"));
+    let login = help(&["login"]);
+    for option in [
+        "--username <USER>",
+        "--profile <NAME>",
+        "--iam-url <URL>",
+        "--api-url <URL>",
+    ] {
+        assert!(
+            login.contains(&format!("      {option}")),
+            "{option}:\n{login}"
+        );
+    }
     assert!(help(&["password", "change"]).contains("\n      --old-password-file <PATH>\n"));
 }
 
 #[test]
 fn options_a_command_cannot_use_are_refused_when_parsed() {
     let fake = FakeIam::start().unwrap();
-    for (args, message) in [
+    for (args, unexpected) in [
+        (&["exec", "--output", "json", "--", "true"][..], "--output"),
+        (&["exec", "--show-keys", "--", "true"], "--show-keys"),
+        (&["auth", "token", "--output", "json"], "--output"),
         (
-            &["exec", "--output", "json", "--", "true"][..],
-            "error: invalid value 'json' for '--output <OUTPUT>': exec prints nothing of its own to format\n",
+            &["auth", "list", "--iam-url", "http://127.0.0.1:9"],
+            "--iam-url",
         ),
-        (
-            &["exec", "--show-keys", "--", "true"],
-            "error: invalid value 'true' for '--show-keys': exec never prints the command's token\n",
-        ),
-        (
-            &["login", "--username", "root", "--token-file", "t"],
-            "error: invalid value 't' for '--token-file <PATH>': login needs no API token\n",
-        ),
-        (
-            &["--output", "json", "exec", "--", "true"],
-            "error: --output and --show-keys do not apply to `neuroio exec`: it prints nothing of its own\n",
-        ),
+        (&["auth", "logout", "--token-file", "t"], "--token-file"),
+        (&["tokens", "create", "--show-keys"], "--show-keys"),
+        (&["--output", "json", "fake-server"], "--output"),
+        (&["fake-server", "--output", "json"], "--output"),
+        (&["man", "--profile", "x"], "--profile"),
     ] {
         let output = run(&fake, args);
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         let err = stderr(&output);
-        assert!(err.starts_with(message), "{args:?}: {err}");
+        assert!(
+            err.starts_with(&format!(
+                "error: unexpected argument '{unexpected}' found\n"
+            )),
+            "{args:?}: {err}"
+        );
         assert_eq!(stdout(&output), "", "{args:?}");
     }
+    let both = run(&fake, &["login", "--username", "root", "--token-file", "t"]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(
+        stderr(&both).starts_with(
+            "error: the argument '--username <USER>' cannot be used with '--token-file <PATH>'"
+        ),
+        "{}",
+        stderr(&both)
+    );
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn an_option_given_where_it_does_not_apply_is_explained_in_words() {
+    let fake = FakeIam::start().unwrap();
+    let create = run(&fake, &["tokens", "create", "--show-keys"]);
+    assert_eq!(create.status.code(), Some(2));
+    let err = stderr(&create);
+    assert!(
+        err.ends_with(
+            "note: --show-keys is an option of 10 commands, given after the command, as in \
+             `neuroio tokens list --show-keys ...`\n"
+        ),
+        "{err}"
+    );
+    // Before the command: where it goes instead.
+    let before = run(&fake, &["--output", "json", "tokens", "list"]);
+    assert_eq!(before.status.code(), Some(2));
+    let err = stderr(&before);
+    assert!(err.contains("'tokens --output' exists"), "{err}");
+    assert!(err.contains("note: --output is an option of "), "{err}");
+    // A command one level down.
+    let logout = run(&fake, &["logout"]);
+    assert_eq!(logout.status.code(), Some(2));
+    assert!(
+        stderr(&logout).ends_with("note: did you mean `neuroio auth logout`?\n"),
+        "{}",
+        stderr(&logout)
+    );
     assert!(fake.requests().is_empty());
 }
 
@@ -174,23 +273,8 @@ fn commands_that_do_not_talk_to_the_api_list_no_api_options() {
 }
 
 #[test]
-fn api_options_before_a_command_that_does_not_use_them_are_refused() {
-    let output = neuroio()
-        .args(["--output", "json", "fake-server"])
-        .output()
-        .unwrap();
-
-    assert_eq!(output.status.code(), Some(2));
-    assert_eq!(stdout(&output), "");
-    assert_eq!(
-        stderr(&output),
-        "error: the API options (--iam-url, --output, --timeout, ...) do not apply to `neuroio fake-server`\n"
-    );
-}
-
-#[test]
 fn help_defaults_come_from_the_library() {
-    let text = help(&[]);
+    let text = help(&["tokens"]);
     assert!(text.contains(&format!(
         "[default: {}]",
         neuroio::DEFAULT_TIMEOUT.as_secs_f64()
@@ -223,46 +307,38 @@ fn usage_lines_do_not_show_optional_options_as_required() {
 }
 
 #[test]
-fn api_options_work_before_and_after_the_subcommand() {
+fn api_options_work_after_the_family_and_after_the_subcommand() {
     let fake = FakeIam::start().unwrap();
     let table = |output: &Output| {
         assert_eq!(output.status.code(), Some(0), "{}", stderr(output));
         stdout(output).starts_with("ID  ")
     };
 
-    let before = run(&fake, &["--output", "table", "tokens", "list"]);
     let between = run(&fake, &["tokens", "--output", "table", "list"]);
     let after = run(&fake, &["tokens", "list", "--output", "table"]);
-    let later_wins = run(
-        &fake,
-        &["--output", "table", "tokens", "list", "--output", "json"],
-    );
-    let json_before = run(&fake, &["--output", "json", "tokens", "list"]);
+    let short = run(&fake, &["tokens", "list", "-o", "table"]);
+    let json_between = run(&fake, &["tokens", "-o", "json", "list"]);
     let json_after = run(&fake, &["tokens", "list", "--output", "json"]);
 
-    assert!(table(&before) && table(&between) && table(&after));
-    assert!(!table(&later_wins));
-    assert_eq!(json(&json_before), json(&json_after));
-    assert_eq!(json(&json_before), json(&later_wins));
+    assert!(table(&between) && table(&after) && table(&short));
+    assert_eq!(json(&json_between), json(&json_after));
 
-    // --show-keys and --retries, on either side.
-    let keys_before = json(&run(&fake, &["--show-keys", "tokens", "list"]));
-    let keys_after = json(&run(&fake, &["tokens", "list", "--show-keys"]));
-    assert_eq!(keys_before[0]["key"], fake.root_token().as_str());
-    assert_eq!(keys_before, keys_after);
+    // --show-keys after the subcommand; --retries on either side.
+    let keys = json(&run(&fake, &["tokens", "list", "--show-keys"]));
+    assert_eq!(keys[0]["key"], fake.root_token().as_str());
     fake.inject(neuroio::fake::Fault::status(503), 10);
     fake.clear_requests();
     run(&fake, &["tokens", "list", "--retries", "1"]);
     assert_eq!(fake.requests().len(), 2);
     fake.clear_requests();
-    run(&fake, &["--retries", "0", "tokens", "list"]);
+    run(&fake, &["tokens", "--retries", "0", "list"]);
     assert_eq!(fake.requests().len(), 1);
 }
 
 #[test]
 fn insecure_http_error_names_the_flag_and_the_flag_allows_it() {
     let refused = neuroio()
-        .args(["--iam-url", "http://example.com", "tokens", "list"])
+        .args(["tokens", "--iam-url", "http://example.com", "list"])
         .env("NEUROIO_API_TOKEN", "some-token-value")
         .output()
         .unwrap();
@@ -278,13 +354,13 @@ fn insecure_http_error_names_the_flag_and_the_flag_allows_it() {
     // With the flag the URL is used: a TEST-NET address that answers
     // nothing gives a network error (3), not a usage error (2).
     for args in [
-        &["--allow-insecure-http", "tokens", "list"][..],
+        &["tokens", "--allow-insecure-http", "list"][..],
         &["tokens", "list", "--allow-insecure-http"],
     ] {
         let allowed = neuroio()
+            .args(args)
             .args(["--iam-url", "http://192.0.2.1:9", "--timeout", "0.3"])
             .args(["--retries", "0"])
-            .args(args)
             .env("NEUROIO_API_TOKEN", "some-token-value")
             .output()
             .unwrap();
@@ -305,11 +381,8 @@ fn exec_help_says_how_long_the_token_lives_and_its_exit_codes() {
         text.contains("\nUsage: neuroio exec [OPTIONS] <CMD>...\n"),
         "{text}"
     );
-    for option in API_OPTIONS {
-        assert!(
-            !text.contains(&format!("      {option}")),
-            "exec lists {option}"
-        );
+    for option in ["--output", "--show-keys"] {
+        assert!(!text.contains(option), "exec lists {option}");
     }
     assert!(text.ends_with(
         "Exit codes:\n  N      the command's own exit status\n  128+N  the command was killed by signal N; or neuroio passed signal N\n         \
@@ -386,96 +459,47 @@ fn top_level_help_names_the_manual() {
 }
 
 #[test]
-fn show_keys_is_refused_by_every_command_that_prints_no_existing_key() {
+fn show_keys_is_taken_only_by_the_commands_that_show_existing_tokens() {
     let fake = FakeIam::start().unwrap();
-    const NEW_KEY: &str = "it always prints the new token's key";
-    const NO_KEY: &str = "it prints no token's key";
-    let families: [(&[&str], &str, &str); 18] = [
-        (&["tokens", "create"], "tokens create", NEW_KEY),
-        (&["tokens", "rotate"], "tokens rotate", NEW_KEY),
-        (&["tokens", "delete", "1"], "tokens delete", NO_KEY),
-        (
-            &["tokens", "delete-all", "--yes"],
-            "tokens delete-all",
-            NO_KEY,
-        ),
-        (&["tokens", "audit"], "tokens audit", NO_KEY),
-        (
-            &["stream-tokens", "create"],
-            "stream-tokens create",
-            NEW_KEY,
-        ),
-        (
-            &["stream-tokens", "delete", "1"],
-            "stream-tokens delete",
-            NO_KEY,
-        ),
-        (
-            &["stream-tokens", "delete-all", "--yes"],
-            "stream-tokens delete-all",
-            NO_KEY,
-        ),
-        (&["spaces", "list"], "spaces list", NO_KEY),
-        (&["spaces", "delete", "1", "--yes"], "spaces delete", NO_KEY),
-        (
-            &["spaces", "create-token", "1"],
-            "spaces create-token",
-            NEW_KEY,
-        ),
-        (&["password", "change"], "password change", NO_KEY),
-        (&["auth", "status"], "auth status", NO_KEY),
-        (
-            &["auth", "token"],
-            "auth token",
-            "it always prints the key, and nothing else",
-        ),
-        (&["auth", "logout"], "auth logout", NO_KEY),
-        (&["auth", "list"], "auth list", NO_KEY),
-        (&["whoami"], "whoami", NO_KEY),
-        (&["spaces", "create", "lab"], "spaces create", NO_KEY),
-    ];
-    for (command, name, why) in families {
-        let before: Vec<&str> = std::iter::once("--show-keys")
-            .chain(command.iter().copied())
-            .collect();
-        let after: Vec<&str> = command.iter().copied().chain(["--show-keys"]).collect();
-        for args in [before, after] {
-            let output = run(&fake, &args);
-            assert_eq!(
-                output.status.code(),
-                Some(2),
-                "{args:?}: {}",
-                stderr(&output)
-            );
-            assert_eq!(stdout(&output), "", "{args:?}");
-            let expected = if name == "whoami" && args[0] == "whoami" {
-                // Refused by the parser, which knows whoami's options.
-                "error: invalid value 'true' for '--show-keys': whoami prints no token's key\n"
-                    .to_owned()
-            } else {
-                format!(
-                    "error: --show-keys does not apply to `neuroio {name}`: {why} (only list, \
-                     get and update show existing keys)\n"
-                )
-            };
+    let shows = ["list", "get", "update", "activate", "deactivate"];
+    let mut takers = 0;
+    for command in leaf_commands() {
+        let args: Vec<&str> = command.iter().map(String::as_str).collect();
+        let text = help(&args);
+        let takes = matches!(args[0], "tokens" | "stream-tokens") && shows.contains(&args[1]);
+        assert_eq!(
+            text.contains("      --show-keys"),
+            takes,
+            "{command:?}:\n{text}"
+        );
+        takers += usize::from(takes);
+        if !takes {
+            let mut given = args.clone();
+            given.push("--show-keys");
+            let output = run(&fake, &given);
+            assert_eq!(output.status.code(), Some(2), "{given:?}");
             assert!(
-                stderr(&output).starts_with(&expected),
-                "{args:?}: {}",
+                stderr(&output).starts_with("error: unexpected argument '--show-keys' found\n"),
+                "{given:?}: {}",
                 stderr(&output)
             );
         }
     }
+    assert_eq!(takers, 10);
     assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 
-    // Where it applies, it still works, before or after.
+    // Where it applies, it works.
     for group in ["tokens", "stream-tokens"] {
         for command in [
             &["list"][..],
             &["get", "1"],
             &["update", "1", "--active", "true"],
+            &["activate", "1"],
+            &["deactivate", "1"],
         ] {
-            let mut args = vec!["--show-keys", group];
+            let mut args = vec![group];
             args.extend_from_slice(command);
+            args.push("--show-keys");
             let output = run(&fake, &args);
             assert_ne!(
                 output.status.code(),

@@ -101,7 +101,7 @@ fn key_sources_are_exclusive_and_one_is_required() {
     );
     let stdin_twice = run_with_stdin(
         &fake,
-        &["--token-file", "-", "tokens", "get", "-"],
+        &["tokens", "get", "-", "--token-file", "-"],
         &fake.root_token(),
     );
 

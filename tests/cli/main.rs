@@ -497,7 +497,7 @@ fn validation_error_lists_each_field() {
     );
 
     let output = neuroio()
-        .args(["--iam-url", &url, "--retries", "0", "tokens", "list"])
+        .args(["tokens", "list", "--iam-url", &url, "--retries", "0"])
         .env("NEUROIO_API_TOKEN", "some-token-value")
         .output()
         .unwrap();
@@ -624,12 +624,12 @@ fn server_not_there_exits_3() {
         .port();
     let output = neuroio()
         .args([
+            "tokens",
+            "list",
             "--iam-url",
             &format!("http://127.0.0.1:{port}"),
             "--retries",
             "0",
-            "tokens",
-            "list",
         ])
         .env("NEUROIO_API_TOKEN", "some-token-value")
         .output()
@@ -654,15 +654,15 @@ fn timeout_exits_3() {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let output = neuroio()
         .args([
+            "tokens",
+            "get",
+            "1",
             "--iam-url",
             &url,
             "--timeout",
             "0.3",
             "--retries",
             "0",
-            "tokens",
-            "get",
-            "1",
         ])
         .env("NEUROIO_API_TOKEN", "some-token-value")
         .output()
@@ -683,12 +683,12 @@ fn token_from_a_file_and_from_stdin() {
     let from_file = run_as(
         &fake,
         None,
-        &["--token-file", file.to_str().unwrap(), "tokens", "list"],
+        &["tokens", "list", "--token-file", file.to_str().unwrap()],
     );
     assert_eq!(json(&from_file).as_array().unwrap().len(), 1);
 
     let mut child = neuroio()
-        .args(["--token-file", "-", "tokens", "list"])
+        .args(["tokens", "list", "--token-file", "-"])
         .env_remove("NEUROIO_API_TOKEN")
         .env("NEUROIO_IAM_URL", fake.url())
         .stdin(Stdio::piped())
@@ -704,10 +704,10 @@ fn token_from_a_file_and_from_stdin() {
         &fake,
         None,
         &[
-            "--token-file",
-            dir.join("nope").to_str().unwrap(),
             "tokens",
             "list",
+            "--token-file",
+            dir.join("nope").to_str().unwrap(),
         ],
     );
     assert_eq!(missing.status.code(), Some(2));
@@ -727,7 +727,7 @@ fn retries_option_is_applied() {
     let fake = FakeIam::start().unwrap();
     fake.inject(neuroio::fake::Fault::status(503), 10);
 
-    let output = run(&fake, &["--retries", "3", "tokens", "list"]);
+    let output = run(&fake, &["tokens", "list", "--retries", "3"]);
 
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(fake.requests().len(), 4);
@@ -772,7 +772,7 @@ fn fake_server_serves_until_sigterm() {
     assert_eq!(field_names(&info["user"]), ["password", "username"]);
 
     let output = neuroio()
-        .args(["--iam-url", &url, "tokens", "create"])
+        .args(["tokens", "create", "--iam-url", &url])
         .env("NEUROIO_API_TOKEN", root)
         .output()
         .unwrap();
@@ -947,4 +947,62 @@ fn a_wrong_base_path_names_the_url_in_the_error() {
     );
     assert_eq!(fake.requests().len(), 1);
     assert_eq!(fake.requests()[0].path, "/wrong/base/v1/tokens/");
+}
+
+/// Every command of the binary, as the words that name it (`["tokens",
+/// "list"]`), groups and leaves, read off its own help: the "Commands:"
+/// section of `neuroio --help` and of each group's help, so that no test
+/// keeps a list of commands by hand. Cached: the tree does not change.
+fn command_tree() -> &'static [Vec<String>] {
+    static TREE: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
+    TREE.get_or_init(|| {
+        let mut found = Vec::new();
+        let mut pending = vec![Vec::<String>::new()];
+        // A bound on the walk, far above the tool's size.
+        while let Some(path) = pending.pop() {
+            assert!(found.len() < 500, "the command tree does not end");
+            let output = neuroio()
+                .args(&path)
+                .arg("--help")
+                .output()
+                .expect("run neuroio --help");
+            let text = stdout(&output);
+            let Some(section) = text.split("\nCommands:\n").nth(1) else {
+                continue;
+            };
+            for line in section.lines().take_while(|line| !line.trim().is_empty()) {
+                // A command's line; a summary that wraps goes on indented
+                // further.
+                let Some(name) = line
+                    .strip_prefix("  ")
+                    .filter(|rest| !rest.starts_with(' '))
+                    .and_then(|rest| rest.split_whitespace().next())
+                else {
+                    continue;
+                };
+                if name == "help" {
+                    continue;
+                }
+                let mut sub = path.clone();
+                sub.push(name.to_owned());
+                found.push(sub.clone());
+                pending.push(sub);
+            }
+        }
+        found.sort();
+        found
+    })
+}
+
+/// The commands of [`command_tree`] that have no subcommands.
+fn leaf_commands() -> Vec<Vec<String>> {
+    let tree = command_tree();
+    tree.iter()
+        .filter(|path| {
+            !tree
+                .iter()
+                .any(|other| other.len() > path.len() && other.starts_with(path))
+        })
+        .cloned()
+        .collect()
 }

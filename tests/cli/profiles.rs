@@ -381,7 +381,7 @@ fn profiles_are_chosen_by_flag_or_environment() {
     let by_flag = home.run(&["auth", "token", "--profile", "staging"], &[]);
     let by_env = home.run(&["auth", "token"], &[("NEUROIO_PROFILE", "staging")]);
     let flag_wins = home.run(
-        &["--profile", "default", "auth", "token"],
+        &["auth", "token", "--profile", "default"],
         &[("NEUROIO_PROFILE", "staging")],
     );
     let missing = home.run(&["auth", "token", "--profile", "prod"], &[]);
@@ -636,7 +636,9 @@ fn auth_status_says_where_the_token_came_from_and_what_it_is() {
     let status = json(&from_profile);
     assert_eq!(
         field_names(&status),
-        ["file", "profile", "source", "space", "token", "user"]
+        [
+            "checked", "file", "profile", "source", "space", "token", "user"
+        ]
     );
     assert_eq!(status["profile"], "default");
     assert_eq!(status["source"], "profile");
@@ -706,10 +708,16 @@ fn auth_status_of_a_refused_token_exits_4_with_a_hint_to_log_in() {
     let output = home.run(&["auth", "status"], &[]);
 
     assert_eq!(output.status.code(), Some(4));
-    assert_eq!(stdout(&output), "");
+    // What the file says is still shown, marked as not checked.
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(shown["checked"], false);
+    assert_eq!(shown["profile"], "default");
+    assert_eq!(shown["user"]["username"], "root");
+    assert_eq!(shown["token"]["id"], 2);
+    assert!(shown["token"]["expires"].as_str().unwrap().ends_with('Z'));
     assert!(
         stderr(&output).ends_with(
-            "\nthe API token was refused; log in again: neuroio login --username USER --profile default\n"
+            "\nthe API token was refused; log in again: neuroio login --username root --profile default\n"
         ),
         "{}",
         stderr(&output)
@@ -813,6 +821,7 @@ fn auth_list_shows_every_profile_without_keys() {
         field_names(&listed[0]),
         [
             "api_url",
+            "current",
             "expires",
             "iam_url",
             "logged_in",
@@ -831,16 +840,21 @@ fn auth_list_shows_every_profile_without_keys() {
     assert_eq!(by_name["default"]["iam_url"], fake.url().as_str());
     assert_eq!(by_name["staging"]["logged_in"], false);
     assert_eq!(by_name["staging"]["token_id"], serde_json::Value::Null);
+    assert_eq!(by_name["default"]["current"], true);
+    assert_eq!(by_name["staging"]["current"], false);
     let text = stdout(&table);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "PROFILE  USER  IAM_URL                 TIME_LEFT");
+    assert_eq!(
+        lines[0],
+        "CURRENT  PROFILE  USER  IAM_URL                 TIME_LEFT"
+    );
     assert!(
-        lines[1].starts_with(&format!("default  root  {}  23h5", fake.url())),
+        lines[1].starts_with(&format!("*        default  root  {}  23h5", fake.url())),
         "{text}"
     );
     assert_eq!(
         lines[2],
-        format!("staging  root  {}  logged out", fake.url())
+        format!("         staging  root  {}  logged out", fake.url())
     );
     assert_no_key(&fake, &table);
     assert!(!text.contains(&stored_key(&home, "default")));

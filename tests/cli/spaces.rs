@@ -300,7 +300,7 @@ fn refusals_have_the_exit_codes_of_tokens() {
 
     // No answer: 3.
     fake.inject(Fault::Close, 10);
-    let lost = run(&fake, &["--retries", "0", "spaces", "get", &lab]);
+    let lost = run(&fake, &["spaces", "get", &lab, "--retries", "0"]);
     assert_eq!(lost.status.code(), Some(3), "{}", stderr(&lost));
 }
 
@@ -457,11 +457,11 @@ fn spaces_create_token_names_the_token_it_could_not_delete() {
 
     let output = neuroio()
         .args([
-            "--retries",
-            "0",
             "spaces",
             "create-token",
             &space.to_string(),
+            "--retries",
+            "0",
         ])
         .env("NEUROIO_API_TOKEN", fake.root_token())
         .env("NEUROIO_IAM_URL", fake.url())

@@ -6,7 +6,7 @@ use super::*;
 /// Runs `neuroio stream-tokens ARGS` with both hosts on the simulator.
 fn stream(fake: &FakeIam, args: &[&str]) -> Output {
     let url = fake.url();
-    let mut all = vec!["--iam-url", &url, "--api-url", &url, "stream-tokens"];
+    let mut all = vec!["stream-tokens", "--iam-url", &url, "--api-url", &url];
     all.extend_from_slice(args);
     run(fake, &all)
 }
@@ -142,7 +142,7 @@ fn missing_stream_token_exits_1_like_tokens() {
     let no_token = run_as(
         &fake,
         None,
-        &["--api-url", &fake.url(), "stream-tokens", "list"],
+        &["stream-tokens", "list", "--api-url", &fake.url()],
     );
     assert_eq!(no_token.status.code(), Some(2));
 }

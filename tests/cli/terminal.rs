@@ -28,6 +28,9 @@ fn bin() -> String {
     format!("'{BIN}'")
 }
 
+/// The tool's own error label on a terminal: bold red, as clap's is.
+const ERROR: &str = "\x1b[1m\x1b[31merror\x1b[0m";
+
 #[test]
 fn table_on_a_terminal_json_in_a_pipe_and_output_overrides_both() {
     let fake = FakeIam::start().unwrap();
@@ -53,7 +56,7 @@ fn table_on_a_terminal_json_in_a_pipe_and_output_overrides_both() {
 
     let (_, forced_json) = on_terminal(&fake, &format!("{bin} tokens list --output json"));
     assert_eq!(serde_json::from_str::<Value>(&forced_json).unwrap(), piped);
-    let (_, forced_before) = on_terminal(&fake, &format!("{bin} --output jsonl tokens list"));
+    let (_, forced_before) = on_terminal(&fake, &format!("{bin} tokens -o jsonl list"));
     assert_eq!(
         serde_json::from_str::<Value>(&forced_before).unwrap(),
         piped[0]
@@ -145,6 +148,27 @@ fn delete_all_shows_progress_on_a_terminal_only() {
         .list(None, 100, 0)
         .unwrap();
     assert_eq!(left.len(), 1);
+}
+
+#[test]
+fn the_tools_own_errors_are_coloured_like_claps_on_a_terminal_only() {
+    let fake = FakeIam::start().unwrap();
+    let missing = format!("{} tokens get 999", bin());
+
+    let (code, coloured) = on_terminal(&fake, &missing);
+    let (plain_code, plain) = on_terminal(&fake, &format!("NO_COLOR=1 {missing}"));
+    let (piped_code, piped) = on_terminal(&fake, &format!("{missing} 2>&1 | cat"));
+
+    assert_eq!((code, plain_code), (Some(1), Some(1)));
+    assert_eq!(piped_code, Some(0));
+    assert!(
+        coloured.starts_with(&format!("{ERROR}: API error (HTTP 404)")),
+        "{coloured:?}"
+    );
+    for text in [&plain, &piped] {
+        assert!(text.starts_with("error: API error (HTTP 404)"), "{text:?}");
+        assert!(!text.contains('\x1b'), "{text:?}");
+    }
 }
 
 #[test]
@@ -276,8 +300,10 @@ fn login_asks_for_the_password_without_echo_and_prints_a_table() {
     );
     let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(row[..4], [user.as_str(), "2", "true", "temporary"]);
+    // On a terminal, how long the token has left follows its expiry.
+    assert_eq!(row[6..8], ["(in", "23h)"], "{shown}");
     let sdk = client(&fake, fake.root_token());
-    assert!(sdk.with_api_token(row[6]).unwrap().whoami().is_ok());
+    assert!(sdk.with_api_token(row[8]).unwrap().whoami().is_ok());
 }
 
 #[test]
@@ -297,8 +323,9 @@ fn password_change_asks_on_a_terminal_and_the_new_one_twice() {
     );
     assert_eq!(code, Some(2), "{differ}");
     assert!(
-        differ
-            .ends_with("error: the new password and its repetition differ; nothing was changed\n"),
+        differ.ends_with(&format!(
+            "{ERROR}: the new password and its repetition differ; nothing was changed\n"
+        )),
         "{differ}"
     );
 
@@ -456,7 +483,7 @@ fn an_error_message_from_the_server_reaches_stderr_escaped() {
     assert_eq!(
         shown,
         format!(
-            "error: API error (HTTP 400): Bad {HOSTILE_SHOWN}\\u{{a}}forged line\n  {HOSTILE_SHOWN}: {HOSTILE_SHOWN}\n"
+            "{ERROR}: API error (HTTP 400): Bad {HOSTILE_SHOWN}\\u{{a}}forged line\n  {HOSTILE_SHOWN}: {HOSTILE_SHOWN}\n"
         )
     );
 }
@@ -505,7 +532,7 @@ fn delete_all_on_a_terminal_asks_to_type_the_filter_word_back() {
     assert_eq!(code, Some(2), "{refused}");
     assert_eq!(
         refused,
-        format!("{asked}all\nerror: the answer was not temporary; nothing was deleted\n")
+        format!("{asked}all\n{ERROR}: the answer was not temporary; nothing was deleted\n")
     );
     assert_eq!(ids(&fake), [3, 2, 1]);
 

@@ -1,44 +1,367 @@
-//! `neuroio auth`: the profiles of the credentials file. Who you are
-//! (`status`), the token for `$(...)` (`token`), `logout` and `list`. No
-//! command here prints a key but `token`.
+//! `neuroio auth` and `neuroio login`: the profiles of the credentials
+//! file. Log in (`login`, also `auth login`), who you are (`status`), the
+//! token for `$(...)` (`token`), `logout`, `list` and `switch`. No command
+//! here prints a key but `token` and `login --no-store`.
 
-use neuroio::{Profile, Profiles, TokenRef};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use neuroio::{Login, Profile, Profiles, Token, TokenRef};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::args::{ApiArgs, AuthCommand, Group};
-use crate::context::{Source, builder, credentials, printer, profile_failure, profiles};
+use crate::context::{
+    Settings, Source, builder, credentials, deliver, login_again, printer, profile_failure,
+    profiles, refuse_expired,
+};
 use crate::failure::Failure;
-use crate::output::{kind, rfc3339, token_value, write_stdout};
+use crate::input::{PasswordSource, read_token};
+use crate::options::{ApiOptions, Connection, Output, SEE_TOP_HELP, TokenSource};
+use crate::output::{
+    Render, View, WriteError, json_value, kind, rfc3339, terminal_safe, token_value, write_stdout,
+};
 use crate::store;
 
-pub fn auth(group: Group<AuthCommand>, top: ApiArgs) -> Result<(), Failure> {
-    let args = group.api.0.or(top);
-    match group.command {
-        AuthCommand::Status => status(args),
-        AuthCommand::Token => token(&args),
-        AuthCommand::Logout => logout(&args),
-        AuthCommand::List => list(&args),
+/// `neuroio login`, and `neuroio auth login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The user name.
+    #[arg(long, value_name = "USER", required_unless_present = "token_file")]
+    username: Option<String>,
+    /// Read the password from this file (- for standard input); one
+    /// trailing newline is ignored.
+    #[arg(long, value_name = "PATH", conflicts_with = "token_file")]
+    password_file: Option<PathBuf>,
+    /// Store a token you already have instead of logging in with a
+    /// password: read it from this file (- for standard input), check it
+    /// with the API (who am I), and store it in the profile.
+    #[arg(long, value_name = "PATH", conflicts_with = "username")]
+    token_file: Option<PathBuf>,
+    /// Store nothing: print the new token with its key.
+    #[arg(long, conflicts_with_all = ["profile", "token_file"])]
+    no_store: bool,
+    #[command(flatten)]
+    connection: Connection,
+    #[command(flatten)]
+    output: Output,
+}
+
+/// `neuroio auth`.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    #[command(subcommand)]
+    command: AuthCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthCommand {
+    /// Log in and store the token in a profile: the same as `neuroio
+    /// login`.
+    #[command(after_help = SEE_TOP_HELP)]
+    Login(LoginArgs),
+    /// Show the profile, where the token comes from, the user, the token's
+    /// id, kind and time left (asks the API who the token belongs to).
+    #[command(after_help = SEE_TOP_HELP)]
+    Status {
+        #[command(flatten)]
+        api: ApiOptions,
+    },
+    /// Print the API token alone on one line, for $(neuroio auth token).
+    #[command(after_help = SEE_TOP_HELP)]
+    Token {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        token: TokenSource,
+    },
+    /// Delete the profile's token on the server and remove it from the
+    /// credentials file (its user and URLs stay).
+    #[command(after_help = SEE_TOP_HELP)]
+    Logout {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List every profile: name, user, IAM URL, time left (never a key);
+    /// the current one is marked.
+    #[command(after_help = SEE_TOP_HELP)]
+    List {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Make NAME the current profile: the one commands use when neither
+    /// --profile nor NEUROIO_PROFILE names one.
+    #[command(after_help = SEE_TOP_HELP)]
+    Switch {
+        /// The profile (see `neuroio auth list`).
+        name: String,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+impl LoginArgs {
+    /// `neuroio login ...`.
+    pub fn run(self) -> Result<(), Failure> {
+        login(self)
     }
 }
 
-/// The profile's name as it is to be shown.
-fn selected(args: &ApiArgs) -> Result<String, Failure> {
-    Profiles::selected(args.profile.as_deref()).map_err(profile_failure)
+impl AuthArgs {
+    /// `neuroio auth ...`.
+    pub fn run(self) -> Result<(), Failure> {
+        match self.command {
+            AuthCommand::Login(args) => login(args),
+            AuthCommand::Status { api } => status(api.settings()),
+            AuthCommand::Token { connection, token } => {
+                token_command(&connection.settings().token_file(token.token_file))
+            }
+            AuthCommand::Logout { connection, output } => {
+                logout(&connection.settings().output(output.output))
+            }
+            AuthCommand::List { output } => list(&Settings::default().output(output.output)),
+            AuthCommand::Switch { name, output } => {
+                switch(&name, &Settings::default().output(output.output))
+            }
+        }
+    }
 }
 
-/// `auth status`: asks the API who the token belongs to, and what it is.
-fn status(args: ApiArgs) -> Result<(), Failure> {
-    let name = selected(&args)?;
+/// The answer of `login --no-store`: the user and the new token, key
+/// included.
+impl Render for Login {
+    fn header(view: &View) -> Vec<&'static str> {
+        let mut header = vec!["USER"];
+        header.extend(Token::header(view));
+        header
+    }
+
+    fn row(&self, view: &View) -> Vec<String> {
+        let mut row = vec![self.user.username.clone()];
+        row.extend(self.token.row(view));
+        row
+    }
+
+    fn json(&self, view: &View) -> Result<serde_json::Value, WriteError> {
+        let mut value = json_value(self)?;
+        if let Some(object) = value.as_object_mut() {
+            // The token in the one shape every command prints.
+            object.insert("token".to_owned(), self.token.json(view)?);
+        }
+        Ok(value)
+    }
+}
+
+/// `neuroio login`: a new temporary token from a user name and password,
+/// stored in a profile (or, with `--no-store`, printed).
+fn login(args: LoginArgs) -> Result<(), Failure> {
+    let api = args.connection.settings().output(args.output.output);
+    if args.no_store {
+        let username = args.username.as_deref().unwrap_or_default();
+        return login_and_print(api, username, args.password_file.as_deref());
+    }
+    if let Some(token_file) = &args.token_file {
+        return store_token(api, token_file);
+    }
+    let username = args.username.as_deref().unwrap_or_default();
+    let password_file = args.password_file.as_deref();
+    // Checked before logging in: a token that cannot be stored is not made.
+    let (name, path, before) = target_profile(&api)?;
+    store::check_writable(&path)?;
+    let (client, login) = log_in(&api, username, password_file, before.get(&name))?;
+    let stored = store_profile(&api, &name, &path, &client, &login.user, &login.token, true)?;
+    Ok(stored?)
+}
+
+/// Stores `token` of `user` in profile `name` of the file at `path`, and
+/// prints what was stored (not the key). `minted`: the token was made for
+/// this profile, so it is deleted again when it cannot be stored, and the
+/// token it replaces is deleted. The outer result is the storing's, the
+/// inner one the printing's.
+fn store_profile(
+    api: &Settings,
+    name: &str,
+    path: &Path,
+    client: &neuroio::Client,
+    user: &neuroio::User,
+    token: &Token,
+    minted: bool,
+) -> Result<Result<(), WriteError>, Failure> {
+    let mut profile = Profile::default();
+    profile.token = Some(token.key.clone());
+    profile.token_id = Some(token.id);
+    profile.expires = token.expires;
+    profile.iam_url = Some(client.iam_url().to_owned());
+    profile.api_url = Some(client.api_url().to_owned());
+    profile.username = Some(user.username.clone());
+    let replaced = match store::update(path, |profiles| profiles.insert(name, profile)) {
+        Ok(replaced) => replaced.map_err(profile_failure)?,
+        Err(failure) if !minted => return Err(failure),
+        Err(failure) => {
+            let id = token.id;
+            return Err(Failure::failed(
+                match client.tokens().delete(TokenRef::from(id)) {
+                    Ok(()) => format!(
+                        "{}; the new token {id} could not be stored, so it was deleted again",
+                        failure.message
+                    ),
+                    Err(cleanup) => format!(
+                        "{}; the new token {id} could not be stored, and deleting it failed ({}); \
+                         delete it with: neuroio tokens delete {id}",
+                        failure.message,
+                        Failure::from(cleanup).message
+                    ),
+                },
+            ));
+        }
+    };
+    let shown = json!({
+        "profile": name,
+        "file": path.display().to_string(),
+        "user": user,
+        // The one shape of a token, without its key: it was stored.
+        "token": token_value(token, false)?,
+    });
+    let row = vec![
+        name.to_owned(),
+        user.username.clone(),
+        token.id.to_string(),
+        token.expires.map_or_else(|| "never".to_owned(), rfc3339),
+    ];
+    let printed = printer(api).record(
+        &shown,
+        &[(&["PROFILE", "USER", "TOKEN_ID", "EXPIRES"], vec![row])],
+    );
+    // The old token is deleted only now that the new one is stored.
+    let old = replaced.filter(|old| old.token.as_ref() != Some(&token.key));
+    let Some(old) = old.filter(|old| old.token.is_some()) else {
+        return Ok(printed);
+    };
+    let which = old.token_id.map_or_else(
+        || "its old token".to_owned(),
+        |id| format!("its old token {id}"),
+    );
+    if !minted {
+        // A token the user brought replaces the old one; the old one may
+        // be in use elsewhere, so it is left as it is.
+        let _ = writeln!(
+            io::stderr(),
+            "note: profile {name} held {which}, which was left as it is; delete it with \
+             `neuroio tokens delete ID` if nothing uses it"
+        );
+    } else if let Err(failure) = store::revoke(api, &old) {
+        // The log in itself succeeded and its token is stored: say what is
+        // left behind (its server may simply be gone, as a restarted
+        // simulator is), and exit as a success.
+        let at = old.iam_url.as_deref().unwrap_or(neuroio::DEFAULT_IAM_URL);
+        let _ = writeln!(
+            io::stderr(),
+            "warning: logged in and stored the new token in profile {name}, but {which} at {} \
+             could not be deleted ({}); a temporary token expires on its own within 24 hours, \
+             or delete it with a token of that account",
+            terminal_safe(at),
+            failure.message
+        );
+    }
+    Ok(printed)
+}
+
+/// `neuroio login --token-file PATH`: stores a token the user already has,
+/// once `whoami` and the token's own record show that it works here.
+fn store_token(api: Settings, token_file: &Path) -> Result<(), Failure> {
+    let (name, path, _) = target_profile(&api)?;
+    store::check_writable(&path)?;
+    let key = read_token(Some(token_file))?;
+    let client = builder(&api, None)?.api_token(key.as_str()).build()?;
+    let me = client.whoami()?;
+    let Some(username) = me.username() else {
+        return Err(Failure::usage(
+            "the token is a space token, which has no user to log in as; a profile holds an \
+             account token: use it with --token-file on each command instead",
+        ));
+    };
+    let token = client.tokens().get(TokenRef::from(key.as_str()))?;
+    let user: neuroio::User = serde_json::from_value(json!({"username": username}))
+        .map_err(|e| Failure::failed(format!("cannot read the user: {e}")))?;
+    let printed = store_profile(&api, &name, &path, &client, &user, &token, false)?;
+    Ok(printed?)
+}
+
+/// The profile a login stores into (checked before anything is sent), its
+/// file, and the profiles the file holds now.
+fn target_profile(api: &Settings) -> Result<(String, PathBuf, Profiles), Failure> {
+    let path = Profiles::default_path().map_err(profile_failure)?;
+    let before = store::load_or_empty(&path).map_err(profile_failure)?;
+    let name = before
+        .chosen(api.profile.as_deref())
+        .map_err(profile_failure)?;
+    Ok((name, path, before))
+}
+
+/// Logs in at the URLs of the flags, the environment or `stored` (the
+/// profile being replaced), in that order.
+fn log_in(
+    api: &Settings,
+    username: &str,
+    password_file: Option<&Path>,
+    stored: Option<&Profile>,
+) -> Result<(neuroio::Client, Login), Failure> {
+    let password = PasswordSource {
+        file: password_file,
+        option: "--password-file",
+        name: "the password",
+        prompt: &format!("Password for {username}: "),
+    }
+    .read()?;
+    builder(api, stored)?
+        .login(username, password)
+        .map_err(|err| {
+            let login_failed = err.is_login_failed();
+            let mut failure = Failure::from(err);
+            if login_failed {
+                failure.code = 4;
+            }
+            failure
+        })
+}
+
+/// `neuroio login --no-store`: the new token, key included, on standard
+/// output.
+fn login_and_print(
+    api: Settings,
+    username: &str,
+    password_file: Option<&Path>,
+) -> Result<(), Failure> {
+    let (client, login) = log_in(&api, username, password_file, None)?;
+    let id = login.token.id;
+    deliver(
+        id,
+        printer(&api.clone().show_keys(true)).one(&login),
+        &format!("neuroio tokens delete {id}"),
+        |id| client.tokens().delete(TokenRef::from(id)),
+    )
+}
+
+/// `auth status`: what the profile and the file say, then what the API
+/// says of the token. When the API cannot be asked (the server is down,
+/// the token is refused), the local part is still shown, then the failure.
+fn status(args: Settings) -> Result<(), Failure> {
     let credentials = credentials(&args)?;
-    let client = builder(&args, credentials.profile.as_ref())?
-        .api_token(credentials.token.as_str())
-        .build()?;
+    let name = match &credentials.source {
+        Source::Profile { name, .. } => name.clone(),
+        _ => Profiles::selected(args.profile.as_deref()).map_err(profile_failure)?,
+    };
+    let stored = match &credentials.source {
+        Source::Profile { stored, .. } => Some(stored.as_ref()),
+        _ => None,
+    };
     // Where to get a working token depends on where this one came from:
     // only a profile's is replaced by logging in to it.
     let again = match &credentials.source {
-        Source::Profile { name, .. } => {
-            format!("log in again: neuroio login --username USER --profile {name}")
+        Source::Profile { name, stored, .. } => {
+            format!("log in again: {}", login_again(name, Some(stored)))
         }
         Source::Environment => "it came from NEUROIO_API_TOKEN: set that to a working token, \
              or unset it to use the profile `neuroio login` stores"
@@ -49,25 +372,6 @@ fn status(args: ApiArgs) -> Result<(), Failure> {
             path.display()
         ),
     };
-    let hint = |mut failure: Failure| {
-        if failure.code == 4 {
-            failure
-                .message
-                .push_str(&format!("\nthe API token was refused; {again}"));
-        }
-        failure
-    };
-    let me = client.whoami().map_err(|e| hint(e.into()))?;
-    let stored_id = match &credentials.source {
-        Source::Profile { stored, .. } => stored.token_id,
-        _ => None,
-    };
-    // The id when the profile knows it, so the key stays out of the path.
-    let which = match stored_id {
-        Some(id) => TokenRef::from(id),
-        None => TokenRef::from(credentials.token.as_str()),
-    };
-    let token = client.tokens().get(which).map_err(|e| hint(e.into()))?;
     let (from, file) = match &credentials.source {
         Source::TokenFile(path) => (
             format!("--token-file {}", path.display()),
@@ -79,7 +383,65 @@ fn status(args: ApiArgs) -> Result<(), Failure> {
             Some(path.display().to_string()),
         ),
     };
+    let out = printer(&args);
     let now = OffsetDateTime::now_utc();
+    let asked = (|| {
+        refuse_expired(&credentials.source)?;
+        let client = builder(&args, credentials.profile.as_ref())?
+            .api_token(credentials.token.as_str())
+            .build()?;
+        let me = client.whoami()?;
+        // The id when the profile knows it, so the key stays out of the path.
+        let which = match stored.and_then(|s| s.token_id) {
+            Some(id) => TokenRef::from(id),
+            None => TokenRef::from(credentials.token.as_str()),
+        };
+        let token = client.tokens().get(which)?;
+        Ok::<_, Failure>((me, token))
+    })();
+    let (me, token) = match asked {
+        Ok(answers) => answers,
+        Err(mut failure) => {
+            // What this machine knows, then why the API could not add to it.
+            let user = stored.and_then(|s| s.username.clone());
+            let expires = stored.and_then(|s| s.expires);
+            let shown = json!({
+                "profile": name,
+                "source": credentials.source.kind(),
+                "file": file,
+                "user": user.as_ref().map(|username| json!({"username": username})),
+                "space": null,
+                "token": stored.map(|s| json!({
+                    "id": s.token_id,
+                    "expires": s.expires.map(rfc3339),
+                })),
+                "checked": false,
+            });
+            let row = vec![
+                name.clone(),
+                from,
+                user.unwrap_or_else(|| "-".to_owned()),
+                stored
+                    .and_then(|s| s.token_id)
+                    .map_or_else(|| "-".to_owned(), |id| id.to_string()),
+                "-".to_owned(),
+                time_left(expires, stored.is_some_and(|s| s.token.is_some()), now),
+            ];
+            out.record(
+                &shown,
+                &[(
+                    &["PROFILE", "SOURCE", "USER", "TOKEN_ID", "KIND", "TIME_LEFT"],
+                    vec![row],
+                )],
+            )?;
+            if failure.code == 4 {
+                failure
+                    .message
+                    .push_str(&format!("\nthe API token was refused; {again}"));
+            }
+            return Err(failure);
+        }
+    };
     // The one shape of a token (without its key), and the time it has left.
     let mut shown_token = token_value(&token, false)?;
     if let Some(object) = shown_token.as_object_mut() {
@@ -97,6 +459,7 @@ fn status(args: ApiArgs) -> Result<(), Failure> {
         "user": me.username().map(|username| json!({"username": username})),
         "space": me.space(),
         "token": shown_token,
+        "checked": true,
     });
     let row = vec![
         name.clone(),
@@ -106,7 +469,7 @@ fn status(args: ApiArgs) -> Result<(), Failure> {
         kind(&token).to_owned(),
         time_left(token.expires, true, now),
     ];
-    Ok(printer(&args).record(
+    Ok(out.record(
         &shown,
         &[(
             &["PROFILE", "SOURCE", "USER", "TOKEN_ID", "KIND", "TIME_LEFT"],
@@ -117,27 +480,15 @@ fn status(args: ApiArgs) -> Result<(), Failure> {
 
 /// `auth token`: the key alone and a newline, from the same place every
 /// command takes it.
-fn token(args: &ApiArgs) -> Result<(), Failure> {
+fn token_command(args: &Settings) -> Result<(), Failure> {
     let credentials = credentials(args)?;
-    if let Source::Profile { name, stored, .. } = &credentials.source
-        && let Some(expires) = stored.expires
-        && expires <= OffsetDateTime::now_utc()
-    {
-        return Err(Failure {
-            code: 4,
-            message: format!(
-                "the token of profile {name} expired at {}; log in again: \
-                 neuroio login --username USER --profile {name}",
-                rfc3339(expires)
-            ),
-        });
-    }
+    refuse_expired(&credentials.source)?;
     Ok(write_stdout(format!("{}\n", credentials.token).as_bytes())?)
 }
 
 /// `auth logout`: deletes the profile's token on the server, then removes
 /// it from the file. The profile keeps its user and URLs.
-fn logout(args: &ApiArgs) -> Result<(), Failure> {
+fn logout(args: &Settings) -> Result<(), Failure> {
     let (name, profiles) = profiles(args)?;
     let profile = profiles.require(&name).map_err(profile_failure)?.clone();
     let out = printer(args);
@@ -182,10 +533,11 @@ fn logout(args: &ApiArgs) -> Result<(), Failure> {
     )?)
 }
 
-/// `auth list`: every profile, without keys.
-fn list(args: &ApiArgs) -> Result<(), Failure> {
+/// `auth list`: every profile, without keys; the one in use marked.
+fn list(args: &Settings) -> Result<(), Failure> {
     let path = Profiles::default_path().map_err(profile_failure)?;
     let profiles = store::load_or_empty(&path).map_err(profile_failure)?;
+    let in_use = profiles.chosen(None).ok();
     let now = OffsetDateTime::now_utc();
     let entries: Vec<(&str, &Profile)> = profiles.iter().collect();
     let shown: Vec<serde_json::Value> = entries
@@ -193,6 +545,7 @@ fn list(args: &ApiArgs) -> Result<(), Failure> {
         .map(|(name, p)| {
             json!({
                 "profile": name,
+                "current": in_use.as_deref() == Some(*name),
                 "username": p.username,
                 "iam_url": p.iam_url,
                 "api_url": p.api_url,
@@ -205,7 +558,13 @@ fn list(args: &ApiArgs) -> Result<(), Failure> {
     let rows = entries
         .iter()
         .map(|(name, p)| {
+            let mark = if in_use.as_deref() == Some(*name) {
+                "*"
+            } else {
+                ""
+            };
             vec![
+                mark.to_owned(),
                 (*name).to_owned(),
                 p.username.as_deref().unwrap_or("-").to_owned(),
                 p.iam_url
@@ -218,7 +577,31 @@ fn list(args: &ApiArgs) -> Result<(), Failure> {
         .collect();
     Ok(printer(args).record(
         &json!(shown),
-        &[(&["PROFILE", "USER", "IAM_URL", "TIME_LEFT"], rows)],
+        &[(
+            &["CURRENT", "PROFILE", "USER", "IAM_URL", "TIME_LEFT"],
+            rows,
+        )],
+    )?)
+}
+
+/// `auth switch NAME`: makes NAME the current profile, in the file.
+fn switch(name: &str, args: &Settings) -> Result<(), Failure> {
+    Profiles::check_name(name).map_err(profile_failure)?;
+    let path = Profiles::default_path().map_err(profile_failure)?;
+    let found = store::update(&path, |profiles| {
+        profiles.require(name)?;
+        profiles.set_current(Some(name))
+    })?;
+    found.map_err(profile_failure)?;
+    if std::env::var_os("NEUROIO_PROFILE").is_some_and(|value| !value.is_empty()) {
+        let _ = writeln!(
+            io::stderr(),
+            "note: NEUROIO_PROFILE is set, and wins over the current profile while it is"
+        );
+    }
+    Ok(printer(args).done(
+        &json!({"current_profile": name}),
+        &format!("the current profile is now {name}"),
     )?)
 }
 

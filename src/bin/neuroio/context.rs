@@ -15,24 +15,62 @@ use std::time::Duration;
 use neuroio::{Client, ClientBuilder, PageIter, Profile, ProfileError, Profiles};
 use serde::de::DeserializeOwned;
 
-use crate::args::ApiArgs;
 use crate::failure::Failure;
 use crate::input::read_token;
+use crate::options::Format;
 use crate::output::{Printer, Progress, WriteError, resolve_format, terminal_safe};
 
-/// What a command that talks to the API needs: its options (those after
-/// the subcommand over those before it), a client and a printer.
+/// The settings a command's options make: every option a command may
+/// take, each `None` (or `false`) where the command was not given it or
+/// does not take it. The defaults (from the library) are applied where the
+/// client is built.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub iam_url: Option<String>,
+    pub api_url: Option<String>,
+    pub allow_insecure_http: bool,
+    pub token_file: Option<PathBuf>,
+    pub timeout: Option<f64>,
+    pub retries: Option<u32>,
+    pub profile: Option<String>,
+    pub output: Option<Format>,
+    pub show_keys: bool,
+    pub verbose: bool,
+}
+
+impl Settings {
+    /// These settings with the API token read from `file`.
+    pub fn token_file(mut self, file: Option<PathBuf>) -> Self {
+        self.token_file = file;
+        self
+    }
+
+    /// These settings printing as `format`.
+    pub fn output(mut self, format: Option<Format>) -> Self {
+        self.output = format;
+        self
+    }
+
+    /// These settings showing the keys of existing tokens, or not.
+    pub fn show_keys(mut self, show: bool) -> Self {
+        self.show_keys = show;
+        self
+    }
+}
+
+/// What a command that talks to the API needs: its settings, a client and
+/// a printer.
 pub struct Api {
-    pub args: ApiArgs,
+    pub args: Settings,
     pub client: Client,
     pub out: Printer,
 }
 
 impl Api {
-    /// `args` are those given after the command, `top` those before it.
-    pub fn new(args: ApiArgs, top: ApiArgs) -> Result<Api, Failure> {
-        let args = args.or(top);
+    /// The client and printer of `args`.
+    pub fn new(args: Settings) -> Result<Api, Failure> {
         let credentials = credentials(&args)?;
+        refuse_expired(&credentials.source)?;
         let client = builder(&args, credentials.profile.as_ref())?
             .api_token(credentials.token)
             .build()?;
@@ -76,7 +114,7 @@ pub struct Credentials {
 }
 
 /// The token and profile by the precedence in this module's docs.
-pub fn credentials(api: &ApiArgs) -> Result<Credentials, Failure> {
+pub fn credentials(api: &Settings) -> Result<Credentials, Failure> {
     let named = api.profile.is_some()
         || std::env::var_os("NEUROIO_PROFILE").is_some_and(|name| !name.is_empty());
     let from_elsewhere = if let Some(path) = &api.token_file {
@@ -138,23 +176,54 @@ fn check_token(token: &str, source: &Source) -> Result<(), Failure> {
             format!("the API token in {} cannot be sent: {why}", path.display())
         }
         Source::Environment => format!("the API token in NEUROIO_API_TOKEN cannot be sent: {why}"),
-        Source::Profile { name, path, .. } => format!(
-            "the token of profile {name} in {} cannot be sent: {why}; log in again: \
-             neuroio login --username USER --profile {name}",
-            path.display()
+        Source::Profile { name, path, stored } => format!(
+            "the token of profile {name} in {} cannot be sent: {why}; log in again: {}",
+            path.display(),
+            login_again(name, Some(stored))
         ),
     }))
 }
 
 /// The selected profile's name and the credentials file, read and checked.
-pub fn profiles(api: &ApiArgs) -> Result<(String, Profiles), Failure> {
+pub fn profiles(api: &Settings) -> Result<(String, Profiles), Failure> {
     selected_profiles(api).map_err(profile_failure)
 }
 
-fn selected_profiles(api: &ApiArgs) -> Result<(String, Profiles), ProfileError> {
-    let name = Profiles::selected(api.profile.as_deref())?;
+fn selected_profiles(api: &Settings) -> Result<(String, Profiles), ProfileError> {
+    // The name given is checked before the file is read.
+    Profiles::selected(api.profile.as_deref())?;
     let profiles = Profiles::load(Profiles::default_path()?)?;
+    let name = profiles.chosen(api.profile.as_deref())?;
     Ok((name, profiles))
+}
+
+/// The command that logs in to profile `name` again, with its own user
+/// when the profile knows it.
+pub fn login_again(name: &str, profile: Option<&Profile>) -> String {
+    let user = profile
+        .and_then(|p| p.username.as_deref())
+        .map_or_else(|| "USER".to_owned(), terminal_safe);
+    format!("neuroio login --username {user} --profile {name}")
+}
+
+/// Refuses a profile's token that expired by this machine's clock, in one
+/// line that says how to log in again (exit 4): sending it would only be
+/// refused.
+pub fn refuse_expired(source: &Source) -> Result<(), Failure> {
+    if let Source::Profile { name, stored, .. } = source
+        && let Some(expires) = stored.expires
+        && expires <= time::OffsetDateTime::now_utc()
+    {
+        return Err(Failure {
+            code: 4,
+            message: format!(
+                "the token of profile {name} expired at {}; log in again: {}",
+                crate::output::rfc3339(expires),
+                login_again(name, Some(stored))
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A problem with the credentials file is one of configuration: exit 2.
@@ -162,20 +231,10 @@ pub fn profile_failure(err: ProfileError) -> Failure {
     Failure::usage(err.to_string())
 }
 
-/// Options for the API given to a command that does not talk to it are a
-/// mistake worth pointing out rather than ignoring.
-pub fn refuse_api_args(api: &ApiArgs, command: &str) -> Result<(), Failure> {
-    if api.any() {
-        return Err(Failure::usage(format!(
-            "the API options (--iam-url, --output, --timeout, ...) do not apply to `neuroio {command}`"
-        )));
-    }
-    Ok(())
-}
-
 /// A client builder with every API option but the token; URLs not given
 /// by flag or environment come from `profile`, else the defaults.
-pub fn builder(api: &ApiArgs, profile: Option<&Profile>) -> Result<ClientBuilder, Failure> {
+pub fn builder(api: &Settings, profile: Option<&Profile>) -> Result<ClientBuilder, Failure> {
+    crate::output::log_requests(api.verbose);
     let (stored_iam, stored_api) =
         profile.map_or((None, None), |p| (p.iam_url.as_ref(), p.api_url.as_ref()));
     let iam_url = url_setting(
@@ -236,7 +295,7 @@ fn url_setting(
     }
 }
 
-pub fn printer(api: &ApiArgs) -> Printer {
+pub fn printer(api: &Settings) -> Printer {
     Printer {
         format: resolve_format(api.output),
         show_keys: api.show_keys,
@@ -375,7 +434,7 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
-    use crate::args::Format;
+    use crate::options::Format;
 
     /// A server whose token list never ends: every page full of new ids.
     fn endless(server: &mut mockito::ServerGuard) -> mockito::Mock {

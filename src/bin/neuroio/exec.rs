@@ -23,9 +23,46 @@ use signal_hook::iterator::SignalsInfo;
 use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::low_level::siginfo::{Cause, Origin};
 
-use crate::args::ApiArgs;
+use clap::Args;
+
 use crate::context::Api;
 use crate::failure::Failure;
+use crate::options::{Connection, TokenSource};
+
+/// The exit codes of `neuroio exec`.
+pub const EXEC_EXIT_CODES: &str = "\
+Exit codes:
+  N      the command's own exit status
+  128+N  the command was killed by signal N; or neuroio passed signal N
+         (HUP, INT, QUIT, TERM) on to it, whatever it then returned; or
+         signal N called the run off before the command started
+  126    the command could not be run (not executable)
+  127    the command was not found
+  1      the token could not be deleted afterwards (when the command exited 0);
+         or, before the command ran, the API refused the request or failed
+  2      usage error: bad arguments, missing token, unusable configuration
+  3      network error or timeout: no answer from the API
+  4      authentication failed (401 or 403)";
+
+/// `neuroio exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The command to run, and its arguments.
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    command: Vec<OsString>,
+    #[command(flatten)]
+    connection: Connection,
+    #[command(flatten)]
+    token: TokenSource,
+}
+
+impl ExecArgs {
+    /// `neuroio exec -- CMD ...`.
+    pub fn run(self) -> Result<(), Failure> {
+        let settings = self.connection.settings().token_file(self.token.token_file);
+        exec(settings, &self.command)
+    }
+}
 
 /// The signals that end a command and that neuroio passes on to it, after
 /// which it still deletes the token.
@@ -33,21 +70,15 @@ const PASSED_ON: [i32; 4] = [SIGHUP, SIGINT, SIGQUIT, SIGTERM];
 
 type Signals = SignalsInfo<WithOrigin>;
 
-pub fn exec(args: ApiArgs, command: &[OsString]) -> Result<(), Failure> {
+fn exec(args: crate::context::Settings, command: &[OsString]) -> Result<(), Failure> {
     let Some((program, program_args)) = command.split_first() else {
         return Err(Failure::usage("no command to run"));
     };
-    // Given before `exec` (after it, the parser refuses them).
-    if args.output.is_some() || args.show_keys {
-        return Err(Failure::usage(
-            "--output and --show-keys do not apply to `neuroio exec`: it prints nothing of its own",
-        ));
-    }
     not_dumpable()?;
     // The token is read (from a prompt, a pipe or a file) before signals
     // are caught: until then a signal ends neuroio at once, and there is
     // nothing to delete yet.
-    let api = Api::new(args, ApiArgs::default())?;
+    let api = Api::new(args)?;
     let client = &api.client;
     // Caught from here until neuroio exits, so that they never end neuroio
     // before the token is deleted. (Caught, not blocked: the command

@@ -1,4 +1,4 @@
-//! Failures and the exit codes they map to (see `args::EXIT_CODES`).
+//! Failures and the exit codes they map to (see `options::EXIT_CODES`).
 
 use neuroio::{Error, TransportError, TransportErrorKind};
 
@@ -181,5 +181,88 @@ impl From<WriteError> for Failure {
             WriteError::Closed(_) => Failure::stdout_closed(),
             WriteError::Failed(message) => Failure::failed(message),
         }
+    }
+}
+
+/// The label of the tool's own error lines: `error` in bold red, as clap
+/// shows its own, when standard error is a terminal and `NO_COLOR` is not
+/// set; plain otherwise.
+pub fn error_label(terminal: bool) -> &'static str {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    if terminal && !no_color {
+        "\x1b[1m\x1b[31merror\x1b[0m"
+    } else {
+        "error"
+    }
+}
+
+/// A note for a usage error clap found, read off the command tree: where
+/// an option that this command does not take is taken (`--show-keys`, or
+/// an API option given before the command), and where a command that is
+/// not at this level is (`neuroio logout` is `neuroio auth logout`).
+pub fn usage_hint(err: &clap::Error, cli: &clap::Command) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    // Built, so that each command lists the options it inherits.
+    let mut cli = cli.clone();
+    cli.build();
+    let cli = &cli;
+    let named = |kind| match err.get(kind) {
+        Some(ContextValue::String(text)) => Some(text.clone()),
+        _ => None,
+    };
+    let mut paths = Vec::new();
+    match err.kind() {
+        ErrorKind::UnknownArgument => {
+            let given = named(ContextKind::InvalidArg)?;
+            let long = given.strip_prefix("--")?.split('=').next()?.to_owned();
+            commands_where(cli, "neuroio", &mut paths, &|cmd: &clap::Command| {
+                cmd.get_arguments()
+                    .any(|arg| arg.get_long() == Some(long.as_str()))
+            });
+            match paths.len() {
+                0 => None,
+                1..=8 => Some(format!(
+                    "note: --{long} is an option of: {}",
+                    quoted(&paths).join(", ")
+                )),
+                _ => Some(format!(
+                    "note: --{long} is an option of {} commands, given after the command, \
+                     as in `{} --{long} ...`",
+                    paths.len(),
+                    paths[0]
+                )),
+            }
+        }
+        ErrorKind::InvalidSubcommand => {
+            let given = named(ContextKind::InvalidSubcommand)?;
+            commands_where(cli, "neuroio", &mut paths, &|cmd: &clap::Command| {
+                cmd.get_name() == given || cmd.get_all_aliases().any(|alias| alias == given)
+            });
+            (!paths.is_empty())
+                .then(|| format!("note: did you mean {}?", quoted(&paths).join(" or ")))
+        }
+        _ => None,
+    }
+}
+
+fn quoted(paths: &[String]) -> Vec<String> {
+    paths.iter().map(|path| format!("`{path}`")).collect()
+}
+
+/// The paths (`neuroio tokens list`) of the commands below `cmd` for
+/// which `wanted` holds, depth first.
+fn commands_where(
+    cmd: &clap::Command,
+    path: &str,
+    found: &mut Vec<String>,
+    wanted: &dyn Fn(&clap::Command) -> bool,
+) {
+    for sub in cmd.get_subcommands().filter(|sub| sub.get_name() != "help") {
+        let sub_path = format!("{path} {}", sub.get_name());
+        // A leaf that takes it; a group's own options are its leaves' too.
+        if wanted(sub) && !sub.has_subcommands() {
+            found.push(sub_path.clone());
+        }
+        commands_where(sub, &sub_path, found, wanted);
     }
 }

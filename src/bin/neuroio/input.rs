@@ -6,8 +6,8 @@ use std::path::Path;
 
 use neuroio::{Password, TokenRef};
 
-use crate::args::TokenArg;
 use crate::failure::Failure;
+use crate::options::TokenArg;
 
 /// More than any token, key or password: a larger input is a mistake
 /// (`--token-file /dev/zero`), refused before it fills the memory.
@@ -34,6 +34,7 @@ pub fn read_token(file: Option<&Path>) -> Result<String, Failure> {
             let what = format!("the token file {}", path.display());
             let file = std::fs::File::open(path)
                 .map_err(|e| Failure::usage(format!("cannot read {what}: {e}")))?;
+            warn_if_shared(path, &file);
             read_capped(file, &what, "API token")?
         }
         None => match std::env::var("NEUROIO_API_TOKEN") {
@@ -50,6 +51,32 @@ pub fn read_token(file: Option<&Path>) -> Result<String, Failure> {
         return Err(Failure::usage("the API token is empty"));
     }
     Ok(token)
+}
+
+/// Warns when a token file that was opened can be read or changed by the
+/// group or others: the key in it is theirs too. (The credentials file is
+/// refused outright; a token file is the user's own choice, so it is only
+/// pointed out, with the command that fixes it.)
+fn warn_if_shared(path: &Path, file: &std::fs::File) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(metadata) = file.metadata() else {
+            return;
+        };
+        let mode = metadata.permissions().mode();
+        if metadata.is_file() && mode & 0o077 != 0 {
+            let shown = crate::output::terminal_safe(&path.display().to_string());
+            let _ = writeln!(
+                io::stderr(),
+                "warning: the token file {shown} can be read by others (mode {:o}); \
+                 make it private with: chmod 600 {shown}",
+                mode & 0o777
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, file);
 }
 
 impl TokenArg {
@@ -249,7 +276,7 @@ fn prompt(text: &str) -> Result<String, Failure> {
 /// Asks a person at a terminal to type `word` back to go ahead; false on
 /// anything else. `None` when standard input is not a terminal: nobody to
 /// ask.
-pub fn confirm(question: &str, word: &str) -> Result<Option<bool>, Failure> {
+fn confirm(question: &str, word: &str) -> Result<Option<bool>, Failure> {
     if !io::stdin().is_terminal() {
         return Ok(None);
     }
@@ -263,6 +290,23 @@ pub fn confirm(question: &str, word: &str) -> Result<Option<bool>, Failure> {
         .read_line(&mut line)
         .map_err(|e| Failure::usage(format!("cannot read the answer from the terminal: {e}")))?;
     Ok(Some(line.trim() == word))
+}
+
+/// Goes ahead when `yes` (`--yes` was given), or when a person at a
+/// terminal types `word` back after `question`. Otherwise refuses (exit 2)
+/// and deletes nothing: `refused` says what was refused without --yes, as
+/// in "refusing to delete space 5 without --yes".
+pub fn confirmed(yes: bool, question: &str, word: &str, refused: &str) -> Result<(), Failure> {
+    if yes {
+        return Ok(());
+    }
+    match confirm(question, word)? {
+        Some(true) => Ok(()),
+        Some(false) => Err(Failure::usage(format!(
+            "the answer was not {word}; nothing was deleted"
+        ))),
+        None => Err(Failure::usage(refused)),
+    }
 }
 
 /// Refuses two readers of standard input: `readers` pairs each option

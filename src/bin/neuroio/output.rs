@@ -2,10 +2,10 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use neuroio::{Login, Space, Token, Whoami};
+use neuroio::Token;
 use time::format_description::well_known::Rfc3339;
 
-use crate::args::Format;
+use crate::options::Format;
 
 /// The format to use: the one asked for, else a table for a person at a
 /// terminal and JSON for a program reading a pipe or file.
@@ -56,136 +56,103 @@ fn emit(line: &str) -> Result<(), WriteError> {
 /// A table's header and rows, for [`Printer::record`].
 pub type Table<'a> = (&'a [&'a str], Vec<Vec<String>>);
 
+/// How one kind of object prints: as a JSON object, and as a row of a
+/// table. A command family implements it for its own objects; the printer
+/// does the rest (one object, a list, JSON Lines, the columns).
+pub trait Render {
+    /// The table's column names.
+    fn header(view: &View) -> Vec<&'static str>;
+    /// One row, in the order of [`header`](Self::header). The printer
+    /// escapes every cell.
+    fn row(&self, view: &View) -> Vec<String>;
+    /// The object as JSON.
+    fn json(&self, view: &View) -> Result<serde_json::Value, WriteError>;
+}
+
+/// What a printed object may show besides its fields.
+#[derive(Clone, Copy, Debug)]
+pub struct View {
+    /// Whether token keys are shown.
+    pub keys: bool,
+    /// Whether a person reads it on a terminal: times then say how far
+    /// away they are too.
+    pub terminal: bool,
+    /// The time "how far away" is counted from.
+    pub now: time::OffsetDateTime,
+}
+
 pub struct Printer {
     pub format: Format,
     pub show_keys: bool,
 }
 
 impl Printer {
+    fn view(&self, keys: bool) -> View {
+        View {
+            keys,
+            terminal: self.format == Format::Table && io::stdout().is_terminal(),
+            now: time::OffsetDateTime::now_utc(),
+        }
+    }
+
     /// A token just made: its key is shown, since the caller has no other
     /// way to learn it.
     pub fn new_token(&self, token: &Token) -> Result<(), WriteError> {
-        let shown = Printer {
-            format: self.format,
-            show_keys: true,
-        };
-        shown.token(token)
+        self.print_one(token, &self.view(true))
     }
 
-    /// The answer of a login: the user and the new token, key included.
-    pub fn login(&self, login: &Login) -> Result<(), WriteError> {
+    /// One object.
+    pub fn one<T: Render>(&self, item: &T) -> Result<(), WriteError> {
+        self.print_one(item, &self.view(self.show_keys))
+    }
+
+    fn print_one<T: Render>(&self, item: &T, view: &View) -> Result<(), WriteError> {
         match self.format {
-            Format::Json | Format::Jsonl => {
-                // The token in the one shape every command prints.
-                let mut value = serde_json::to_value(login).map_err(json_failed)?;
-                if let Some(object) = value.as_object_mut() {
-                    object.insert("token".to_owned(), token_value(&login.token, true)?);
-                }
-                emit(&to_json(&value)?)
-            }
-            Format::Table => {
-                let (mut header, mut rows) =
-                    self.token_table(std::slice::from_ref(&login.token), true);
-                header.insert(0, "USER");
-                for row in &mut rows {
-                    row.insert(0, login.user.username.clone());
-                }
-                emit(&columns(&header, &rows))
-            }
+            Format::Json | Format::Jsonl => emit(&to_json(&item.json(view)?)?),
+            Format::Table => emit(&Self::table(std::slice::from_ref(item), view)),
         }
     }
 
-    /// Who the API token belongs to: every field the server sent.
-    pub fn whoami(&self, me: &Whoami) -> Result<(), WriteError> {
-        match self.format {
-            Format::Json | Format::Jsonl => emit(&to_json(me)?),
-            Format::Table => {
-                let mut header = vec!["USER", "SPACE_ID", "SPACE_NAME"];
-                let mut row = vec![
-                    me.username().unwrap_or("-").to_owned(),
-                    me.space()
-                        .map_or_else(|| "-".to_owned(), |s| s.id.to_string()),
-                    me.space()
-                        .map_or_else(|| "-".to_owned(), |s| s.name.clone()),
-                ];
-                for (name, value) in &me.extra {
-                    header.push(name);
-                    row.push(match value {
-                        serde_json::Value::String(text) => text.clone(),
-                        other => other.to_string(),
-                    });
-                }
-                let header: Vec<String> = header.iter().map(|h| h.to_uppercase()).collect();
-                let header: Vec<&str> = header.iter().map(String::as_str).collect();
-                emit(&columns(&header, &[row]))
-            }
-        }
-    }
-
-    pub fn token(&self, token: &Token) -> Result<(), WriteError> {
-        match self.format {
-            Format::Json | Format::Jsonl => emit(&self.json(token)?),
-            Format::Table => emit(&self.table(std::slice::from_ref(token))),
-        }
-    }
-
-    pub fn list(&self, tokens: &[Token]) -> Result<(), WriteError> {
+    /// A list of objects: a JSON array, one JSON object per line, or a
+    /// table.
+    pub fn list<T: Render>(&self, items: &[T]) -> Result<(), WriteError> {
+        let view = self.view(self.show_keys);
         match self.format {
             Format::Json => {
-                let values = tokens
+                let values = items
                     .iter()
-                    .map(|t| self.value(t))
+                    .map(|item| item.json(&view))
                     .collect::<Result<Vec<_>, _>>()?;
                 emit(&to_json(&values)?)
             }
-            Format::Jsonl => tokens.iter().try_for_each(|t| emit(&self.json(t)?)),
-            Format::Table => emit(&self.table(tokens)),
+            Format::Jsonl => items
+                .iter()
+                .try_for_each(|item| emit(&to_json(&item.json(&view)?)?)),
+            Format::Table => emit(&Self::table(items, &view)),
         }
     }
 
-    /// One space: every field the server sent.
-    pub fn space(&self, space: &Space) -> Result<(), WriteError> {
-        match self.format {
-            Format::Json | Format::Jsonl => emit(&to_json(space)?),
-            Format::Table => emit(&space_table(std::slice::from_ref(space))),
-        }
+    fn table<T: Render>(items: &[T], view: &View) -> String {
+        let rows: Vec<Vec<String>> = items.iter().map(|item| item.row(view)).collect();
+        columns(&T::header(view), &rows)
     }
 
-    /// Spaces, every field the server sent; in a table, the id and the
-    /// name, escaped.
-    pub fn spaces(&self, spaces: &[Space]) -> Result<(), WriteError> {
-        match self.format {
-            Format::Json => emit(&to_json(spaces)?),
-            Format::Jsonl => spaces.iter().try_for_each(|s| emit(&to_json(s)?)),
-            Format::Table => emit(&space_table(spaces)),
-        }
-    }
-
-    /// Whether tokens can be printed as they come, one page at a time.
+    /// Whether lists can be printed as they come, one page at a time.
     pub fn streams(&self) -> bool {
         self.format == Format::Jsonl
     }
 
-    /// A token as JSON, without its key unless keys are to be shown.
-    fn value(&self, token: &Token) -> Result<serde_json::Value, WriteError> {
-        token_value(token, self.show_keys)
-    }
-
-    fn json(&self, token: &Token) -> Result<String, WriteError> {
-        to_json(&self.value(token)?)
-    }
-
-    /// What a command did, in its one JSON shape (see [`Done`]).
-    pub fn done(&self, done: &Done) -> Result<(), WriteError> {
-        let summary = done.json();
+    /// What a command that prints no object did: `json` in a JSON format
+    /// (each command keeps one shape), else `line`, for a person.
+    pub fn done(&self, json: &serde_json::Value, line: &str) -> Result<(), WriteError> {
         match self.format {
-            Format::Json | Format::Jsonl => emit(&to_json(&summary)?),
-            Format::Table => emit(&done.line()),
+            Format::Json | Format::Jsonl => emit(&to_json(json)?),
+            Format::Table => emit(line),
         }
     }
 
-    /// A result that is not a token (a profile, an audit): `json` in a
-    /// JSON format, else each table, a blank line between them.
+    /// A result that is not a list of one kind (a profile, an audit):
+    /// `json` in a JSON format, else each table, a blank line between them.
     pub fn record(&self, json: &serde_json::Value, tables: &[Table]) -> Result<(), WriteError> {
         match self.format {
             Format::Json | Format::Jsonl => emit(&to_json(json)?),
@@ -198,53 +165,68 @@ impl Printer {
             ),
         }
     }
+}
 
-    /// Aligned columns, header first, without a final newline.
-    fn table(&self, tokens: &[Token]) -> String {
-        let (header, rows) = self.token_table(tokens, self.show_keys);
-        columns(&header, &rows)
-    }
-
-    /// The header and rows of a table of tokens.
-    fn token_table(&self, tokens: &[Token], keys: bool) -> (Vec<&'static str>, Vec<Vec<String>>) {
+/// A token: the one shape every command prints it in.
+impl Render for Token {
+    fn header(view: &View) -> Vec<&'static str> {
         let mut header = vec!["ID", "ACTIVE", "KIND", "CREATED", "EXPIRES"];
-        if keys {
+        if view.keys {
             header.push("KEY");
         }
-        let rows = tokens
-            .iter()
-            .map(|t| {
-                let mut row = vec![
-                    t.id.to_string(),
-                    // An expired token authenticates nothing, whatever
-                    // its flag says.
-                    if t.is_expired() {
-                        "expired".to_owned()
+        header
+    }
+
+    fn row(&self, view: &View) -> Vec<String> {
+        let mut row = vec![
+            self.id.to_string(),
+            // An expired token authenticates nothing, whatever its flag
+            // says.
+            if self.is_expired() {
+                "expired".to_owned()
+            } else {
+                self.is_active.to_string()
+            },
+            kind(self).to_owned(),
+            rfc3339(self.created),
+            self.expires.map_or_else(
+                || "never".to_owned(),
+                |expires| {
+                    if view.terminal {
+                        format!("{} ({})", rfc3339(expires), from_now(expires, view.now))
                     } else {
-                        t.is_active.to_string()
-                    },
-                    kind(t).to_owned(),
-                    rfc3339(t.created),
-                    t.expires.map_or_else(|| "never".to_owned(), rfc3339),
-                ];
-                if keys {
-                    row.push(t.key.secret().to_owned());
-                }
-                row
-            })
-            .collect();
-        (header, rows)
+                        rfc3339(expires)
+                    }
+                },
+            ),
+        ];
+        if view.keys {
+            row.push(self.key.secret().to_owned());
+        }
+        row
+    }
+
+    fn json(&self, view: &View) -> Result<serde_json::Value, WriteError> {
+        token_value(self, view.keys)
     }
 }
 
-/// A table of spaces: the id and the name ([`columns`] escapes the name,
-/// server text, so that it cannot drive the terminal).
-fn space_table(spaces: &[Space]) -> String {
-    let rows: Vec<Vec<String>> = spaces
-        .iter()
-        .map(|s| vec![s.id.to_string(), s.name.clone()])
-        .collect();
-    columns(&["ID", "NAME"], &rows)
+/// How far `at` is from `now`, for a person: "in 23h", "in 5m", "in 40s",
+/// "2h ago" (the largest whole unit).
+pub fn from_now(at: time::OffsetDateTime, now: time::OffsetDateTime) -> String {
+    let seconds = (at - now).whole_seconds();
+    let span = seconds.unsigned_abs();
+    let amount = match span {
+        0..60 => format!("{span}s"),
+        60..3_600 => format!("{}m", span / 60),
+        3_600..172_800 => format!("{}h", span / 3_600),
+        _ => format!("{}d", span / 86_400),
+    };
+    if seconds >= 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
 }
 
 /// `text` safe to show on a terminal: every control character (C0, DEL,
@@ -316,75 +298,6 @@ fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
         .join("\n")
 }
 
-/// What a command that prints no object did. Each has one JSON shape:
-///
-/// - `{"deleted": {"collection": "tokens", "id": 5}}` (`id` is null for a
-///   token named by its key, which is not printed; `collection` is
-///   `spaces` for `spaces delete`);
-/// - `{"deleted_all": {"collection": "tokens", "kind": "temporary"}}`
-///   (`kind`: `temporary`, `permanent` or `all`);
-/// - `{"password_changed": true, "tokens_reset": false}`.
-pub enum Done<'a> {
-    Deleted {
-        collection: &'a str,
-        id: Option<u64>,
-    },
-    DeletedAll {
-        collection: &'a str,
-        kind: &'a str,
-    },
-    PasswordChanged {
-        tokens_reset: bool,
-    },
-}
-
-impl Done<'_> {
-    fn json(&self) -> serde_json::Value {
-        match self {
-            Done::Deleted { collection, id } => {
-                serde_json::json!({"deleted": {"collection": collection, "id": id}})
-            }
-            Done::DeletedAll { collection, kind } => {
-                serde_json::json!({"deleted_all": {"collection": collection, "kind": kind}})
-            }
-            Done::PasswordChanged { tokens_reset } => {
-                serde_json::json!({"password_changed": true, "tokens_reset": tokens_reset})
-            }
-        }
-    }
-
-    /// The line a person reads.
-    fn line(&self) -> String {
-        match self {
-            Done::Deleted {
-                collection: "spaces",
-                id: Some(id),
-            } => format!("deleted space {id}"),
-            Done::Deleted {
-                collection,
-                id: Some(id),
-            } => format!("deleted {} {id}", item(collection)),
-            Done::Deleted {
-                collection,
-                id: None,
-            } => format!("deleted the {} with that key", item(collection)),
-            Done::DeletedAll { collection, kind } => {
-                format!("deleted {kind} {}s", item(collection))
-            }
-            Done::PasswordChanged { .. } => "password changed".to_owned(),
-        }
-    }
-}
-
-/// One item of a collection, for a person: "token" for `tokens`,
-/// "stream token" for `stream-tokens`.
-fn item(collection: &str) -> &'static str {
-    match collection {
-        "stream-tokens" => "stream token",
-        _ => "token",
-    }
-}
-
 /// A token in the one JSON shape every command prints: the API's fields
 /// (the key only when `key`), and `kind` (`temporary` or `permanent`) and
 /// `expired` (whether it has expired by this machine's clock).
@@ -409,13 +322,20 @@ pub fn kind(token: &Token) -> &'static str {
     }
 }
 
-fn json_failed(e: serde_json::Error) -> WriteError {
+pub fn json_failed(e: serde_json::Error) -> WriteError {
     WriteError::Failed(format!("cannot write the answer as JSON: {e}"))
 }
 
 /// `value` as JSON, with DEL and the C1 controls escaped as well (serde_json
 /// escapes only C0): a terminal acts on them too. They can only be inside
 /// strings, so the escaped text is the same JSON.
+/// `value` as a JSON value, for [`Render::json`].
+pub fn json_value<T: serde::Serialize + ?Sized>(
+    value: &T,
+) -> Result<serde_json::Value, WriteError> {
+    serde_json::to_value(value).map_err(json_failed)
+}
+
 fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, WriteError> {
     let json = serde_json::to_string(value).map_err(json_failed)?;
     Ok(json_escape_controls(&json))
@@ -436,8 +356,15 @@ fn json_escape_controls(json: &str) -> String {
         .collect()
 }
 
+/// A time for a person or a program, in UTC to the second:
+/// `2026-12-08T10:03:31Z`. (JSON keeps the API's own text, microseconds
+/// and offset included.)
 pub fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
+    let second = at
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(at);
+    second.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 
 /// Progress lines on standard error for a person watching a long command;
@@ -476,6 +403,37 @@ impl Progress {
             let _ = write!(io::stderr(), "\r{CLEAR_TO_END}");
         }
     }
+}
+
+/// Logs each request the library sends on standard error (`--verbose`, or
+/// `NEUROIO_LOG=debug`): the library's own lines only, which name the
+/// method, the route, the status, the time taken and any retry, and never a
+/// key. Each line is made [`terminal_safe`].
+pub fn log_requests(verbose: bool) {
+    let asked = verbose
+        || std::env::var("NEUROIO_LOG").is_ok_and(|level| level.eq_ignore_ascii_case("debug"));
+    if asked && log::set_logger(&StderrLog).is_ok() {
+        log::set_max_level(log::LevelFilter::Debug);
+    }
+}
+
+/// The logger of [`log_requests`].
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        // Not the transport's crates: they may print headers.
+        metadata.target().starts_with("neuroio")
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            let line = terminal_safe(&record.args().to_string());
+            let _ = writeln!(io::stderr(), "debug: {line}");
+        }
+    }
+
+    fn flush(&self) {}
 }
 
 /// Erases from the cursor to the end of the line (ECMA-48 EL).

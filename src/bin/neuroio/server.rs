@@ -5,10 +5,47 @@ use std::time::Duration;
 
 use neuroio::fake::FakeIam;
 
+use clap::Args;
+
 use crate::failure::Failure;
 use crate::output::write_stdout;
 
-pub fn fake_server(port: u16, temporary_lifetime: Option<Duration>) -> Result<(), Failure> {
+const FAKE_SERVER_EXIT_CODES: &str = "\
+Exit codes:
+  0  stopped by Ctrl-C or SIGTERM
+  1  the simulator failed
+  2  the port cannot be used (taken, or not allowed)";
+
+/// `neuroio fake-server`.
+#[derive(Debug, Args)]
+#[command(after_help = FAKE_SERVER_EXIT_CODES)]
+pub struct FakeServerArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// How long new temporary tokens live, in seconds [default: 86400].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_lifetime)]
+    temporary_lifetime: Option<Duration>,
+}
+
+impl FakeServerArgs {
+    /// `neuroio fake-server`.
+    pub fn run(self) -> Result<(), Failure> {
+        fake_server(self.port, self.temporary_lifetime)
+    }
+}
+
+fn parse_lifetime(raw: &str) -> Result<Duration, String> {
+    let seconds: f64 = raw
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number of seconds"))?;
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(lifetime) if !lifetime.is_zero() => Ok(lifetime),
+        _ => Err("give a number of seconds above 0".to_owned()),
+    }
+}
+
+fn fake_server(port: u16, temporary_lifetime: Option<Duration>) -> Result<(), Failure> {
     let (stop_tx, stop_rx) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = stop_tx.send(());

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use neuroio::{Profile, ProfileError, Profiles, TokenRef};
 
-use crate::args::ApiArgs;
+use crate::context::Settings;
 use crate::context::{builder, profile_failure};
 use crate::failure::Failure;
 
@@ -154,11 +154,11 @@ fn create_private_file(path: &Path) -> io::Result<File> {
 /// URLs, never those of flags or the environment), with the token itself.
 /// A token the server no longer knows or accepts (404, 401) is gone
 /// already.
-pub fn revoke(args: &ApiArgs, profile: &Profile) -> Result<(), Failure> {
+pub fn revoke(args: &Settings, profile: &Profile) -> Result<(), Failure> {
     let Some(token) = &profile.token else {
         return Ok(());
     };
-    let own = ApiArgs {
+    let own = Settings {
         iam_url: Some(
             profile
                 .iam_url

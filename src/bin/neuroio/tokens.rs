@@ -1,23 +1,211 @@
 //! `neuroio tokens` and `neuroio stream-tokens`: the commands every
-//! collection of tokens has, and `tokens rotate`.
+//! collection of tokens has, and `tokens rotate` and `tokens audit`.
+
+mod audit;
 
 use std::io::{self, Write};
 
+use clap::{ArgAction, Args, Subcommand};
 use neuroio::{Client, TokenRef, Tokens};
+use serde_json::json;
 
-use crate::args::{ApiArgs, CollectionCommand, TokensCommand};
 use crate::context::{Api, deliver, print_all};
 use crate::failure::Failure;
-use crate::input::{confirm, token_from_stdin};
-use crate::output::{Done, Printer, Progress};
+use crate::input::{confirmed, token_from_stdin};
+use crate::options::{ApiOptions, Page, SEE_TOP_HELP, ShowKeys, TokenArg, Yes, parse_time};
+use crate::output::{Printer, Progress};
+
+/// `neuroio tokens`.
+#[derive(Debug, Args)]
+pub struct TokensArgs {
+    #[command(flatten)]
+    api: ApiOptions,
+    #[command(subcommand)]
+    command: TokensCommand,
+}
+
+/// `neuroio stream-tokens`.
+#[derive(Debug, Args)]
+pub struct StreamTokensArgs {
+    #[command(flatten)]
+    api: ApiOptions,
+    #[command(subcommand)]
+    command: CollectionCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokensCommand {
+    #[command(flatten)]
+    Collection(CollectionCommand),
+    /// Create a new temporary token with the current one, check that it
+    /// works, and print it. The current token is left as it is.
+    #[command(after_help = SEE_TOP_HELP)]
+    Rotate,
+    /// Audit the account's tokens and stream tokens against the API's
+    /// advice (few permanent tokens, temporary ones rotated); changes
+    /// nothing. Findings: permanent-limit (4 or 5 of 5 used),
+    /// permanent-old, inactive (deactivated, not deleted), expired (still
+    /// listed), permanent-in-use (this command runs on a permanent token).
+    ///
+    /// Example, in a nightly cron job: neuroio tokens audit --fail
+    #[command(after_help = SEE_TOP_HELP)]
+    Audit {
+        /// Report permanent tokens older than this many days.
+        #[arg(long, value_name = "DAYS", default_value_t = 90)]
+        max_age: u32,
+        /// Audit as of this time (RFC 3339) instead of now.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        at: Option<time::OffsetDateTime>,
+        /// Exit 5 when there is any finding.
+        #[arg(long)]
+        fail: bool,
+    },
+}
+
+/// The operations every collection of tokens has.
+#[derive(Debug, Subcommand)]
+enum CollectionCommand {
+    /// Create a token: temporary (24 hours) unless --permanent.
+    #[command(after_help = SEE_TOP_HELP)]
+    Create {
+        /// Create a permanent token (at most 5 per account).
+        #[arg(long)]
+        permanent: bool,
+    },
+    /// List tokens, newest first.
+    #[command(after_help = SEE_TOP_HELP)]
+    List {
+        #[command(flatten)]
+        filter: Filter,
+        #[command(flatten)]
+        page: Page,
+        #[command(flatten)]
+        keys: ShowKeys,
+    },
+    /// Show one token (a number is taken as an id, anything else as a key).
+    #[command(after_help = SEE_TOP_HELP)]
+    Get {
+        #[command(flatten)]
+        token: TokenArg,
+        #[command(flatten)]
+        keys: ShowKeys,
+    },
+    /// Activate or deactivate a token (see also activate and deactivate).
+    #[command(after_help = SEE_TOP_HELP)]
+    Update {
+        #[command(flatten)]
+        token: TokenArg,
+        /// true to activate, false to deactivate.
+        #[arg(long, action = ArgAction::Set, value_name = "true|false")]
+        active: bool,
+        #[command(flatten)]
+        keys: ShowKeys,
+    },
+    /// Activate a token that was deactivated, and show it.
+    #[command(after_help = SEE_TOP_HELP)]
+    Activate {
+        #[command(flatten)]
+        token: TokenArg,
+        #[command(flatten)]
+        keys: ShowKeys,
+    },
+    /// Deactivate a token (it authenticates nothing until activated
+    /// again), and show it.
+    #[command(after_help = SEE_TOP_HELP)]
+    Deactivate {
+        #[command(flatten)]
+        token: TokenArg,
+        #[command(flatten)]
+        keys: ShowKeys,
+    },
+    /// Delete one token.
+    #[command(after_help = SEE_TOP_HELP)]
+    Delete {
+        #[command(flatten)]
+        token: TokenArg,
+    },
+    /// Delete many tokens at once. Without a filter this deletes every token
+    /// of the collection; for `tokens`, that includes the one this command
+    /// uses. On a terminal it asks first, unless --yes.
+    #[command(after_help = SEE_TOP_HELP)]
+    DeleteAll {
+        #[command(flatten)]
+        filter: Filter,
+        #[command(flatten)]
+        yes: Yes,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+struct Filter {
+    /// Only permanent tokens.
+    #[arg(long)]
+    permanent: bool,
+    /// Only temporary tokens.
+    #[arg(long)]
+    temporary: bool,
+}
+
+impl Filter {
+    fn permanent(&self) -> Option<bool> {
+        match (self.permanent, self.temporary) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+impl CollectionCommand {
+    /// Whether the command shows existing keys when asked to.
+    fn show_keys(&self) -> bool {
+        match self {
+            CollectionCommand::List { keys, .. }
+            | CollectionCommand::Get { keys, .. }
+            | CollectionCommand::Update { keys, .. }
+            | CollectionCommand::Activate { keys, .. }
+            | CollectionCommand::Deactivate { keys, .. } => keys.show_keys,
+            CollectionCommand::Create { .. }
+            | CollectionCommand::Delete { .. }
+            | CollectionCommand::DeleteAll { .. } => false,
+        }
+    }
+}
+
+impl TokensArgs {
+    /// `neuroio tokens ...`.
+    pub fn run(self) -> Result<(), Failure> {
+        let keys = match &self.command {
+            TokensCommand::Collection(command) => command.show_keys(),
+            _ => false,
+        };
+        let api = Api::new(self.api.settings().show_keys(keys))?;
+        match self.command {
+            TokensCommand::Collection(command) => {
+                collection(&Collection::tokens(&api.client), &command, &api)
+            }
+            TokensCommand::Rotate => rotate(&api.client, &api.out),
+            TokensCommand::Audit { max_age, at, fail } => audit::audit(&api, max_age, at, fail),
+        }
+    }
+}
+
+impl StreamTokensArgs {
+    /// `neuroio stream-tokens ...`.
+    pub fn run(self) -> Result<(), Failure> {
+        let api = Api::new(self.api.settings().show_keys(self.command.show_keys()))?;
+        collection(&Collection::stream_tokens(&api.client), &self.command, &api)
+    }
+}
 
 /// A collection of tokens and the CLI command that manages it. The library
 /// serves every collection through one type, [`neuroio::Tokens`], so one set
 /// of commands ([`collection`]) serves them all.
 ///
-/// Adding a collection: a variant of `args::Command` holding a
-/// `Group<CollectionCommand>`, and one arm in `run` that hands a
-/// `Collection` to `collection`.
+/// Adding a collection: an `Args` struct like [`StreamTokensArgs`] whose
+/// `run` hands a `Collection` to [`collection`], and its variant and arm in
+/// `main.rs`.
 struct Collection<'c> {
     tokens: Tokens<'c>,
     /// The CLI command, as in `neuroio tokens`.
@@ -85,24 +273,6 @@ impl Collection<'_> {
     }
 }
 
-/// `neuroio tokens ...`.
-pub fn tokens(command: &TokensCommand, api: &Api) -> Result<(), Failure> {
-    match command {
-        TokensCommand::Collection(command) => {
-            collection(&Collection::tokens(&api.client), command, api)
-        }
-        TokensCommand::Rotate => rotate(&api.client, &api.out),
-        TokensCommand::Audit { max_age, at, fail } => {
-            crate::audit::audit(api, *max_age, *at, *fail)
-        }
-    }
-}
-
-/// `neuroio stream-tokens ...`.
-pub fn stream_tokens(command: &CollectionCommand, api: &Api) -> Result<(), Failure> {
-    collection(&Collection::stream_tokens(&api.client), command, api)
-}
-
 /// The commands every collection of tokens has.
 fn collection(
     collection: &Collection<'_>,
@@ -111,7 +281,15 @@ fn collection(
 ) -> Result<(), Failure> {
     let tokens = &collection.tokens;
     let out = &api.out;
-    let api = &api.args;
+    let args = &api.args;
+    let show = |token_arg: &TokenArg, active: Option<bool>| -> Result<(), Failure> {
+        let (token_ref, id) = read_token_ref(token_arg, args.token_file.as_deref())?;
+        let answer = match active {
+            None => tokens.get(token_ref),
+            Some(active) => tokens.update(token_ref, active),
+        };
+        Ok(out.one(&answer.map_err(|e| collection.not_found(e, id))?)?)
+    };
     match command {
         CollectionCommand::Create { permanent } => {
             let token = tokens.create(*permanent)?;
@@ -120,34 +298,41 @@ fn collection(
                 tokens.delete(TokenRef::from(id))
             })
         }
-        CollectionCommand::List { filter, page } => {
+        CollectionCommand::List { filter, page, .. } => {
             if page.all {
                 let walk = tokens.iter(filter.permanent());
                 print_all(walk, page.walk_page_size(), "token", out, Printer::list)
             } else {
                 let listed = tokens.list(filter.permanent(), page.limit(), page.offset);
-                Ok(out.list(&listed.map_err(|e| collection.list_not_found(e))?)?)
+                let listed = listed.map_err(|e| collection.list_not_found(e))?;
+                out.list(&listed)?;
+                if listed.len() == page.limit() as usize {
+                    Progress::new().line(&format!(
+                        "more {}s may follow: --offset {} for the next page, or --all for every one",
+                        collection.item,
+                        u64::from(page.offset) + u64::from(page.limit())
+                    ));
+                }
+                Ok(())
             }
         }
-        CollectionCommand::Get { token } => {
-            let (token_ref, id) = read_token_ref(token, api)?;
-            let got = tokens.get(token_ref);
-            Ok(out.token(&got.map_err(|e| collection.not_found(e, id))?)?)
-        }
-        CollectionCommand::Update { token, active } => {
-            let (token_ref, id) = read_token_ref(token, api)?;
-            let updated = tokens.update(token_ref, *active);
-            Ok(out.token(&updated.map_err(|e| collection.not_found(e, id))?)?)
-        }
+        CollectionCommand::Get { token, .. } => show(token, None),
+        CollectionCommand::Update { token, active, .. } => show(token, Some(*active)),
+        CollectionCommand::Activate { token, .. } => show(token, Some(true)),
+        CollectionCommand::Deactivate { token, .. } => show(token, Some(false)),
         CollectionCommand::Delete { token } => {
-            let (token_ref, id) = read_token_ref(token, api)?;
+            let (token_ref, id) = read_token_ref(token, args.token_file.as_deref())?;
             tokens
                 .delete(token_ref)
                 .map_err(|e| collection.not_found(e, id))?;
-            Ok(out.done(&Done::Deleted {
-                collection: collection.command,
-                id,
-            })?)
+            let line = match id {
+                Some(id) => format!("deleted {} {id}", collection.item),
+                None => format!("deleted the {} with that key", collection.item),
+            };
+            Ok(out.done(
+                &json!({"deleted": {"collection": collection.command, "id": id}}),
+                &line,
+            )?)
         }
         CollectionCommand::DeleteAll { filter, yes } => {
             let permanent = filter.permanent();
@@ -161,23 +346,12 @@ fn collection(
             } else {
                 ""
             };
-            if !yes {
-                let question = format!("This deletes {scope} {}s{in_use}.", collection.item);
-                match confirm(&question, scope)? {
-                    Some(true) => {}
-                    Some(false) => {
-                        return Err(Failure::usage(format!(
-                            "the answer was not {scope}; nothing was deleted"
-                        )));
-                    }
-                    None => {
-                        return Err(Failure::usage(format!(
-                            "refusing to delete {scope} {}s without --yes{in_use}",
-                            collection.item
-                        )));
-                    }
-                }
-            }
+            let question = format!("This deletes {scope} {}s{in_use}.", collection.item);
+            let refused = format!(
+                "refusing to delete {scope} {}s without --yes{in_use}",
+                collection.item
+            );
+            confirmed(yes.yes, &question, scope, &refused)?;
             Progress::new().line(&format!("deleting {scope} {}s...", collection.item));
             tokens.delete_list(permanent)?;
             if permanent.is_none() && collection.authenticates {
@@ -186,19 +360,19 @@ fn collection(
                     "note: every token of the account was deleted, including the one this command used"
                 );
             }
-            Ok(out.done(&Done::DeletedAll {
-                collection: collection.command,
-                kind: scope,
-            })?)
+            Ok(out.done(
+                &json!({"deleted_all": {"collection": collection.command, "kind": scope}}),
+                &format!("deleted {scope} {}s", collection.item),
+            )?)
         }
     }
 }
 
 fn read_token_ref(
-    token: &crate::args::TokenArg,
-    api: &ApiArgs,
+    token: &TokenArg,
+    token_file: Option<&std::path::Path>,
 ) -> Result<(TokenRef, Option<u64>), Failure> {
-    if token.reads_stdin() && token_from_stdin(api.token_file.as_deref()) {
+    if token.reads_stdin() && token_from_stdin(token_file) {
         return Err(Failure::usage(
             "standard input cannot hold both the API token (--token-file -) and the key",
         ));

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::context::Api;
 use crate::failure::Failure;
-use crate::output::rfc3339;
+use crate::output::{Table, rfc3339};
 
 /// The exit code of `--fail` when there is a finding.
 const FINDINGS_EXIT_CODE: u8 = 5;
@@ -30,36 +30,40 @@ pub fn audit(
         api.client.tokens().audit(&policy)?,
         api.client.stream_tokens().audit(&policy)?,
     ];
-    api.out.record(
-        &as_json(&reports)?,
-        &[
-            (
-                &[
-                    "COLLECTION",
-                    "PERMANENT",
-                    "TEMPORARY",
-                    "INACTIVE",
-                    "EXPIRED",
-                ],
-                reports.iter().map(summary_row).collect(),
-            ),
-            (
-                &[
-                    "COLLECTION",
-                    "PERMANENT_ID",
-                    "ACTIVE",
-                    "CREATED",
-                    "AGE_DAYS",
-                ],
-                reports.iter().flat_map(permanent_rows).collect(),
-            ),
-            (
-                &["FINDING", "COLLECTION", "TOKEN_ID", "MESSAGE"],
-                reports.iter().flat_map(finding_rows).collect(),
-            ),
-        ],
-    )?;
     let findings: usize = reports.iter().map(|r| r.findings.len()).sum();
+    let mut tables: Vec<Table> = vec![
+        (
+            &[
+                "COLLECTION",
+                "PERMANENT",
+                "TEMPORARY",
+                "INACTIVE",
+                "EXPIRED",
+            ],
+            reports.iter().map(summary_row).collect(),
+        ),
+        (
+            &[
+                "COLLECTION",
+                "PERMANENT_ID",
+                "ACTIVE",
+                "CREATED",
+                "AGE_DAYS",
+            ],
+            reports.iter().flat_map(permanent_rows).collect(),
+        ),
+    ];
+    // A person is told in words that nothing was found, rather than shown
+    // an empty table.
+    tables.push(if findings == 0 {
+        (&["no findings"], Vec::new())
+    } else {
+        (
+            &["FINDING", "COLLECTION", "TOKEN_ID", "MESSAGE"],
+            reports.iter().flat_map(finding_rows).collect(),
+        )
+    });
+    api.out.record(&as_json(&reports)?, &tables)?;
     if fail && findings > 0 {
         return Err(Failure {
             code: FINDINGS_EXIT_CODE,
