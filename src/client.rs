@@ -1,7 +1,8 @@
 //! The client: the transport and the credentials behind an `Arc`, an
 //! accessor for each resource, and the short call that joins them: present
-//! the credential, send, and after a 401 for a working token replace it once
-//! and repeat.
+//! the credential, send, and after a 401 ask the credentials for a
+//! replacement (a token file's new key, a new working token) and repeat
+//! once.
 
 use std::fmt;
 use std::sync::Arc;
@@ -302,10 +303,11 @@ impl Client {
     }
 
     /// The API tokens this client sends now: the given one (a renewing
-    /// client's parent) and a renewing client's current working token.
+    /// client's parent, a token file's last good key) and a renewing
+    /// client's current working token.
     pub(crate) fn sent_keys(&self) -> [Option<TokenKey>; 2] {
         let credentials = &self.inner.credentials;
-        [credentials.api_token().cloned(), credentials.working_key()]
+        [credentials.api_token(), credentials.working_key()]
     }
 
     /// Sends `request` and decodes the JSON of a successful answer.
@@ -333,8 +335,9 @@ impl Client {
     }
 
     /// The short call: present the credential, send, and after a 401 for a
-    /// working token replace it once and repeat (nothing was done, so even
-    /// a create may be repeated).
+    /// credential that has a replacement (a token file's new key, a new
+    /// working token) repeat once with it (nothing was done, so even a
+    /// create may be repeated).
     fn send(&self, request: &Request<'_>) -> crate::Result<(Answer, Option<Presented<'_>>)> {
         let Inner {
             transport,
@@ -368,6 +371,7 @@ impl fmt::Debug for Client {
             .field("iam_url", &self.inner.transport.iam.configured)
             .field("api_url", &self.inner.transport.api.configured)
             .field("api_token", &self.inner.credentials.api_token())
+            .field("api_token_file", &self.inner.credentials.token_file())
             .field(
                 "renewing",
                 &matches!(self.inner.credentials, Credentials::Renewing(_)),
