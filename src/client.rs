@@ -275,6 +275,23 @@ impl Client {
         &self.inner.transport.api.configured
     }
 
+    /// The token file this client follows (see
+    /// [`ClientBuilder::api_token_file`](crate::ClientBuilder::api_token_file)),
+    /// as given; `None` for a client with a fixed or renewing token.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("neuroio-doc-path-{}.token", std::process::id()));
+    /// std::fs::write(&path, "my-api-token\n")?;
+    /// let client = neuroio::Client::builder().api_token_file(&path).build()?;
+    /// assert_eq!(client.api_token_file(), Some(path.as_path()));
+    /// assert_eq!(neuroio::Client::new("my-api-token")?.api_token_file(), None);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn api_token_file(&self) -> Option<&std::path::Path> {
+        self.inner.credentials.token_file()
+    }
+
     /// Ends a renewing client's work: waits for a mint in flight and for
     /// tidying in progress, then deletes every token it minted that is
     /// still live (the working token, a token minted during the close, and

@@ -386,6 +386,7 @@ fn the_last_of_api_token_and_api_token_file_counts_and_renewing_is_refused() {
         .build()
         .unwrap();
     assert!(format!("{client:?}").contains("api_token_file: None"));
+    assert_eq!(client.api_token_file(), None);
     let result = Client::builder()
         .api_token("abcd")
         .api_token_file(&path)
@@ -413,6 +414,7 @@ fn the_last_of_api_token_and_api_token_file_counts_and_renewing_is_refused() {
     // Debug names the file, never its key.
     let builder = Client::builder().api_token_file(&path);
     let client = builder.clone().build().unwrap();
+    assert_eq!(client.api_token_file(), Some(path.as_path()));
     for shown in [format!("{builder:?}"), format!("{client:?} {client:#?}")] {
         assert!(shown.contains(&path.display().to_string()), "{shown}");
         assert!(!shown.contains(KEY_A), "{shown}");
