@@ -241,8 +241,8 @@ impl ClientBuilder {
     }
 
     /// Sends every call with the API token in the file at `path`, and
-    /// follows the file as another program replaces it: a token agent,
-    /// `neuroio exec --rotate`, a Kubernetes projected volume. A job can
+    /// follows the file as another program replaces it: a token agent, a
+    /// sidecar, a Kubernetes projected volume. A job can
     /// then run for days on temporary tokens with no code of its own for
     /// rotation. Instead of [`api_token`](Self::api_token); of the two,
     /// the one given last counts.

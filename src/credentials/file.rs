@@ -1,6 +1,6 @@
 //! A credential that follows a token file: the key another program keeps
-//! in a file and replaces as it rotates (a token agent, a job started by
-//! `neuroio exec --rotate`, a Kubernetes projected volume).
+//! in a file and replaces as it rotates (a token agent, a sidecar, a
+//! Kubernetes projected volume).
 //!
 //! The file is read when the client is built, and a file that gives no key
 //! then is a [`ConfigError::TokenFile`]. From then on, at most once per
