@@ -1,7 +1,8 @@
 //! The client: the transport and the credentials behind an `Arc`, an
 //! accessor for each resource, and the short call that joins them: present
-//! the credential, send, and after a 401 for a working token replace it once
-//! and repeat.
+//! the credential, send, and after a 401 ask the credentials for a
+//! replacement (a token file's new key, a new working token) and repeat
+//! once.
 
 use std::fmt;
 use std::sync::Arc;
@@ -274,6 +275,23 @@ impl Client {
         &self.inner.transport.api.configured
     }
 
+    /// The token file this client follows (see
+    /// [`ClientBuilder::api_token_file`](crate::ClientBuilder::api_token_file)),
+    /// as given; `None` for a client with a fixed or renewing token.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("neuroio-doc-path-{}.token", std::process::id()));
+    /// std::fs::write(&path, "my-api-token\n")?;
+    /// let client = neuroio::Client::builder().api_token_file(&path).build()?;
+    /// assert_eq!(client.api_token_file(), Some(path.as_path()));
+    /// assert_eq!(neuroio::Client::new("my-api-token")?.api_token_file(), None);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn api_token_file(&self) -> Option<&std::path::Path> {
+        self.inner.credentials.token_file()
+    }
+
     /// Ends a renewing client's work: waits for a mint in flight and for
     /// tidying in progress, then deletes every token it minted that is
     /// still live (the working token, a token minted during the close, and
@@ -302,10 +320,11 @@ impl Client {
     }
 
     /// The API tokens this client sends now: the given one (a renewing
-    /// client's parent) and a renewing client's current working token.
+    /// client's parent, a token file's last good key) and a renewing
+    /// client's current working token.
     pub(crate) fn sent_keys(&self) -> [Option<TokenKey>; 2] {
         let credentials = &self.inner.credentials;
-        [credentials.api_token().cloned(), credentials.working_key()]
+        [credentials.api_token(), credentials.working_key()]
     }
 
     /// Sends `request` and decodes the JSON of a successful answer.
@@ -333,8 +352,9 @@ impl Client {
     }
 
     /// The short call: present the credential, send, and after a 401 for a
-    /// working token replace it once and repeat (nothing was done, so even
-    /// a create may be repeated).
+    /// credential that has a replacement (a token file's new key, a new
+    /// working token) repeat once with it (nothing was done, so even a
+    /// create may be repeated).
     fn send(&self, request: &Request<'_>) -> crate::Result<(Answer, Option<Presented<'_>>)> {
         let Inner {
             transport,
@@ -368,6 +388,7 @@ impl fmt::Debug for Client {
             .field("iam_url", &self.inner.transport.iam.configured)
             .field("api_url", &self.inner.transport.api.configured)
             .field("api_token", &self.inner.credentials.api_token())
+            .field("api_token_file", &self.inner.credentials.token_file())
             .field(
                 "renewing",
                 &matches!(self.inner.credentials, Credentials::Renewing(_)),

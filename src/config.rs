@@ -3,11 +3,13 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ureq::http;
 
 use crate::client::{Client, Inner};
+use crate::credentials::file::{RECHECK, TokenFile};
 use crate::credentials::renewing::Renewer;
 use crate::credentials::{Credential, Credentials};
 use crate::error::{ConfigError, Error};
@@ -89,6 +91,7 @@ impl Settings {
 #[must_use = "a builder does nothing until build() is called"]
 pub struct ClientBuilder {
     pub(crate) api_token: Option<TokenKey>,
+    pub(crate) api_token_file: Option<PathBuf>,
     pub(crate) iam_url: String,
     pub(crate) api_url: String,
     pub(crate) settings: Settings,
@@ -99,6 +102,7 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         ClientBuilder {
             api_token: None,
+            api_token_file: None,
             iam_url: DEFAULT_IAM_URL.to_owned(),
             api_url: DEFAULT_API_URL.to_owned(),
             settings: Settings {
@@ -130,8 +134,16 @@ fn url_from_env(name: &'static str) -> Result<Option<String>, ConfigError> {
 }
 
 impl ClientBuilder {
-    /// A builder filled from `NEUROIO_API_TOKEN` and, when set,
-    /// `NEUROIO_IAM_URL` and `NEUROIO_API_URL`; further settings can follow.
+    /// A builder filled from the environment: the API token from the file
+    /// named by `NEUROIO_API_TOKEN_FILE` (see
+    /// [`api_token_file`](Self::api_token_file)), else from
+    /// `NEUROIO_API_TOKEN`; and, when set, `NEUROIO_IAM_URL` and
+    /// `NEUROIO_API_URL`. Further settings can follow.
+    ///
+    /// `NEUROIO_API_TOKEN_FILE` wins when both token variables are set: a
+    /// token file is what a rotating writer keeps current, while a token in
+    /// the environment is frozen when the process starts. Set to an empty
+    /// value, it counts as unset. The file itself is read by `build`.
     ///
     /// ```no_run
     /// let client = neuroio::ClientBuilder::from_env()?
@@ -141,6 +153,9 @@ impl ClientBuilder {
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn from_env() -> crate::Result<ClientBuilder> {
+        if let Some(path) = std::env::var_os("NEUROIO_API_TOKEN_FILE").filter(|p| !p.is_empty()) {
+            return Ok(ClientBuilder::from_env_urls()?.api_token_file(path));
+        }
         let token = match std::env::var("NEUROIO_API_TOKEN") {
             Ok(token) => token,
             Err(std::env::VarError::NotPresent) => return Err(ConfigError::MissingApiToken.into()),
@@ -211,7 +226,9 @@ impl ClientBuilder {
     /// a `&str`, `String`, `&String` or [`TokenKey`] (such as a new token's
     /// `key`).
     ///
-    /// Required; `build` fails without one.
+    /// Required, or a token file instead
+    /// ([`api_token_file`](Self::api_token_file)); `build` fails without
+    /// either. Of the two, the one given last counts.
     ///
     /// ```
     /// let builder = neuroio::Client::builder().api_token("my-api-token");
@@ -219,6 +236,62 @@ impl ClientBuilder {
     /// ```
     pub fn api_token(mut self, api_token: impl Into<TokenKey>) -> Self {
         self.api_token = Some(api_token.into());
+        self.api_token_file = None;
+        self
+    }
+
+    /// Sends every call with the API token in the file at `path`, and
+    /// follows the file as another program replaces it: a token agent, a
+    /// sidecar, a Kubernetes projected volume. A job can
+    /// then run for days on temporary tokens with no code of its own for
+    /// rotation. Instead of [`api_token`](Self::api_token); of the two,
+    /// the one given last counts.
+    ///
+    /// The file holds the key alone (surrounding whitespace, such as a
+    /// trailing newline, is ignored), or the token agent's JSON
+    /// `{"id": 17, "key": "...", "expires": "..."}` (recognised by its
+    /// leading `{`; only `key` is used, `id` names the token in logs). It
+    /// may hold at most [`MAX_TOKEN_FILE_BYTES`](crate::MAX_TOKEN_FILE_BYTES).
+    ///
+    /// - `build` reads the file. A file that is missing, empty, too large,
+    ///   not a regular file, unreadable or without a key that can be sent
+    ///   is an [`Error::Config`] with [`ConfigError::TokenFile`], which
+    ///   names the path, says what is wrong
+    ///   ([`TokenFileErrorKind`](crate::TokenFileErrorKind)) and what to do.
+    /// - At most once a second, one call looks at the file's size,
+    ///   modification time and (on Unix) inode and change time, without
+    ///   reading it, and reads it again when they changed; other calls do
+    ///   not wait for it. A new key is used from the next call on.
+    /// - After a 401, the call reads the file once more (whatever it looks
+    ///   like) and, if the key changed, repeats itself once with the new
+    ///   key; otherwise it returns the 401. So a call sent with a key
+    ///   deleted a moment before the next look still succeeds.
+    /// - A read that fails once the client is built (the file missing,
+    ///   empty, too large or half-written during a rotation) keeps the last
+    ///   good key, logs why at `debug` level, and tries again at the next
+    ///   look: calls never fail because of the file itself. If that key
+    ///   stops working, calls get the API's 401.
+    ///
+    /// Write the file atomically (a temporary file in the same folder,
+    /// then a rename over the token file) so that a reader sees the old
+    /// key or the new one, and delete the old token only after a grace
+    /// period of more than a second. A token-file client does not renew:
+    /// with [`renewing`](Self::renewing) too, `build` fails.
+    ///
+    /// Defaults to none: the token comes from [`api_token`](Self::api_token).
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("neuroio-doc-{}.token", std::process::id()));
+    /// std::fs::write(&path, "my-api-token\n")?; // the agent's job, in real life
+    /// let client = neuroio::Client::builder().api_token_file(&path).build()?;
+    /// // ... calls from as many threads as you like, for days ...
+    /// # drop(client);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn api_token_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.api_token_file = Some(path.into());
+        self.api_token = None;
         self
     }
 
@@ -469,23 +542,40 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the settings and builds the client. Sends nothing.
+    /// Checks the settings and builds the client. Sends nothing; reads the
+    /// token file, when one is given.
     ///
-    /// Fails with [`Error::Config`] for a missing or malformed API token or
-    /// an unusable URL.
+    /// Fails with [`Error::Config`] for a missing or malformed API token, a
+    /// token file that gives no key ([`ConfigError::TokenFile`]), or an
+    /// unusable URL or setting.
     ///
     /// ```
     /// let err = neuroio::Client::builder().api_token("has space").build().unwrap_err();
     /// assert!(err.to_string().contains("whitespace"));
     /// ```
     pub fn build(self) -> crate::Result<Client> {
-        let token = self.api_token.clone().ok_or(ConfigError::MissingApiToken)?;
-        let credential = Credential::new(token)?;
-        let mut client = self.connect()?;
-        client.credentials = match self.renew_before {
-            Some(before) => Credentials::Renewing(Renewer::new(credential, before)),
-            None => Credentials::Fixed(credential),
+        let credentials = match (&self.api_token_file, &self.api_token) {
+            (Some(_), _) if self.renew_before.is_some() => {
+                return Err(ConfigError::InvalidSetting {
+                    name: "renewing",
+                    reason: "a client that follows a token file does not renew (the file's \
+                             writer rotates the token); give renewing or api_token_file, not both"
+                        .to_owned(),
+                }
+                .into());
+            }
+            (Some(path), _) => Credentials::File(TokenFile::open(path.clone(), RECHECK)?),
+            (None, None) => return Err(ConfigError::MissingApiToken.into()),
+            (None, Some(token)) => {
+                let credential = Credential::new(token.clone())?;
+                match self.renew_before {
+                    Some(before) => Credentials::Renewing(Renewer::new(credential, before)),
+                    None => Credentials::Fixed(credential),
+                }
+            }
         };
+        let mut client = self.connect()?;
+        client.credentials = credentials;
         Ok(Client::from_inner(client))
     }
 
@@ -519,6 +609,7 @@ impl fmt::Debug for ClientBuilder {
             .field("iam_url", &shown_url(&self.iam_url))
             .field("api_url", &shown_url(&self.api_url))
             .field("api_token", &self.api_token)
+            .field("api_token_file", &self.api_token_file)
             .field("settings", &self.settings)
             .field("renew_before", &self.renew_before)
             .finish()

@@ -17,7 +17,7 @@ mod secret;
 mod token_ref;
 // The one request path: request, retry, classification, redaction, resolver.
 mod transport;
-// What calls are sent with: a fixed token, or a renewing one.
+// What calls are sent with: a fixed token, a token file, or a renewing one.
 mod credentials;
 // The client, its configuration, and the short call that joins the layers.
 mod client;
@@ -57,8 +57,8 @@ pub use credentials::profile::{
     CREDENTIALS_FILE, DEFAULT_PROFILE, MAX_CREDENTIALS_BYTES, Profile, ProfileError, Profiles,
 };
 pub use error::{
-    ApiError, ConfigError, DecodeError, Error, FieldError, RenewalError, TransportError,
-    TransportErrorKind,
+    ApiError, ConfigError, DecodeError, Error, FieldError, MAX_TOKEN_FILE_BYTES, RenewalError,
+    TokenFileErrorKind, TransportError, TransportErrorKind,
 };
 pub use model::{Login, Space, Token, User, Whoami};
 pub use secret::{Password, TokenKey};

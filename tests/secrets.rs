@@ -79,6 +79,39 @@ fn secrets_never_leak_into_debug_display_or_logs() {
     fake.inject(Fault::Delay(Duration::from_secs(5)), 3);
     show_err(root.tokens().get(temporary.key.secret()).unwrap_err()); // timeouts
     fake.clear_faults();
+    // A client following a token file, through a broken file (kept the
+    // last good key), a rotation met by a 401 (read again, repeated) and a
+    // 401 with the file unchanged.
+    let folder = std::env::temp_dir().join(format!("neuroio-secrets-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let token_file = folder.join("api.token");
+    let publish = |text: &str| {
+        std::fs::write(folder.join("api.token.tmp"), text).unwrap();
+        std::fs::rename(folder.join("api.token.tmp"), &token_file).unwrap();
+    };
+    let file_first = root.tokens().create(false).unwrap();
+    let file_second = root.tokens().create(false).unwrap();
+    publish(&format!("{}\n", file_first.key.secret()));
+    let following = Client::builder()
+        .api_token_file(&token_file)
+        .iam_url(fake.url())
+        .build()
+        .unwrap();
+    following.whoami().unwrap();
+    publish(&format!("{{\"key\": \"{}", file_second.key.secret()));
+    std::thread::sleep(Duration::from_millis(1100));
+    following.whoami().unwrap(); // the broken file is logged, the last key kept
+    publish(&format!(
+        "{{\"id\": {}, \"key\": \"{}\"}}",
+        file_second.id,
+        file_second.key.secret()
+    ));
+    assert!(fake.revoke(file_first.key.secret()));
+    following.whoami().unwrap(); // 401, read again, repeated
+    assert!(fake.revoke(file_second.key.secret()));
+    show_err(following.whoami().unwrap_err()); // 401, file unchanged
+    std::fs::remove_dir_all(&folder).unwrap();
+
     // A renewing client through a failed mint, a token born expired, a
     // revoked working token and a close that cannot delete.
     let renewing = Client::builder()
@@ -118,6 +151,7 @@ fn secrets_never_leak_into_debug_display_or_logs() {
     fake.clear_faults();
     shown.push(format!("{renewing:?}"));
 
+    shown.push(format!("{following:?}"));
     let (rotated, rotated_token) = root.rotate().unwrap();
     shown.push(format!(
         "{rotated:?} {rotated_token:?} {:?}",
@@ -159,12 +193,28 @@ fn secrets_never_leak_into_debug_display_or_logs() {
         logged.iter().any(|l| l.contains("renewing: ")),
         "{logged:#?}"
     );
+    for said in [
+        "calls go on with the key read before",
+        &format!("read a new key (token {})", file_second.id),
+    ] {
+        assert!(
+            logged.iter().any(
+                |l| l.starts_with("DEBUG neuroio::credentials::file: token file ")
+                    && l.contains(said)
+            ),
+            "{said}: {logged:#?}"
+        );
+    }
 
     let everything = [shown, logged].concat().join("\n");
     let working = [first_working.as_str(), second_working.as_str()];
     for secret in secrets
         .iter()
-        .chain([&rotated_token.key.secret()])
+        .chain([
+            &rotated_token.key.secret(),
+            &file_first.key.secret(),
+            &file_second.key.secret(),
+        ])
         .chain(&working)
     {
         assert!(

@@ -1,5 +1,6 @@
-//! Credentials: what a client sends its calls with (a fixed token, or a
-//! working token minted and renewed with a parent). This layer tells the
+//! Credentials: what a client sends its calls with (a fixed token, the key
+//! of a token file another program rotates, or a working token minted and
+//! renewed with a parent). This layer tells the
 //! request path which header to send, what to do after a 401, which keys to
 //! scrub, and how to close; it mints and deletes through the transport with
 //! requests of its own.
@@ -11,10 +12,12 @@ use crate::error::{ConfigError, Error};
 use crate::transport::request::{Answer, Auth};
 use crate::transport::{Host, Transport};
 
+pub(crate) mod file;
 pub(crate) mod fixed;
 pub(crate) mod profile;
 pub(crate) mod renewing;
 
+use file::TokenFile;
 pub(crate) use fixed::Credential;
 use renewing::{Renewer, Working};
 
@@ -24,6 +27,8 @@ pub(crate) enum Credentials {
     Anonymous,
     /// One API token.
     Fixed(Credential),
+    /// The key in a token file, read again when the file changes.
+    File(TokenFile),
     /// A working token minted and renewed with a parent token.
     Renewing(Renewer),
 }
@@ -32,6 +37,12 @@ pub(crate) enum Credentials {
 /// length of the call, which keeps it from being deleted under the call.
 pub(crate) enum Presented<'c> {
     Fixed(&'c Credential),
+    /// A token file's key; after a 401, also the key refused, still
+    /// blanked out of the repeat's answer.
+    File {
+        credential: Arc<Credential>,
+        refused: Option<Arc<Credential>>,
+    },
     Working {
         working: Arc<Working>,
         parent: &'c Credential,
@@ -46,6 +57,16 @@ impl Presented<'_> {
                 header: &credential.header,
                 keys: [credential.key.secret(), ""],
             },
+            Presented::File {
+                credential,
+                refused,
+            } => Auth {
+                header: &credential.header,
+                keys: [
+                    credential.key.secret(),
+                    refused.as_ref().map_or("", |r| r.key.secret()),
+                ],
+            },
             Presented::Working { working, parent } => Auth {
                 header: &working.credential.header,
                 keys: [working.credential.key.secret(), parent.key.secret()],
@@ -55,11 +76,16 @@ impl Presented<'_> {
 }
 
 impl Credentials {
-    /// The credential for the next call: the fixed token, or the renewing
-    /// client's working token (minted or renewed first when due).
+    /// The credential for the next call: the fixed token, the token
+    /// file's key (read again first when the file changed), or the
+    /// renewing client's working token (minted or renewed first when due).
     pub(crate) fn present(&self, transport: &Transport) -> crate::Result<Presented<'_>> {
         match self {
             Credentials::Fixed(credential) => Ok(Presented::Fixed(credential)),
+            Credentials::File(file) => Ok(Presented::File {
+                credential: file.current(),
+                refused: None,
+            }),
             Credentials::Renewing(renewer) => Ok(Presented::Working {
                 working: renewer.working(transport)?,
                 parent: renewer.parent(),
@@ -97,8 +123,9 @@ impl Credentials {
     }
 
     /// After a 401 from `host` for `presented`: the credential to repeat
-    /// the call with once, if there is one. A fixed token has none; a
-    /// working token that had worked on that host and been in use a while
+    /// the call with once, if there is one. A fixed token has none; a token
+    /// file is read again, and its key is one if it changed; a working
+    /// token that had worked on that host and been in use a while
     /// (a quarter of its lifetime, at most 30 s) is replaced (unless the
     /// client is backing off after failed mints, or closed); one that never
     /// worked there, or was refused sooner, counts as a failed mint, and
@@ -109,6 +136,14 @@ impl Credentials {
         host: Host,
         presented: &Presented<'c>,
     ) -> crate::Result<Option<Presented<'c>>> {
+        if let (Credentials::File(file), Presented::File { credential, .. }) = (self, presented) {
+            return Ok(file
+                .after_refusal(credential)
+                .map(|replacement| Presented::File {
+                    credential: replacement,
+                    refused: Some(Arc::clone(credential)),
+                }));
+        }
         let (Credentials::Renewing(renewer), Presented::Working { working, parent }) =
             (self, presented)
         else {
@@ -132,7 +167,7 @@ impl Credentials {
     ) -> crate::Result<()> {
         match self {
             Credentials::Renewing(renewer) => renewer.close(transport, deadline),
-            Credentials::Anonymous | Credentials::Fixed(_) => Ok(()),
+            Credentials::Anonymous | Credentials::Fixed(_) | Credentials::File(_) => Ok(()),
         }
     }
 
@@ -140,16 +175,26 @@ impl Credentials {
     pub(crate) fn working_key(&self) -> Option<crate::TokenKey> {
         match self {
             Credentials::Renewing(renewer) => renewer.working_key(),
-            Credentials::Anonymous | Credentials::Fixed(_) => None,
+            Credentials::Anonymous | Credentials::Fixed(_) | Credentials::File(_) => None,
         }
     }
 
-    /// The API token given to the builder (the parent of a renewing client).
-    pub(crate) fn api_token(&self) -> Option<&crate::TokenKey> {
+    /// The API token given to the builder (the parent of a renewing
+    /// client), or the last good key of a token file.
+    pub(crate) fn api_token(&self) -> Option<crate::TokenKey> {
         match self {
             Credentials::Anonymous => None,
-            Credentials::Fixed(credential) => Some(&credential.key),
-            Credentials::Renewing(renewer) => Some(&renewer.parent().key),
+            Credentials::Fixed(credential) => Some(credential.key.clone()),
+            Credentials::File(file) => Some(file.key()),
+            Credentials::Renewing(renewer) => Some(renewer.parent().key.clone()),
+        }
+    }
+
+    /// The token file a client follows, if it follows one.
+    pub(crate) fn token_file(&self) -> Option<&std::path::Path> {
+        match self {
+            Credentials::File(file) => Some(file.path()),
+            Credentials::Anonymous | Credentials::Fixed(_) | Credentials::Renewing(_) => None,
         }
     }
 }

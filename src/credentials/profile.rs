@@ -486,7 +486,7 @@ fn check_regular(path: &Path, metadata: &std::fs::Metadata) -> Result<(), Profil
 }
 
 #[cfg(unix)]
-fn kind_of(file_type: std::fs::FileType) -> &'static str {
+pub(crate) fn kind_of(file_type: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if file_type.is_dir() {
         "a directory"
@@ -502,7 +502,7 @@ fn kind_of(file_type: std::fs::FileType) -> &'static str {
 }
 
 #[cfg(not(unix))]
-fn kind_of(file_type: std::fs::FileType) -> &'static str {
+pub(crate) fn kind_of(file_type: std::fs::FileType) -> &'static str {
     if file_type.is_dir() {
         "a directory"
     } else {

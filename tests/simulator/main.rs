@@ -20,3 +20,4 @@ mod security;
 mod soak;
 mod spaces;
 mod token_family;
+mod token_file;

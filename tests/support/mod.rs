@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -19,6 +19,14 @@ pub const TEMPORARY: &str = include_str!("fixtures/token_temporary.json");
 pub const PERMANENT: &str = include_str!("fixtures/token_permanent.json");
 pub const PAGE: &str = include_str!("fixtures/page.json");
 pub const USER_AGENT: &str = concat!("neuroio-rust/", env!("CARGO_PKG_VERSION"));
+
+/// Environment variables are process-wide: every test of a binary that
+/// reads or writes `NEUROIO_*` variables holds this for its whole run, so
+/// no two of them interleave.
+pub fn env_lock() -> MutexGuard<'static, ()> {
+    static ENV: Mutex<()> = Mutex::new(());
+    ENV.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A mock server, a client for it, and a catch-all that fails the test if
 /// any request matches none of the expected mocks.

@@ -164,12 +164,15 @@ fn token_debug_hides_key_but_keeps_the_rest() {
     );
 }
 
-// Environment variables are process-wide, so every from_env case runs in
-// this one test, in order.
+// Environment variables are process-wide, so every from_env case of this
+// module runs in this one test, in order, holding the binary's lock on them.
 #[test]
 fn from_env_reads_token_and_url() {
-    // SAFETY: no other test in this binary reads or writes these variables.
+    let _env = crate::support::env_lock();
+    // SAFETY: every other test of this binary that reads or writes these
+    // variables holds the same lock.
     unsafe {
+        std::env::remove_var("NEUROIO_API_TOKEN_FILE");
         std::env::remove_var("NEUROIO_API_TOKEN");
         std::env::remove_var("NEUROIO_IAM_URL");
         std::env::remove_var("NEUROIO_API_URL");

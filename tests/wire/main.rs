@@ -16,5 +16,6 @@ mod list;
 mod spaces;
 mod stream_tokens;
 mod timeouts;
+mod token_file;
 mod transport;
 mod update;
