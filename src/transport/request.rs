@@ -247,7 +247,7 @@ impl Transport {
             log::debug!(
                 "{} {}: retrying in {wait:?} after: {err}",
                 request.method,
-                request.route()
+                shown_url(&self.base(request.host).prefix, request)
             );
             std::thread::sleep(wait);
             attempt += 1;

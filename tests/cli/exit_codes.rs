@@ -336,3 +336,27 @@ fn an_answer_too_large_to_read_exits_1_with_a_hint_in_cli_words() {
     assert!(!shown.contains("ClientBuilder"), "{shown}");
     assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// Every command, read off the binary's help: an option it does not know
+/// is a usage error (2), refused before anything is sent.
+#[test]
+fn every_command_exits_2_on_an_option_it_does_not_take() {
+    let fake = FakeIam::start().unwrap();
+    for command in leaf_commands() {
+        let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
+        args.push("--no-such-option");
+        let output = run(&fake, &args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).starts_with("error: unexpected argument '--no-such-option' found"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+}

@@ -26,25 +26,13 @@ fn every_shell_gets_completions_naming_the_commands() {
         );
         assert_eq!(stderr(&output), "", "{shell}");
         let script = stdout(&output);
-        for word in [
-            "tokens",
-            "stream-tokens",
-            "login",
-            "whoami",
-            "exec",
-            "create-token",
-            "password-file",
-            "reset-tokens",
-            "create",
-            "delete-all",
-            "rotate",
-            "fake-server",
-            "completions",
-            // fish writes options without their dashes.
-            "key-file",
-            "allow-insecure-http",
-        ] {
-            assert!(script.contains(word), "{shell} lacks {word}");
+        // Every command, read off the binary's help, and two options.
+        let words = command_tree()
+            .iter()
+            .filter_map(|path| path.last().cloned())
+            .chain(["key-file".to_owned(), "allow-insecure-http".to_owned()]);
+        for word in words {
+            assert!(script.contains(word.as_str()), "{shell} lacks {word}");
         }
     }
 }
@@ -122,37 +110,12 @@ fn man_page_is_roff_with_every_command_and_the_exit_codes() {
     ] {
         assert!(page.contains(section), "lacks {section:?}");
     }
-    for command in [
-        "tokens create",
-        "tokens list",
-        "tokens get",
-        "tokens update",
-        "tokens delete",
-        "tokens delete\\-all",
-        "tokens rotate",
-        "stream\\-tokens create",
-        "stream\\-tokens list",
-        "stream\\-tokens get",
-        "stream\\-tokens update",
-        "stream\\-tokens delete",
-        "stream\\-tokens delete\\-all",
-        "login",
-        "whoami",
-        "spaces list",
-        "spaces get",
-        "spaces create",
-        "spaces rename",
-        "spaces delete",
-        "spaces create\\-token",
-        "password change",
-        "exec",
-        "fake\\-server",
-        "completions",
-        "man",
-    ] {
+    // Every command that does something, read off the binary's help.
+    for command in leaf_commands() {
+        let name = command.join(" ").replace('-', "\\-");
         assert!(
-            page.contains(&format!("\n.SS \"neuroio {command}\"\n")),
-            "lacks {command}"
+            page.contains(&format!("\n.SS \"neuroio {name}\"\n")),
+            "lacks {name}"
         );
     }
     assert!(page.contains("\\fB\\-\\-allow\\-insecure\\-http\\fR"));

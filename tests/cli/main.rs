@@ -21,6 +21,7 @@ mod exit_codes;
 mod generated;
 mod help;
 mod keys;
+mod newcomer;
 mod profiles;
 mod spaces;
 mod stream;

@@ -1066,3 +1066,269 @@ fn a_stored_token_that_cannot_be_sent_is_refused_without_showing_it() {
     );
     assert!(fake.requests().is_empty(), "nothing was sent");
 }
+
+#[test]
+fn auth_switch_chooses_the_profile_that_flag_and_environment_still_override() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("switch");
+    json(&home.login(&fake, Some("fake")));
+
+    // No current profile yet: the error names the profile there is.
+    let before = home.run(&["tokens", "list"], &[]);
+    assert_eq!(before.status.code(), Some(2));
+    assert!(
+        stderr(&before).contains("(it has fake; use one with --profile NAME, or make one the current profile with neuroio auth switch NAME)"),
+        "{}",
+        stderr(&before)
+    );
+
+    let switched = home.run(&["auth", "switch", "fake"], &[]);
+    assert_eq!(
+        json(&switched),
+        serde_json::json!({"current_profile": "fake"})
+    );
+    assert_eq!(home.read().current(), Some("fake"));
+    let text = std::fs::read_to_string(home.file()).unwrap();
+    assert!(text.contains("current = \"fake\"\n"), "{text}");
+
+    fake.clear_requests();
+    let listed = json(&home.run(&["tokens", "list"], &[]));
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert_eq!(fake.requests().len(), 1);
+    assert_eq!(
+        fake.requests()[0].header("authorization"),
+        Some(format!("Token {}", stored_key(&home, "fake")).as_str())
+    );
+
+    // --profile and NEUROIO_PROFILE still win over the current profile.
+    let by_flag = home.run(&["tokens", "list", "--profile", "other"], &[]);
+    let by_env = home.run(&["tokens", "list"], &[("NEUROIO_PROFILE", "other")]);
+    for output in [&by_flag, &by_env] {
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            stderr(output).starts_with("error: no profile \"other\" in "),
+            "{}",
+            stderr(output)
+        );
+    }
+    // Switching to a profile that is not there changes nothing.
+    let missing = home.run(&["auth", "switch", "nope"], &[]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).starts_with("error: no profile \"nope\" in "),
+        "{}",
+        stderr(&missing)
+    );
+    assert_eq!(home.read().current(), Some("fake"));
+    // The library follows the same choice.
+    let listed = json(&home.run(&["auth", "list"], &[]));
+    assert_eq!(listed[0]["profile"], "fake");
+    assert_eq!(listed[0]["current"], true);
+}
+
+#[test]
+fn auth_login_is_login() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("auth-login");
+    let password = home.root.join("password");
+    std::fs::write(&password, format!("{}\n", fake.root_password())).unwrap();
+    let url = fake.url();
+
+    let output = home.run(
+        &[
+            "auth",
+            "login",
+            "--username",
+            "root",
+            "--password-file",
+            password.to_str().unwrap(),
+            "--iam-url",
+            &url,
+            "--api-url",
+            &url,
+            "--profile",
+            "viaauth",
+        ],
+        &[],
+    );
+
+    let shown = json(&output);
+    assert_eq!(shown["profile"], "viaauth");
+    assert_eq!(shown["user"]["username"], "root");
+    assert_eq!(shown["token"]["id"], 2);
+    let stored = home.read();
+    let profile = stored.get("viaauth").unwrap();
+    assert_eq!(profile.token_id, Some(2));
+    assert_eq!(profile.iam_url.as_deref(), Some(url.as_str()));
+    assert_eq!(profile.api_url.as_deref(), Some(url.as_str()));
+}
+
+#[test]
+fn an_expired_profile_token_says_in_one_line_how_to_log_in_again() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("expired");
+    json(&home.login(&fake, Some("short")));
+    // The stored expiry, an hour ago.
+    let text = std::fs::read_to_string(home.file()).unwrap();
+    let expires = text
+        .lines()
+        .find(|line| line.starts_with("expires = "))
+        .unwrap()
+        .to_owned();
+    let past = (time::OffsetDateTime::now_utc() - time::Duration::hours(1))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    std::fs::write(
+        home.file(),
+        text.replace(&expires, &format!("expires = \"{past}\"")),
+    )
+    .unwrap();
+    fake.clear_requests();
+
+    for args in [
+        &["tokens", "list", "--profile", "short"][..],
+        &["auth", "token", "--profile", "short"],
+    ] {
+        let output = home.run(args, &[]);
+        assert_eq!(output.status.code(), Some(4), "{args:?}");
+        assert_eq!(stdout(&output), "");
+        assert_eq!(
+            stderr(&output),
+            format!(
+                "error: the token of profile short expired at {past}; log in again: neuroio login \
+                 --username root --profile short\n"
+            ),
+            "{args:?}"
+        );
+    }
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+}
+
+#[test]
+fn auth_status_with_the_server_down_shows_the_profile_then_the_failure() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("down");
+    let login = json(&home.login(&fake, None));
+    drop(fake);
+
+    let output = home.run(&["auth", "status", "--retries", "0", "--timeout", "2"], &[]);
+
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(shown["checked"], false);
+    assert_eq!(shown["profile"], "default");
+    assert_eq!(shown["source"], "profile");
+    assert_eq!(shown["user"]["username"], "root");
+    assert_eq!(shown["token"]["id"], login["token"]["id"]);
+    let stored = login["token"]["expires"].as_str().unwrap();
+    let stored =
+        time::OffsetDateTime::parse(stored, &time::format_description::well_known::Rfc3339)
+            .unwrap();
+    assert_eq!(
+        shown["token"]["expires"],
+        stored
+            .replace_nanosecond(0)
+            .unwrap()
+            .to_offset(time::UtcOffset::UTC)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    );
+    assert!(
+        stderr(&output).starts_with("error: "),
+        "{}",
+        stderr(&output)
+    );
+
+    let table = home.run(&["auth", "status", "--retries", "0", "-o", "table"], &[]);
+    let text = stdout(&table);
+    assert!(text.starts_with("PROFILE  SOURCE"), "{text}");
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(row[..2], ["default", "profile"], "{text}");
+    assert_eq!(
+        row[row.len() - 4..row.len() - 1],
+        ["root", "2", "-"],
+        "{text}"
+    );
+    assert!(row[row.len() - 1].starts_with("23h"), "{text}");
+}
+
+#[test]
+fn login_with_a_token_file_checks_the_token_and_stores_it() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("token-file");
+    let sdk = client(&fake, fake.root_token());
+    let mine = sdk.tokens().create(false).unwrap();
+    let file = home.root.join("token");
+    std::fs::write(&file, format!("{}\n", mine.key.secret())).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let url = fake.url();
+    fake.clear_requests();
+
+    let output = home.run(
+        &[
+            "login",
+            "--token-file",
+            file.to_str().unwrap(),
+            "--iam-url",
+            &url,
+            "--api-url",
+            &url,
+            "--profile",
+            "brought",
+        ],
+        &[],
+    );
+
+    let shown = json(&output);
+    assert_eq!(shown["profile"], "brought");
+    assert_eq!(shown["user"]["username"], "root");
+    assert_eq!(shown["token"]["id"], mine.id);
+    assert!(shown["token"].get("key").is_none());
+    let paths: Vec<(String, String)> = fake
+        .requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("GET".to_owned(), "/v1/whoami/".to_owned()),
+            (
+                "GET".to_owned(),
+                format!("/v1/tokens/{}/", mine.key.secret())
+            ),
+        ]
+    );
+    let stored = home.read();
+    let profile = stored.get("brought").unwrap();
+    assert_eq!(
+        profile.token.as_ref().map(|k| k.secret()),
+        Some(mine.key.secret())
+    );
+    assert_eq!(profile.token_id, Some(mine.id));
+    assert_eq!(profile.expires, mine.expires);
+    assert_eq!(profile.username.as_deref(), Some("root"));
+    // The token was not the tool's to delete, and still works.
+    assert!(sdk.with_api_token(&mine.key).unwrap().whoami().is_ok());
+
+    // A token the API refuses is not stored.
+    std::fs::write(&file, "0123456789abcdef0123456789abcdef01234567\n").unwrap();
+    let refused = home.run(
+        &[
+            "login",
+            "--token-file",
+            file.to_str().unwrap(),
+            "--iam-url",
+            &url,
+            "--api-url",
+            &url,
+            "--profile",
+            "refused",
+        ],
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
+    assert!(home.read().get("refused").is_none());
+}

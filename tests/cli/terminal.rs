@@ -652,3 +652,87 @@ fn ctrl_c_at_the_token_prompt_of_exec_ends_it() {
     assert!(!shown.contains("ran"), "{shown:?}");
     assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 }
+
+#[test]
+fn spaces_delete_on_a_terminal_asks_for_the_id_and_yes_skips_the_question() {
+    let fake = FakeIam::start().unwrap();
+    let sdk = client(&fake, fake.root_token());
+    let lab = sdk.spaces().create("lab").unwrap();
+    let spare = sdk.spaces().create("spare").unwrap();
+    let id = lab.id.to_string();
+    let command = format!("{} spaces delete {id}", bin());
+    let prompt = format!("Type {id} to go ahead: ");
+
+    let (code, refused) = drive_terminal(&fake, &command, &[(&prompt, "no")], false);
+    assert_eq!(code, Some(2), "{refused}");
+    assert_eq!(
+        refused,
+        format!(
+            "This deletes space {id} and every token of it.\n{prompt}no\n{ERROR}: the answer was \
+             not {id}; nothing was deleted\n"
+        )
+    );
+    assert!(sdk.spaces().get(lab.id).is_ok());
+
+    let (code, deleted) = drive_terminal(&fake, &command, &[(&prompt, &id)], false);
+    assert_eq!(code, Some(0), "{deleted}");
+    assert!(
+        deleted.ends_with(&format!("deleted space {id}\n")),
+        "{deleted}"
+    );
+    assert!(sdk.spaces().get(lab.id).unwrap_err().is_not_found());
+
+    let (code, quiet) = on_terminal(&fake, &format!("{} spaces delete -y {}", bin(), spare.id));
+    assert_eq!(code, Some(0), "{quiet}");
+    assert_eq!(quiet, format!("deleted space {}\n", spare.id));
+}
+
+#[test]
+fn a_clean_audit_says_no_findings_on_a_terminal() {
+    let fake = FakeIam::start().unwrap();
+    let sdk = client(&fake, fake.root_token());
+    // A temporary token to audit with: the root token is permanent, which
+    // is a finding of its own.
+    let temporary = sdk.tokens().create(false).unwrap();
+    let shell = format!(
+        "NEUROIO_API_TOKEN={} NEUROIO_API_URL={} {} tokens audit",
+        temporary.key.secret(),
+        fake.url(),
+        bin()
+    );
+
+    let (code, shown) = on_terminal(&fake, &shell);
+
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.ends_with("\n\nno findings\n"), "{shown}");
+    assert!(!shown.contains("FINDING"), "{shown}");
+}
+
+#[test]
+fn a_full_page_on_a_terminal_says_how_to_see_more() {
+    let fake = FakeIam::start().unwrap();
+    let sdk = client(&fake, fake.root_token());
+    for _ in 0..4 {
+        sdk.tokens().create(false).unwrap();
+    }
+
+    let (code, full) = on_terminal(&fake, &format!("{} tokens list --limit 5", bin()));
+    let (_, partial) = on_terminal(
+        &fake,
+        &format!("{} tokens list --limit 5 --offset 3", bin()),
+    );
+    let (_, piped) = on_terminal(
+        &fake,
+        &format!("{} tokens list --limit 5 2>&1 | cat", bin()),
+    );
+
+    assert_eq!(code, Some(0), "{full}");
+    assert!(
+        full.ends_with(
+            "more tokens may follow: --offset 5 for the next page, or --all for every one\n"
+        ),
+        "{full}"
+    );
+    assert!(!partial.contains("more tokens"), "{partial}");
+    assert!(!piped.contains("more tokens"), "{piped}");
+}
