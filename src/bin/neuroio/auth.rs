@@ -12,12 +12,12 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::context::{
-    Settings, Source, builder, credentials, deliver, login_again, printer, profile_failure,
-    profiles, refuse_expired,
+    Source, builder, credentials, deliver, login_again, printer, profile_failure, profiles,
+    refuse_expired,
 };
 use crate::failure::Failure;
 use crate::input::{PasswordSource, read_token};
-use crate::options::{ApiOptions, Connection, Output, SEE_TOP_HELP, TokenSource};
+use crate::options::{ApiOptions, Connection, Output, SEE_TOP_HELP, Settings, TokenSource};
 use crate::output::{
     Render, View, WriteError, json_value, kind, rfc3339, terminal_safe, token_value, write_stdout,
 };

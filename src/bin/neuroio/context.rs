@@ -17,46 +17,8 @@ use serde::de::DeserializeOwned;
 
 use crate::failure::Failure;
 use crate::input::read_token;
-use crate::options::Format;
+use crate::options::Settings;
 use crate::output::{Printer, Progress, WriteError, resolve_format, terminal_safe};
-
-/// The settings a command's options make: every option a command may
-/// take, each `None` (or `false`) where the command was not given it or
-/// does not take it. The defaults (from the library) are applied where the
-/// client is built.
-#[derive(Clone, Debug, Default)]
-pub struct Settings {
-    pub iam_url: Option<String>,
-    pub api_url: Option<String>,
-    pub allow_insecure_http: bool,
-    pub token_file: Option<PathBuf>,
-    pub timeout: Option<f64>,
-    pub retries: Option<u32>,
-    pub profile: Option<String>,
-    pub output: Option<Format>,
-    pub show_keys: bool,
-    pub verbose: bool,
-}
-
-impl Settings {
-    /// These settings with the API token read from `file`.
-    pub fn token_file(mut self, file: Option<PathBuf>) -> Self {
-        self.token_file = file;
-        self
-    }
-
-    /// These settings printing as `format`.
-    pub fn output(mut self, format: Option<Format>) -> Self {
-        self.output = format;
-        self
-    }
-
-    /// These settings showing the keys of existing tokens, or not.
-    pub fn show_keys(mut self, show: bool) -> Self {
-        self.show_keys = show;
-        self
-    }
-}
 
 /// What a command that talks to the API needs: its settings, a client and
 /// a printer.

@@ -70,7 +70,7 @@ const PASSED_ON: [i32; 4] = [SIGHUP, SIGINT, SIGQUIT, SIGTERM];
 
 type Signals = SignalsInfo<WithOrigin>;
 
-fn exec(args: crate::context::Settings, command: &[OsString]) -> Result<(), Failure> {
+fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Failure> {
     let Some((program, program_args)) = command.split_first() else {
         return Err(Failure::usage("no command to run"));
     };

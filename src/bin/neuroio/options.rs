@@ -13,8 +13,6 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::context::Settings;
-
 /// The exit codes of the commands that talk to the API.
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -240,4 +238,42 @@ fn parse_seconds(raw: &str) -> Result<f64, String> {
 pub fn parse_time(raw: &str) -> Result<time::OffsetDateTime, String> {
     time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
         .map_err(|e| format!("{raw:?} is not an RFC 3339 time such as 2026-01-31T12:00:00Z: {e}"))
+}
+
+/// The settings a command's options make: every option a command may
+/// take, each `None` (or `false`) where the command was not given it or
+/// does not take it. The defaults (from the library) are applied where the
+/// client is built.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub iam_url: Option<String>,
+    pub api_url: Option<String>,
+    pub allow_insecure_http: bool,
+    pub token_file: Option<PathBuf>,
+    pub timeout: Option<f64>,
+    pub retries: Option<u32>,
+    pub profile: Option<String>,
+    pub output: Option<Format>,
+    pub show_keys: bool,
+    pub verbose: bool,
+}
+
+impl Settings {
+    /// These settings with the API token read from `file`.
+    pub fn token_file(mut self, file: Option<PathBuf>) -> Self {
+        self.token_file = file;
+        self
+    }
+
+    /// These settings printing as `format`.
+    pub fn output(mut self, format: Option<Format>) -> Self {
+        self.output = format;
+        self
+    }
+
+    /// These settings showing the keys of existing tokens, or not.
+    pub fn show_keys(mut self, show: bool) -> Self {
+        self.show_keys = show;
+        self
+    }
 }

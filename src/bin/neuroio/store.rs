@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use neuroio::{Profile, ProfileError, Profiles, TokenRef};
 
-use crate::context::Settings;
 use crate::context::{builder, profile_failure};
 use crate::failure::Failure;
+use crate::options::Settings;
 
 /// The first lines of the file, for a person who opens it.
 const HEADER: &str = "\
