@@ -530,6 +530,23 @@ pub enum ProfileError {
         /// Its permission bits.
         mode: u32,
     },
+    /// Others may change the folder that holds the file (its mode lets
+    /// group or others write without the sticky bit, or another user owns
+    /// it): they could replace the file, so it is refused.
+    #[error(
+        "{} holds the credentials file but {why}, so another user could replace the file; \
+         fix it with: {fix}",
+        folder.display()
+    )]
+    #[non_exhaustive]
+    UnprotectedFolder {
+        /// The folder.
+        folder: PathBuf,
+        /// What is wrong with it.
+        why: String,
+        /// The command that fixes it.
+        fix: String,
+    },
     /// The file is not the TOML this crate writes.
     #[error("{}:{line}: malformed credentials file: {message}; fix or remove that line", path.display())]
     #[non_exhaustive]

@@ -265,6 +265,7 @@ impl Profiles {
         // Checked again on what was opened, in case the path changed.
         check_regular(path, &file.metadata().map_err(unreadable)?)?;
         check_private(path, &file)?;
+        folder_of_file(path)?;
         let mut bytes = Vec::new();
         file.take(MAX_CREDENTIALS_BYTES + 1)
             .read_to_end(&mut bytes)
@@ -326,6 +327,20 @@ impl Profiles {
             current,
             profiles,
         })
+    }
+
+    /// Refuses a credentials file at `path` whose folder others could
+    /// write into ([`ProfileError::UnprotectedFolder`]): group or others may
+    /// write it without the sticky bit, or (on Linux) another user owns
+    /// it. [`Profiles::load`] checks this too; a writer checks it before
+    /// it writes a new file. A folder that does not exist yet passes.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join("no-such-folder-here").join("credentials.toml");
+    /// assert!(neuroio::Profiles::check_folder(&path).is_ok());
+    /// ```
+    pub fn check_folder(path: impl AsRef<Path>) -> Result<(), ProfileError> {
+        folder_of_file(path.as_ref())
     }
 
     /// The file these profiles were read from (or are to be written to).
@@ -535,6 +550,55 @@ fn check_private(path: &Path, file: &std::fs::File) -> Result<(), ProfileError> 
 /// Windows has no mode bits; the file lives in the user's profile folder.
 #[cfg(not(unix))]
 fn check_private(_path: &Path, _file: &std::fs::File) -> Result<(), ProfileError> {
+    Ok(())
+}
+
+/// Refuses a credentials file whose folder others could write into: they
+/// could put a file of their own in its place. A folder group or others
+/// may write is refused unless it has the sticky bit (as /tmp has); on
+/// Linux, so is a folder another user owns.
+#[cfg(unix)]
+fn folder_of_file(path: &Path) -> Result<(), ProfileError> {
+    use std::os::unix::fs::MetadataExt;
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let Ok(metadata) = std::fs::metadata(folder) else {
+        // Nothing there yet: whoever creates it sets its mode.
+        return Ok(());
+    };
+    let mode = metadata.mode() & 0o7777;
+    let shown = folder.display();
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        return Err(ProfileError::UnprotectedFolder {
+            folder: folder.to_owned(),
+            why: format!("its mode {mode:04o} lets group or others write into it"),
+            fix: format!("chmod 700 {shown}"),
+        });
+    }
+    // The user this process runs as, on Linux; elsewhere the owner is not
+    // checked.
+    if let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid())
+        && cfg!(target_os = "linux")
+        && metadata.uid() != me
+    {
+        return Err(ProfileError::UnprotectedFolder {
+            folder: folder.to_owned(),
+            why: format!(
+                "it belongs to user {} and not to you (user {me})",
+                metadata.uid()
+            ),
+            fix: format!(
+                "chown \"$(id -u)\" {shown}, or set NEUROIO_CONFIG_DIR to a folder of your own"
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn folder_of_file(_path: &Path) -> Result<(), ProfileError> {
     Ok(())
 }
 

@@ -89,7 +89,12 @@ fn login_without_a_password_source_or_with_a_token_file_is_a_usage_error() {
     let fake = FakeIam::start().unwrap();
     let user = fake.root_username();
 
-    let no_password = run_as(&fake, None, &["login", "--username", &user]);
+    let url = fake.url();
+    let no_password = run_as(
+        &fake,
+        None,
+        &["login", "--username", &user, "--api-url", &url],
+    );
     let with_token = run_as(
         &fake,
         None,

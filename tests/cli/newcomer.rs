@@ -156,3 +156,44 @@ fn tables_show_times_to_the_second_in_utc() {
         "{listed}"
     );
 }
+
+#[test]
+fn invisible_and_reordering_characters_from_a_server_are_escaped_in_tables_and_json() {
+    // A space name that would read "admin" backwards, with a soft hyphen,
+    // a Hangul filler, a tag character and a combining overlay.
+    let name = "ad\u{202e}nim\u{ad}\u{3164}\u{e0041}o\u{338}";
+    let mut server = mockito::Server::new();
+    let mock = server
+        .mock("GET", "/v1/spaces/")
+        .match_query(mockito::Matcher::Any)
+        .with_status(200)
+        .with_body(serde_json::json!([{"id": 7, "name": name}]).to_string())
+        .expect(2)
+        .create();
+    let fake = FakeIam::start().unwrap();
+    let url = server.url();
+
+    let table = run_as(
+        &fake,
+        Some("some-token-value"),
+        &["spaces", "list", "-o", "table", "--iam-url", &url],
+    );
+    let json = run_as(
+        &fake,
+        Some("some-token-value"),
+        &["spaces", "list", "--iam-url", &url],
+    );
+
+    mock.assert();
+    assert_eq!(
+        stdout(&table),
+        "ID  NAME\n7   ad\\u{202e}nim\\u{ad}\\u{3164}\\u{e0041}o\\u{338}\n"
+    );
+    let raw = stdout(&json);
+    assert_eq!(
+        raw,
+        "[{\"id\":7,\"name\":\"ad\\u202enim\\u00ad\\u3164\\udb40\\udc41o\\u0338\"}]\n"
+    );
+    let parsed: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(parsed[0]["name"], name);
+}

@@ -202,6 +202,7 @@ fn the_file_is_found_in_xdg_config_home_then_home() {
             ("NEUROIO_CONFIG_DIR", ""),
             ("XDG_CONFIG_HOME", xdg.to_str().unwrap()),
             ("NEUROIO_IAM_URL", &url),
+            ("NEUROIO_API_URL", &url),
         ],
     );
     let in_home = home.run(
@@ -210,6 +211,7 @@ fn the_file_is_found_in_xdg_config_home_then_home() {
             ("NEUROIO_CONFIG_DIR", ""),
             ("HOME", user_home.to_str().unwrap()),
             ("NEUROIO_IAM_URL", &url),
+            ("NEUROIO_API_URL", &url),
         ],
     );
 
@@ -466,12 +468,9 @@ fn a_login_that_cannot_be_stored_deletes_its_token_and_leaves_the_file_whole() {
     assert_eq!(
         stderr(&output),
         format!(
-            "error: cannot write {}: {} exists; another neuroio is writing it, or an earlier run \
-             was interrupted (if none is running, remove {}); the new token 3 could not be \
+            "error: cannot write {}: Is a directory (os error 21); the new token 3 could not be \
              stored, so it was deleted again\n",
             home.file().display(),
-            temporary.display(),
-            temporary.display()
         )
     );
     assert_eq!(std::fs::read(home.file()).unwrap(), before);
@@ -1331,4 +1330,211 @@ fn login_with_a_token_file_checks_the_token_and_stores_it() {
     );
     assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
     assert!(home.read().get("refused").is_none());
+}
+
+/// `login` in `home` into `profile`, as a child process not waited for.
+fn spawn_login(home: &Home, fake: &FakeIam, profile: &str) -> std::process::Child {
+    // A file per profile: another login may be reading the others.
+    let password = home.root.join(format!("password-{profile}"));
+    std::fs::write(&password, format!("{}\n", fake.root_password())).unwrap();
+    let url = fake.url();
+    neuroio()
+        .args(["login", "--username", "root", "--password-file"])
+        .arg(&password)
+        .args(["--iam-url", &url, "--api-url", &url, "--profile", profile])
+        .env_remove("NEUROIO_API_TOKEN")
+        .env_remove("NEUROIO_IAM_URL")
+        .env_remove("NEUROIO_API_URL")
+        .env("NEUROIO_CONFIG_DIR", home.config_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn sixteen_logins_and_then_sixteen_logouts_at_once_all_succeed() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("parallel");
+    let names: Vec<String> = (0..16).map(|i| format!("p{i}")).collect();
+
+    let logins: Vec<_> = names.iter().map(|n| spawn_login(&home, &fake, n)).collect();
+    for child in logins {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    let stored = home.read();
+    assert_eq!(stored.iter().count(), 16);
+    let ids: Vec<u64> = names
+        .iter()
+        .map(|n| stored.get(n).unwrap().token_id.unwrap())
+        .collect();
+    let live = client(&fake, fake.root_token())
+        .tokens()
+        .list(None, 100, 0)
+        .unwrap();
+    assert_eq!(live.len(), 17, "the root token and one per profile");
+
+    let logouts: Vec<_> = names
+        .iter()
+        .map(|n| {
+            neuroio()
+                .args(["auth", "logout", "--profile", n])
+                .env_remove("NEUROIO_API_TOKEN")
+                .env_remove("NEUROIO_IAM_URL")
+                .env_remove("NEUROIO_API_URL")
+                .env("NEUROIO_CONFIG_DIR", home.config_dir())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in logouts {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    let stored = home.read();
+    assert_eq!(
+        stored.iter().count(),
+        16,
+        "profiles keep their user and URLs"
+    );
+    assert!(
+        stored
+            .iter()
+            .all(|(_, p)| p.token.is_none() && p.token_id.is_none())
+    );
+    let live = client(&fake, fake.root_token())
+        .tokens()
+        .list(None, 100, 0)
+        .unwrap();
+    assert_eq!(live.len(), 1, "only the root token: {live:?}");
+    assert!(live.iter().all(|t| !ids.contains(&t.id)));
+    let leftovers: Vec<String> = std::fs::read_dir(home.config_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_login_killed_at_any_moment_leaves_nothing_that_blocks_the_next_one() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("killed");
+    json(&home.login(&fake, None));
+    // Kill logins at moments spread over their run, writing included.
+    for round in 0..24u64 {
+        let mut child = spawn_login(&home, &fake, "default");
+        std::thread::sleep(Duration::from_millis(round * 2));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let next = home.login(&fake, None);
+        assert_eq!(
+            next.status.code(),
+            Some(0),
+            "round {round}: {}",
+            stderr(&next)
+        );
+    }
+    let stored = home.read();
+    let kept = stored.get("default").unwrap().token.clone().unwrap();
+    assert!(client(&fake, &kept.secret().to_owned()).whoami().is_ok());
+}
+
+#[test]
+fn login_with_one_url_of_its_own_is_refused_before_anything_is_sent() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("half");
+    let password = home.root.join("password");
+    std::fs::write(&password, format!("{}\n", fake.root_password())).unwrap();
+    let url = fake.url();
+    let login = |extra: &[&str]| {
+        let mut args = vec!["login", "--username", "root", "--password-file"];
+        args.push(password.to_str().unwrap());
+        args.extend_from_slice(extra);
+        home.run(&args, &[])
+    };
+
+    let iam_only = login(&["--iam-url", &url]);
+    let api_only = login(&["--api-url", &url]);
+
+    assert_eq!(iam_only.status.code(), Some(2));
+    assert_eq!(
+        stderr(&iam_only),
+        format!(
+            "error: the profile would pair the IAM URL {url} with the public API URL \
+             https://api.neuroio.com, and its token would go to both services; give --api-url \
+             too (for the simulator, its one URL: --api-url {url})\n"
+        )
+    );
+    assert_eq!(api_only.status.code(), Some(2));
+    assert!(
+        stderr(&api_only).starts_with(&format!(
+            "error: the profile would pair the API URL {url} with the public IAM URL \
+             https://iam.neuroio.com"
+        )),
+        "{}",
+        stderr(&api_only)
+    );
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    assert!(!home.file().exists());
+}
+
+#[test]
+fn a_url_flag_that_overrides_the_profiles_url_is_warned_about() {
+    let fake = FakeIam::start().unwrap();
+    let other = FakeIam::start().unwrap();
+    let home = Home::new("override");
+    json(&home.login(&fake, None));
+    let elsewhere = other.url();
+
+    let output = home.run(&["whoami", "--iam-url", &elsewhere], &[]);
+
+    assert_eq!(
+        stderr(&output).lines().next().unwrap(),
+        format!(
+            "warning: --iam-url {elsewhere} overrides the profile's {}; leave --iam-url out to \
+             use the profile's",
+            fake.url()
+        )
+    );
+    // The profile's own URL given again: nothing to say.
+    let same = home.run(&["whoami", "--iam-url", &fake.url()], &[]);
+    assert_eq!(stderr(&same), "");
+    assert_eq!(same.status.code(), Some(0));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_config_folder_others_can_write_is_refused_with_the_chmod() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("open-folder");
+    json(&home.login(&fake, None));
+    let folder = home.config_dir();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o777)).unwrap();
+    fake.clear_requests();
+
+    let list = home.run(&["tokens", "list"], &[]);
+    let login = home.login(&fake, None);
+
+    for output in [&list, &login] {
+        assert_eq!(output.status.code(), Some(2));
+        assert_eq!(
+            stderr(output),
+            format!(
+                "error: {} holds the credentials file but its mode 0777 lets group or others \
+                 write into it, so another user could replace the file; fix it with: chmod 700 \
+                 {}\n",
+                folder.display(),
+                folder.display()
+            )
+        );
+    }
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
 }

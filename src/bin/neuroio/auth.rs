@@ -12,8 +12,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::context::{
-    Source, builder, credentials, deliver, login_again, printer, profile_failure, profiles,
-    refuse_expired,
+    Source, builder, credentials, deliver, login_again, login_builder, printer, profile_failure,
+    profiles, refuse_expired, urls,
 };
 use crate::failure::Failure;
 use crate::input::{PasswordSource, read_token};
@@ -170,6 +170,7 @@ fn login(args: LoginArgs) -> Result<(), Failure> {
     // Checked before logging in: a token that cannot be stored is not made.
     let (name, path, before) = target_profile(&api)?;
     store::check_writable(&path)?;
+    refuse_half_a_server(&api, before.get(&name))?;
     let (client, login) = log_in(&api, username, password_file, before.get(&name))?;
     let stored = store_profile(&api, &name, &path, &client, &login.user, &login.token, true)?;
     Ok(stored?)
@@ -271,10 +272,13 @@ fn store_profile(
 /// `neuroio login --token-file PATH`: stores a token the user already has,
 /// once `whoami` and the token's own record show that it works here.
 fn store_token(api: Settings, token_file: &Path) -> Result<(), Failure> {
-    let (name, path, _) = target_profile(&api)?;
+    let (name, path, before) = target_profile(&api)?;
     store::check_writable(&path)?;
+    refuse_half_a_server(&api, before.get(&name))?;
     let key = read_token(Some(token_file))?;
-    let client = builder(&api, None)?.api_token(key.as_str()).build()?;
+    let client = login_builder(&api, before.get(&name))?
+        .api_token(key.as_str())
+        .build()?;
     let me = client.whoami()?;
     let Some(username) = me.username() else {
         return Err(Failure::usage(
@@ -287,6 +291,29 @@ fn store_token(api: Settings, token_file: &Path) -> Result<(), Failure> {
         .map_err(|e| Failure::failed(format!("cannot read the user: {e}")))?;
     let printed = store_profile(&api, &name, &path, &client, &user, &token, false)?;
     Ok(printed?)
+}
+
+/// Refuses to store a profile that pairs a server of one's own with the
+/// public service: `login --iam-url URL` alone (a staging server, the
+/// simulator) would send the profile's token to the public API host with
+/// every stream-token call. Checked before anything is sent (exit 2).
+fn refuse_half_a_server(api: &Settings, stored: Option<&Profile>) -> Result<(), Failure> {
+    let (iam_url, api_url) = urls(api, stored, false)?;
+    let own_iam = iam_url != neuroio::DEFAULT_IAM_URL;
+    let own_api = api_url != neuroio::DEFAULT_API_URL;
+    let (own, own_url, public, public_url, missing) = match (own_iam, own_api) {
+        (true, false) => ("IAM", &iam_url, "API", &api_url, "--api-url"),
+        (false, true) => ("API", &api_url, "IAM", &iam_url, "--iam-url"),
+        _ => return Ok(()),
+    };
+    Err(Failure::usage(format!(
+        "the profile would pair the {own} URL {} with the public {public} URL {}, and its \
+         token would go to both services; give {missing} too (for the simulator, its one URL: \
+         {missing} {})",
+        terminal_safe(own_url),
+        terminal_safe(public_url),
+        terminal_safe(own_url)
+    )))
 }
 
 /// The profile a login stores into (checked before anything is sent), its
@@ -315,7 +342,7 @@ fn log_in(
         prompt: &format!("Password for {username}: "),
     }
     .read()?;
-    builder(api, stored)?
+    login_builder(api, stored)?
         .login(username, password)
         .map_err(|err| {
             let login_failed = err.is_login_failed();
@@ -523,6 +550,13 @@ fn logout(args: &Settings) -> Result<(), Failure> {
             kept.expires = None;
             let _ = profiles.insert(&name, kept);
         }
+    })
+    .map_err(|mut failure| {
+        failure.message.push_str(&format!(
+            "\nthe token was deleted on the server, but is still in profile {name}; run \
+             `neuroio auth logout` again to forget it"
+        ));
+        failure
     })?;
     Ok(out.record(
         &shown(true),

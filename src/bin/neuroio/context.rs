@@ -194,23 +194,24 @@ pub fn profile_failure(err: ProfileError) -> Failure {
 }
 
 /// A client builder with every API option but the token; URLs not given
-/// by flag or environment come from `profile`, else the defaults.
+/// by flag or environment come from `profile`, else the defaults. A flag
+/// or variable that sends a profile's calls elsewhere than the profile
+/// says is warned about.
 pub fn builder(api: &Settings, profile: Option<&Profile>) -> Result<ClientBuilder, Failure> {
+    builder_at(api, urls(api, profile, true)?)
+}
+
+/// [`builder`] for logging in to a profile: `stored` is the profile being
+/// replaced, and a URL flag is where the profile goes now, not a mistake.
+pub fn login_builder(api: &Settings, stored: Option<&Profile>) -> Result<ClientBuilder, Failure> {
+    builder_at(api, urls(api, stored, false)?)
+}
+
+fn builder_at(
+    api: &Settings,
+    (iam_url, api_url): (String, String),
+) -> Result<ClientBuilder, Failure> {
     crate::output::log_requests(api.verbose);
-    let (stored_iam, stored_api) =
-        profile.map_or((None, None), |p| (p.iam_url.as_ref(), p.api_url.as_ref()));
-    let iam_url = url_setting(
-        &api.iam_url,
-        "NEUROIO_IAM_URL",
-        stored_iam,
-        neuroio::DEFAULT_IAM_URL,
-    )?;
-    let api_url = url_setting(
-        &api.api_url,
-        "NEUROIO_API_URL",
-        stored_api,
-        neuroio::DEFAULT_API_URL,
-    )?;
     Ok(Client::builder()
         .iam_url(iam_url)
         .api_url(api_url)
@@ -222,15 +223,53 @@ pub fn builder(api: &Settings, profile: Option<&Profile>) -> Result<ClientBuilde
         .max_retries(api.retries.unwrap_or(neuroio::DEFAULT_MAX_RETRIES)))
 }
 
+/// The IAM and API URLs: each from its flag, else its environment variable,
+/// else `profile`, else the default. `flags_warn`: a flag that overrides
+/// the profile's URL says so, as a variable always does.
+pub fn urls(
+    api: &Settings,
+    profile: Option<&Profile>,
+    flags_warn: bool,
+) -> Result<(String, String), Failure> {
+    let (stored_iam, stored_api) =
+        profile.map_or((None, None), |p| (p.iam_url.as_ref(), p.api_url.as_ref()));
+    let iam_url = url_setting(
+        (&api.iam_url, "--iam-url", flags_warn),
+        "NEUROIO_IAM_URL",
+        stored_iam,
+        neuroio::DEFAULT_IAM_URL,
+    )?;
+    let api_url = url_setting(
+        (&api.api_url, "--api-url", flags_warn),
+        "NEUROIO_API_URL",
+        stored_api,
+        neuroio::DEFAULT_API_URL,
+    )?;
+    Ok((iam_url, api_url))
+}
+
 /// A URL from its flag, else from `env` when set and not empty, else the
 /// profile's, else `default`.
 fn url_setting(
-    flag: &Option<String>,
+    (flag, option, flag_warns): (&Option<String>, &str, bool),
     env: &str,
     stored: Option<&String>,
     default: &str,
 ) -> Result<String, Failure> {
+    let overrides = |given: &str, by: &str, undo: &str| {
+        if let Some(stored) = stored.filter(|stored| *stored != given) {
+            let _ = writeln!(
+                io::stderr(),
+                "warning: {by}{} overrides the profile's {}; {undo} to use the profile's",
+                terminal_safe(given),
+                terminal_safe(stored)
+            );
+        }
+    };
     if let Some(url) = flag {
+        if flag_warns {
+            overrides(url, &format!("{option} "), &format!("leave {option} out"));
+        }
         return Ok(url.clone());
     }
     match std::env::var(env) {
@@ -238,14 +277,7 @@ fn url_setting(
             // The environment outlives the shell command that set it (the
             // fake-server's hint exports one): say so when it sends a
             // profile's calls somewhere other than the profile says.
-            if let Some(stored) = stored.filter(|stored| **stored != url) {
-                let _ = writeln!(
-                    io::stderr(),
-                    "warning: {env}={} overrides the profile's {}; unset {env} to use the profile's",
-                    terminal_safe(&url),
-                    terminal_safe(stored)
-                );
-            }
+            overrides(&url, &format!("{env}="), &format!("unset {env}"));
             Ok(url)
         }
         Ok(_) | Err(std::env::VarError::NotPresent) => {

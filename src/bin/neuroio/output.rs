@@ -248,16 +248,35 @@ pub fn terminal_safe(text: &str) -> String {
     out
 }
 
-/// Format characters that change how the text around them shows.
+/// Characters that change how the text around them shows, or show as
+/// nothing, so that two different texts would look the same: format
+/// characters (bidirectional controls, zero-width characters, the soft
+/// hyphen, tag characters), fillers that render blank, and combining marks
+/// drawn over the character before them.
 fn hides_or_reorders(c: char) -> bool {
     matches!(
         c,
-        '\u{061c}' // Arabic letter mark: reorders like the bidirectional marks
+        '\u{00ad}' // soft hyphen: shows only at a line break
+            | '\u{034f}' // combining grapheme joiner
+            | '\u{0334}'..='\u{0338}' // combining overlays: tilde, strokes, solidus
+            | '\u{061c}' // Arabic letter mark: reorders like the bidirectional marks
+            | '\u{115f}'..='\u{1160}' // Hangul fillers
+            | '\u{17b4}'..='\u{17b5}' // Khmer vowels that show as nothing
+            | '\u{180e}' // Mongolian vowel separator
             | '\u{200b}'..='\u{200f}'
+            | '\u{20d2}'..='\u{20d3}' // combining long vertical line overlays
+            | '\u{20d8}'..='\u{20da}' // combining ring overlays
+            | '\u{20e5}'..='\u{20e6}' // combining reverse solidus, double stroke overlays
+            | '\u{20ea}'..='\u{20eb}' // combining leftward arrow, long double solidus overlays
             | '\u{2028}'..='\u{2029}' // line and paragraph separators: break a row
             | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{2069}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}' // Hangul filler
             | '\u{feff}'
+            | '\u{ffa0}' // halfwidth Hangul filler
+            | '\u{fff9}'..='\u{fffb}' // interlinear annotation
+            | '\u{1d173}'..='\u{1d17a}' // musical formatting
+            | '\u{e0000}'..='\u{e007f}' // tag characters
     )
 }
 
@@ -342,18 +361,23 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, WriteError
 }
 
 fn json_escape_controls(json: &str) -> String {
-    if !json.chars().any(|c| c.is_control()) {
+    let escaped = |c: char| c.is_control() || hides_or_reorders(c);
+    if !json.chars().any(escaped) {
         return json.to_owned();
     }
-    json.chars()
-        .map(|c| {
-            if c.is_control() {
-                format!("\\u{:04x}", u32::from(c))
-            } else {
-                c.to_string()
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if escaped(c) {
+            // JSON escapes UTF-16 units: a character past U+FFFF is two.
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
             }
-        })
-        .collect()
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A time for a person or a program, in UTC to the second:
@@ -441,7 +465,18 @@ const CLEAR_TO_END: &str = "\x1b[K";
 
 #[cfg(test)]
 mod tests {
-    use super::terminal_safe;
+    use super::{json_escape_controls, terminal_safe};
+
+    #[test]
+    fn json_escapes_controls_and_reordering_characters_as_utf16_units() {
+        let json = serde_json::to_string("a\u{202e}b\u{9b}c\u{e0041}d\u{ad}").unwrap();
+        let escaped = json_escape_controls(&json);
+        assert_eq!(escaped, "\"a\\u202eb\\u009bc\\udb40\\udc41d\\u00ad\"");
+        // The same text once parsed.
+        let back: String = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back, "a\u{202e}b\u{9b}c\u{e0041}d\u{ad}");
+        assert_eq!(json_escape_controls("\"plain\""), "\"plain\"");
+    }
 
     #[test]
     fn every_control_and_every_reordering_or_invisible_character_is_escaped() {
@@ -453,6 +488,12 @@ mod tests {
         );
         // Idempotent: nothing is left to escape.
         assert_eq!(terminal_safe(&terminal_safe(text)), terminal_safe(text));
+        // Invisible or confusable: soft hyphen, Hangul filler, a tag
+        // character, a combining overlay.
+        assert_eq!(
+            terminal_safe("pay\u{ad}pal\u{3164}x\u{e0041}o\u{338}"),
+            "pay\\u{ad}pal\\u{3164}x\\u{e0041}o\\u{338}"
+        );
         assert_eq!(terminal_safe("zoë, 東京"), "zoë, 東京");
     }
 }

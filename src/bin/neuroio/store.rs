@@ -5,6 +5,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use neuroio::{Profile, ProfileError, Profiles, TokenRef};
 
@@ -48,16 +49,24 @@ pub fn check_writable(path: &Path) -> Result<(), Failure> {
     )))
 }
 
+/// The longest a command waits for another neuroio to finish writing the
+/// file. Writing takes milliseconds; a writer that holds the lock longer
+/// is stuck, and waiting for ever would hang this command too.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
 /// Reads the file at `path`, applies `change`, and writes the result back:
 /// to a temporary file beside it first, then renamed over it, so the file
 /// is either the old one or the new one, never half-written.
 ///
-/// The temporary file (`credentials.toml.tmp`, created only if absent) is
-/// also the lock that keeps two neuroio processes from losing each other's
-/// changes. If an interrupted run left it behind, the message says to
-/// remove it.
+/// Writers take turns: each holds an OS advisory lock on
+/// `credentials.toml.lock` from the read to the rename, and waits for it
+/// (up to [`LOCK_WAIT`]) when another holds it. The OS releases the lock
+/// when a process dies, however it dies, so nothing a crash leaves behind
+/// blocks the next command: the lock file stays and is used again, and a
+/// temporary file left over is replaced.
 ///
-/// A `path` that is a symbolic link is refused ([`check_writable`]).
+/// A `path` that is a symbolic link is refused ([`check_writable`]), and
+/// so is a folder others may write into.
 pub fn update<R>(path: &Path, change: impl FnOnce(&mut Profiles) -> R) -> Result<R, Failure> {
     check_writable(path)?;
     let folder = path.parent().unwrap_or(Path::new("."));
@@ -67,31 +76,53 @@ pub fn update<R>(path: &Path, change: impl FnOnce(&mut Profiles) -> R) -> Result
             folder.display()
         ))
     })?;
+    Profiles::check_folder(path).map_err(profile_failure)?;
+    let lock = lock(path)?;
     let temporary = temporary_path(path);
-    let lock = create_private_file(&temporary).map_err(|e| {
-        Failure::failed(if e.kind() == io::ErrorKind::AlreadyExists {
-            format!(
-                "cannot write {}: {} exists; another neuroio is writing it, or an earlier run \
-                 was interrupted (if none is running, remove {})",
-                path.display(),
-                temporary.display(),
-                temporary.display()
-            )
-        } else {
-            format!("cannot write {}: {e}", temporary.display())
-        })
-    })?;
-    let written = write_locked(path, &temporary, lock, change);
+    let written = write_locked(path, &temporary, change);
     if written.is_err() {
         let _ = fs::remove_file(&temporary);
     }
+    drop(lock);
     written
+}
+
+/// Takes the writers' lock of the file at `path`, waiting for another
+/// writer with a growing pause, for [`LOCK_WAIT`] at most.
+fn lock(path: &Path) -> Result<File, Failure> {
+    let lock_path = with_suffix(path, ".lock");
+    let lock = open_private(&lock_path, false)
+        .map_err(|e| Failure::failed(format!("cannot open {}: {e}", lock_path.display())))?;
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(lock),
+            Err(fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(Failure::failed(format!(
+                    "cannot write {}: another neuroio has been writing it for {} s; try again \
+                     once it is done",
+                    path.display(),
+                    LOCK_WAIT.as_secs()
+                )));
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(Failure::failed(format!(
+                    "cannot lock {}: {e}",
+                    lock_path.display()
+                )));
+            }
+        }
+    }
 }
 
 fn write_locked<R>(
     path: &Path,
     temporary: &Path,
-    mut lock: File,
     change: impl FnOnce(&mut Profiles) -> R,
 ) -> Result<R, Failure> {
     // Read after taking the lock, so no other writer's change is lost.
@@ -100,10 +131,17 @@ fn write_locked<R>(
     let text = toml::to_string(&profiles)
         .map_err(|e| Failure::failed(format!("cannot write the profiles as TOML: {e}")))?;
     let failed = |e: io::Error| Failure::failed(format!("cannot write {}: {e}", path.display()));
-    lock.write_all(HEADER.as_bytes()).map_err(failed)?;
-    lock.write_all(text.as_bytes()).map_err(failed)?;
-    lock.sync_all().map_err(failed)?;
-    drop(lock);
+    // A temporary file an interrupted writer left is nobody's now: the
+    // lock is held.
+    match fs::remove_file(temporary) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(failed(e)),
+        _ => {}
+    }
+    let mut file = open_private(temporary, true).map_err(failed)?;
+    file.write_all(HEADER.as_bytes()).map_err(failed)?;
+    file.write_all(text.as_bytes()).map_err(failed)?;
+    file.sync_all().map_err(failed)?;
+    drop(file);
     fs::rename(temporary, path).map_err(failed)?;
     // The rename is durable once the folder is synced; a failure here
     // leaves a complete file, so it is not reported.
@@ -116,8 +154,12 @@ fn write_locked<R>(
 }
 
 fn temporary_path(path: &Path) -> PathBuf {
+    with_suffix(path, ".tmp")
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
+    name.push(suffix);
     path.with_file_name(name)
 }
 
@@ -135,19 +177,28 @@ fn create_private_folder(folder: &Path) -> io::Result<()> {
     fs::create_dir_all(folder)
 }
 
+/// Opens `path` for writing, created 0600 if missing; `new`: it must not
+/// exist yet.
 #[cfg(unix)]
-fn create_private_file(path: &Path) -> io::Result<File> {
+fn open_private(path: &Path, new: bool) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create(true)
+        .create_new(new)
+        .truncate(false)
         .mode(0o600)
         .open(path)
 }
 
 #[cfg(not(unix))]
-fn create_private_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).open(path)
+fn open_private(path: &Path, new: bool) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .create_new(new)
+        .truncate(false)
+        .open(path)
 }
 
 /// Deletes `profile`'s token on the server it belongs to (the profile's
@@ -233,15 +284,14 @@ mod tests {
 
         assert_eq!(failure.code, 1);
         assert!(
-            failure.message.contains("another neuroio is writing it"),
+            failure
+                .message
+                .starts_with(&format!("cannot write {}: ", path.display())),
             "{}",
             failure.message
         );
         assert_eq!(fs::read(&path).unwrap(), before);
-        assert!(
-            temporary_path(&path).is_dir(),
-            "someone else's lock is left alone"
-        );
+        assert!(temporary_path(&path).is_dir(), "a folder is not removed");
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -306,6 +356,82 @@ mod tests {
         );
         assert_eq!(fs::read_to_string(&path).unwrap(), "[default]\ntoken = \n");
         assert!(!temporary_path(&path).exists());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_temporary_file_left_behind_does_not_block_the_next_write() {
+        let dir = folder("leftover");
+        let path = dir.join("credentials.toml");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(temporary_path(&path), "half a file from a killed writer").unwrap();
+
+        update(&path, |profiles| {
+            profiles.insert("default", Profile::default()).unwrap();
+        })
+        .unwrap();
+
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            format!("{HEADER}[default]\n")
+        );
+        assert!(!temporary_path(&path).exists());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_writer_waits_for_the_lock_another_holds_and_loses_no_change() {
+        let dir = folder("waits");
+        let path = dir.join("credentials.toml");
+        update(&path, |profiles| {
+            profiles.insert("first", Profile::default()).unwrap();
+        })
+        .unwrap();
+        // Another writer holds the lock for a while (an open file of its
+        // own: the OS lock is per open file).
+        let held = open_private(&with_suffix(&path, ".lock"), false).unwrap();
+        held.lock().unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        let started = Instant::now();
+
+        update(&path, |profiles| {
+            profiles.insert("second", Profile::default()).unwrap();
+        })
+        .unwrap();
+
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        releaser.join().unwrap();
+        let profiles = Profiles::load(&path).unwrap();
+        let names: Vec<&str> = profiles.iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["first", "second"]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_others_can_write_is_refused_with_the_chmod() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = folder("open");
+        fs::create_dir_all(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let path = dir.join("credentials.toml");
+
+        let failure = update(&path, |_| ()).unwrap_err();
+
+        assert_eq!(failure.code, 2);
+        assert_eq!(
+            failure.message,
+            format!(
+                "{} holds the credentials file but its mode 0777 lets group or others write \
+                 into it, so another user could replace the file; fix it with: chmod 700 {}",
+                dir.display(),
+                dir.display()
+            )
+        );
+        assert!(!path.exists());
         fs::remove_dir_all(dir).unwrap();
     }
 }
