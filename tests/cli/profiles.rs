@@ -1442,7 +1442,7 @@ fn a_login_killed_at_any_moment_leaves_nothing_that_blocks_the_next_one() {
     }
     let stored = home.read();
     let kept = stored.get("default").unwrap().token.clone().unwrap();
-    assert!(client(&fake, &kept.secret().to_owned()).whoami().is_ok());
+    assert!(client(&fake, kept.secret()).whoami().is_ok());
 }
 
 #[test]
