@@ -140,7 +140,7 @@ impl Client {
     /// # }
     /// ```
     pub fn tokens(&self) -> Tokens<'_> {
-        Tokens::new(self, crate::api::tokens::Collection::TOKENS)
+        Tokens::new(self, crate::api::tokens::Endpoints::TOKENS)
     }
 
     /// The stream tokens API on the API host (`/v1/streams/tokens/`): the
@@ -156,7 +156,7 @@ impl Client {
     /// # }
     /// ```
     pub fn stream_tokens(&self) -> Tokens<'_> {
-        Tokens::new(self, crate::api::tokens::Collection::STREAM_TOKENS)
+        Tokens::new(self, crate::api::tokens::Endpoints::STREAM_TOKENS)
     }
 
     /// Passwords: [`Auth::change_password`](crate::Auth::change_password).

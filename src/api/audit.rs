@@ -34,7 +34,7 @@ pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 /// ```
 /// let policy = neuroio::AuditPolicy::new()
 ///     .max_age(std::time::Duration::from_secs(30 * 24 * 3600));
-/// assert_eq!(policy.get_max_age().as_secs(), 30 * 24 * 3600);
+/// assert_eq!(policy.age_limit().as_secs(), 30 * 24 * 3600);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
@@ -70,7 +70,7 @@ impl AuditPolicy {
     ///
     /// ```
     /// let policy = neuroio::AuditPolicy::new().max_age(std::time::Duration::from_secs(86_400));
-    /// assert_eq!(policy.get_max_age(), std::time::Duration::from_secs(86_400));
+    /// assert_eq!(policy.age_limit(), std::time::Duration::from_secs(86_400));
     /// ```
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
@@ -92,13 +92,26 @@ impl AuditPolicy {
         self
     }
 
-    /// The greatest age of a permanent token.
+    /// The greatest age of a permanent token, as set with
+    /// [`max_age`](Self::max_age).
     ///
     /// ```
-    /// assert_eq!(neuroio::AuditPolicy::new().get_max_age(), neuroio::DEFAULT_MAX_AGE);
+    /// assert_eq!(neuroio::AuditPolicy::new().age_limit(), neuroio::DEFAULT_MAX_AGE);
     /// ```
-    pub fn get_max_age(&self) -> Duration {
+    pub fn age_limit(&self) -> Duration {
         self.max_age
+    }
+
+    /// The old name of [`age_limit`](Self::age_limit).
+    ///
+    /// ```
+    /// #[allow(deprecated)]
+    /// let limit = neuroio::AuditPolicy::new().get_max_age();
+    /// assert_eq!(limit, neuroio::DEFAULT_MAX_AGE);
+    /// ```
+    #[deprecated(since = "0.1.0", note = "renamed to `age_limit`: getters take no `get_` prefix")]
+    pub fn get_max_age(&self) -> Duration {
+        self.age_limit()
     }
 }
 

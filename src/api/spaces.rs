@@ -150,20 +150,38 @@ impl<'c> Spaces<'c> {
     /// ```no_run
     /// # fn main() -> neuroio::Result<()> {
     /// # let client = neuroio::Client::new("my-api-token")?;
-    /// let ids: Vec<u64> = client.spaces().full_list()?.iter().map(|s| s.id).collect();
+    /// let ids: Vec<u64> = client.spaces().list_unpaged()?.iter().map(|s| s.id).collect();
     /// println!("space ids: {ids:?}");
     /// # Ok(())
     /// # }
     /// ```
-    pub fn full_list(&self) -> crate::Result<Vec<Space>> {
+    pub fn list_unpaged(&self) -> crate::Result<Vec<Space>> {
         let request = Request::new(
             Method::GET,
-            "spaces.full_list",
+            "spaces.list_unpaged",
             Host::Iam,
             "/v1/lists/spaces/",
             Repeat::Safe,
         );
         self.client.call_with(&request, decode_page)
+    }
+
+    /// The old name of [`list_unpaged`](Self::list_unpaged), which says
+    /// how it differs from [`list_all`](Self::list_all): one request, no
+    /// pages.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// # let client = neuroio::Client::new("my-api-token")?;
+    /// #[allow(deprecated)]
+    /// let spaces = client.spaces().full_list()?;
+    /// # let _ = spaces;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[deprecated(since = "0.1.0", note = "renamed to `list_unpaged`")]
+    pub fn full_list(&self) -> crate::Result<Vec<Space>> {
+        self.list_unpaged()
     }
 
     /// One space. `GET /v1/spaces/<id>/`.

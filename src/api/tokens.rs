@@ -13,7 +13,7 @@ use crate::transport::request::{Repeat, Request};
 /// Where a collection lives and what its operations are called in logs and
 /// errors.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Collection {
+pub(crate) struct Endpoints {
     host: Host,
     path: &'static str,
     ops: Operations,
@@ -29,9 +29,9 @@ struct Operations {
     delete_list: &'static str,
 }
 
-impl Collection {
+impl Endpoints {
     /// `/v1/tokens/` on the IAM host.
-    pub(crate) const TOKENS: Collection = Collection {
+    pub(crate) const TOKENS: Endpoints = Endpoints {
         host: Host::Iam,
         path: "/v1/tokens/",
         ops: Operations {
@@ -45,7 +45,7 @@ impl Collection {
     };
 
     /// `/v1/streams/tokens/` on the API host.
-    pub(crate) const STREAM_TOKENS: Collection = Collection {
+    pub(crate) const STREAM_TOKENS: Endpoints = Endpoints {
         host: Host::Api,
         path: "/v1/streams/tokens/",
         ops: Operations {
@@ -78,11 +78,11 @@ impl Collection {
 #[derive(Clone, Copy, Debug)]
 pub struct Tokens<'c> {
     client: &'c Client,
-    collection: Collection,
+    collection: Endpoints,
 }
 
 impl<'c> Tokens<'c> {
-    pub(crate) fn new(client: &'c Client, collection: Collection) -> Self {
+    pub(crate) fn new(client: &'c Client, collection: Endpoints) -> Self {
         Tokens { client, collection }
     }
 

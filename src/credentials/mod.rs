@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::{ConfigError, Error};
-use crate::transport::request::{Answer, Auth};
+use crate::transport::request::{Answer, AuthHeader};
 use crate::transport::{Host, Transport};
 
 pub(crate) mod file;
@@ -51,23 +51,23 @@ pub(crate) enum Presented<'c> {
 
 impl Presented<'_> {
     /// The header to send, and the keys to blank out of the answer.
-    pub(crate) fn auth(&self) -> Auth<'_> {
+    pub(crate) fn auth(&self) -> AuthHeader<'_> {
         match self {
-            Presented::Fixed(credential) => Auth {
+            Presented::Fixed(credential) => AuthHeader {
                 header: &credential.header,
                 keys: [credential.key.secret(), ""],
             },
             Presented::File {
                 credential,
                 refused,
-            } => Auth {
+            } => AuthHeader {
                 header: &credential.header,
                 keys: [
                     credential.key.secret(),
                     refused.as_ref().map_or("", |r| r.key.secret()),
                 ],
             },
-            Presented::Working { working, parent } => Auth {
+            Presented::Working { working, parent } => AuthHeader {
                 header: &working.credential.header,
                 keys: [working.credential.key.secret(), parent.key.secret()],
             },

@@ -22,7 +22,7 @@ use ureq::http::Method;
 use crate::credentials::Credential;
 use crate::error::{Error, RenewalError};
 use crate::model::Token;
-use crate::transport::request::{Auth, Repeat, Request, Segment};
+use crate::transport::request::{AuthHeader, Repeat, Request, Segment};
 use crate::transport::retry::mint_backoff;
 use crate::transport::{Host, Settings, Transport};
 
@@ -483,8 +483,8 @@ impl Renewer {
             .map(|token| (token, sent_at))
     }
 
-    fn auth<'a>(&'a self, with: &'a Credential) -> Auth<'a> {
-        Auth {
+    fn auth<'a>(&'a self, with: &'a Credential) -> AuthHeader<'a> {
+        AuthHeader {
             header: &with.header,
             keys: [with.key.secret(), self.parent.key.secret()],
         }

@@ -156,7 +156,7 @@ pub(crate) struct Answer {
 /// (blanked out of anything quoted from an answer); shorter than four
 /// characters is not searched for, so `""` fills an unused place.
 #[derive(Clone, Copy)]
-pub(crate) struct Auth<'a> {
+pub(crate) struct AuthHeader<'a> {
     pub(crate) header: &'a HeaderValue,
     pub(crate) keys: [&'a str; 2],
 }
@@ -169,7 +169,7 @@ impl Transport {
     pub(crate) fn decode<T>(
         &self,
         request: &Request<'_>,
-        auth: Option<Auth<'_>>,
+        auth: Option<AuthHeader<'_>>,
         answer: &Answer,
         decode: impl FnOnce(&[u8]) -> Result<T, serde_json::Error>,
     ) -> crate::Result<T> {
@@ -193,7 +193,7 @@ impl Transport {
     pub(crate) fn call<T: serde::de::DeserializeOwned>(
         &self,
         request: &Request<'_>,
-        auth: Option<Auth<'_>>,
+        auth: Option<AuthHeader<'_>>,
     ) -> crate::Result<T> {
         let answer = self.send(request, auth)?;
         self.decode(request, auth, &answer, |body| serde_json::from_slice(body))
@@ -205,7 +205,7 @@ impl Transport {
     pub(crate) fn send(
         &self,
         request: &Request<'_>,
-        auth: Option<Auth<'_>>,
+        auth: Option<AuthHeader<'_>>,
     ) -> crate::Result<Answer> {
         let settings = &self.settings;
         let attempts = match request.repeat {
@@ -258,7 +258,7 @@ impl Transport {
     fn attempt(
         &self,
         request: &Request<'_>,
-        auth: Option<Auth<'_>>,
+        auth: Option<AuthHeader<'_>>,
         attempt: u32,
         attempts: u32,
     ) -> crate::Result<Answer> {
@@ -393,7 +393,7 @@ fn shown_url(prefix: &str, request: &Request<'_>) -> String {
 
 /// Every secret `request` carries: the keys its caller may send, a key in
 /// the path, and any passwords in the body.
-fn secrets_of<'r>(request: &'r Request<'_>, auth: Option<Auth<'r>>) -> Secrets<'r> {
+fn secrets_of<'r>(request: &'r Request<'_>, auth: Option<AuthHeader<'r>>) -> Secrets<'r> {
     let mut secrets = request.secrets;
     for key in auth.iter().flat_map(|a| a.keys) {
         secrets = secrets.with(key);

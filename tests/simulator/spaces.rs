@@ -176,7 +176,7 @@ fn list_validates_limit_and_offset_as_tokens_do() {
 }
 
 #[test]
-fn iter_walks_every_page_and_full_list_has_every_space() {
+fn iter_walks_every_page_and_list_unpaged_has_every_space() {
     let fake = FakeIam::start().unwrap();
     let created: Vec<String> = (0..23).map(|i| format!("space {i}")).collect();
     let refs: Vec<&str> = created.iter().map(String::as_str).collect();
@@ -207,7 +207,7 @@ fn iter_walks_every_page_and_full_list_has_every_space() {
         ]
     );
 
-    let full = root.spaces().full_list().unwrap();
+    let full = root.spaces().list_unpaged().unwrap();
     assert_eq!(full.len(), 24);
     assert_eq!(&full[..23], &expected[..]);
     assert_eq!(full[23].name, "default");
@@ -221,7 +221,7 @@ fn accounts_never_see_each_others_spaces() {
     let lab = spaces[0].id;
 
     assert_eq!(names(&other.spaces().list_all(None).unwrap()), ["default"]);
-    assert_eq!(names(&other.spaces().full_list().unwrap()), ["default"]);
+    assert_eq!(names(&other.spaces().list_unpaged().unwrap()), ["default"]);
     assert!(other.spaces().get(lab).unwrap_err().is_not_found());
     assert!(
         other
@@ -378,7 +378,7 @@ fn a_space_token_reads_its_own_space_only() {
             .is_empty()
     );
     assert_eq!(
-        as_space.spaces().full_list().unwrap(),
+        as_space.spaces().list_unpaged().unwrap(),
         std::slice::from_ref(lab)
     );
 

@@ -309,7 +309,7 @@ fn full_list_gets_every_space_200() {
         .with_body(PAGE)
         .create();
 
-    let spaces = wire.client.spaces().full_list().unwrap();
+    let spaces = wire.client.spaces().list_unpaged().unwrap();
 
     mock.assert();
     assert_page(&spaces);
