@@ -2,11 +2,8 @@
 //! and the one `ureq` agent every client derived from a build shares.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-
-use ureq::http;
 
 use crate::client::{Client, Inner};
 use crate::credentials::file::{RECHECK, TokenFile};
@@ -15,7 +12,8 @@ use crate::credentials::{Credential, Credentials};
 use crate::error::{ConfigError, Error};
 use crate::secret::TokenKey;
 use crate::transport::Transport;
-pub(crate) use crate::transport::{BaseUrl, Host, Settings};
+use crate::transport::connect::shown_url;
+pub(crate) use crate::transport::{Host, Settings};
 
 /// The IAM service's address, used when none is configured.
 pub const DEFAULT_IAM_URL: &str = "https://iam.neuroio.com";
@@ -32,13 +30,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`ClientBuilder::max_retries`] says otherwise: 2.
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 
-const USER_AGENT: &str = concat!("neuroio-rust/", env!("CARGO_PKG_VERSION"));
 const DEFAULT_MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
 const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_millis(200);
 const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
 const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
-/// Enough idle connections for a handful of threads sharing one client.
-const IDLE_CONNECTIONS_PER_HOST: usize = 16;
+/// How many idle connections a client keeps open per host unless
+/// [`ClientBuilder::max_idle_connections_per_host`] says otherwise: 16,
+/// enough for a handful of threads sharing one client.
+pub const DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST: usize = 16;
 
 /// The longest any duration setting may be: longer ones are mistakes, and
 /// the transport's clock arithmetic cannot take `Duration::MAX`.
@@ -70,6 +69,12 @@ impl Settings {
                 }
                 _ => {}
             }
+        }
+        if self.max_idle_per_host == 0 {
+            return Err(ConfigError::InvalidSetting {
+                name: "max_idle_connections_per_host",
+                reason: "0 would open a new connection for every call; give at least 1".to_owned(),
+            });
         }
         Ok(())
     }
@@ -115,6 +120,7 @@ impl Default for ClientBuilder {
                 backoff_max: DEFAULT_BACKOFF_MAX,
                 max_retry_after: DEFAULT_MAX_RETRY_AFTER,
                 env_proxy: true,
+                max_idle_per_host: DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST,
             },
             renew_before: None,
         }
@@ -460,6 +466,26 @@ impl ClientBuilder {
         self
     }
 
+    /// How many idle connections the client keeps open to each host for
+    /// the next calls. Threads sharing one client beyond this number open
+    /// connections that are closed after their call; a batch job with many
+    /// threads may raise it, a short script may lower it. At least 1.
+    ///
+    /// Defaults to [`DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST`] (16).
+    ///
+    /// ```
+    /// let client = neuroio::Client::builder()
+    ///     .api_token("my-api-token")
+    ///     .max_idle_connections_per_host(64) // 64 threads share this client
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn max_idle_connections_per_host(mut self, connections: usize) -> Self {
+        self.settings.max_idle_per_host = connections;
+        self
+    }
+
     /// Makes the client renew its own temporary token, the practice the
     /// API recommends: the API token given to [`api_token`](Self::api_token)
     /// becomes the *parent*, used only to mint and to tidy up. On first use
@@ -583,21 +609,8 @@ impl ClientBuilder {
     /// no credential yet.
     pub(crate) fn connect(&self) -> Result<Inner, Error> {
         self.settings.check()?;
-        let allow = self.settings.allow_insecure_http;
-        let mut iam = base_url("IAM URL", &self.iam_url, allow)?;
-        let mut api = base_url("API URL", &self.api_url, allow)?;
-        let direct = !self.settings.env_proxy || (iam.loopback && api.loopback);
-        if !direct && ureq::Proxy::try_from_env().is_some() {
-            iam.bypass_proxy = iam.loopback;
-            api.bypass_proxy = api.loopback;
-        }
         Ok(Inner {
-            transport: Transport {
-                agent: new_agent(&self.settings, direct),
-                iam,
-                api,
-                settings: self.settings.clone(),
-            },
+            transport: Transport::connect(&self.settings, &self.iam_url, &self.api_url)?,
             credentials: Credentials::Anonymous,
         })
     }
@@ -616,154 +629,10 @@ impl fmt::Debug for ClientBuilder {
     }
 }
 
-/// The agent every request goes through. Environment proxies apply unless
-/// the connection is `direct`: every host is this machine's (then a proxy
-/// would see the token in clear text, and resolve "localhost" on its own
-/// machine), or the user turned them off.
-fn new_agent(settings: &Settings, direct: bool) -> ureq::Agent {
-    let mut config = ureq::Agent::config_builder()
-        // Error answers carry the API's error body; read it rather than
-        // letting ureq turn the status into a bodiless error.
-        .http_status_as_error(false)
-        // A redirect could carry the Authorization header elsewhere.
-        .max_redirects(0)
-        .timeout_global(Some(settings.timeout))
-        .timeout_connect(settings.connect_timeout)
-        .user_agent(USER_AGENT)
-        .accept("application/json")
-        .max_idle_connections(IDLE_CONNECTIONS_PER_HOST * 2)
-        .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST);
-    if direct {
-        config = config.proxy(None);
-    }
-    #[cfg(feature = "platform-verifier")]
-    {
-        config = config.tls_config(
-            ureq::tls::TlsConfig::builder()
-                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-                .build(),
-        );
-    }
-    ureq::Agent::with_parts(
-        config.build(),
-        ureq::unversioned::transport::DefaultConnector::default(),
-        crate::transport::resolver::ClientResolver::default(),
-    )
-}
-
-/// A URL as it may be shown: one with credentials in it is not.
-fn shown_url(raw: &str) -> String {
-    if raw.contains('@') {
-        "[URL with credentials, not shown]".to_owned()
-    } else {
-        raw.to_owned()
-    }
-}
-
-/// Validates a base URL (`setting` names it in errors).
-pub(crate) fn base_url(
-    setting: &'static str,
-    raw: &str,
-    allow_insecure_http: bool,
-) -> Result<BaseUrl, ConfigError> {
-    let invalid = |reason: &str| ConfigError::InvalidUrl {
-        setting,
-        url: shown_url(raw),
-        reason: reason.to_owned(),
-    };
-    if raw.contains('#') {
-        return Err(invalid(
-            "remove the fragment (#...); give the base URL only",
-        ));
-    }
-    let uri: http::Uri = raw
-        .parse()
-        .map_err(|_| invalid("not a URL; expected something like https://iam.neuroio.com"))?;
-    let scheme = match uri.scheme_str() {
-        Some("https") => "https",
-        Some("http") => "http",
-        Some(_) => return Err(invalid("the scheme must be http or https")),
-        None => return Err(invalid("missing scheme; start the URL with https://")),
-    };
-    let authority = uri.authority().ok_or_else(|| invalid("missing host"))?;
-    if authority.as_str().contains('@') {
-        return Err(invalid(
-            "remove the user name and password; the API token is the only credential",
-        ));
-    }
-    if uri.query().is_some() {
-        return Err(invalid("remove the query (?...); give the base URL only"));
-    }
-    let loopback = is_loopback(authority.host());
-    if scheme == "http" && !allow_insecure_http && !loopback {
-        return Err(ConfigError::InsecureUrl {
-            setting,
-            url: shown_url(raw),
-        });
-    }
-    let prefix = uri.path().trim_end_matches('/');
-    Ok(BaseUrl {
-        configured: raw.to_owned(),
-        prefix: format!("{scheme}://{authority}{prefix}"),
-        host: authority.host().to_owned(),
-        loopback,
-        bypass_proxy: false,
-    })
-}
-
-/// Whether `host` is this machine: `localhost`, `127.0.0.0/8` or `::1`.
-pub(crate) fn is_loopback(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 /// A client for another token sharing one agent and its settings.
 pub(crate) fn with_token(transport: &Transport, api_token: TokenKey) -> Result<Inner, ConfigError> {
     Ok(Inner {
         transport: transport.clone(),
         credentials: Credentials::Fixed(Credential::new(api_token)?),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_url_keeps_prefix_and_drops_trailing_slash() {
-        let prefix = |raw| base_url("IAM URL", raw, false).unwrap().prefix;
-        assert_eq!(
-            prefix("https://gateway.example/iam/"),
-            "https://gateway.example/iam"
-        );
-        assert_eq!(prefix("https://iam.neuroio.com"), "https://iam.neuroio.com");
-        assert_eq!(prefix("http://[::1]:9000/"), "http://[::1]:9000");
-    }
-
-    #[test]
-    fn trust_store_follows_the_feature() {
-        let agent = new_agent(&ClientBuilder::default().settings, false);
-        let roots = agent.config().tls_config().root_certs();
-        if cfg!(feature = "platform-verifier") {
-            assert!(
-                matches!(roots, ureq::tls::RootCerts::PlatformVerifier),
-                "{roots:?}"
-            );
-        } else {
-            assert!(matches!(roots, ureq::tls::RootCerts::WebPki), "{roots:?}");
-        }
-    }
-
-    #[test]
-    fn loopback_hosts() {
-        for host in ["localhost", "LOCALHOST", "127.0.0.1", "127.8.9.10", "[::1]"] {
-            assert!(is_loopback(host), "{host}");
-        }
-        for host in ["10.0.0.1", "example.com", "[::2]", "localhost.example"] {
-            assert!(!is_loopback(host), "{host}");
-        }
-    }
 }

@@ -51,7 +51,8 @@ pub use api::tokens::__decode_for_fuzzing;
 pub use api::tokens::Tokens;
 pub use client::Client;
 pub use config::{
-    ClientBuilder, DEFAULT_API_URL, DEFAULT_IAM_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
+    ClientBuilder, DEFAULT_API_URL, DEFAULT_IAM_URL, DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST,
+    DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
 };
 pub use credentials::profile::{
     CREDENTIALS_FILE, DEFAULT_PROFILE, MAX_CREDENTIALS_BYTES, Profile, ProfileError, Profiles,

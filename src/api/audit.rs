@@ -109,7 +109,10 @@ impl AuditPolicy {
     /// let limit = neuroio::AuditPolicy::new().get_max_age();
     /// assert_eq!(limit, neuroio::DEFAULT_MAX_AGE);
     /// ```
-    #[deprecated(since = "0.1.0", note = "renamed to `age_limit`: getters take no `get_` prefix")]
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed to `age_limit`: getters take no `get_` prefix"
+    )]
     pub fn get_max_age(&self) -> Duration {
         self.age_limit()
     }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+pub(crate) mod connect;
 pub(crate) mod request;
 pub(crate) mod resolver;
 pub(crate) mod retry;
@@ -57,6 +58,7 @@ pub(crate) struct Settings {
     pub(crate) backoff_max: Duration,
     pub(crate) max_retry_after: Duration,
     pub(crate) env_proxy: bool,
+    pub(crate) max_idle_per_host: usize,
 }
 
 /// The one connection pool, the two base URLs and the settings: everything
