@@ -59,11 +59,8 @@ pub use credentials::profile::{
 };
 pub use error::{
     ApiError, ConfigError, DecodeError, Error, FieldError, MAX_TOKEN_FILE_BYTES, RenewalError,
-    TokenFileErrorKind, TransportError, TransportErrorKind,
+    Result, TokenFileErrorKind, TransportError, TransportErrorKind,
 };
 pub use model::{Login, Space, Token, User, Whoami};
 pub use secret::{Password, TokenKey};
 pub use token_ref::TokenRef;
-
-/// The result of every fallible call in this crate.
-pub type Result<T, E = Error> = std::result::Result<T, E>;

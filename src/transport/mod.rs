@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+pub(crate) mod classify;
 pub(crate) mod connect;
 pub(crate) mod request;
 pub(crate) mod resolver;
