@@ -24,6 +24,8 @@ mod client;
 mod config;
 // Resources: one file each, and the page walker they share.
 mod api;
+// The decoders over arbitrary bytes, for the fuzz target.
+mod fuzzing;
 // Optional parts.
 #[cfg(feature = "fake")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
@@ -46,8 +48,6 @@ pub use time;
 
 pub use api::pages::{DEFAULT_MAX_WALK_ITEMS, DEFAULT_PAGE_SIZE, PageIter, TokenIter};
 pub use api::spaces::Spaces;
-#[doc(hidden)]
-pub use api::tokens::__decode_for_fuzzing;
 pub use api::tokens::Tokens;
 pub use client::Client;
 pub use config::{
@@ -61,6 +61,8 @@ pub use error::{
     ApiError, ConfigError, DecodeError, Error, FieldError, MAX_TOKEN_FILE_BYTES, RenewalError,
     Result, TokenFileErrorKind, TransportError, TransportErrorKind,
 };
+#[doc(hidden)]
+pub use fuzzing::__decode_for_fuzzing;
 pub use model::{Login, Space, Token, User, Whoami};
 pub use secret::{Password, TokenKey};
 pub use token_ref::TokenRef;

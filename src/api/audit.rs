@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use crate::api::tokens::Tokens;
 use crate::error::Error;
 use crate::model::Token;
+use crate::redact::Secrets;
 use crate::transport::Host;
-use crate::transport::redact::Secrets;
 
 /// How many permanent tokens an account (or space) may hold.
 pub const PERMANENT_TOKEN_LIMIT: usize = 5;

@@ -13,8 +13,8 @@ use ureq::http::Method;
 use crate::client::Client;
 use crate::error::Error;
 use crate::model::Token;
+use crate::redact::Secrets;
 use crate::transport::Host;
-use crate::transport::redact::Secrets;
 use crate::transport::request::{Repeat, Request};
 
 /// How many pages' ids a walk remembers to notice a server that serves

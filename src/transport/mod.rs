@@ -11,9 +11,6 @@ pub(crate) mod request;
 pub(crate) mod resolver;
 pub(crate) mod retry;
 
-/// Redaction is a type of the lowest layer; it is reached from here too.
-pub(crate) use crate::redact;
-
 /// Which service a request goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Host {
