@@ -1,6 +1,6 @@
-//! The README (the repository's page) against the manual (the crate's
-//! documentation, docs/manual.md): the README's examples are the manual's,
-//! so they compile as the manual's doctests do, and the two cannot drift.
+//! The README (the repository's page) is generated from its template and
+//! the manual (the crate's documentation, docs/manual.md): its examples are
+//! the manual's, compiled as the manual's doctests are, with one source.
 
 use std::path::Path;
 
@@ -54,30 +54,59 @@ fn language(info: &str) -> &str {
     info.split(',').next().unwrap_or_default()
 }
 
-#[test]
-fn every_readme_example_is_in_the_manual_word_for_word() {
-    let manual = blocks(&read("docs/manual.md"));
-    let readme = blocks(&read("README.md"));
-    let shared: Vec<&Block> = readme
-        .iter()
-        .filter(|block| block.heading != "Development")
-        .collect();
-    assert_eq!(shared.len(), 10, "{shared:#?}");
-    for block in shared {
-        let twin = manual.iter().find(|m| m.body == block.body);
-        let Some(twin) = twin else {
-            panic!(
-                "README block under {:?} is not in docs/manual.md:\n{}",
-                block.heading, block.body
-            );
+/// The README as generated: `docs/README.in.md` with each line
+/// `<!-- example: NAME -->` replaced by the code block that follows the
+/// same line in the manual (its info string without rustdoc's attributes,
+/// which GitHub does not know).
+fn generated_readme() -> String {
+    let template = read("docs/README.in.md");
+    let manual = read("docs/manual.md");
+    let mut out = String::new();
+    for line in template.split_inclusive('\n') {
+        let Some(name) = line
+            .trim_end()
+            .strip_prefix("<!-- example: ")
+            .and_then(|rest| rest.strip_suffix(" -->"))
+        else {
+            out.push_str(line);
+            continue;
         };
-        assert_eq!(
-            language(&twin.info),
-            language(&block.info),
-            "{}",
-            block.body
-        );
+        let marker = format!("<!-- example: {name} -->\n");
+        let at = manual
+            .find(&marker)
+            .unwrap_or_else(|| panic!("docs/manual.md has no example {name:?}"));
+        let after = &manual[at + marker.len()..];
+        let fence_end = after.find('\n').expect("a fence line");
+        let fence = &after[..fence_end];
+        assert!(fence.starts_with("```"), "example {name:?} is not a code block");
+        let close = after[fence_end..]
+            .find("\n```\n")
+            .unwrap_or_else(|| panic!("example {name:?} is never closed"));
+        let body = &after[fence_end + 1..fence_end + close + 1];
+        out.push_str(&format!("```{}\n{body}```\n", language(&fence[3..])));
     }
+    out
+}
+
+#[test]
+fn the_readme_is_generated_from_its_template_and_the_manuals_examples() {
+    let generated = generated_readme();
+    if std::env::var_os("NEUROIO_WRITE_README").is_some() {
+        std::fs::write(Path::new(ROOT).join("README.md"), &generated).unwrap();
+    }
+    let readme = read("README.md");
+    assert!(
+        readme == generated,
+        "README.md is not what docs/README.in.md and docs/manual.md make; run \
+         NEUROIO_WRITE_README=1 cargo test --test readme"
+    );
+    // Every example a reader of the README sees is one of the manual's
+    // compiled doctests, and there are as many as the template names.
+    let shared = blocks(&readme)
+        .into_iter()
+        .filter(|block| block.heading != "Development")
+        .count();
+    assert_eq!(shared, 10);
 }
 
 #[test]
