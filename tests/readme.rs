@@ -78,7 +78,10 @@ fn generated_readme() -> String {
         let after = &manual[at + marker.len()..];
         let fence_end = after.find('\n').expect("a fence line");
         let fence = &after[..fence_end];
-        assert!(fence.starts_with("```"), "example {name:?} is not a code block");
+        assert!(
+            fence.starts_with("```"),
+            "example {name:?} is not a code block"
+        );
         let close = after[fence_end..]
             .find("\n```\n")
             .unwrap_or_else(|| panic!("example {name:?} is never closed"));

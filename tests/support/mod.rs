@@ -430,3 +430,72 @@ pub fn endless_pages(server: &mut ServerGuard, path: &str) -> Mock {
             serde_json::to_vec(&tokens).expect("tokens as JSON")
         })
 }
+
+/// One collection of tokens on the wire. Every collection has the same
+/// operations with the same requests and answers, only on its own host and
+/// path, so their wire tests are one set run over [`Family::ALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// `/v1/tokens/` on the IAM host.
+    Tokens,
+    /// `/v1/streams/tokens/` on the API host.
+    StreamTokens,
+}
+
+impl Family {
+    pub const ALL: [Family; 2] = [Family::Tokens, Family::StreamTokens];
+
+    /// The collection's path followed by `rest` (`"17/"`, or `""`).
+    pub fn path(self, rest: &str) -> String {
+        match self {
+            Family::Tokens => format!("/v1/tokens/{rest}"),
+            Family::StreamTokens => format!("/v1/streams/tokens/{rest}"),
+        }
+    }
+}
+
+/// Mock servers for both hosts, for the wire test of one [`Family`]: a
+/// request to the other host, or one no mock expects, fails the test.
+pub struct OnWire {
+    hosts: TwoHosts,
+    family: Family,
+}
+
+impl OnWire {
+    pub fn new(family: Family) -> OnWire {
+        OnWire {
+            hosts: TwoHosts::new(),
+            family,
+        }
+    }
+
+    /// A mock on the family's host with the headers every call carries;
+    /// `path` is the whole path (see [`Family::path`]).
+    pub fn expect(&mut self, method: &str, path: &str) -> Mock {
+        match self.family {
+            Family::Tokens => self.hosts.expect_iam(method, path),
+            Family::StreamTokens => self.hosts.expect_api(method, path),
+        }
+    }
+
+    /// The family's collection on the client for both servers.
+    pub fn tokens(&self) -> neuroio::Tokens<'_> {
+        match self.family {
+            Family::Tokens => self.hosts.client.tokens(),
+            Family::StreamTokens => self.hosts.client.stream_tokens(),
+        }
+    }
+
+    /// The base URL of the family's host.
+    pub fn url(&self) -> String {
+        match self.family {
+            Family::Tokens => self.hosts.iam.url(),
+            Family::StreamTokens => self.hosts.api.url(),
+        }
+    }
+
+    /// Checks that neither server saw a request no mock expected.
+    pub fn finish(self) {
+        self.hosts.finish();
+    }
+}

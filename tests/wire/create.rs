@@ -1,11 +1,17 @@
-use crate::support::{PERMANENT, TEMPORARY, Wire, assert_permanent, assert_temporary};
+use crate::support::{Family, OnWire, PERMANENT, TEMPORARY, assert_permanent, assert_temporary};
 use mockito::Matcher;
 
 #[test]
 fn create_permanent_token_201() {
-    let mut wire = Wire::new();
+    for family in Family::ALL {
+        create_permanent_token_201_on(family);
+    }
+}
+
+fn create_permanent_token_201_on(family: Family) {
+    let mut wire = OnWire::new(family);
     let mock = wire
-        .expect("POST", "/v1/tokens/")
+        .expect("POST", &family.path(""))
         .match_query(Matcher::Missing)
         .match_header("content-type", "application/json")
         .match_body(Matcher::Exact(r#"{"permanent":true}"#.into()))
@@ -13,7 +19,7 @@ fn create_permanent_token_201() {
         .with_body(PERMANENT)
         .create();
 
-    let token = wire.client.tokens().create(true).unwrap();
+    let token = wire.tokens().create(true).unwrap();
 
     mock.assert();
     assert_permanent(&token);
@@ -22,9 +28,15 @@ fn create_permanent_token_201() {
 
 #[test]
 fn create_temporary_token_201() {
-    let mut wire = Wire::new();
+    for family in Family::ALL {
+        create_temporary_token_201_on(family);
+    }
+}
+
+fn create_temporary_token_201_on(family: Family) {
+    let mut wire = OnWire::new(family);
     let mock = wire
-        .expect("POST", "/v1/tokens/")
+        .expect("POST", &family.path(""))
         .match_query(Matcher::Missing)
         .match_header("content-type", "application/json")
         .match_body(Matcher::Exact(r#"{"permanent":false}"#.into()))
@@ -32,7 +44,7 @@ fn create_temporary_token_201() {
         .with_body(TEMPORARY)
         .create();
 
-    let token = wire.client.tokens().create(false).unwrap();
+    let token = wire.tokens().create(false).unwrap();
 
     mock.assert();
     assert_temporary(&token);
@@ -41,16 +53,22 @@ fn create_temporary_token_201() {
 
 #[test]
 fn report_permanent_limit_400() {
-    let mut wire = Wire::new();
+    for family in Family::ALL {
+        report_permanent_limit_400_on(family);
+    }
+}
+
+fn report_permanent_limit_400_on(family: Family) {
+    let mut wire = OnWire::new(family);
     let mock = wire
-        .expect("POST", "/v1/tokens/")
+        .expect("POST", &family.path(""))
         .with_status(400)
         .with_body(
             r#"{"error_codes":[400],"message":"Permanent tokens limit exceeded (max 5).","fields":[]}"#,
         )
         .create();
 
-    let err = wire.client.tokens().create(true).unwrap_err();
+    let err = wire.tokens().create(true).unwrap_err();
 
     mock.assert();
     let neuroio::Error::Api(api) = &err else {

@@ -1,7 +1,7 @@
-use crate::support::Wire;
+use crate::support::{Family, OnWire};
 use mockito::Matcher;
 
-fn expect_delete(wire: &mut Wire, path: &str, query: Matcher) -> mockito::Mock {
+fn expect_delete(wire: &mut OnWire, path: &str, query: Matcher) -> mockito::Mock {
     wire.expect("DELETE", path)
         .match_query(query)
         .match_header("content-type", Matcher::Missing)
@@ -12,10 +12,16 @@ fn expect_delete(wire: &mut Wire, path: &str, query: Matcher) -> mockito::Mock {
 
 #[test]
 fn delete_by_id_204() {
-    let mut wire = Wire::new();
-    let mock = expect_delete(&mut wire, "/v1/tokens/17/", Matcher::Missing);
+    for family in Family::ALL {
+        delete_by_id_204_on(family);
+    }
+}
 
-    wire.client.tokens().delete(17).unwrap();
+fn delete_by_id_204_on(family: Family) {
+    let mut wire = OnWire::new(family);
+    let mock = expect_delete(&mut wire, &family.path("17/"), Matcher::Missing);
+
+    wire.tokens().delete(17).unwrap();
 
     mock.assert();
     wire.finish();
@@ -23,10 +29,16 @@ fn delete_by_id_204() {
 
 #[test]
 fn delete_by_key_204() {
-    let mut wire = Wire::new();
-    let mock = expect_delete(&mut wire, "/v1/tokens/abc123/", Matcher::Missing);
+    for family in Family::ALL {
+        delete_by_key_204_on(family);
+    }
+}
 
-    wire.client.tokens().delete("abc123").unwrap();
+fn delete_by_key_204_on(family: Family) {
+    let mut wire = OnWire::new(family);
+    let mock = expect_delete(&mut wire, &family.path("abc123/"), Matcher::Missing);
+
+    wire.tokens().delete("abc123").unwrap();
 
     mock.assert();
     wire.finish();
@@ -34,14 +46,20 @@ fn delete_by_key_204() {
 
 #[test]
 fn delete_escaped_key_204() {
-    let mut wire = Wire::new();
+    for family in Family::ALL {
+        delete_escaped_key_204_on(family);
+    }
+}
+
+fn delete_escaped_key_204_on(family: Family) {
+    let mut wire = OnWire::new(family);
     let mock = expect_delete(
         &mut wire,
-        "/v1/tokens/%3Fpermanent%3Dtrue%23x/",
+        &family.path("%3Fpermanent%3Dtrue%23x/"),
         Matcher::Missing,
     );
 
-    wire.client.tokens().delete("?permanent=true#x").unwrap();
+    wire.tokens().delete("?permanent=true#x").unwrap();
 
     mock.assert();
     wire.finish();
@@ -49,10 +67,16 @@ fn delete_escaped_key_204() {
 
 #[test]
 fn delete_list_without_filter_204() {
-    let mut wire = Wire::new();
-    let mock = expect_delete(&mut wire, "/v1/tokens/", Matcher::Missing);
+    for family in Family::ALL {
+        delete_list_without_filter_204_on(family);
+    }
+}
 
-    wire.client.tokens().delete_list(None).unwrap();
+fn delete_list_without_filter_204_on(family: Family) {
+    let mut wire = OnWire::new(family);
+    let mock = expect_delete(&mut wire, &family.path(""), Matcher::Missing);
+
+    wire.tokens().delete_list(None).unwrap();
 
     mock.assert();
     wire.finish();
@@ -60,14 +84,20 @@ fn delete_list_without_filter_204() {
 
 #[test]
 fn delete_list_permanent_204() {
-    let mut wire = Wire::new();
+    for family in Family::ALL {
+        delete_list_permanent_204_on(family);
+    }
+}
+
+fn delete_list_permanent_204_on(family: Family) {
+    let mut wire = OnWire::new(family);
     let mock = expect_delete(
         &mut wire,
-        "/v1/tokens/",
+        &family.path(""),
         Matcher::Exact("permanent=true".into()),
     );
 
-    wire.client.tokens().delete_list(Some(true)).unwrap();
+    wire.tokens().delete_list(Some(true)).unwrap();
 
     mock.assert();
     wire.finish();
@@ -75,14 +105,20 @@ fn delete_list_permanent_204() {
 
 #[test]
 fn delete_list_temporary_204() {
-    let mut wire = Wire::new();
+    for family in Family::ALL {
+        delete_list_temporary_204_on(family);
+    }
+}
+
+fn delete_list_temporary_204_on(family: Family) {
+    let mut wire = OnWire::new(family);
     let mock = expect_delete(
         &mut wire,
-        "/v1/tokens/",
+        &family.path(""),
         Matcher::Exact("permanent=false".into()),
     );
 
-    wire.client.tokens().delete_list(Some(false)).unwrap();
+    wire.tokens().delete_list(Some(false)).unwrap();
 
     mock.assert();
     wire.finish();

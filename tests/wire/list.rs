@@ -1,10 +1,10 @@
-use crate::support::{PAGE, Wire, assert_permanent, assert_temporary};
+use crate::support::{Family, OnWire, PAGE, assert_permanent, assert_temporary};
 use mockito::Matcher;
 
-fn list_case(permanent: Option<bool>, limit: u32, offset: u32, query: &str) {
-    let mut wire = Wire::new();
+fn list_case(family: Family, permanent: Option<bool>, limit: u32, offset: u32, query: &str) {
+    let mut wire = OnWire::new(family);
     let mock = wire
-        .expect("GET", "/v1/tokens/")
+        .expect("GET", &family.path(""))
         .match_query(Matcher::Exact(query.into()))
         .match_header("content-type", Matcher::Missing)
         .match_body(Matcher::Exact(String::new()))
@@ -12,7 +12,7 @@ fn list_case(permanent: Option<bool>, limit: u32, offset: u32, query: &str) {
         .with_body(PAGE)
         .create();
 
-    let page = wire.client.tokens().list(permanent, limit, offset).unwrap();
+    let page = wire.tokens().list(permanent, limit, offset).unwrap();
 
     mock.assert();
     assert_eq!(page.len(), 2);
@@ -23,30 +23,54 @@ fn list_case(permanent: Option<bool>, limit: u32, offset: u32, query: &str) {
 
 #[test]
 fn list_without_filter_200() {
-    list_case(None, 20, 0, "limit=20&offset=0");
+    for family in Family::ALL {
+        list_case(family, None, 20, 0, "limit=20&offset=0");
+    }
 }
 
 #[test]
 fn list_permanent_only_200() {
-    list_case(Some(true), 10, 5, "limit=10&offset=5&permanent=true");
+    for family in Family::ALL {
+        list_case(
+            family,
+            Some(true),
+            10,
+            5,
+            "limit=10&offset=5&permanent=true",
+        );
+    }
 }
 
 #[test]
 fn list_temporary_only_200() {
-    list_case(Some(false), 100, 40, "limit=100&offset=40&permanent=false");
+    for family in Family::ALL {
+        list_case(
+            family,
+            Some(false),
+            100,
+            40,
+            "limit=100&offset=40&permanent=false",
+        );
+    }
 }
 
 #[test]
 fn accept_results_envelope() {
-    let mut wire = Wire::new();
+    for family in Family::ALL {
+        accept_results_envelope_on(family);
+    }
+}
+
+fn accept_results_envelope_on(family: Family) {
+    let mut wire = OnWire::new(family);
     let mock = wire
-        .expect("GET", "/v1/tokens/")
+        .expect("GET", &family.path(""))
         .match_query(Matcher::Exact("limit=2&offset=0".into()))
         .with_status(200)
         .with_body(format!(r#"{{"count": 2, "results": {PAGE}}}"#))
         .create();
 
-    let page = wire.client.tokens().list(None, 2, 0).unwrap();
+    let page = wire.tokens().list(None, 2, 0).unwrap();
 
     mock.assert();
     assert_eq!(page.len(), 2);
@@ -57,15 +81,21 @@ fn accept_results_envelope() {
 
 #[test]
 fn decode_empty_page() {
-    let mut wire = Wire::new();
+    for family in Family::ALL {
+        decode_empty_page_on(family);
+    }
+}
+
+fn decode_empty_page_on(family: Family) {
+    let mut wire = OnWire::new(family);
     let mock = wire
-        .expect("GET", "/v1/tokens/")
+        .expect("GET", &family.path(""))
         .match_query(Matcher::Exact("limit=20&offset=400".into()))
         .with_status(200)
         .with_body("[]")
         .create();
 
-    let page = wire.client.tokens().list(None, 20, 400).unwrap();
+    let page = wire.tokens().list(None, 20, 400).unwrap();
 
     mock.assert();
     assert!(page.is_empty());
@@ -74,9 +104,15 @@ fn decode_empty_page() {
 
 #[test]
 fn report_validation_error_with_fields_400() {
-    let mut wire = Wire::new();
+    for family in Family::ALL {
+        report_validation_error_with_fields_400_on(family);
+    }
+}
+
+fn report_validation_error_with_fields_400_on(family: Family) {
+    let mut wire = OnWire::new(family);
     let mock = wire
-        .expect("GET", "/v1/tokens/")
+        .expect("GET", &family.path(""))
         .match_query(Matcher::Exact("limit=0&offset=0".into()))
         .with_status(400)
         .with_body(
@@ -85,7 +121,7 @@ fn report_validation_error_with_fields_400() {
         )
         .create();
 
-    let err = wire.client.tokens().list(None, 0, 0).unwrap_err();
+    let err = wire.tokens().list(None, 0, 0).unwrap_err();
 
     mock.assert();
     let neuroio::Error::Api(api) = &err else {

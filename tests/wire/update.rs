@@ -1,7 +1,7 @@
-use crate::support::{PERMANENT, TEMPORARY, Wire, assert_permanent, assert_temporary};
+use crate::support::{Family, OnWire, PERMANENT, TEMPORARY, assert_permanent, assert_temporary};
 use mockito::Matcher;
 
-fn expect_patch(wire: &mut Wire, path: &str, body: &str, answer: &str) -> mockito::Mock {
+fn expect_patch(wire: &mut OnWire, path: &str, body: &str, answer: &str) -> mockito::Mock {
     wire.expect("PATCH", path)
         .match_query(Matcher::Missing)
         .match_header("content-type", "application/json")
@@ -13,15 +13,21 @@ fn expect_patch(wire: &mut Wire, path: &str, body: &str, answer: &str) -> mockit
 
 #[test]
 fn deactivate_by_id_200() {
-    let mut wire = Wire::new();
+    for family in Family::ALL {
+        deactivate_by_id_200_on(family);
+    }
+}
+
+fn deactivate_by_id_200_on(family: Family) {
+    let mut wire = OnWire::new(family);
     let mock = expect_patch(
         &mut wire,
-        "/v1/tokens/3/",
+        &family.path("3/"),
         r#"{"is_active":false}"#,
         PERMANENT,
     );
 
-    let token = wire.client.tokens().update(3, false).unwrap();
+    let token = wire.tokens().update(3, false).unwrap();
 
     mock.assert();
     assert_permanent(&token);
@@ -30,16 +36,21 @@ fn deactivate_by_id_200() {
 
 #[test]
 fn activate_by_key_200() {
-    let mut wire = Wire::new();
+    for family in Family::ALL {
+        activate_by_key_200_on(family);
+    }
+}
+
+fn activate_by_key_200_on(family: Family) {
+    let mut wire = OnWire::new(family);
     let mock = expect_patch(
         &mut wire,
-        "/v1/tokens/4f1c0d3e9a7b2c5d8e6f0a1b2c3d4e5f6a7b8c9d/",
+        &family.path("4f1c0d3e9a7b2c5d8e6f0a1b2c3d4e5f6a7b8c9d/"),
         r#"{"is_active":true}"#,
         TEMPORARY,
     );
 
     let token = wire
-        .client
         .tokens()
         .update("4f1c0d3e9a7b2c5d8e6f0a1b2c3d4e5f6a7b8c9d", true)
         .unwrap();
@@ -51,16 +62,22 @@ fn activate_by_key_200() {
 
 #[test]
 fn keep_path_escape_attempt_in_one_segment() {
-    let mut wire = Wire::new();
+    for family in Family::ALL {
+        keep_path_escape_attempt_in_one_segment_on(family);
+    }
+}
+
+fn keep_path_escape_attempt_in_one_segment_on(family: Family) {
+    let mut wire = OnWire::new(family);
     // `.` is unreserved and stays as is; the slash is what must not survive.
     let mock = expect_patch(
         &mut wire,
-        "/v1/tokens/..%2Fwhoami/",
+        &family.path("..%2Fwhoami/"),
         r#"{"is_active":false}"#,
         TEMPORARY,
     );
 
-    let token = wire.client.tokens().update("../whoami", false).unwrap();
+    let token = wire.tokens().update("../whoami", false).unwrap();
 
     mock.assert();
     assert_temporary(&token);
