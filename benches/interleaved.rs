@@ -32,6 +32,8 @@
 //! variant per round, default 1) change the size. Without `--bench` (as
 //! under `cargo test --benches`) it makes a few rounds as a smoke test.
 
+#[path = "support/stats.rs"]
+mod stats;
 mod support;
 
 use std::hint::black_box;
@@ -39,6 +41,7 @@ use std::time::{Duration, Instant};
 
 use neuroio::Token;
 
+use stats::{allowed_cpus, env_count, median, quantile};
 use support::{
     FixedServer, SDK_TIMEOUT, bare_agent_with_timeout, bare_call, renewing_client, sdk_client,
 };
@@ -173,44 +176,4 @@ fn compare(operation: &str, rounds: usize, batch: usize) {
             per_call(base),
         );
     }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
-/// The `q` quantile of sorted values, nearest rank.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let rank = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[rank]
-}
-
-fn env_count(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(value) => match value.parse() {
-            Ok(n) if n > 0 => n,
-            _ => panic!("{name} must be a positive whole number, not {value:?}"),
-        },
-        Err(_) => default,
-    }
-}
-
-/// The CPUs this process may run on, as the kernel reports them (so a
-/// printed result says whether it was pinned).
-fn allowed_cpus() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
-                .map(|cpus| cpus.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
 }
