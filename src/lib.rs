@@ -44,7 +44,9 @@ pub use api::auth::Auth;
 /// ```
 pub use time;
 
-pub use api::pages::{DEFAULT_MAX_WALK_ITEMS, DEFAULT_PAGE_SIZE, PageIter, TokenIter};
+pub use api::pages::{
+    DEFAULT_MAX_WALK_ITEMS, DEFAULT_MAX_WALK_RESTARTS, DEFAULT_PAGE_SIZE, PageIter, TokenIter,
+};
 pub use api::spaces::Spaces;
 #[doc(hidden)]
 pub use api::tokens::__decode_for_fuzzing;
