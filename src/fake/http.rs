@@ -37,7 +37,8 @@ pub(crate) fn serve(mut stream: TcpStream, shared: &Shared) {
             Next::Request(request, keep_alive) => (request, keep_alive),
             Next::Closed => return,
             Next::Reject(status, message) => {
-                let _ = write_response(&mut stream, &Outgoing::error(status, message), false);
+                let answer = Outgoing::error(status, message);
+                let _ = write_response(&mut stream, &answer, false, shared);
                 let _ = stream.shutdown(Shutdown::Both);
                 return;
             }
@@ -75,7 +76,7 @@ pub(crate) fn serve(mut stream: TcpStream, shared: &Shared) {
             }
             None => shared.answer(&request),
         };
-        if write_response(&mut stream, &answer, keep_alive).is_err() || !keep_alive {
+        if write_response(&mut stream, &answer, keep_alive, shared).is_err() || !keep_alive {
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
@@ -283,11 +284,56 @@ pub(crate) fn refuse_busy(mut stream: TcpStream) {
         503,
         "Too many connections: the simulator serves at most 256 at once.",
     );
-    let _ = write_response(&mut stream, &answer, false);
+    if let Ok(bytes) = response_bytes(&answer, false) {
+        let _ = stream.write_all(&bytes);
+    }
     let _ = stream.shutdown(Shutdown::Both);
 }
 
-fn write_response(stream: &mut TcpStream, answer: &Outgoing, keep_alive: bool) -> io::Result<()> {
+/// Writes an answer in full within the idle timeout: a client that sends
+/// requests and never reads the answers fills the socket's buffers, and
+/// would otherwise hold this connection's thread and slot for as long as
+/// it stays open. The timeout is read again at every step, as for reads.
+fn write_response(
+    stream: &mut TcpStream,
+    answer: &Outgoing,
+    keep_alive: bool,
+    shared: &Shared,
+) -> io::Result<()> {
+    let bytes = response_bytes(answer, keep_alive)?;
+    let started = Instant::now();
+    let mut left_to_write = bytes.as_slice();
+    while !left_to_write.is_empty() {
+        if shared.is_stopping() {
+            return Err(io::Error::other("the simulator is stopping"));
+        }
+        let left = started
+            .checked_add(shared.idle_timeout())
+            .map_or(READ_STEP, |deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            });
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        stream.set_write_timeout(Some(left.min(READ_STEP)))?;
+        match stream.write(left_to_write) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => left_to_write = left_to_write.get(n..).unwrap_or_default(),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    stream.flush()
+}
+
+/// An answer's bytes: status line, headers and body.
+fn response_bytes(answer: &Outgoing, keep_alive: bool) -> io::Result<Vec<u8>> {
     let body = match &answer.body {
         Some(value) => serde_json::to_vec(value).map_err(io::Error::other)?,
         None => Vec::new(),
@@ -307,8 +353,7 @@ fn write_response(stream: &mut TcpStream, answer: &Outgoing, keep_alive: bool) -
     });
     let mut out = head.into_bytes();
     out.extend_from_slice(&body);
-    stream.write_all(&out)?;
-    stream.flush()
+    Ok(out)
 }
 
 fn reason(status: u16) -> &'static str {

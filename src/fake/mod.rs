@@ -59,9 +59,9 @@
 //! headers get 400, identical repeats are accepted), accepts bodies up to
 //! 64 KiB, serves at most 256 connections at once (more are answered 503
 //! and closed), closes a connection that sends nothing, or not a whole
-//! request, within its idle timeout (10 s, see
-//! [`FakeIam::set_idle_timeout`]), and keeps a bounded log of requests for
-//! [`FakeIam::requests`].
+//! request, or does not take a whole answer, within its idle timeout (10 s,
+//! see [`FakeIam::set_idle_timeout`]), and keeps a bounded log of requests
+//! for [`FakeIam::requests`].
 
 mod account;
 mod http;
@@ -670,11 +670,14 @@ impl FakeIam {
     }
 
     /// Sets how long a connection may wait before the next request starts
-    /// and then take to send it in full (head and body); returns the
-    /// timeout now in force. An idle connection is closed when it runs out;
-    /// one that sent part of a request gets 408 and is closed. So neither
-    /// silent nor slow clients can hold the simulator's connection slots
-    /// (it serves at most 256 at once). Defaults to
+    /// and then take to send it in full (head and body), and how long it
+    /// may take to take in each answer; returns the timeout now in force.
+    /// An idle connection is closed when it runs out; one that sent part of
+    /// a request gets 408 and is closed; one that does not read its answers
+    /// (it sends requests and never reads, so the socket's buffers fill) is
+    /// closed with the answer cut short. So neither silent, slow nor deaf
+    /// clients can hold the simulator's connection slots (it serves at most
+    /// 256 at once). Defaults to
     /// [`DEFAULT_IDLE_TIMEOUT`] (10 s); a zero timeout is raised to 1 ms.
     /// The new timeout applies at once, to connections already waiting too.
     ///
