@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 use super::wire::{Incoming, Outgoing};
 use super::{Fault, RecordedRequest, Shared};
 
-/// The largest request head accepted; larger gets 431.
+/// The largest request head accepted (request line, header fields and the
+/// empty line that ends them); larger gets 400.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
+const HEAD_TOO_LARGE: &str =
+    "Request header block too large: the limit is 16 KiB (16384 bytes), the empty line included.";
 /// The largest request body accepted; larger gets 413.
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_HEADERS: usize = 64;
@@ -109,12 +112,19 @@ fn read_request(
         let mut parsed = httparse::Request::new(&mut headers);
         match parsed.parse(buf) {
             Ok(httparse::Status::Complete(head_len)) => {
+                // Whatever size the reads came in.
+                if head_len > MAX_HEAD_BYTES {
+                    return Next::Reject(400, HEAD_TOO_LARGE);
+                }
+                if has_bare_lf(buf.get(..head_len).unwrap_or_default()) {
+                    return Next::Reject(400, BARE_LF);
+                }
                 let head = request_from_head(&parsed);
                 return finish_request(stream, buf, shared, head, head_len, started);
             }
             Ok(httparse::Status::Partial) => {
                 if buf.len() > MAX_HEAD_BYTES {
-                    return Next::Reject(431, "Request header fields too large.");
+                    return Next::Reject(400, HEAD_TOO_LARGE);
                 }
             }
             Err(httparse::Error::TooManyHeaders) => {
@@ -130,6 +140,29 @@ fn read_request(
             Filled::Closed => return Next::Closed,
         }
     }
+}
+
+const BARE_LF: &str =
+    "Malformed HTTP request: every line of the head must end with CR LF, not a bare LF.";
+
+/// Whether a line of the head ends with a bare LF (no CR before it), which
+/// lenient parsers accept and strict ones do not: two servers in a chain
+/// would not agree where the head ends.
+fn has_bare_lf(head: &[u8]) -> bool {
+    head.iter()
+        .enumerate()
+        .any(|(at, &b)| b == b'\n' && (at == 0 || head.get(at - 1) != Some(&b'\r')))
+}
+
+/// A `Content-Length` value as RFC 9110 has it: one or more digits, and no
+/// sign and no leading zero, which some parsers read differently (`+20`,
+/// `020`, an octal reading). `None` for anything else.
+fn strict_length(value: &str) -> Option<usize> {
+    let digits = value.as_bytes();
+    let plain = !digits.is_empty()
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits.len() == 1 || digits.first() != Some(&b'0'));
+    if plain { value.parse().ok() } else { None }
 }
 
 const REQUEST_TIMEOUT: &str =
@@ -191,10 +224,16 @@ fn finish_request(
     {
         return Next::Reject(400, "Conflicting Content-Length headers.");
     }
-    let length = match first.map(str::parse::<usize>) {
+    let length = match first.map(strict_length) {
         None => 0,
-        Some(Ok(n)) => n,
-        Some(Err(_)) => return Next::Reject(400, "Invalid Content-Length header."),
+        Some(Some(n)) => n,
+        Some(None) => {
+            return Next::Reject(
+                400,
+                "Invalid Content-Length header: it must be digits only, with no sign and no \
+                 leading zero.",
+            );
+        }
     };
     if length > MAX_BODY_BYTES {
         return Next::Reject(413, "Request body too large: the limit is 64 KiB.");
@@ -397,5 +436,36 @@ pub(crate) fn sleep_unless_stopping(wait: Duration, stopping: impl Fn() -> bool)
             return true;
         }
         std::thread::sleep(left.min(STEP));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_length_is_plain_digits_without_a_leading_zero() {
+        assert_eq!(strict_length("0"), Some(0));
+        assert_eq!(strict_length("20"), Some(20));
+        for bad in [
+            "",
+            "+20",
+            "020",
+            "00",
+            "-1",
+            "2 0",
+            "1e3",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(strict_length(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_bare_lf_is_found_anywhere_in_the_head() {
+        assert!(!has_bare_lf(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert!(has_bare_lf(b"\n"));
+        assert!(has_bare_lf(b"GET / HTTP/1.1\nHost: x\r\n\r\n"));
+        assert!(has_bare_lf(b"GET / HTTP/1.1\r\nHost: x\r\n\n"));
     }
 }

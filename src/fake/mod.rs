@@ -56,8 +56,11 @@
 //!
 //! The simulator speaks HTTP/1.1 with keep-alive and `Content-Length`
 //! bodies (chunked request bodies get 411; two different `Content-Length`
-//! headers get 400, identical repeats are accepted), accepts bodies up to
-//! 64 KiB, serves at most 256 connections at once (more are answered 503
+//! headers get 400, identical repeats are accepted). Its framing is strict,
+//! so that it never reads a request differently from a proxy in front of
+//! it: a `Content-Length` that is not plain digits (`+20`, `020`), a head
+//! line ending in a bare LF instead of CR LF, and a head (request line to
+//! the empty line) over 16 KiB get 400. It accepts bodies up to 64 KiB, serves at most 256 connections at once (more are answered 503
 //! and closed), closes a connection that sends nothing, or not a whole
 //! request, or does not take a whole answer, within its idle timeout (10 s,
 //! see [`FakeIam::set_idle_timeout`]), and keeps a bounded log of requests
