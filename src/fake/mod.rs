@@ -42,6 +42,15 @@
 //! and each scope has its own tokens, stream tokens and limit of 5 permanent
 //! tokens. Stream tokens never authenticate a call.
 //!
+//! Expired temporary tokens stay listed (as the real service lists them)
+//! for [`EXPIRED_KEPT_FOR`], a day by the simulator's clock, and are then
+//! forgotten; with [`PURGE_EXPIRED_AT`] (100,000) tokens or more stored,
+//! every expired one is forgotten at once. So the tokens held are those
+//! alive plus at most a day's expired ones, never every token ever
+//! created: 100,000 temporary tokens created and left to expire are gone
+//! two days later (see [`FakeIam::stored_tokens`]). Permanent tokens and
+//! live temporary ones are kept until deleted.
+//!
 //! Spaces (`/v1/spaces/`, `/v1/lists/spaces/`) belong to one account, which
 //! never sees another's (404). Where the real service is not documented the
 //! simulator chooses: a name is 1 to 255 characters once trimmed of
@@ -102,6 +111,24 @@ const MAX_CONNECTIONS: usize = 256;
 /// assert_eq!(neuroio::fake::DEFAULT_IDLE_TIMEOUT.as_secs(), 10);
 /// ```
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long, by the simulator's clock, an expired temporary token is kept
+/// (listed, and refused with 401 "Token has expired.") before the
+/// simulator forgets it (then it is unknown: 404, and 401 "Invalid token.").
+///
+/// ```
+/// assert_eq!(neuroio::fake::EXPIRED_KEPT_FOR.as_secs(), 24 * 60 * 60);
+/// ```
+pub const EXPIRED_KEPT_FOR: Duration = store::EXPIRED_KEPT_FOR;
+
+/// From this many stored tokens on (every account, tokens and stream tokens
+/// together), the simulator forgets every expired temporary token at once
+/// instead of a day after it expired.
+///
+/// ```
+/// assert_eq!(neuroio::fake::PURGE_EXPIRED_AT, 100_000);
+/// ```
+pub const PURGE_EXPIRED_AT: usize = store::PURGE_EXPIRED_AT;
+
 /// The id of the first account, whose user is `root`.
 const ROOT_ACCOUNT: u64 = 1;
 
@@ -915,6 +942,22 @@ impl FakeIam {
         let taken = std::mem::take(&mut log.entries);
         log.clear();
         taken.into()
+    }
+
+    /// How many tokens the simulator holds now, of every account: tokens and
+    /// stream tokens, permanent and temporary, expired ones not yet
+    /// forgotten included (see [`EXPIRED_KEPT_FOR`]).
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// fake.add_temporary_tokens(&fake.root_token(), 10)?;
+    /// assert_eq!(fake.stored_tokens(), 11); // and the root token
+    /// fake.advance(std::time::Duration::from_secs(2 * 24 * 60 * 60));
+    /// assert_eq!(fake.stored_tokens(), 1);
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn stored_tokens(&self) -> usize {
+        self.shared.with_state(|state| state.tokens.len())
     }
 
     /// How many TCP connections the simulator has accepted.
