@@ -107,8 +107,13 @@ fn secrets_never_leak_into_debug_display_or_logs() {
     };
     let first_working = working_key(&fake);
     assert!(fake.revoke(&first_working));
-    // Refused so soon after it worked: a failed mint, the call's own 401;
-    // after the backoff, a new working token.
+    // Refused soon after it worked, the first in a row: replaced at once.
+    renewing.whoami().unwrap();
+    let replacement = working_key(&fake);
+    assert_ne!(replacement, first_working);
+    assert!(fake.revoke(&replacement));
+    // The second in a row: a failed mint, the call's own 401; after the
+    // backoff, a new working token.
     show_err(renewing.whoami().unwrap_err());
     std::thread::sleep(Duration::from_millis(20));
     renewing.whoami().unwrap();

@@ -394,7 +394,7 @@ impl<T: DeserializeOwned> PageIter<'_, T> {
             }
             self.first_page.clone_from(&ids);
         }
-        let new_ids = &ids[ids.len() - page.len()..];
+        let new_ids = ids.get(ids.len() - page.len()..).unwrap_or_default();
         let seen = |id: &u64| self.recent_ids.iter().any(|page| page.contains(id));
         if !new_ids.is_empty() && new_ids.iter().all(seen) {
             return Err(self.ignores_offset(at));
