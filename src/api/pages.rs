@@ -106,10 +106,14 @@ pub const DEFAULT_MAX_WALK_RESTARTS: u32 = 3;
 /// ([`Tokens::iter`](crate::Tokens::iter)) or every space
 /// ([`Spaces::iter`](crate::Spaces::iter)).
 ///
-/// Holds one page at a time, plus the id of each item it yielded (so that
-/// it never yields one twice): memory grows by a few bytes per item, not by
-/// items. It stops after the first page shorter than the page size. An
-/// error is yielded once and ends the walk.
+/// Holds one page at a time, so memory stays bounded by the page size
+/// however long the list is. To never yield an item twice it also records
+/// what it yielded: for a list served as the API serves them (newest first,
+/// so ids fall page after page), one range of ids per pass; for a list
+/// ordered otherwise, each id yielded (8 bytes and a little more each, at
+/// most [`max_items`](Self::max_items) of them). It stops after the first
+/// page shorter than the page size. An error is yielded once and ends the
+/// walk.
 ///
 /// # A list that changes during the walk
 ///
@@ -126,7 +130,9 @@ pub const DEFAULT_MAX_WALK_RESTARTS: u32 = 3;
 /// What a finished walk guarantees: no id is yielded twice, and every item
 /// that existed for the whole walk is yielded. An item created or deleted
 /// during the walk may or may not be. An error ends the walk with no such
-/// promise for the items not yet yielded.
+/// promise for the items not yet yielded. (This holds for a list whose
+/// order does not change and whose new items get higher ids than the
+/// items before them, as the API's ids do.)
 ///
 /// Since each page repeats one item, a page brings at most `page_size - 1`
 /// new items after the first, and the page size is at least 2.
@@ -188,8 +194,8 @@ pub struct PageIter<'c, T> {
     /// The ids of the last few pages of this pass, to notice a server that
     /// repeats them.
     recent_ids: VecDeque<Vec<u64>>,
-    /// The ids yielded, so that none is yielded twice.
-    yielded_ids: HashSet<u64>,
+    /// What was yielded, so that nothing is yielded twice.
+    yielded_ids: Yielded,
     /// The most items this walk yields, and how many it has.
     max_items: u64,
     yielded: u64,
@@ -229,7 +235,7 @@ impl<'c, T> PageIter<'c, T> {
             repeat_suspect: None,
             page: Vec::new().into_iter(),
             recent_ids: VecDeque::with_capacity(REMEMBERED_PAGES),
-            yielded_ids: HashSet::new(),
+            yielded_ids: Yielded::new(),
             max_items: DEFAULT_MAX_WALK_ITEMS,
             yielded: 0,
             max_restarts: DEFAULT_MAX_WALK_RESTARTS,
@@ -347,7 +353,7 @@ impl<T: DeserializeOwned> Iterator for PageIter<'_, T> {
                 },
             };
             let id = (self.id)(&item);
-            if self.yielded_ids.contains(&id) {
+            if self.yielded_ids.contains(id) {
                 continue;
             }
             if self.yielded >= self.max_items {
@@ -355,7 +361,7 @@ impl<T: DeserializeOwned> Iterator for PageIter<'_, T> {
                 self.page = Vec::new().into_iter();
                 return Some(Err(self.past_the_bound()));
             }
-            self.yielded_ids.insert(id);
+            self.yielded_ids.yielding(id);
             self.yielded += 1;
             return Some(Ok(item));
         }
@@ -399,6 +405,7 @@ impl<T: DeserializeOwned> PageIter<'_, T> {
         if !new_ids.is_empty() && new_ids.iter().all(seen) {
             return Err(self.ignores_offset(at));
         }
+        self.yielded_ids.accept(self.last_id, new_ids);
         self.done = fetched < self.page_size;
         self.offset = match at.checked_add(fetched) {
             Some(offset) => offset,
@@ -440,8 +447,10 @@ impl<T: DeserializeOwned> PageIter<'_, T> {
         self.recent_ids.clear();
         self.done = false;
         if self.repeat_after_restart {
-            self.yielded_ids.clear();
+            self.yielded_ids = Yielded::new();
             self.yielded = 0;
+        } else {
+            self.yielded_ids.end_pass();
         }
         Ok(())
     }
@@ -462,6 +471,89 @@ impl<T: DeserializeOwned> PageIter<'_, T> {
              or raise the bound with PageIter::max_items)",
             self.list.operation, self.max_items
         ))
+    }
+}
+
+/// What a walk has yielded, so that it yields nothing twice when it
+/// starts over, in memory that does not grow with the list as the API
+/// serves it: newest first, ids given in the order of creation, so ids
+/// fall page after page. Then a pass is one range of ids: an item whose id
+/// is within the range of an earlier pass was read by that pass (it
+/// existed then, being older than the pass's first item, and the pass read
+/// every item from its first to its last), and an item created since has a
+/// higher id. A few ranges record any length of list. Where ids do not
+/// fall (a server that orders a list otherwise), the ids yielded are kept
+/// one by one from there on, at most `max_items` of them.
+#[derive(Debug)]
+struct Yielded {
+    /// The ranges `(lowest, highest)` of ids read in falling order by
+    /// earlier passes, and by this one before its ids stopped falling.
+    spans: Vec<(u64, u64)>,
+    /// This pass's range while its ids fall, the page being walked
+    /// included.
+    pass: Option<(u64, u64)>,
+    /// Whether this pass's ids have fallen so far.
+    falling: bool,
+    /// The ids yielded while they did not fall.
+    ids: HashSet<u64>,
+}
+
+impl Yielded {
+    fn new() -> Yielded {
+        Yielded {
+            spans: Vec::new(),
+            pass: None,
+            falling: true,
+            ids: HashSet::new(),
+        }
+    }
+
+    /// Whether an item with this id was yielded: within an earlier range,
+    /// or kept one by one. Within a falling pass no id comes twice.
+    fn contains(&self, id: u64) -> bool {
+        self.spans
+            .iter()
+            .any(|&(lowest, highest)| (lowest..=highest).contains(&id))
+            || self.ids.contains(&id)
+    }
+
+    /// An item is yielded now.
+    fn yielding(&mut self, id: u64) {
+        if !self.falling {
+            self.ids.insert(id);
+        }
+    }
+
+    /// The new ids of a page this pass accepted, before any is yielded;
+    /// `last` is the last id of the page before in this pass.
+    fn accept(&mut self, last: Option<u64>, new_ids: &[u64]) {
+        if !self.falling {
+            return;
+        }
+        let mut before = last;
+        for &id in new_ids {
+            if before.is_some_and(|before| id >= before) {
+                // The pages before this one were all yielded: their range
+                // holds. From this page on, ids are kept one by one.
+                self.end_pass();
+                self.falling = false;
+                return;
+            }
+            before = Some(id);
+        }
+        if let (Some(&lowest), Some(&first)) = (new_ids.last(), new_ids.first()) {
+            let highest = self.pass.map_or(first, |(_, highest)| highest);
+            self.pass = Some((lowest, highest));
+        }
+    }
+
+    /// The pass ends (the walk starts over, or its ids stopped falling):
+    /// its range so far, all of it walked, is recorded.
+    fn end_pass(&mut self) {
+        if let Some(span) = self.pass.take() {
+            self.spans.push(span);
+        }
+        self.falling = true;
     }
 }
 
@@ -492,6 +584,47 @@ mod tests {
             "limit=1&offset=2&permanent=true"
         );
         assert_eq!(list("q=a%20b").query(100, 7), "limit=100&offset=7&q=a%20b");
+    }
+
+    #[test]
+    fn a_pass_whose_ids_fall_is_recorded_as_one_range() {
+        let mut yielded = Yielded::new();
+        yielded.accept(None, &[30, 29, 28]);
+        yielded.accept(Some(28), &[27, 25]);
+        // Within the pass nothing is consulted: its ids fall, none twice.
+        assert!(!yielded.contains(30));
+
+        yielded.end_pass();
+
+        assert_eq!(yielded.spans, [(25, 30)]);
+        assert!([30, 26, 25].iter().all(|&id| yielded.contains(id)));
+        assert!(!yielded.contains(31) && !yielded.contains(24));
+        assert!(yielded.ids.is_empty(), "no id kept one by one");
+    }
+
+    #[test]
+    fn ids_that_stop_falling_are_kept_one_by_one_from_that_page_on() {
+        let mut yielded = Yielded::new();
+        yielded.accept(None, &[10, 9]);
+        yielded.accept(Some(9), &[12, 4]);
+        for id in [12, 4] {
+            yielded.yielding(id);
+        }
+
+        assert_eq!(yielded.spans, [(9, 10)], "the pages before it hold");
+        assert!([12, 4, 10, 9].iter().all(|&id| yielded.contains(id)));
+        assert!(!yielded.contains(11) && !yielded.contains(5));
+
+        // The next pass starts falling again; a first page that rises is
+        // kept one by one at once.
+        yielded.end_pass();
+        yielded.accept(None, &[1, 2]);
+        yielded.yielding(1);
+        yielded.yielding(2);
+        yielded.end_pass();
+        assert_eq!(yielded.spans, [(9, 10)]);
+        assert_eq!(yielded.ids.len(), 4);
+        assert!(yielded.contains(1) && yielded.contains(2));
     }
 
     #[test]
