@@ -77,11 +77,11 @@ pub enum Error {
     /// # let _ = busy;
     /// ```
     #[error(
-        "{operation}: the list kept changing during the walk: items were created or deleted \
-         between two page requests, and the walk started over {restarts} times before it \
-         changed again; walk it again when fewer items are being created or deleted, narrow \
-         it with a filter, or allow more restarts (PageIter::max_restarts); a proxy that \
-         drops the query's `offset` looks the same"
+        "{operation}: the list changed during the walk (items were created or deleted between \
+         two page requests) once more than the walk may start over ({restarts} times); walk \
+         it again when fewer items are being created or deleted, narrow it with a filter, or \
+         allow more restarts (PageIter::max_restarts); a proxy that drops the query's \
+         `offset` looks the same"
     )]
     #[non_exhaustive]
     ListChanged {

@@ -426,11 +426,11 @@ fn with_no_restarts_allowed_the_first_change_is_a_typed_error() {
     );
     assert_eq!(
         err.to_string(),
-        "tokens.list: the list kept changing during the walk: items were created or deleted \
-         between two page requests, and the walk started over 0 times before it changed \
-         again; walk it again when fewer items are being created or deleted, narrow it with \
-         a filter, or allow more restarts (PageIter::max_restarts); a proxy that drops the \
-         query's `offset` looks the same"
+        "tokens.list: the list changed during the walk (items were created or deleted between \
+         two page requests) once more than the walk may start over (0 times); walk it again \
+         when fewer items are being created or deleted, narrow it with a filter, or allow more \
+         restarts (PageIter::max_restarts); a proxy that drops the query's `offset` looks the \
+         same"
     );
     assert!(walk.next().is_none());
     assert_eq!(

@@ -429,6 +429,13 @@ fn assert_kept_changing(err: &neuroio::Error, server: &Scripted, limit: u32) {
         ),
         "{err:?}"
     );
+    assert!(
+        err.to_string().starts_with(
+            "tokens.list: the list changed during the walk (items were created or deleted \
+             between two page requests) once more than the walk may start over (3 times)"
+        ),
+        "{err}"
+    );
     let queries: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
     let pass = [
         format!("/v1/tokens/?limit={limit}&offset=0"),
