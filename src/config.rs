@@ -523,11 +523,13 @@ impl ClientBuilder {
     ///   revoked elsewhere) is answered with one replacement, minted with
     ///   the parent, and one repeat of the call; if the replacement is
     ///   refused too, the call returns that 401 and the next mint waits for
-    ///   the backoff. A token refused sooner, even after calls succeeded
-    ///   with it, is a failed mint: the call returns the 401 and the
-    ///   backoff grows (a server that accepts each token once and then
-    ///   refuses it stays within the bound above). A 401 for the parent
-    ///   itself is returned as it is.
+    ///   the backoff. A token refused sooner after calls succeeded with it
+    ///   (tokens deleted by an admin just after it was minted) is replaced
+    ///   at once too, the first time in a row; when its replacement is
+    ///   refused as soon, that is a failed mint: the call returns the 401
+    ///   and the backoff grows (a server that accepts each token once and
+    ///   then refuses it stays within the bound above). A 401 for the
+    ///   parent itself is returned as it is.
     /// - Tidying up is bounded on the calling threads: the thread that
     ///   minted sends at most two deletes, any other call at most one, each
     ///   given up after the [`timeout`](Self::timeout) or 1 s, whichever is

@@ -72,6 +72,35 @@ pub enum Error {
         source: Option<Box<DecodeError>>,
     },
 
+    /// A walk over a paged list ([`PageIter`](crate::PageIter)) saw the list
+    /// change under it (items created or deleted between two page
+    /// requests) once more after starting over `restarts` times, and gave
+    /// up rather than yield a list that may miss items. Walk it again when
+    /// fewer items are being created or deleted, narrow it with a filter,
+    /// or allow more restarts with
+    /// [`PageIter::max_restarts`](crate::PageIter::max_restarts).
+    ///
+    /// ```
+    /// fn busy(err: &neuroio::Error) -> bool {
+    ///     matches!(err, neuroio::Error::ListChanged { .. })
+    /// }
+    /// # let _ = busy;
+    /// ```
+    #[error(
+        "{operation}: the list changed during the walk (items were created or deleted between \
+         two page requests) once more than the walk may start over ({restarts} times); walk \
+         it again when fewer items are being created or deleted, narrow it with a filter, or \
+         allow more restarts (PageIter::max_restarts); a proxy that drops the query's \
+         `offset` looks the same"
+    )]
+    #[non_exhaustive]
+    ListChanged {
+        /// The list operation, such as `"tokens.list"`.
+        operation: &'static str,
+        /// How many times the walk started over from the first page.
+        restarts: u32,
+    },
+
     /// The client was configured with something it cannot use.
     #[error(transparent)]
     Config(#[from] ConfigError),

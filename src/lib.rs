@@ -46,7 +46,9 @@ pub use api::auth::Auth;
 /// ```
 pub use time;
 
-pub use api::pages::{DEFAULT_MAX_WALK_ITEMS, DEFAULT_PAGE_SIZE, PageIter, TokenIter};
+pub use api::pages::{
+    DEFAULT_MAX_WALK_ITEMS, DEFAULT_MAX_WALK_RESTARTS, DEFAULT_PAGE_SIZE, PageIter, TokenIter,
+};
 pub use api::spaces::Spaces;
 pub use api::tokens::Tokens;
 pub use client::Client;

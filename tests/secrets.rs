@@ -140,8 +140,13 @@ fn secrets_never_leak_into_debug_display_or_logs() {
     };
     let first_working = working_key(&fake);
     assert!(fake.revoke(&first_working));
-    // Refused so soon after it worked: a failed mint, the call's own 401;
-    // after the backoff, a new working token.
+    // Refused soon after it worked, the first in a row: replaced at once.
+    renewing.whoami().unwrap();
+    let replacement = working_key(&fake);
+    assert_ne!(replacement, first_working);
+    assert!(fake.revoke(&replacement));
+    // The second in a row: a failed mint, the call's own 401; after the
+    // backoff, a new working token.
     show_err(renewing.whoami().unwrap_err());
     std::thread::sleep(Duration::from_millis(20));
     renewing.whoami().unwrap();
@@ -166,23 +171,24 @@ fn secrets_never_leak_into_debug_display_or_logs() {
     shown.push(format!("{:?}", root.tokens().list_all(None).unwrap()));
 
     let logged = CAPTURE.0.lock().unwrap().clone();
-    // Every attempt was logged, with method, path, attempt and timing.
+    // Every attempt was logged, with method, whole URL, attempt and timing.
+    let url = fake.url();
     assert!(
-        logged.iter().any(|l| l.starts_with(
-            "DEBUG neuroio::transport::request: GET /v1/tokens/<key>/ attempt 3/3: 200 in "
-        )),
+        logged.iter().any(|l| l.starts_with(&format!(
+            "DEBUG neuroio::transport::request: GET {url}/v1/tokens/<key>/ attempt 3/3: 200 in "
+        ))),
+        "{logged:#?}"
+    );
+    assert!(
+        logged.iter().any(|l| l.contains(&format!(
+            "DELETE {url}/v1/tokens/<key>/ attempt 1/3: no answer after"
+        ))),
         "{logged:#?}"
     );
     assert!(
         logged
             .iter()
-            .any(|l| l.contains("DELETE /v1/tokens/<key>/ attempt 1/3: no answer after")),
-        "{logged:#?}"
-    );
-    assert!(
-        logged
-            .iter()
-            .any(|l| l.contains("POST /v1/tokens/ attempt 1/1: 201 in ")),
+            .any(|l| l.contains(&format!("POST {url}/v1/tokens/ attempt 1/1: 201 in "))),
         "{logged:#?}"
     );
     assert!(

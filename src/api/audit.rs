@@ -281,6 +281,13 @@ impl Tokens<'_> {
     /// read; a collection that lists more ends the audit with
     /// [`Error::UnexpectedResponse`].
     ///
+    /// The counts come from one pass over the list in which no page
+    /// shifted, so no token is counted twice: when tokens are created or
+    /// deleted during the audit, the walk starts over and so does the count
+    /// (up to [`DEFAULT_MAX_WALK_RESTARTS`](crate::DEFAULT_MAX_WALK_RESTARTS)
+    /// times), and a list that keeps changing ends the audit with
+    /// [`Error::ListChanged`] rather than with a report that may be wrong.
+    ///
     /// ```no_run
     /// # fn main() -> neuroio::Result<()> {
     /// let client = neuroio::Client::from_env()?;
@@ -306,7 +313,16 @@ impl Tokens<'_> {
             Host::Api => AuditedCollection::StreamTokens,
         };
         let mut census = Census::new(collection, at, policy.max_age);
-        for token in self.iter(None) {
+        // A walk that starts over because the list changed yields the new
+        // pass whole: the count starts over with it, so that the report
+        // counts one consistent pass and no token twice.
+        let mut walk = self.iter(None).repeat_after_restart();
+        let mut pass = 0;
+        while let Some(token) = walk.next() {
+            if walk.restarts() != pass {
+                pass = walk.restarts();
+                census = Census::new(collection, at, policy.max_age);
+            }
             if census.read == most {
                 return Err(Error::unexpected(
                     200,

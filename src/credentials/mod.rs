@@ -127,9 +127,11 @@ impl Credentials {
     /// file is read again, and its key is one if it changed; a working
     /// token that had worked on that host and been in use a while
     /// (a quarter of its lifetime, at most 30 s) is replaced (unless the
-    /// client is backing off after failed mints, or closed); one that never
-    /// worked there, or was refused sooner, counts as a failed mint, and
-    /// the caller gets its 401.
+    /// client is backing off after failed mints, or closed), and so is one
+    /// refused sooner after it worked, unless the token before it was
+    /// refused so too; one that never worked there, or the second in a row
+    /// refused soon after it worked, counts as a failed mint, and the
+    /// caller gets its 401.
     pub(crate) fn replace_refused<'c>(
         &'c self,
         transport: &Transport,

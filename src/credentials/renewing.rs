@@ -38,10 +38,12 @@ const MAX_MIN_LIFETIME: Duration = Duration::from_secs(1);
 /// How long a working token must have been in use (since its mint landed)
 /// before a 401 for it is taken as a revocation and answered with a
 /// replacement at once: a quarter of its lifetime, but at most this. A
-/// token refused sooner counts as a failed mint, so a server that refuses
-/// each token soon after accepting it meets the backoff, not a mint per
-/// call. A quarter, so a token always lasts well before it is renewed
-/// (at half its lifetime at the earliest).
+/// token refused sooner, after it worked, is replaced at once too (an
+/// admin deleting tokens just after it was minted), but only once in a
+/// row: when its replacement is refused as soon, that counts as a failed
+/// mint, so a server that refuses each token soon after accepting it meets
+/// the backoff, not a mint per call. A quarter, so a token always lasts
+/// well before it is renewed (at half its lifetime at the earliest).
 const MAX_PROOF_PERIOD: Duration = Duration::from_secs(30);
 
 /// The most superseded tokens kept for another delete; older ones are
@@ -72,8 +74,13 @@ struct State {
     /// How many flights have ended, so a waiter knows its flight landed.
     flights: u64,
     /// Failed mints in a row (a minted token a host refused counts, and
-    /// so does one refused before it lasted, whatever calls it served).
+    /// so does one refused before it lasted, whatever calls it served,
+    /// unless it was the first such in a row).
     failures: u32,
+    /// Working tokens in a row refused soon after they worked (before they
+    /// lasted): the first is replaced at once, the next is a failed mint.
+    /// Back to zero when a token lasts.
+    early_refusals: u32,
     /// The host that last refused a token before any call to it had
     /// succeeded with that token: until a token proves itself there, the
     /// failures in a row do not end (another host accepting tokens says
@@ -306,6 +313,7 @@ impl Renewer {
                 minting: false,
                 flights: 0,
                 failures: 0,
+                early_refusals: 0,
                 refused_on: None,
                 next_mint: None,
                 last_failure: None,
@@ -554,6 +562,11 @@ impl Renewer {
                 let fresh = Arc::new(fresh);
                 state.next_mint = None;
                 if let Some(old) = state.current.replace(Arc::clone(&fresh)) {
+                    // Renewed after it lasted: a later early refusal is
+                    // the first in a row again.
+                    if old.lasted(now) {
+                        state.early_refusals = 0;
+                    }
                     retire(&mut state, old, false);
                 }
                 log::debug!("renewing: now using working token {}", fresh.id);
@@ -626,11 +639,14 @@ impl Renewer {
     /// A call sent with `working` to `host` was answered 401. The token is
     /// not used again and is deleted with the parent. One that had worked
     /// on that host and lasted there (revoked since) may be replaced at
-    /// once: returns whether to try. One that never worked there is a
-    /// failed mint, even if the other host accepts it, and so is one
-    /// refused before it lasted (a server that accepts each token once and
-    /// then refuses it): the next mint waits for the backoff, which grows
-    /// from the failures in a row when the token landed.
+    /// once: returns whether to try; so may one refused before it lasted,
+    /// if the token before it was not refused so too (tokens deleted by an
+    /// admin just after this one was minted). One that never worked there
+    /// is a failed mint, even if the other host accepts it, and so is the
+    /// second token in a row refused before it lasted (a server that
+    /// accepts each token once and then refuses it): the next mint waits
+    /// for the backoff, which grows from the failures in a row when the
+    /// token landed.
     pub(crate) fn refused(
         &self,
         transport: &Transport,
@@ -657,13 +673,19 @@ impl Renewer {
                     working.id
                 ))
             } else if !working.lasted(now) {
-                Some(format!(
-                    "the {} host refused working token {} (401) soon after accepting it, \
-                     before it had been in use long enough to count as revoked",
-                    host_name(host),
-                    working.id
-                ))
+                state.early_refusals = state.early_refusals.saturating_add(1);
+                // The first in a row is replaced at once, as a revocation.
+                (state.early_refusals > 1).then(|| {
+                    format!(
+                        "the {} host refused working token {} (401) soon after accepting it, \
+                         before it had been in use long enough to count as revoked, as it \
+                         refused the working token before it",
+                        host_name(host),
+                        working.id
+                    )
+                })
             } else {
+                state.early_refusals = 0;
                 None
             };
             if let Some(reason) = reason {

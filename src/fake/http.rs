@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 use super::wire::{Incoming, Outgoing};
 use super::{Fault, RecordedRequest, Shared};
 
-/// The largest request head accepted; larger gets 431.
+/// The largest request head accepted (request line, header fields and the
+/// empty line that ends them); larger gets 400.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
+const HEAD_TOO_LARGE: &str =
+    "Request header block too large: the limit is 16 KiB (16384 bytes), the empty line included.";
 /// The largest request body accepted; larger gets 413.
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_HEADERS: usize = 64;
@@ -37,7 +40,8 @@ pub(crate) fn serve(mut stream: TcpStream, shared: &Shared) {
             Next::Request(request, keep_alive) => (request, keep_alive),
             Next::Closed => return,
             Next::Reject(status, message) => {
-                let _ = write_response(&mut stream, &Outgoing::error(status, message), false);
+                let answer = Outgoing::error(status, message);
+                let _ = write_response(&mut stream, &answer, false, shared);
                 let _ = stream.shutdown(Shutdown::Both);
                 return;
             }
@@ -75,7 +79,7 @@ pub(crate) fn serve(mut stream: TcpStream, shared: &Shared) {
             }
             None => shared.answer(&request),
         };
-        if write_response(&mut stream, &answer, keep_alive).is_err() || !keep_alive {
+        if write_response(&mut stream, &answer, keep_alive, shared).is_err() || !keep_alive {
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
@@ -108,12 +112,19 @@ fn read_request(
         let mut parsed = httparse::Request::new(&mut headers);
         match parsed.parse(buf) {
             Ok(httparse::Status::Complete(head_len)) => {
+                // Whatever size the reads came in.
+                if head_len > MAX_HEAD_BYTES {
+                    return Next::Reject(400, HEAD_TOO_LARGE);
+                }
+                if has_bare_lf(buf.get(..head_len).unwrap_or_default()) {
+                    return Next::Reject(400, BARE_LF);
+                }
                 let head = request_from_head(&parsed);
                 return finish_request(stream, buf, shared, head, head_len, started);
             }
             Ok(httparse::Status::Partial) => {
                 if buf.len() > MAX_HEAD_BYTES {
-                    return Next::Reject(431, "Request header fields too large.");
+                    return Next::Reject(400, HEAD_TOO_LARGE);
                 }
             }
             Err(httparse::Error::TooManyHeaders) => {
@@ -129,6 +140,29 @@ fn read_request(
             Filled::Closed => return Next::Closed,
         }
     }
+}
+
+const BARE_LF: &str =
+    "Malformed HTTP request: every line of the head must end with CR LF, not a bare LF.";
+
+/// Whether a line of the head ends with a bare LF (no CR before it), which
+/// lenient parsers accept and strict ones do not: two servers in a chain
+/// would not agree where the head ends.
+fn has_bare_lf(head: &[u8]) -> bool {
+    head.iter()
+        .enumerate()
+        .any(|(at, &b)| b == b'\n' && (at == 0 || head.get(at - 1) != Some(&b'\r')))
+}
+
+/// A `Content-Length` value as RFC 9110 has it: one or more digits, and no
+/// sign and no leading zero, which some parsers read differently (`+20`,
+/// `020`, an octal reading). `None` for anything else.
+fn strict_length(value: &str) -> Option<usize> {
+    let digits = value.as_bytes();
+    let plain = !digits.is_empty()
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits.len() == 1 || digits.first() != Some(&b'0'));
+    if plain { value.parse().ok() } else { None }
 }
 
 const REQUEST_TIMEOUT: &str =
@@ -190,10 +224,16 @@ fn finish_request(
     {
         return Next::Reject(400, "Conflicting Content-Length headers.");
     }
-    let length = match first.map(str::parse::<usize>) {
+    let length = match first.map(strict_length) {
         None => 0,
-        Some(Ok(n)) => n,
-        Some(Err(_)) => return Next::Reject(400, "Invalid Content-Length header."),
+        Some(Some(n)) => n,
+        Some(None) => {
+            return Next::Reject(
+                400,
+                "Invalid Content-Length header: it must be digits only, with no sign and no \
+                 leading zero.",
+            );
+        }
     };
     if length > MAX_BODY_BYTES {
         return Next::Reject(413, "Request body too large: the limit is 64 KiB.");
@@ -283,11 +323,56 @@ pub(crate) fn refuse_busy(mut stream: TcpStream) {
         503,
         "Too many connections: the simulator serves at most 256 at once.",
     );
-    let _ = write_response(&mut stream, &answer, false);
+    if let Ok(bytes) = response_bytes(&answer, false) {
+        let _ = stream.write_all(&bytes);
+    }
     let _ = stream.shutdown(Shutdown::Both);
 }
 
-fn write_response(stream: &mut TcpStream, answer: &Outgoing, keep_alive: bool) -> io::Result<()> {
+/// Writes an answer in full within the idle timeout: a client that sends
+/// requests and never reads the answers fills the socket's buffers, and
+/// would otherwise hold this connection's thread and slot for as long as
+/// it stays open. The timeout is read again at every step, as for reads.
+fn write_response(
+    stream: &mut TcpStream,
+    answer: &Outgoing,
+    keep_alive: bool,
+    shared: &Shared,
+) -> io::Result<()> {
+    let bytes = response_bytes(answer, keep_alive)?;
+    let started = Instant::now();
+    let mut left_to_write = bytes.as_slice();
+    while !left_to_write.is_empty() {
+        if shared.is_stopping() {
+            return Err(io::Error::other("the simulator is stopping"));
+        }
+        let left = started
+            .checked_add(shared.idle_timeout())
+            .map_or(READ_STEP, |deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            });
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        stream.set_write_timeout(Some(left.min(READ_STEP)))?;
+        match stream.write(left_to_write) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => left_to_write = left_to_write.get(n..).unwrap_or_default(),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    stream.flush()
+}
+
+/// An answer's bytes: status line, headers and body.
+fn response_bytes(answer: &Outgoing, keep_alive: bool) -> io::Result<Vec<u8>> {
     let body = match &answer.body {
         Some(value) => serde_json::to_vec(value).map_err(io::Error::other)?,
         None => Vec::new(),
@@ -307,8 +392,7 @@ fn write_response(stream: &mut TcpStream, answer: &Outgoing, keep_alive: bool) -
     });
     let mut out = head.into_bytes();
     out.extend_from_slice(&body);
-    stream.write_all(&out)?;
-    stream.flush()
+    Ok(out)
 }
 
 fn reason(status: u16) -> &'static str {
@@ -352,5 +436,36 @@ pub(crate) fn sleep_unless_stopping(wait: Duration, stopping: impl Fn() -> bool)
             return true;
         }
         std::thread::sleep(left.min(STEP));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_length_is_plain_digits_without_a_leading_zero() {
+        assert_eq!(strict_length("0"), Some(0));
+        assert_eq!(strict_length("20"), Some(20));
+        for bad in [
+            "",
+            "+20",
+            "020",
+            "00",
+            "-1",
+            "2 0",
+            "1e3",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(strict_length(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_bare_lf_is_found_anywhere_in_the_head() {
+        assert!(!has_bare_lf(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert!(has_bare_lf(b"\n"));
+        assert!(has_bare_lf(b"GET / HTTP/1.1\nHost: x\r\n\r\n"));
+        assert!(has_bare_lf(b"GET / HTTP/1.1\r\nHost: x\r\n\n"));
     }
 }

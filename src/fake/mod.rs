@@ -42,6 +42,15 @@
 //! and each scope has its own tokens, stream tokens and limit of 5 permanent
 //! tokens. Stream tokens never authenticate a call.
 //!
+//! Expired temporary tokens stay listed (as the real service lists them)
+//! for [`EXPIRED_KEPT_FOR`], a day by the simulator's clock, and are then
+//! forgotten; with [`PURGE_EXPIRED_AT`] (100,000) tokens or more stored,
+//! every expired one is forgotten at once. So the tokens held are those
+//! alive plus at most a day's expired ones, never every token ever
+//! created: 100,000 temporary tokens created and left to expire are gone
+//! two days later (see [`FakeIam::stored_tokens`]). Permanent tokens and
+//! live temporary ones are kept until deleted.
+//!
 //! Spaces (`/v1/spaces/`, `/v1/lists/spaces/`) belong to one account, which
 //! never sees another's (404). Where the real service is not documented the
 //! simulator chooses: a name is 1 to 255 characters once trimmed of
@@ -56,12 +65,15 @@
 //!
 //! The simulator speaks HTTP/1.1 with keep-alive and `Content-Length`
 //! bodies (chunked request bodies get 411; two different `Content-Length`
-//! headers get 400, identical repeats are accepted), accepts bodies up to
-//! 64 KiB, serves at most 256 connections at once (more are answered 503
+//! headers get 400, identical repeats are accepted). Its framing is strict,
+//! so that it never reads a request differently from a proxy in front of
+//! it: a `Content-Length` that is not plain digits (`+20`, `020`), a head
+//! line ending in a bare LF instead of CR LF, and a head (request line to
+//! the empty line) over 16 KiB get 400. It accepts bodies up to 64 KiB, serves at most 256 connections at once (more are answered 503
 //! and closed), closes a connection that sends nothing, or not a whole
-//! request, within its idle timeout (10 s, see
-//! [`FakeIam::set_idle_timeout`]), and keeps a bounded log of requests for
-//! [`FakeIam::requests`].
+//! request, or does not take a whole answer, within its idle timeout (10 s,
+//! see [`FakeIam::set_idle_timeout`]), and keeps a bounded log of requests
+//! for [`FakeIam::requests`].
 
 mod account;
 mod http;
@@ -99,6 +111,24 @@ const MAX_CONNECTIONS: usize = 256;
 /// assert_eq!(neuroio::fake::DEFAULT_IDLE_TIMEOUT.as_secs(), 10);
 /// ```
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long, by the simulator's clock, an expired temporary token is kept
+/// (listed, and refused with 401 "Token has expired.") before the
+/// simulator forgets it (then it is unknown: 404, and 401 "Invalid token.").
+///
+/// ```
+/// assert_eq!(neuroio::fake::EXPIRED_KEPT_FOR.as_secs(), 24 * 60 * 60);
+/// ```
+pub const EXPIRED_KEPT_FOR: Duration = store::EXPIRED_KEPT_FOR;
+
+/// From this many stored tokens on (every account, tokens and stream tokens
+/// together), the simulator forgets every expired temporary token at once
+/// instead of a day after it expired.
+///
+/// ```
+/// assert_eq!(neuroio::fake::PURGE_EXPIRED_AT, 100_000);
+/// ```
+pub const PURGE_EXPIRED_AT: usize = store::PURGE_EXPIRED_AT;
+
 /// The id of the first account, whose user is `root`.
 const ROOT_ACCOUNT: u64 = 1;
 
@@ -670,11 +700,14 @@ impl FakeIam {
     }
 
     /// Sets how long a connection may wait before the next request starts
-    /// and then take to send it in full (head and body); returns the
-    /// timeout now in force. An idle connection is closed when it runs out;
-    /// one that sent part of a request gets 408 and is closed. So neither
-    /// silent nor slow clients can hold the simulator's connection slots
-    /// (it serves at most 256 at once). Defaults to
+    /// and then take to send it in full (head and body), and how long it
+    /// may take to take in each answer; returns the timeout now in force.
+    /// An idle connection is closed when it runs out; one that sent part of
+    /// a request gets 408 and is closed; one that does not read its answers
+    /// (it sends requests and never reads, so the socket's buffers fill) is
+    /// closed with the answer cut short. So neither silent, slow nor deaf
+    /// clients can hold the simulator's connection slots (it serves at most
+    /// 256 at once). Defaults to
     /// [`DEFAULT_IDLE_TIMEOUT`] (10 s); a zero timeout is raised to 1 ms.
     /// The new timeout applies at once, to connections already waiting too.
     ///
@@ -909,6 +942,22 @@ impl FakeIam {
         let taken = std::mem::take(&mut log.entries);
         log.clear();
         taken.into()
+    }
+
+    /// How many tokens the simulator holds now, of every account: tokens and
+    /// stream tokens, permanent and temporary, expired ones not yet
+    /// forgotten included (see [`EXPIRED_KEPT_FOR`]).
+    ///
+    /// ```
+    /// # let fake = neuroio::fake::FakeIam::start()?;
+    /// fake.add_temporary_tokens(&fake.root_token(), 10)?;
+    /// assert_eq!(fake.stored_tokens(), 11); // and the root token
+    /// fake.advance(std::time::Duration::from_secs(2 * 24 * 60 * 60));
+    /// assert_eq!(fake.stored_tokens(), 1);
+    /// # Ok::<(), neuroio::Error>(())
+    /// ```
+    pub fn stored_tokens(&self) -> usize {
+        self.shared.with_state(|state| state.tokens.len())
     }
 
     /// How many TCP connections the simulator has accepted.

@@ -9,6 +9,7 @@ impl State {
     /// Answers one request: finds the route, authenticates if the route
     /// needs it, then dispatches on the method.
     pub(crate) fn handle(&mut self, req: &Incoming<'_>) -> Outgoing {
+        self.purge_expired();
         let Some((route, segment)) = ROUTE_TABLES
             .iter()
             .flat_map(|table| table.iter())

@@ -7,6 +7,15 @@
 //! - A name is 1..=255 characters once trimmed of surrounding whitespace, and
 //!   is stored trimmed; a name already used by another space of the account
 //!   (compared exactly) is a 400 with a field error on `name`.
+//! - A name with a character that is not shown as itself is a 400 with a
+//!   field error on `name` that names the character and where it is: control
+//!   characters (U+0000..U+001F, U+007F..U+009F), bidirectional controls
+//!   (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069), and other
+//!   invisible characters (zero width U+200B..U+200D, U+2060..U+2064,
+//!   U+FEFF, soft hyphen U+00AD, U+180E, the Hangul fillers U+115F, U+1160,
+//!   U+3164, U+FFA0, the line and paragraph separators U+2028, U+2029, and
+//!   the tag characters U+E0000..U+E007F): such a name can pass for
+//!   another, or reorder the text around it in a terminal.
 //! - Lists are newest first; `q` keeps the spaces whose name contains it,
 //!   ignoring case; `limit`/`offset` are validated as for tokens.
 //! - Deleting a space deletes its tokens and stream tokens; the account's
@@ -22,6 +31,28 @@ use super::wire::{Outgoing, Paging, QueryParams, not_found, parse_body};
 
 /// The longest space name, in characters.
 const MAX_NAME_CHARS: usize = 255;
+
+/// Whether `c` may not be in a space name: a control character, a
+/// bidirectional control, or a character shown as nothing.
+fn hidden_in_names(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+}
 
 /// The space routes.
 pub(super) const ROUTES: &[Route] = &[
@@ -121,6 +152,14 @@ impl State {
             return Err(invalid(
                 "Ensure this field has no more than 255 characters.",
             ));
+        }
+        if let Some((at, c)) = name.chars().enumerate().find(|(_, c)| hidden_in_names(*c)) {
+            return Err(invalid(&format!(
+                "Ensure this field has no control, bidirectional or invisible characters: \
+                 U+{:04X} at character {}.",
+                u32::from(c),
+                at + 1
+            )));
         }
         let taken = self
             .spaces

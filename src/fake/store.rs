@@ -1,7 +1,7 @@
 //! The simulator's store: accounts, users, spaces and tokens, indexed for
 //! paging, and the clock that tests move.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -22,6 +22,12 @@ pub(crate) const MAX_TEMPORARY_LIFETIME: Duration = Duration::from_secs(100 * 36
 pub(crate) const MAX_CLOCK_OFFSET: Duration = Duration::from_secs(1000 * 365 * DAY);
 /// The most permanent tokens one account (or one space) may hold.
 pub(crate) const PERMANENT_LIMIT: usize = 5;
+/// How long, by the simulator's clock, an expired temporary token is kept
+/// (listed, and refused with 401) before it is forgotten.
+pub(crate) const EXPIRED_KEPT_FOR: Duration = Duration::from_secs(DAY);
+/// From this many stored tokens on, every expired temporary token is
+/// forgotten at once, without waiting for [`EXPIRED_KEPT_FOR`].
+pub(crate) const PURGE_EXPIRED_AT: usize = 100_000;
 /// The username of the first account's user.
 pub(crate) const ROOT_USERNAME: &str = "root";
 
@@ -175,6 +181,9 @@ pub(crate) struct State {
     pub(super) one_call_tokens: bool,
     /// The temporary tokens that served their one call.
     pub(super) called_once: HashSet<u64>,
+    /// Every temporary token by when it expires, soonest first: what the
+    /// purge of expired tokens reads.
+    pub(super) expiring: BTreeSet<(OffsetDateTime, u64)>,
     /// Tokens a list call looked at: the unit tests check a page costs a page.
     #[cfg(test)]
     pub(super) looked_at: std::cell::Cell<usize>,
@@ -197,6 +206,7 @@ impl State {
             next_lifetime: None,
             one_call_tokens: false,
             called_once: HashSet::new(),
+            expiring: BTreeSet::new(),
             #[cfg(test)]
             looked_at: std::cell::Cell::new(0),
         }
@@ -210,6 +220,48 @@ impl State {
     /// real clock.
     pub(crate) fn advance(&mut self, by: Duration) {
         self.clock_offset = self.clock_offset.saturating_add(by).min(MAX_CLOCK_OFFSET);
+        self.purge_expired();
+    }
+
+    /// Forgets the temporary tokens that expired [`EXPIRED_KEPT_FOR`] ago
+    /// or more, or, with [`PURGE_EXPIRED_AT`] tokens or more stored, every
+    /// expired one: so memory follows the tokens alive, not every token
+    /// ever created. Runs at every request, insert and clock move; costs a
+    /// look at the soonest expiry when nothing is due, and time linear in
+    /// the scopes it touches when something is.
+    pub(crate) fn purge_expired(&mut self) {
+        let now = self.now();
+        let horizon = if self.tokens.len() >= PURGE_EXPIRED_AT {
+            now
+        } else {
+            now.saturating_sub(signed(EXPIRED_KEPT_FOR))
+        };
+        let mut doomed = HashSet::new();
+        // Bounded by the number of temporary tokens stored.
+        while let Some(&(expires, id)) = self.expiring.first() {
+            if expires > horizon {
+                break;
+            }
+            self.expiring.pop_first();
+            doomed.insert(id);
+        }
+        if doomed.is_empty() {
+            return;
+        }
+        let mut scopes = HashSet::new();
+        for id in &doomed {
+            if let Some(token) = self.tokens.remove(id) {
+                self.by_key.remove(&token.key);
+                scopes.insert(token.scope);
+            }
+            self.called_once.remove(id);
+        }
+        for scope in scopes {
+            if let Some(index) = self.scopes.get_mut(&scope) {
+                index.all.retain(|id| !doomed.contains(id));
+                index.temporary.retain(|id| !doomed.contains(id));
+            }
+        }
     }
 
     /// Sets the lifetime of temporary tokens created from now on, clamped to
@@ -362,6 +414,8 @@ impl State {
     }
 
     pub(super) fn insert(&mut self, scope: Scope, permanent: bool) -> StoredToken {
+        // Before, so that a token born expired is not forgotten at once.
+        self.purge_expired();
         let created = self.now();
         let mut key = new_secret(40);
         while self.by_key.contains_key(&key) {
@@ -386,6 +440,9 @@ impl State {
             .entry(scope)
             .or_default()
             .push(token.id, permanent);
+        if let Some(expires) = token.expires {
+            self.expiring.insert((expires, token.id));
+        }
         self.tokens.insert(token.id, token.clone());
         token
     }
@@ -393,6 +450,9 @@ impl State {
     pub(super) fn remove(&mut self, id: u64) {
         if let Some(token) = self.tokens.remove(&id) {
             self.by_key.remove(&token.key);
+            if let Some(expires) = token.expires {
+                self.expiring.remove(&(expires, id));
+            }
             if let Some(index) = self.scopes.get_mut(&token.scope) {
                 index.remove(id, token.expires.is_none());
             }
@@ -424,6 +484,9 @@ impl State {
         for id in doomed {
             if let Some(token) = self.tokens.remove(&id) {
                 self.by_key.remove(&token.key);
+                if let Some(expires) = token.expires {
+                    self.expiring.remove(&(expires, id));
+                }
             }
         }
     }

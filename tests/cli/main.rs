@@ -283,7 +283,12 @@ fn list_all_walks_every_page_as_jsonl() {
         .collect();
     assert_eq!(
         queries,
-        ["limit=3&offset=0", "limit=3&offset=3", "limit=3&offset=6"]
+        [
+            "limit=3&offset=0",
+            "limit=3&offset=2",
+            "limit=3&offset=4",
+            "limit=3&offset=6"
+        ]
     );
 
     let as_json = json(&run(&fake, &["tokens", "list", "--all", "--limit", "3"]));

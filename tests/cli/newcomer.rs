@@ -197,3 +197,55 @@ fn invisible_and_reordering_characters_from_a_server_are_escaped_in_tables_and_j
     let parsed: Value = serde_json::from_str(&raw).unwrap();
     assert_eq!(parsed[0]["name"], name);
 }
+
+#[test]
+fn a_list_that_keeps_changing_under_all_exits_1_and_says_so_in_cli_words() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // Every page holds two new tokens: the list shifts under each request.
+    static NEXT: AtomicU64 = AtomicU64::new(1_000_000);
+    let mut server = mockito::Server::new();
+    let mock = server
+        .mock("GET", "/v1/tokens/")
+        .match_query(mockito::Matcher::Any)
+        .with_status(200)
+        .with_body_from_request(|_| {
+            let top = NEXT.fetch_sub(2, Ordering::SeqCst);
+            let page: Vec<Value> = [top, top - 1]
+                .iter()
+                .map(|id| {
+                    serde_json::json!({"id": id, "key": format!("k{id}"), "is_active": true,
+                        "created": "2026-12-07T10:00:00Z", "expires": null})
+                })
+                .collect();
+            serde_json::to_vec(&page).unwrap()
+        })
+        .expect_at_least(2)
+        .create();
+    let fake = FakeIam::start().unwrap();
+    let url = server.url();
+
+    let output = run_as(
+        &fake,
+        Some("some-token-value"),
+        &[
+            "tokens",
+            "list",
+            "--all",
+            "--limit",
+            "2",
+            "-o",
+            "jsonl",
+            "--iam-url",
+            &url,
+        ],
+    );
+
+    mock.assert();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        "error: tokens.list: the list kept changing while it was read (items were created or \
+         deleted between two pages), and 3 fresh starts did not get one consistent reading; run \
+         the command again when the account is quieter, or narrow the list with a filter\n"
+    );
+}

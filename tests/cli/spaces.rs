@@ -97,8 +97,9 @@ fn list_all_walks_pages_of_100_unless_limit_is_given() {
         queries(&fake),
         [
             "limit=2&offset=0&q=s",
+            "limit=2&offset=1&q=s",
             "limit=2&offset=2&q=s",
-            "limit=2&offset=4&q=s"
+            "limit=2&offset=3&q=s"
         ]
     );
 
@@ -133,7 +134,7 @@ fn all_ends_against_a_server_that_always_sends_the_same_page() {
             .match_query(mockito::Matcher::Any)
             .with_status(200)
             .with_body(body)
-            .expect(4)
+            .expect(6)
             .create();
         for format in ["json", "jsonl"] {
             let mut all = args.to_vec();
@@ -149,7 +150,7 @@ fn all_ends_against_a_server_that_always_sends_the_same_page() {
             );
             assert!(
                 stderr(&output).contains(
-                    "the page at offset 2 holds only items of the pages before it: the server \
+                    "the page at offset 1 holds only items of the pages before it: the server \
                      seems to ignore `offset`"
                 ),
                 "{all:?}: {}",
@@ -161,20 +162,23 @@ fn all_ends_against_a_server_that_always_sends_the_same_page() {
                 assert_eq!(stdout(&output).lines().count(), 2, "{all:?}");
             }
         }
-        // Two requests per run: the page, and the page again.
+        // Three requests per run: the page, the page again at offset 1,
+        // and the first page again, unchanged.
         page.assert();
     }
 }
 
 #[test]
 fn all_as_json_stops_past_100000_items_and_prints_nothing() {
-    // The CLI's own bound, tested as shipped (no test-only switch): 1001
-    // pages of 100 new tokens, and the error once 100,100 are held. Table
-    // output takes the same path (it too needs the whole list first).
+    // The CLI's own bound, tested as shipped (no test-only switch): 1012
+    // pages of new tokens (100, then 99 each: every page after the first
+    // starts at the last token of the one before), and the error once
+    // more than 100,000 are held. Table output takes the same path (it
+    // too needs the whole list first).
     let mut server = mockito::Server::new();
     let pages = crate::support::endless_pages(&mut server, "/v1/tokens/")
         .match_header("authorization", "Token some-api-token")
-        .expect(1001)
+        .expect(1012)
         .create();
 
     let output = run_against(
@@ -351,34 +355,31 @@ fn delete_refuses_without_yes() {
 #[test]
 fn tables_escape_control_characters_in_names() {
     let fake = FakeIam::start().unwrap();
-    let made = with_spaces(&fake, &["a\u{1b}[31mred\\n", "tab\there\u{202e}x"]);
+    // Another server may allow such names; the simulator's API refuses
+    // them, so they go straight into its store.
+    let root = fake.root_token();
+    let red = fake.add_space(&root, "a\u{1b}[31mred\\n").unwrap();
+    let tab = fake.add_space(&root, "tab\there\u{202e}x").unwrap();
 
     let table = run(&fake, &["spaces", "list", "--output", "table"]);
     let one = run(
         &fake,
-        &[
-            "spaces",
-            "get",
-            &made[0].id.to_string(),
-            "--output",
-            "table",
-        ],
+        &["spaces", "get", &red.to_string(), "--output", "table"],
     );
 
     assert_eq!(table.status.code(), Some(0));
     assert_eq!(
         stdout(&table),
         format!(
-            "ID  NAME\n{}   tab\\u{{9}}here\\u{{202e}}x\n{}   a\\u{{1b}}[31mred\\n\n1   default\n",
-            made[1].id, made[0].id
+            "ID  NAME\n{tab}   tab\\u{{9}}here\\u{{202e}}x\n{red}   a\\u{{1b}}[31mred\\n\n1   default\n"
         )
     );
     assert_eq!(
         stdout(&one),
-        format!("ID  NAME\n{}   a\\u{{1b}}[31mred\\n\n", made[0].id)
+        format!("ID  NAME\n{red}   a\\u{{1b}}[31mred\\n\n")
     );
     // JSON keeps the name as the server sent it.
-    let as_json = json(&run(&fake, &["spaces", "get", &made[0].id.to_string()]));
+    let as_json = json(&run(&fake, &["spaces", "get", &red.to_string()]));
     assert_eq!(as_json["name"], "a\u{1b}[31mred\\n");
 }
 

@@ -317,3 +317,64 @@ fn pages_are_right_at_large_offsets_of_a_large_account() {
     root.tokens().delete_list(Some(false)).unwrap();
     assert_eq!(ids(None, 20, 0), vec![1]);
 }
+
+#[test]
+fn connections_that_send_requests_and_never_read_the_answers_are_closed_after_the_idle_timeout() {
+    let fake = FakeIam::start().unwrap();
+    // Long enough to fill every slot first, on a busy machine.
+    fake.set_idle_timeout(Duration::from_secs(600));
+    // Answers of about 100 KiB: every space of an account with 400 long
+    // names. 64 of them are more than the socket buffers of a connection
+    // hold (a few MiB on loopback), so its thread is left writing.
+    for i in 0..400 {
+        fake.add_space(&fake.root_token(), &format!("{i:0>250}"))
+            .unwrap();
+    }
+    let request = format!(
+        "GET /v1/lists/spaces/ HTTP/1.1\r\nHost: fake\r\nAuthorization: Token {}\r\n\r\n",
+        fake.root_token()
+    );
+    let pipelined = request.repeat(64);
+    const WRITERS: usize = 4;
+    // The other slots hold connections that send nothing.
+    let mut held: Vec<TcpStream> = (0..256)
+        .map(|i| {
+            let mut stream = TcpStream::connect(fake.addr()).unwrap();
+            if i < WRITERS {
+                stream.write_all(pipelined.as_bytes()).unwrap();
+            }
+            stream
+        })
+        .collect();
+    eventually("256 connections are served", || {
+        fake.open_connections() == 256
+    });
+    eventually("the writers' requests are being answered", || {
+        fake.requests().len() >= WRITERS
+    });
+    let locked_out = exchange(&fake, b"");
+    assert!(locked_out.starts_with("HTTP/1.1 503 "), "{locked_out}");
+
+    fake.set_idle_timeout(Duration::from_millis(200));
+    eventually("every held connection is closed", || {
+        fake.open_connections() == 0
+    });
+
+    // The writers were cut off with answers unsent: fewer requests reached
+    // the API than they sent, and no more will.
+    let answered = fake.requests().len();
+    assert!(answered >= WRITERS, "{answered}");
+    assert!(answered < WRITERS * 64, "{answered} answered: never stuck");
+    // A writer reads what was written before the cut, then the end.
+    for stream in held.iter_mut().take(WRITERS) {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut answers = Vec::new();
+        stream.read_to_end(&mut answers).unwrap();
+        assert!(answers.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    }
+    let root = client(&fake, fake.root_token());
+    assert_eq!(root.tokens().list(None, 20, 0).unwrap().len(), 1);
+    assert_eq!(fake.requests().len(), answered + 1);
+}

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use neuroio::fake::FakeIam;
-use neuroio::{AuditPolicy, AuditedCollection, FindingCode};
+use neuroio::fake::{FakeIam, Fault};
+use neuroio::{AuditPolicy, AuditReport, AuditedCollection, FindingCode};
 
 /// A client on a temporary token of the root account, both hosts on the
 /// simulator, so that the audit does not run on a permanent token.
@@ -36,7 +36,7 @@ fn every_page_is_read_and_nothing_is_changed() {
             Some(format!("limit=100&offset={offset}")),
         )
     };
-    assert_eq!(sent, [page(0), page(100)]);
+    assert_eq!(sent, [page(0), page(99)]);
     assert_eq!(report.collection, AuditedCollection::Tokens);
     assert_eq!(report.at, at);
     assert_eq!(
@@ -109,4 +109,110 @@ fn the_policy_sets_the_age_and_the_time() {
          temporary tokens, and delete it"
     );
     assert!(by_this_machines_clock.findings.is_empty());
+}
+
+/// Runs an audit of `client`'s tokens, holding its second page request
+/// for a second and making `change` to the account meanwhile (straight in
+/// the simulator's store, so no request of its own is logged).
+fn audit_changed_during_the_second_page(
+    fake: &FakeIam,
+    client: &neuroio::Client,
+    change: impl FnOnce(),
+) -> neuroio::Result<AuditReport> {
+    fake.inject_at("GET", "/v1/tokens/", Fault::Delay(Duration::ZERO), 1);
+    fake.inject_at(
+        "GET",
+        "/v1/tokens/",
+        Fault::Delay(Duration::from_secs(1)),
+        1,
+    );
+    std::thread::scope(|scope| {
+        let audit = scope.spawn(|| client.tokens().audit(&AuditPolicy::new().at(fake.now())));
+        let held = std::time::Instant::now();
+        while fake.requests().len() < 2 {
+            assert!(held.elapsed() < Duration::from_secs(10), "no second page");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        change();
+        audit.join().unwrap()
+    })
+}
+
+fn list_requests(fake: &FakeIam) -> Vec<(String, Option<String>)> {
+    fake.requests()
+        .into_iter()
+        .map(|r| (format!("{} {}", r.method, r.path), r.query))
+        .collect()
+}
+
+/// Two passes of two pages: the second page of the first did not start
+/// where the first page ended.
+fn two_passes() -> Vec<(String, Option<String>)> {
+    [0, 99, 0, 99]
+        .iter()
+        .map(|offset| {
+            (
+                "GET /v1/tokens/".to_owned(),
+                Some(format!("limit=100&offset={offset}")),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_token_created_during_the_audit_is_counted_and_none_twice() {
+    let fake = FakeIam::start().unwrap();
+    let client = on_a_temporary_token(&fake);
+    fake.add_temporary_tokens(&fake.root_token(), 150).unwrap();
+    // The last token of the first page is deactivated: a walk that read it
+    // again on the shifted second page would report it twice.
+    let listed = client.tokens().list_all(None).unwrap();
+    let last_of_first_page = listed[99].id;
+    client.tokens().update(last_of_first_page, false).unwrap();
+    fake.clear_requests();
+
+    let report = audit_changed_during_the_second_page(&fake, &client, || {
+        fake.add_temporary_tokens(&fake.root_token(), 1).unwrap();
+    })
+    .unwrap();
+
+    assert_eq!(list_requests(&fake), two_passes());
+    assert_eq!((report.permanent, report.temporary), (1, 152));
+    assert_eq!((report.inactive, report.expired), (1, 0));
+    let found: Vec<(FindingCode, Option<u64>)> = report
+        .findings
+        .iter()
+        .map(|f| (f.code, f.token_id))
+        .collect();
+    assert_eq!(found, [(FindingCode::Inactive, Some(last_of_first_page))]);
+    assert_eq!(report.permanent_tokens.len(), 1);
+}
+
+#[test]
+fn a_token_deleted_during_the_audit_does_not_hide_another() {
+    let fake = FakeIam::start().unwrap();
+    let client = on_a_temporary_token(&fake);
+    fake.add_temporary_tokens(&fake.root_token(), 150).unwrap();
+    // The first token of the second page is deactivated: a walk whose
+    // second page shifted by one would never read it.
+    let listed = client.tokens().list_all(None).unwrap();
+    let first_of_second_page = listed[100].id;
+    client.tokens().update(first_of_second_page, false).unwrap();
+    let deleted = listed[10].key.clone();
+    fake.clear_requests();
+
+    let report = audit_changed_during_the_second_page(&fake, &client, || {
+        assert!(fake.revoke(deleted.secret()));
+    })
+    .unwrap();
+
+    assert_eq!(list_requests(&fake), two_passes());
+    assert_eq!((report.permanent, report.temporary), (1, 150));
+    assert_eq!((report.inactive, report.expired), (1, 0));
+    let found: Vec<(FindingCode, Option<u64>)> = report
+        .findings
+        .iter()
+        .map(|f| (f.code, f.token_id))
+        .collect();
+    assert_eq!(found, [(FindingCode::Inactive, Some(first_of_second_page))]);
 }

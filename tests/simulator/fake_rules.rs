@@ -353,3 +353,84 @@ fn delete_many_without_filter_deletes_the_caller_too() {
     assert_eq!(err.status, 401);
     assert_eq!(err.message, "Invalid token.");
 }
+
+#[test]
+fn an_expired_temporary_token_is_listed_for_a_day_then_forgotten() {
+    let fake = FakeIam::start().unwrap();
+    let root = fake.client_builder().build().unwrap();
+    let root_id = root.tokens().get(fake.root_token().as_str()).unwrap().id;
+    let temporary = root.tokens().create(false).unwrap();
+    let stream = root.stream_tokens().create(false).unwrap();
+    let permanent = root.tokens().create(true).unwrap();
+    let as_temporary = root.with_api_token(&temporary.key).unwrap();
+    assert_eq!(fake.stored_tokens(), 4);
+    let ids = |client: &neuroio::Client| -> Vec<u64> {
+        client
+            .tokens()
+            .list_all(None)
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect()
+    };
+
+    // Expired, and kept for a day after: listed, and refused as expired.
+    fake.advance(DAY + Duration::from_secs(1));
+    let refused = api_error(as_temporary.whoami().unwrap_err());
+    assert_eq!(
+        (refused.status, refused.message.as_str()),
+        (401, "Token has expired.")
+    );
+    fake.advance(DAY - Duration::from_secs(3));
+    assert_eq!(ids(&root), [permanent.id, temporary.id, root_id]);
+    assert_eq!(
+        root.stream_tokens().list(None, 20, 0).unwrap(),
+        std::slice::from_ref(&stream)
+    );
+    assert_eq!(fake.stored_tokens(), 4);
+
+    // A day past expiry: forgotten, the permanent ones kept.
+    fake.advance(Duration::from_secs(3));
+    assert_eq!(fake.stored_tokens(), 2);
+    assert_eq!(ids(&root), [permanent.id, root_id]);
+    assert!(root.stream_tokens().list(None, 20, 0).unwrap().is_empty());
+    assert!(root.tokens().get(temporary.id).unwrap_err().is_not_found());
+    assert!(
+        root.stream_tokens()
+            .get(stream.id)
+            .unwrap_err()
+            .is_not_found()
+    );
+    let refused = api_error(as_temporary.whoami().unwrap_err());
+    assert_eq!(
+        (refused.status, refused.message.as_str()),
+        (401, "Invalid token.")
+    );
+    // Ids are never reused.
+    assert!(root.tokens().create(false).unwrap().id > permanent.id);
+}
+
+#[test]
+fn from_100000_tokens_stored_every_expired_one_is_forgotten_at_once() {
+    let fake = FakeIam::start().unwrap();
+    let root = client(&fake, fake.root_token());
+    let cap = neuroio::fake::PURGE_EXPIRED_AT;
+    assert_eq!(cap, 100_000);
+    fake.add_temporary_tokens(&fake.root_token(), cap - 2)
+        .unwrap();
+    assert_eq!(fake.stored_tokens(), cap - 1);
+
+    // Expired, under the cap: kept for a day.
+    fake.advance(DAY + Duration::from_secs(1));
+    assert_eq!(fake.stored_tokens(), cap - 1);
+    let permanent = root.tokens().create(true).unwrap();
+    assert_eq!(fake.stored_tokens(), cap);
+
+    // At the cap, the next request forgets every expired token first.
+    let page = root.tokens().list(None, 20, 0).unwrap();
+
+    let ids: Vec<u64> = page.iter().map(|t| t.id).collect();
+    assert_eq!(ids, [permanent.id, 1]);
+    assert_eq!(fake.stored_tokens(), 2);
+    assert_eq!(fake.requests().len(), 2);
+}

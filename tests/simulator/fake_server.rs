@@ -286,14 +286,128 @@ fn chunked_body_is_411() {
 }
 
 #[test]
-fn huge_header_is_431() {
+fn huge_header_is_400() {
     let fake = FakeIam::start().unwrap();
     let request = format!(
         "GET /v1/tokens/ HTTP/1.1\r\nX-Big: {}\r\n\r\n",
         "a".repeat(32 * 1024)
     );
     let answer = exchange(&fake, request.as_bytes());
-    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    assert_rejected(
+        &answer,
+        "Request header block too large: the limit is 16 KiB",
+    );
+    assert!(fake.requests().is_empty());
+}
+
+/// Asserts a 400 with the API's error body, whose message starts with
+/// `message`, and a closed connection.
+fn assert_rejected(answer: &str, message: &str) {
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
+    let body: serde_json::Value =
+        serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_error_body(&body, 400, &[]);
+    let said = body["message"].as_str().unwrap();
+    assert!(said.starts_with(message), "{said}");
+}
+
+/// A create with this `Content-Length` value and a 20-byte body, on a
+/// connection closed after it.
+fn create_with_length(fake: &FakeIam, length: &str) -> String {
+    let request = format!(
+        "POST /v1/tokens/ HTTP/1.1\r\nHost: fake\r\nAuthorization: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\n\
+         Connection: close\r\n\r\n{{\"permanent\": false}}",
+        auth(fake)
+    );
+    exchange(fake, request.as_bytes())
+}
+
+#[test]
+fn a_content_length_with_a_sign_or_a_leading_zero_is_400_and_creates_nothing() {
+    let fake = FakeIam::start().unwrap();
+    for length in ["+20", "020", "0020", "-20", "2_0", "0x14", "20.0", "٢٠"] {
+        let answer = create_with_length(&fake, length);
+        assert_rejected(
+            &answer,
+            "Invalid Content-Length header: it must be digits only, with no sign and no \
+             leading zero.",
+        );
+    }
+    assert!(fake.requests().is_empty(), "none reached the API");
+    assert_eq!(
+        client(&fake, fake.root_token())
+            .tokens()
+            .list(None, 20, 0)
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The same request with a plain length creates the token.
+    let answer = create_with_length(&fake, "20");
+    assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"), "{answer}");
+    let sent = fake.requests();
+    assert_eq!(sent.len(), 2, "the create, then the list above");
+    assert_eq!(sent[1].body, br#"{"permanent": false}"#);
+}
+
+#[test]
+fn a_head_with_bare_lf_line_endings_is_400() {
+    let fake = FakeIam::start().unwrap();
+    let key = auth(&fake);
+    let all_lf = format!("GET /v1/tokens/ HTTP/1.1\nHost: fake\nAuthorization: {key}\n\n");
+    let one_lf = format!(
+        "GET /v1/tokens/ HTTP/1.1\r\nHost: fake\nAuthorization: {key}\r\nConnection: close\r\n\r\n"
+    );
+    let last_lf = format!(
+        "GET /v1/tokens/ HTTP/1.1\r\nHost: fake\r\nAuthorization: {key}\r\nConnection: close\r\n\n"
+    );
+    for request in [all_lf, one_lf, last_lf] {
+        let answer = exchange(&fake, request.as_bytes());
+        assert_rejected(
+            &answer,
+            "Malformed HTTP request: every line of the head must end with CR LF",
+        );
+    }
+    assert!(fake.requests().is_empty());
+
+    let crlf = format!(
+        "GET /v1/tokens/ HTTP/1.1\r\nHost: fake\r\nAuthorization: {key}\r\nConnection: close\r\n\r\n"
+    );
+    let answer = exchange(&fake, crlf.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[test]
+fn a_header_block_of_16_kib_is_served_and_one_byte_more_is_400() {
+    let fake = FakeIam::start().unwrap();
+    // The whole head, request line to the empty line, of `size` bytes.
+    let head = |size: usize| {
+        let start = format!(
+            "GET /v1/tokens/ HTTP/1.1\r\nAuthorization: {}\r\nConnection: close\r\nX-Pad: ",
+            auth(&fake)
+        );
+        let pad = size - start.len() - "\r\n\r\n".len();
+        let head = format!("{start}{}\r\n\r\n", "p".repeat(pad));
+        assert_eq!(head.len(), size);
+        head
+    };
+
+    let at_the_limit = exchange(&fake, head(16 * 1024).as_bytes());
+    let over = exchange(&fake, head(16 * 1024 + 1).as_bytes());
+
+    assert!(
+        at_the_limit.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{at_the_limit}"
+    );
+    assert_rejected(&over, "Request header block too large: the limit is 16 KiB");
+    assert_eq!(fake.requests().len(), 1, "only the first reached the API");
 }
 
 #[test]

@@ -39,12 +39,13 @@ fn iter_walks_every_page_newest_first_and_stops_at_a_short_page() {
         .collect();
 
     assert_eq!(ids, expected);
+    // Each page after the first starts at the last item of the one before.
     assert_eq!(
         list_queries(&fake),
         [
             "limit=10&offset=0",
-            "limit=10&offset=10",
-            "limit=10&offset=20"
+            "limit=10&offset=9",
+            "limit=10&offset=18"
         ]
     );
 }
@@ -52,19 +53,19 @@ fn iter_walks_every_page_newest_first_and_stops_at_a_short_page() {
 #[test]
 fn iter_asks_once_more_when_the_last_page_is_full() {
     let fake = FakeIam::start().unwrap();
-    create_temporary(&fake, 19); // 20 with the root token
+    create_temporary(&fake, 18); // 19 with the root token: 10, then 9 new and 1 seen
     let root = client(&fake, fake.root_token());
     fake.clear_requests();
 
     let count = root.tokens().iter(None).page_size(10).count();
 
-    assert_eq!(count, 20);
+    assert_eq!(count, 19);
     assert_eq!(
         list_queries(&fake),
         [
             "limit=10&offset=0",
-            "limit=10&offset=10",
-            "limit=10&offset=20"
+            "limit=10&offset=9",
+            "limit=10&offset=18"
         ]
     );
 }
@@ -102,11 +103,13 @@ fn iter_page_size_is_clamped_to_the_api_range() {
     let fake = FakeIam::start().unwrap();
     let root = client(&fake, fake.root_token());
 
+    // At least 2: every page after the first repeats one item.
     assert_eq!(root.tokens().iter(None).page_size(0).count(), 1);
+    assert_eq!(root.tokens().iter(None).page_size(1).count(), 1);
     assert_eq!(root.tokens().iter(None).page_size(1000).count(), 1);
     assert_eq!(
         list_queries(&fake),
-        ["limit=1&offset=0", "limit=1&offset=1", "limit=100&offset=0"]
+        ["limit=2&offset=0", "limit=2&offset=0", "limit=100&offset=0"]
     );
 }
 
@@ -244,4 +247,195 @@ fn rotate_deletes_the_new_token_when_it_does_not_work() {
     let methods: Vec<_> = fake.requests().iter().map(|r| r.method.clone()).collect();
     assert_eq!(methods, ["POST", "GET", "DELETE"]);
     assert_eq!(root.tokens().list(None, 20, 0).unwrap().len(), 1);
+}
+
+/// 24 temporary tokens and the root token, newest first: `(ids, root)`.
+fn account_of_25(fake: &FakeIam) -> (neuroio::Client, Vec<u64>) {
+    let mut ids = create_temporary(fake, 24);
+    ids.reverse();
+    let root = client(fake, fake.root_token());
+    ids.push(root.tokens().get(fake.root_token().as_str()).unwrap().id);
+    fake.clear_requests();
+    (root, ids)
+}
+
+/// The method, path and query of each request the simulator saw.
+fn sent(fake: &FakeIam) -> Vec<String> {
+    fake.requests()
+        .iter()
+        .map(|r| {
+            let query = r
+                .query
+                .as_deref()
+                .map_or(String::new(), |q| format!("?{q}"));
+            format!("{} {}{query}", r.method, r.path)
+        })
+        .collect()
+}
+
+fn page(offset: u32) -> String {
+    format!("GET /v1/tokens/?limit=10&offset={offset}")
+}
+
+#[test]
+fn a_token_created_between_two_pages_restarts_the_walk_and_each_id_comes_once() {
+    let fake = FakeIam::start().unwrap();
+    let (root, ids) = account_of_25(&fake);
+    let mut walk = root.tokens().iter(None).page_size(10);
+    let mut walked: Vec<u64> = walk.by_ref().take(10).map(|t| t.unwrap().id).collect();
+
+    let created = root.tokens().create(false).unwrap().id;
+    walked.extend(walk.map(|t| t.unwrap().id));
+
+    // The first page, then the new token from the second pass, then the
+    // rest: every id once, the new one included.
+    let mut expected = ids[..10].to_vec();
+    expected.push(created);
+    expected.extend(&ids[10..]);
+    assert_eq!(walked, expected);
+    assert_eq!(
+        sent(&fake),
+        [
+            page(0),
+            "POST /v1/tokens/".to_owned(),
+            page(9), // starts at token 16, not 15: the list shifted
+            page(0),
+            page(9),
+            page(18),
+        ]
+    );
+}
+
+#[test]
+fn a_token_deleted_between_two_pages_restarts_the_walk_and_none_is_missed() {
+    let fake = FakeIam::start().unwrap();
+    let (root, ids) = account_of_25(&fake);
+    let mut walk = root.tokens().iter(None).page_size(10);
+    let mut walked: Vec<u64> = walk.by_ref().take(10).map(|t| t.unwrap().id).collect();
+
+    root.tokens().delete(ids[4]).unwrap();
+    walked.extend(walk.map(|t| t.unwrap().id));
+
+    // Without the restart the item after the first page (ids[10]) would be
+    // skipped: it moved to offset 9.
+    assert_eq!(walked, ids);
+    assert_eq!(
+        sent(&fake),
+        [
+            page(0),
+            format!("DELETE /v1/tokens/{}/", ids[4]),
+            page(9),
+            page(0),
+            page(9),
+            page(18),
+        ]
+    );
+}
+
+#[test]
+fn a_token_deleted_past_the_walk_is_not_yielded_and_nothing_restarts() {
+    let fake = FakeIam::start().unwrap();
+    let (root, ids) = account_of_25(&fake);
+    let mut walk = root.tokens().iter(None).page_size(10);
+    let mut walked: Vec<u64> = walk.by_ref().take(10).map(|t| t.unwrap().id).collect();
+
+    root.tokens().delete(ids[15]).unwrap();
+    walked.extend(walk.map(|t| t.unwrap().id));
+
+    let mut expected = ids.clone();
+    expected.remove(15);
+    assert_eq!(walked, expected);
+    assert_eq!(
+        sent(&fake),
+        [
+            page(0),
+            format!("DELETE /v1/tokens/{}/", ids[15]),
+            page(9),
+            page(18),
+        ]
+    );
+}
+
+#[test]
+fn a_page_or_more_of_tokens_created_between_two_pages_does_not_end_the_walk() {
+    // 9 new tokens make the second page repeat the first exactly, as a
+    // server that ignores `offset` would; 10 and more push the whole first
+    // page into the second. Each once ended the walk with an error.
+    for (created, second_pass) in [
+        (9, &[0, 9, 18, 27][..]),
+        (10, &[0, 9, 18, 27]),
+        (11, &[0, 9, 18, 27]),
+        (25, &[0, 9, 18, 27, 36, 45]),
+    ] {
+        let fake = FakeIam::start().unwrap();
+        let (root, ids) = account_of_25(&fake);
+        let mut walk = root.tokens().iter(None).page_size(10);
+        let mut walked: Vec<u64> = walk.by_ref().take(10).map(|t| t.unwrap().id).collect();
+
+        fake.add_temporary_tokens(&fake.root_token(), created)
+            .unwrap();
+        let rest: Vec<u64> = walk
+            .map(|t| t.unwrap_or_else(|e| panic!("{created}: {e}")).id)
+            .collect();
+        walked.extend(rest);
+
+        let all: Vec<u64> = root
+            .tokens()
+            .list_all(None)
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        let new = &all[..created];
+        let mut expected = ids[..10].to_vec();
+        expected.extend(new);
+        expected.extend(&ids[10..]);
+        assert_eq!(walked, expected, "{created} created");
+        let mut queries = vec![page(0), page(9)];
+        queries.extend(second_pass.iter().map(|&o| page(o)));
+        assert_eq!(
+            sent(&fake)[..queries.len()],
+            queries[..],
+            "{created} created"
+        );
+        assert_eq!(sent(&fake).len(), queries.len() + 1, "and the list_all");
+    }
+}
+
+#[test]
+fn with_no_restarts_allowed_the_first_change_is_a_typed_error() {
+    let fake = FakeIam::start().unwrap();
+    let (root, ids) = account_of_25(&fake);
+    let mut walk = root.tokens().iter(None).page_size(10).max_restarts(0);
+    let walked: Vec<u64> = walk.by_ref().take(10).map(|t| t.unwrap().id).collect();
+    root.tokens().create(false).unwrap();
+
+    let err = walk.next().unwrap().unwrap_err();
+
+    assert_eq!(walked, ids[..10]);
+    assert!(
+        matches!(
+            err,
+            neuroio::Error::ListChanged {
+                operation: "tokens.list",
+                restarts: 0,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "tokens.list: the list changed during the walk (items were created or deleted between \
+         two page requests) once more than the walk may start over (0 times); walk it again \
+         when fewer items are being created or deleted, narrow it with a filter, or allow more \
+         restarts (PageIter::max_restarts); a proxy that drops the query's `offset` looks the \
+         same"
+    );
+    assert!(walk.next().is_none());
+    assert_eq!(
+        sent(&fake),
+        [page(0), "POST /v1/tokens/".to_owned(), page(9)]
+    );
+    assert_eq!(neuroio::DEFAULT_MAX_WALK_RESTARTS, 3);
 }

@@ -572,7 +572,7 @@ fn the_failures_in_a_row_end_only_when_a_token_works_on_the_host_that_refused() 
 }
 
 #[test]
-fn a_token_refused_soon_after_it_worked_is_a_failed_mint_not_replaced_at_once() {
+fn a_token_refused_soon_after_it_worked_is_replaced_once_and_a_second_in_a_row_backs_off() {
     let fake = FakeIam::start().unwrap();
     // A backoff no busy machine outlasts between the calls below; tokens
     // that live a day, so one lasts after 30 s.
@@ -586,22 +586,35 @@ fn a_token_refused_soon_after_it_worked_is_a_failed_mint_not_replaced_at_once() 
     client.whoami().unwrap();
     fake.inject_at("GET", "/v1/whoami/", Fault::status(401), 1);
 
+    // The first token refused soon after it worked: replaced at once, and
+    // the call repeated with the replacement.
+    client.whoami().unwrap();
+    fake.inject_at("GET", "/v1/whoami/", Fault::status(401), 1);
+    // The replacement refused as soon: the 401 is the call's own, nothing
+    // is minted, and the next call sends nothing.
     let refused = client.whoami().unwrap_err();
     let started = Instant::now();
     let backing_off = client.stream_tokens().list(None, 20, 0).unwrap_err();
 
-    // The IAM host's 401 is the call's own: the token had worked there,
-    // but only just, so nothing is minted, and the next call sends nothing.
     assert_eq!(refused.status(), Some(401), "{refused}");
     assert!(matches!(refused, Error::Api(_)), "{refused:?}");
     assert!(started.elapsed() < Duration::from_millis(500));
-    assert_routes(
-        &fake,
-        &[
+    let seen = routes(&fake);
+    let calls: Vec<(&str, &str)> = seen
+        .iter()
+        .filter(|(m, _)| m != "DELETE")
+        .map(|(m, p)| (m.as_str(), p.as_str()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
             ("POST", "/v1/tokens/"),
             ("GET", "/v1/whoami/"),
+            ("GET", "/v1/whoami/"), // 401
+            ("POST", "/v1/tokens/"),
             ("GET", "/v1/whoami/"),
-        ],
+            ("GET", "/v1/whoami/"), // 401
+        ]
     );
     let Error::Renewal(renewal) = &backing_off else {
         panic!("not a renewal error: {backing_off:?}");
@@ -612,7 +625,10 @@ fn a_token_refused_soon_after_it_worked_is_a_failed_mint_not_replaced_at_once() 
         renewal
             .reason
             .contains("the IAM host refused working token")
-            && renewal.reason.contains("soon after accepting it"),
+            && renewal.reason.contains("soon after accepting it")
+            && renewal
+                .reason
+                .contains("as it refused the working token before it"),
         "{renewal}"
     );
     // The first failure: 2 to 4 s (less the time since).
@@ -623,6 +639,50 @@ fn a_token_refused_soon_after_it_worked_is_a_failed_mint_not_replaced_at_once() 
     );
     let text = backing_off.to_string();
     assert!(!text.contains(&fake.root_token()), "{text}");
+    client.close().unwrap();
+    assert!(temporary_tokens(&fake).is_empty());
+}
+
+#[test]
+fn a_working_token_deleted_by_an_admin_just_after_its_first_use_is_replaced_with_one_mint() {
+    let fake = FakeIam::start().unwrap();
+    let client = renewing(&fake);
+    let admin = fake.client_builder().build().unwrap();
+    let first = client.whoami().unwrap();
+    // `neuroio tokens delete-all --temporary`, a moment after the mint.
+    admin.tokens().delete_list(Some(false)).unwrap();
+    fake.clear_requests();
+
+    let second = client.whoami().unwrap();
+
+    assert_eq!(second, first);
+    let seen = fake.requests();
+    let sent: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str()))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("GET", "/v1/whoami/"),  // 401: the working token is gone
+            ("POST", "/v1/tokens/"), // exactly one replacement
+            ("GET", "/v1/whoami/"),  // the call, repeated
+        ]
+    );
+    let parent = format!("Token {}", fake.root_token());
+    assert_eq!(seen[1].header("authorization"), Some(parent.as_str()));
+    assert_eq!(seen[1].body, br#"{"permanent":false}"#);
+    assert_ne!(
+        seen[0].header("authorization"),
+        seen[2].header("authorization")
+    );
+    assert_ne!(seen[2].header("authorization"), Some(parent.as_str()));
+    // The replacement is the one temporary token left, and it is used on.
+    let left = temporary_tokens(&fake);
+    assert_eq!(left.len(), 1, "{left:?}");
+    client.whoami().unwrap();
+    let mints = fake.requests().iter().filter(|r| is_mint(r)).count();
+    assert_eq!(mints, 1, "no more mints");
     client.close().unwrap();
     assert!(temporary_tokens(&fake).is_empty());
 }
@@ -640,7 +700,13 @@ fn tokens_that_each_serve_one_call_make_the_backoff_grow() {
         .build()
         .unwrap();
 
-    // Each round: a token serves one call, then is refused. The call it
+    // The first token serves one call.
+    client.whoami().unwrap();
+    // Each round: a call that succeeds (in the first round, the first
+    // token is refused, replaced at once and the call repeated, since no
+    // token before it was refused so soon; later, a token minted after the
+    // backoff), then one refused as soon after it worked, still in a row:
+    // the call gets the 401 and the next finds no token. The call a token
     // served does not end the failures in a row.
     let mut waits = Vec::new();
     for _ in 0..4 {
@@ -675,12 +741,26 @@ fn tokens_that_each_serve_one_call_make_the_backoff_grow() {
     let mints = seen
         .iter()
         .filter(|(m, p)| m == "POST" && p == "/v1/tokens/");
-    assert_eq!(mints.count(), 4, "one mint per round: {seen:?}");
-    let calls: Vec<_> = seen.iter().filter(|(m, _)| m != "DELETE").collect();
-    assert_eq!(calls.len(), 12, "{seen:?}");
-    for (call, (method, path)) in calls.iter().zip(per_round.iter().cycle()) {
-        assert_eq!((call.0.as_str(), call.1.as_str()), (*method, *path));
-    }
+    assert_eq!(
+        mints.count(),
+        5,
+        "one per round, and one at first: {seen:?}"
+    );
+    let calls: Vec<(&str, &str)> = seen
+        .iter()
+        .filter(|(m, _)| m != "DELETE")
+        .map(|(m, p)| (m.as_str(), p.as_str()))
+        .collect();
+    let first = [
+        ("POST", "/v1/tokens/"),
+        ("GET", "/v1/whoami/"),
+        ("GET", "/v1/whoami/"), // 401, replaced at once
+    ];
+    let want: Vec<(&str, &str)> = first
+        .into_iter()
+        .chain(per_round.iter().copied().cycle().take(12))
+        .collect();
+    assert_eq!(calls, want);
     fake.set_one_call_tokens(false);
     client.whoami().unwrap();
     client.close().unwrap();

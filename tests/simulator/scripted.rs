@@ -351,11 +351,127 @@ fn a_walk_through_pages_that_cycle_ends_with_an_error() {
     let walked: Vec<neuroio::Result<neuroio::Token>> =
         client.tokens().iter(None).take(20_000).collect();
 
-    assert_eq!(walked.len(), 201, "200 tokens, then the error");
+    // The second page never starts where the first ended: the walk starts
+    // over three times, yields nothing twice, then gives up.
+    assert_eq!(walked.len(), 101, "the first page, then the error");
+    let ids: Vec<u64> = walked[..100]
+        .iter()
+        .map(|t| t.as_ref().unwrap().id)
+        .collect();
+    assert_eq!(ids, (1..=100).collect::<Vec<u64>>());
     let err = walked.last().unwrap().as_ref().unwrap_err();
     assert!(
-        err.to_string().contains("seems to ignore `offset`"),
+        matches!(
+            err,
+            neuroio::Error::ListChanged {
+                operation: "tokens.list",
+                restarts: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("drops the query's `offset`"),
         "{err}"
     );
-    assert_eq!(server.seen().len(), 3);
+    let queries: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
+    let pass = [
+        "/v1/tokens/?limit=100&offset=0",
+        "/v1/tokens/?limit=100&offset=99",
+    ];
+    assert_eq!(queries, pass.repeat(4));
+}
+
+/// A list of tokens that grows by one, at the front, before every request
+/// (`first` tokens at the first): an account where a token is created
+/// between any two page requests. Pages by `limit` and `offset`, newest
+/// first.
+fn growing_list(first: u64) -> Scripted {
+    let requests = AtomicU64::new(0);
+    Scripted::start(move |seen| {
+        let newest = first + requests.fetch_add(1, Ordering::SeqCst);
+        let query = seen.path.split_once('?').map_or("", |(_, q)| q);
+        let param = |name: &str| {
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix(name))
+                .and_then(|value| value.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        let page: Vec<String> = (1..=newest)
+            .rev()
+            .skip(param("offset="))
+            .take(param("limit="))
+            .map(|id| token_json(id, &format!("key{id:037}"), Duration::from_secs(3600)))
+            .collect();
+        (200, format!("[{}]", page.join(",")))
+    })
+}
+
+fn on(server: &Scripted) -> Client {
+    Client::builder()
+        .api_token("tok-abcd")
+        .iam_url(&server.url)
+        .build()
+        .unwrap()
+}
+
+fn assert_kept_changing(err: &neuroio::Error, server: &Scripted, limit: u32) {
+    assert!(
+        matches!(
+            err,
+            neuroio::Error::ListChanged {
+                operation: "tokens.list",
+                restarts: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().starts_with(
+            "tokens.list: the list changed during the walk (items were created or deleted \
+             between two page requests) once more than the walk may start over (3 times)"
+        ),
+        "{err}"
+    );
+    let queries: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
+    let pass = [
+        format!("/v1/tokens/?limit={limit}&offset=0"),
+        format!("/v1/tokens/?limit={limit}&offset={}", limit - 1),
+    ];
+    let four: Vec<String> = (0..4).flat_map(|_| pass.clone()).collect();
+    assert_eq!(queries, four, "four passes of two pages");
+}
+
+#[test]
+fn a_walk_over_a_list_that_keeps_changing_ends_with_list_changed() {
+    let server = growing_list(30);
+    let client = on(&server);
+
+    let walked: Vec<neuroio::Result<neuroio::Token>> =
+        client.tokens().iter(None).page_size(10).collect();
+
+    // The first page, then from each new pass only the tokens created
+    // since: never one twice.
+    let (last, items) = walked.split_last().unwrap();
+    let ids: Vec<u64> = items.iter().map(|t| t.as_ref().unwrap().id).collect();
+    let mut expected: Vec<u64> = (21..=30).rev().collect();
+    expected.extend([32, 31, 34, 33, 36, 35]);
+    assert_eq!(ids, expected);
+    assert_kept_changing(last.as_ref().unwrap_err(), &server, 10);
+}
+
+#[test]
+fn an_audit_of_a_list_that_keeps_changing_ends_with_list_changed() {
+    let server = growing_list(150);
+    let client = on(&server);
+
+    let err = client
+        .tokens()
+        .audit(&neuroio::AuditPolicy::new())
+        .unwrap_err();
+
+    assert_kept_changing(&err, &server, 100);
 }

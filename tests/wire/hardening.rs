@@ -321,7 +321,8 @@ fn assert_stuck(err: &Error) {
 }
 
 /// Walks `tokens` with `iter` (or `list_all`): 100 tokens, then the error,
-/// then nothing; `mock` expects exactly two requests.
+/// then nothing; `mock` expects exactly three requests (the second page
+/// repeats the first, and the first is unchanged when asked again).
 fn walk(tokens: neuroio::Tokens<'_>, with_iter: bool, mock: &mockito::Mock) {
     if with_iter {
         let mut walk = tokens.iter(None);
@@ -345,10 +346,10 @@ fn ignored_offset_on_iam(with_iter: bool) {
     let mut wire = Wire::new();
     let mock = wire
         .expect("GET", "/v1/tokens/")
-        .match_query(Matcher::Regex("^limit=100&offset=(0|100)$".into()))
+        .match_query(Matcher::Regex("^limit=100&offset=(0|99)$".into()))
         .with_status(200)
         .with_body(full_page())
-        .expect(2)
+        .expect(3)
         .create();
 
     walk(wire.client.tokens(), with_iter, &mock);
@@ -359,10 +360,10 @@ fn ignored_offset_on_api(with_iter: bool) {
     let mut hosts = TwoHosts::new();
     let mock = hosts
         .expect_api("GET", "/v1/streams/tokens/")
-        .match_query(Matcher::Regex("^limit=100&offset=(0|100)$".into()))
+        .match_query(Matcher::Regex("^limit=100&offset=(0|99)$".into()))
         .with_status(200)
         .with_body(full_page())
-        .expect(2)
+        .expect(3)
         .create();
 
     walk(hosts.client.stream_tokens(), with_iter, &mock);
@@ -390,19 +391,18 @@ fn stop_list_all_stream_tokens_when_offset_is_ignored() {
 }
 
 #[test]
-fn ask_for_offset_0_then_100() {
+fn ask_for_offset_0_then_99_then_0_again() {
     let mut wire = Wire::new();
     let first = wire
         .expect("GET", "/v1/tokens/")
         .match_query(Matcher::Exact("limit=100&offset=0&permanent=false".into()))
         .with_status(200)
         .with_body(full_page())
+        .expect(2)
         .create();
     let second = wire
         .expect("GET", "/v1/tokens/")
-        .match_query(Matcher::Exact(
-            "limit=100&offset=100&permanent=false".into(),
-        ))
+        .match_query(Matcher::Exact("limit=100&offset=99&permanent=false".into()))
         .with_status(200)
         .with_body(full_page())
         .create();
@@ -448,7 +448,8 @@ fn a_walk_of_new_pages_forever_stops_at_max_items() {
     assert_too_many(&err, "tokens.list", 250);
     assert!(walk.next().is_none());
     assert!(walk.next().is_none());
-    // Pages at offsets 0, 100 and 200: the third holds item 251.
+    // Pages at offsets 0, 99 and 198 (each after the first starts at the
+    // last item of the one before): the third holds item 251.
     mock.assert();
     wire.finish();
 }
@@ -457,14 +458,21 @@ fn a_walk_of_new_pages_forever_stops_at_max_items() {
 fn a_list_of_exactly_max_items_ends_without_error() {
     let mut wire = Wire::new();
     let pages = crate::support::endless_pages(&mut wire.server, "/v1/tokens/")
-        .match_query(Matcher::Regex("^limit=100&offset=(0|100)$".into()))
+        .match_query(Matcher::Regex("^limit=100&offset=(0|99)$".into()))
         .expect(2)
         .create();
+    // The last item of the page before, then item 200: a short page.
+    let last_two: Vec<serde_json::Value> = (199..=200)
+        .map(|id| {
+            json!({"id": id, "key": format!("{id:040}"), "is_active": true,
+                   "created": "2021-05-28T10:37:51.433760+00:00", "expires": null})
+        })
+        .collect();
     let end = wire
         .expect("GET", "/v1/tokens/")
-        .match_query(Matcher::Exact("limit=100&offset=200".into()))
+        .match_query(Matcher::Exact("limit=100&offset=198".into()))
         .with_status(200)
-        .with_body("[]")
+        .with_body(serde_json::to_string(&last_two).unwrap())
         .expect(1)
         .create();
 

@@ -224,6 +224,16 @@ fn list_all_walks_pages_until_a_short_one() {
         &mut wire,
         "GET",
         "/v1/spaces/",
+        Matcher::Exact("limit=2&offset=1&q=a".into()),
+    )
+    .with_status(200)
+    // Starts again at the last space of the first page: nothing shifted.
+    .with_body(r#"[{"id": 7, "name": "Warehouse", "cameras": 3}, {"id": 2, "name": "default"}]"#)
+    .create();
+    let third = bodiless(
+        &mut wire,
+        "GET",
+        "/v1/spaces/",
         Matcher::Exact("limit=2&offset=2&q=a".into()),
     )
     .with_status(200)
@@ -240,6 +250,7 @@ fn list_all_walks_pages_until_a_short_one() {
 
     first.assert();
     second.assert();
+    third.assert();
     assert_eq!(spaces.len(), 3);
     assert_lab(&spaces[0]);
     assert_warehouse(&spaces[1]);
@@ -270,13 +281,14 @@ fn list_all_uses_pages_of_100() {
 #[test]
 fn list_all_stops_when_the_server_ignores_offset() {
     let mut wire = Wire::new();
-    // The same full page, whatever the offset.
+    // The same full page, whatever the offset: offset 0, offset 1 (which
+    // repeats the first page), and offset 0 again, unchanged.
     let mock = wire
         .expect("GET", "/v1/spaces/")
-        .match_query(Matcher::Any)
+        .match_query(Matcher::Regex("^limit=2&offset=(0|1)$".into()))
         .with_status(200)
         .with_body(PAGE)
-        .expect(2)
+        .expect(3)
         .create();
 
     let err = wire
@@ -294,7 +306,7 @@ fn list_all_stops_when_the_server_ignores_offset() {
     assert_eq!(*status, 200);
     assert!(
         reason.starts_with(
-            "spaces.list: the page at offset 2 holds only items of the pages before it"
+            "spaces.list: the page at offset 1 holds only items of the pages before it"
         ),
         "{reason}"
     );

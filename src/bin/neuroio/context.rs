@@ -501,8 +501,9 @@ mod tests {
 
     #[test]
     fn json_holds_at_most_the_collected_bound_and_prints_nothing() {
-        // 14 held after two pages: past 10.
-        let (printed, failure) = walk_within(Format::Json, (1_000, 10), 2);
+        // 14 held after three pages (7, then 6 new each: every page after
+        // the first starts at the last item of the one before): past 10.
+        let (printed, failure) = walk_within(Format::Json, (1_000, 10), 3);
 
         assert!(printed.is_empty(), "{printed:?}");
         assert_eq!(failure.code, 1);

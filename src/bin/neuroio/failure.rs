@@ -78,6 +78,17 @@ impl From<Error> for Failure {
                  another machine; use https://, or opt in with --allow-insecure-http"
             ),
             Error::Transport(t) if too_large(t) => too_large_message(t),
+            // The library's hint names a Rust method; the CLI has filters.
+            Error::ListChanged {
+                operation,
+                restarts,
+                ..
+            } => format!(
+                "{operation}: the list kept changing while it was read (items were created or \
+                 deleted between two pages), and {restarts} fresh starts did not get one \
+                 consistent reading; run the command again when the account is quieter, or \
+                 narrow the list with a filter"
+            ),
             // The library's words, with its Rust hint in CLI words.
             Error::OutcomeUnknown { source, .. } => match source.as_ref() {
                 Error::Transport(t) if too_large(t) => err
