@@ -287,6 +287,18 @@ impl Keeper {
             }
             self.recorded.push((token.id, None));
             self.current = Some(token.id);
+            // One call with it before it is handed out. A token the API
+            // refuses is never written (the renewing client counts it as
+            // a failed mint and deletes it); one that works ends the
+            // failures in a row, so the next failure backs off from the
+            // start and is reported for what it is.
+            if let Err(err) = self.api.client.whoami()
+                && matches!(err.status(), Some(401 | 403))
+            {
+                let failure = Failure::from(err);
+                self.failed(&failure, self.written.is_some());
+                return Tick::Failed(failure);
+            }
         }
         if self.written != Some(token.id) {
             for sink in &self.sinks {
