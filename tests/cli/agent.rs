@@ -718,30 +718,41 @@ fn exec_rotate_serves_a_rust_client_built_with_from_env() {
 }
 
 #[test]
-fn after_kill_9_of_exec_rotate_tokens_reap_leaves_none() {
+fn after_kill_9_of_exec_with_or_without_rotate_tokens_reap_leaves_none() {
     let fake = FakeIam::start().unwrap();
     let dir = scratch("exec-kill9");
-    let mut child = with_env(&fake, &dir)
-        .args(["exec", "--rotate", "--", "sleep", "30"])
-        .spawn()
+    for args in [
+        &["exec", "--rotate", "--", "sleep", "5"][..],
+        &["exec", "--", "sleep", "5"],
+    ] {
+        let mut child = with_env(&fake, &dir).args(args).spawn().unwrap();
+        assert!(until(Duration::from_secs(10), || ledger_entries(&dir)
+            .len()
+            == 1));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let left = live(&fake);
+        assert_eq!(left.len(), 1);
+        assert_eq!(ledger_entries(&dir)[0]["purpose"], "exec");
+
+        let reaped = json(
+            &with_env(&fake, &dir)
+                .args(["tokens", "reap"])
+                .output()
+                .unwrap(),
+        );
+
+        let ids: Vec<u64> = left.into_iter().collect();
+        assert_eq!(reaped, json!({"reaped": ids, "kept": 0}), "{args:?}");
+        assert!(live(&fake).is_empty());
+    }
+    // A plain exec that ends leaves nothing in the ledger either.
+    let output = with_env(&fake, &dir)
+        .args(["exec", "--", "true"])
+        .output()
         .unwrap();
-    assert!(until(Duration::from_secs(10), || ledger_entries(&dir)
-        .len()
-        == 1));
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert_eq!(live(&fake).len(), 1);
-
-    let reaped = json(
-        &with_env(&fake, &dir)
-            .args(["tokens", "reap"])
-            .output()
-            .unwrap(),
-    );
-
-    assert_eq!(reaped["reaped"].as_array().unwrap().len(), 1);
-    assert_eq!(reaped["kept"], 0);
-    assert!(live(&fake).is_empty());
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(ledger_entries(&dir), Vec::<Value>::new());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -272,21 +272,68 @@ fn store_profile(
             "note: profile {name} held {which}, which was left as it is; delete it with \
              `neuroio tokens delete ID` if nothing uses it"
         );
-    } else if let Err(failure) = store::revoke(api, &old) {
-        // The log in itself succeeded and its token is stored: say what is
-        // left behind (its server may simply be gone, as a restarted
-        // simulator is), and exit as a success.
-        let at = old.iam_url.as_deref().unwrap_or(neuroio::DEFAULT_IAM_URL);
-        let _ = writeln!(
-            io::stderr(),
-            "warning: logged in and stored the new token in profile {name}, but {which} at {} \
-             could not be deleted ({}); a temporary token expires on its own within 24 hours, \
-             or delete it with a token of that account",
-            terminal_safe(at),
-            failure.message
-        );
+    } else {
+        // Recorded once the new token is stored (so no reap can delete a
+        // token a profile still holds), and forgotten once deleted: a crash
+        // in between leaves it to `neuroio tokens reap`.
+        #[cfg(unix)]
+        let recorded = record_replaced(name, &old);
+        match store::revoke(api, &old) {
+            Ok(()) =>
+            {
+                #[cfg(unix)]
+                if let Some((ledger, host, id)) = recorded {
+                    let _ = ledger.forget(&host, &[id]);
+                }
+            }
+            Err(failure) => {
+                // The log in itself succeeded and its token is stored: say
+                // what is left behind (its server may simply be gone, as a
+                // restarted simulator is), and exit as a success.
+                let at = old.iam_url.as_deref().unwrap_or(neuroio::DEFAULT_IAM_URL);
+                let _ = writeln!(
+                    io::stderr(),
+                    "warning: logged in and stored the new token in profile {name}, but {which} \
+                     at {} could not be deleted ({}); a temporary token expires on its own \
+                     within 24 hours, or delete it with a token of that account",
+                    terminal_safe(at),
+                    failure.message
+                );
+            }
+        }
     }
     Ok(printed)
+}
+
+/// Records in the ledger the token a login replaced, before deleting it;
+/// `None` when its id is unknown or the ledger cannot be written (said on
+/// standard error: the log in itself succeeded).
+#[cfg(unix)]
+fn record_replaced(name: &str, old: &Profile) -> Option<(crate::ledger::Ledger, String, u64)> {
+    let id = old.token_id?;
+    let host = old
+        .iam_url
+        .clone()
+        .unwrap_or_else(|| neuroio::DEFAULT_IAM_URL.to_owned());
+    let owner = crate::ledger::Owner::this_process();
+    let recorded = crate::ledger::Ledger::open().and_then(|ledger| {
+        ledger.record(crate::ledger::Entry {
+            id,
+            host: host.clone(),
+            profile: Some(name.to_owned()),
+            purpose: "login (replaced)".to_owned(),
+            pid: owner.pid,
+            start: owner.start,
+        })?;
+        Ok(ledger)
+    });
+    match recorded {
+        Ok(ledger) => Some((ledger, host, id)),
+        Err(failure) => {
+            let _ = writeln!(io::stderr(), "warning: {}", failure.shown());
+            None
+        }
+    }
 }
 
 /// `neuroio login --token-file PATH`: stores a token the user already has,

@@ -94,6 +94,10 @@ fn exec(args: crate::context::Settings, command: &[OsString]) -> Result<(), Fail
     // nothing to delete yet.
     let api = Api::new(args)?;
     let client = &api.client;
+    // Tokens of jobs that were killed, deleted first; this job's token is
+    // recorded before the command gets it.
+    let ledger = crate::ledger::Ledger::open()?;
+    crate::ledger::reap(&ledger, client, api.token_profile.as_deref())?;
     // Caught from here until neuroio exits, so that they never end neuroio
     // before the token is deleted. (Caught, not blocked: the command
     // inherits a blocked mask, but not handlers.) A signal ignored when
@@ -147,6 +151,24 @@ fn exec(args: crate::context::Settings, command: &[OsString]) -> Result<(), Fail
             ));
         }
     };
+    let owner = crate::ledger::Owner::this_process();
+    let recorded = ledger.record(crate::ledger::Entry {
+        id: token.id,
+        host: client.iam_url().to_owned(),
+        profile: api.token_profile.clone(),
+        purpose: "exec".to_owned(),
+        pid: owner.pid,
+        start: owner.start,
+    });
+    if let Err(failure) = recorded {
+        return Err(match delete(client, token.id) {
+            Ok(()) => failure,
+            Err(cleanup) => Failure {
+                code: failure.code,
+                message: format!("{}; {}", failure.message, cleanup.message),
+            },
+        });
+    }
     // A signal before the command starts: the run was called off.
     let mut code = match pending_signal(&received) {
         Some(signal) => exit_code_of(signal),
@@ -160,11 +182,18 @@ fn exec(args: crate::context::Settings, command: &[OsString]) -> Result<(), Fail
             received,
         ),
     };
-    if let Err(failure) = delete(client, token.id) {
-        let _ = writeln!(io::stderr(), "error: {}", failure.shown());
-        // A cron job that succeeded must not hide a token left behind.
-        if code == 0 {
-            code = 1;
+    match delete(client, token.id) {
+        Ok(()) => {
+            if let Err(failure) = ledger.forget(client.iam_url(), &[token.id]) {
+                let _ = writeln!(io::stderr(), "warning: {}", failure.shown());
+            }
+        }
+        Err(failure) => {
+            let _ = writeln!(io::stderr(), "error: {}", failure.shown());
+            // A cron job that succeeded must not hide a token left behind.
+            if code == 0 {
+                code = 1;
+            }
         }
     }
     if code == 0 {

@@ -161,7 +161,8 @@ impl Ledger {
             .create(&dir)
             .map_err(|e| {
                 Failure::failed(format!(
-                    "cannot create the state folder {}: {e}",
+                    "cannot create the state folder {}: {e}; set NEUROIO_STATE_DIR to a \
+                     folder of your own (it holds the ledger of minted tokens)",
                     dir.display()
                 ))
             })?;
