@@ -299,3 +299,23 @@ fn working_token_drives_renewal_and_keep_replaced_delays_the_delete() {
 fn client_plain(fake: &FakeIam) -> Client {
     client(fake, fake.root_token())
 }
+
+#[test]
+fn keep_replaced_longer_than_a_day_is_refused_by_build() {
+    let fake = FakeIam::start().unwrap();
+    let err = fake
+        .client_builder()
+        .renewing(Duration::from_secs(60))
+        .keep_replaced(Duration::from_secs(24 * 3600 + 1))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("keep_replaced"), "{err}");
+    assert!(err.to_string().contains("longer than a day"), "{err}");
+    assert!(fake.requests().is_empty());
+    // A day itself is fine.
+    fake.client_builder()
+        .renewing(Duration::from_secs(60))
+        .keep_replaced(Duration::from_secs(24 * 3600))
+        .build()
+        .unwrap();
+}
