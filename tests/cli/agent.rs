@@ -658,6 +658,57 @@ fn a_command_under_exec_rotate_reading_the_file_sees_no_refusal_and_nothing_is_l
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn exec_rotate_passes_sigterm_on_and_still_leaves_nothing() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("exec-term");
+    let child = with_env(&fake, &dir)
+        .args(["exec", "--rotate", "--", "sh", "-c"])
+        .arg("printf %s \"$NEUROIO_API_TOKEN_FILE\" > \"$DIR/file\"; sleep 10")
+        .env("DIR", &dir)
+        .spawn()
+        .unwrap();
+    assert!(until(Duration::from_secs(10), || dir.join("file").exists()
+        && !std::fs::read_to_string(dir.join("file"))
+            .unwrap()
+            .is_empty()));
+    let file = std::fs::read_to_string(dir.join("file")).unwrap();
+    assert!(Path::new(&file).exists());
+    assert_eq!(live(&fake).len(), 1);
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let output = ended(child, Duration::from_secs(10));
+    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    assert!(live(&fake).is_empty());
+    assert!(!Path::new(&file).parent().unwrap().exists());
+    assert_eq!(ledger_entries(&dir), Vec::<Value>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn plain_exec_hides_a_token_file_neuroio_was_given_from_the_command() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("exec-hide-file");
+    let file = dir.join("sinks/account.token");
+    std::fs::write(&file, format!("{}\n", fake.root_token())).unwrap();
+    let output = with_env(&fake, &dir)
+        .env_remove("NEUROIO_API_TOKEN")
+        .env("NEUROIO_API_TOKEN_FILE", &file)
+        .args(["exec", "--", "sh", "-c"])
+        .arg("echo \"file=${NEUROIO_API_TOKEN_FILE-unset}\"; \"$NEUROIO\" auth token --format json")
+        .env("NEUROIO", BIN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("file=unset"));
+    // The command runs on its own temporary token (2), not the account's.
+    let token: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(token["id"], 2);
+    assert!(live(&fake).is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Run by the test below as the command of `exec --rotate` (the test
 /// binary runs itself): a client from `from_env()` calls for a while and
 /// must never be refused, although the key in NEUROIO_API_TOKEN is deleted

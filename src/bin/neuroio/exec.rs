@@ -176,6 +176,9 @@ fn exec(args: crate::context::Settings, command: &[OsString]) -> Result<(), Fail
             std::process::Command::new(program)
                 .args(program_args)
                 .env("NEUROIO_API_TOKEN", token.key.secret())
+                // A token file neuroio was given would win over the
+                // command's own token in neuroio and the SDK.
+                .env_remove("NEUROIO_API_TOKEN_FILE")
                 .env("NEUROIO_IAM_URL", client.iam_url())
                 .env("NEUROIO_API_URL", client.api_url()),
             program,
