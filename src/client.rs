@@ -319,6 +319,37 @@ impl Client {
         self.inner.credentials.close(&self.inner.transport, None)
     }
 
+    /// A [renewing](crate::ClientBuilder::renewing) client's working
+    /// token, as the server minted it (id, key, expiry): the first call
+    /// mints it, and a call when it is due for renewal renews it first,
+    /// with the same single flight, backoff and bounds as any call. Sends
+    /// no request of its own otherwise, so a program that hands the key to
+    /// others (a token file, a child process) can call it every second to
+    /// drive renewal and see when the key changed. Fails as a call would
+    /// when no working token is usable (a mint failed and the current token
+    /// is out of time), or after [`close`](Self::close). `None` on a client
+    /// that does not renew.
+    ///
+    /// Its key is a secret; keep replaced tokens alive for your readers
+    /// with [`ClientBuilder::keep_replaced`](crate::ClientBuilder::keep_replaced).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = neuroio::ClientBuilder::from_env()?
+    ///     .renewing(std::time::Duration::from_secs(12 * 3600))
+    ///     .keep_replaced(std::time::Duration::from_secs(60))
+    ///     .build()?;
+    /// if let Some(token) = client.working_token()? {
+    ///     std::fs::write("/run/app/token.new", format!("{}\n", token.key.secret()))?;
+    ///     std::fs::rename("/run/app/token.new", "/run/app/token")?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn working_token(&self) -> crate::Result<Option<crate::Token>> {
+        self.inner.credentials.working_token(&self.inner.transport)
+    }
+
     /// The API tokens this client sends now: the given one (a renewing
     /// client's parent, a token file's last good key) and a renewing
     /// client's current working token.

@@ -101,6 +101,7 @@ pub struct ClientBuilder {
     pub(crate) api_url: String,
     pub(crate) settings: Settings,
     pub(crate) renew_before: Option<Duration>,
+    pub(crate) keep_replaced: Duration,
 }
 
 impl Default for ClientBuilder {
@@ -123,6 +124,7 @@ impl Default for ClientBuilder {
                 max_idle_per_host: DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST,
             },
             renew_before: None,
+            keep_replaced: Duration::ZERO,
         }
     }
 }
@@ -570,6 +572,31 @@ impl ClientBuilder {
         self
     }
 
+    /// How long a [renewing](Self::renewing) client keeps a working token
+    /// it replaced before deleting it: for a program that hands the
+    /// working token's key to others (see
+    /// [`Client::working_token`]), so that a reader that has just read
+    /// the old key can still finish its call. [`Client::close`] deletes a
+    /// kept token at once, like every other token the client minted.
+    ///
+    /// Defaults to zero: a replaced token is deleted as soon as no call of
+    /// this client uses it. More than a day is refused by `build`.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// let client = neuroio::ClientBuilder::from_env()?
+    ///     .renewing(std::time::Duration::from_secs(3600))
+    ///     .keep_replaced(std::time::Duration::from_secs(60))
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn keep_replaced(mut self, grace: Duration) -> Self {
+        self.keep_replaced = grace;
+        self
+    }
+
     /// Checks the settings and builds the client. Sends nothing; reads the
     /// token file, when one is given.
     ///
@@ -597,7 +624,19 @@ impl ClientBuilder {
             (None, Some(token)) => {
                 let credential = Credential::new(token.clone())?;
                 match self.renew_before {
-                    Some(before) => Credentials::Renewing(Renewer::new(credential, before)),
+                    Some(before) => {
+                        if self.keep_replaced > MAX_DURATION_SETTING {
+                            return Err(ConfigError::InvalidSetting {
+                                name: "keep_replaced",
+                                reason: format!(
+                                    "{:?} is longer than a day; give at most 24 h",
+                                    self.keep_replaced
+                                ),
+                            }
+                            .into());
+                        }
+                        Credentials::Renewing(Renewer::new(credential, before, self.keep_replaced))
+                    }
                     None => Credentials::Fixed(credential),
                 }
             }
@@ -627,6 +666,7 @@ impl fmt::Debug for ClientBuilder {
             .field("api_token_file", &self.api_token_file)
             .field("settings", &self.settings)
             .field("renew_before", &self.renew_before)
+            .field("keep_replaced", &self.keep_replaced)
             .finish()
     }
 }

@@ -173,6 +173,18 @@ impl Credentials {
         }
     }
 
+    /// A renewing client's working token, minted or renewed first when
+    /// due; `None` for a client that does not renew.
+    pub(crate) fn working_token(
+        &self,
+        transport: &Transport,
+    ) -> crate::Result<Option<crate::Token>> {
+        match self {
+            Credentials::Renewing(renewer) => renewer.working_token(transport).map(Some),
+            Credentials::Anonymous | Credentials::Fixed(_) | Credentials::File(_) => Ok(None),
+        }
+    }
+
     /// A renewing client's current working token.
     pub(crate) fn working_key(&self) -> Option<crate::TokenKey> {
         match self {

@@ -46,6 +46,10 @@ const MAX_MIN_LIFETIME: Duration = Duration::from_secs(1);
 /// well before it is renewed (at half its lifetime at the earliest).
 const MAX_PROOF_PERIOD: Duration = Duration::from_secs(30);
 
+/// How long a replaced token is kept when its keeping time is past what
+/// the clock can count (it is deleted at `close`).
+const MAX_KEEP_FALLBACK: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The most superseded tokens kept for another delete; older ones are
 /// forgotten (they expire on their own).
 const MAX_RETIRED: usize = 64;
@@ -62,6 +66,9 @@ const MAX_TIDY_TIMEOUT: Duration = Duration::from_secs(1);
 pub(crate) struct Renewer {
     parent: Credential,
     renew_before: Duration,
+    /// How long a working token that was replaced is kept before it is
+    /// deleted: others may still hold its key (a token file's readers).
+    keep_replaced: Duration,
     state: Mutex<State>,
     /// Signalled when a mint flight ends, and when tidying ends.
     landed: Condvar,
@@ -118,12 +125,16 @@ struct Retired {
     tried: bool,
     /// It never worked (or was refused): delete it with the parent.
     unusable: bool,
+    /// Not deleted before this (a replaced token others may still hold).
+    not_before: Option<Instant>,
 }
 
 /// A working token: its credential and when to renew and stop using it.
 pub(crate) struct Working {
     pub(crate) id: u64,
     pub(crate) credential: Credential,
+    /// The token as the server minted it (its key is `credential`'s).
+    pub(crate) minted: Token,
     /// When to mint a successor; `None`: never (a permanent token, or a
     /// lifetime beyond what the clock can count).
     renew_at: Option<Instant>,
@@ -167,6 +178,7 @@ impl Working {
     ) -> Result<Self, String> {
         let credential = Credential::new(token.key.clone())
             .map_err(|err| format!("its key cannot be sent ({err})"))?;
+        let minted = token.clone();
         if !token.is_active {
             return Err("it is not active".to_owned());
         }
@@ -209,6 +221,7 @@ impl Working {
         let working = Working {
             id: token.id,
             credential,
+            minted,
             renew_at,
             usable_until,
             proven_on: [AtomicBool::new(false), AtomicBool::new(false)],
@@ -304,10 +317,11 @@ fn retry_after_of(err: &Error) -> Option<Duration> {
 }
 
 impl Renewer {
-    pub(crate) fn new(parent: Credential, renew_before: Duration) -> Self {
+    pub(crate) fn new(parent: Credential, renew_before: Duration, keep_replaced: Duration) -> Self {
         Renewer {
             parent,
             renew_before,
+            keep_replaced,
             state: Mutex::new(State {
                 current: None,
                 minting: false,
@@ -567,7 +581,22 @@ impl Renewer {
                     if old.lasted(now) {
                         state.early_refusals = 0;
                     }
-                    retire(&mut state, old, false);
+                    let not_before = now.checked_add(self.keep_replaced);
+                    retire_entry(
+                        &mut state,
+                        Retired {
+                            id: old.id,
+                            held: Some(old),
+                            tried: false,
+                            unusable: false,
+                            not_before: if self.keep_replaced.is_zero() {
+                                None
+                            } else {
+                                // Beyond the clock: kept until close.
+                                Some(not_before.unwrap_or(now + MAX_KEEP_FALLBACK))
+                            },
+                        },
+                    );
                 }
                 log::debug!("renewing: now using working token {}", fresh.id);
                 Ok(fresh)
@@ -712,8 +741,10 @@ impl Renewer {
             }
             let mut idle = Vec::new();
             let mut kept = Vec::with_capacity(state.retired.len());
+            let now = Instant::now();
             for entry in std::mem::take(&mut state.retired) {
-                let due = retry || !entry.tried;
+                let kept_long_enough = entry.not_before.is_none_or(|at| now >= at);
+                let due = (retry || !entry.tried) && kept_long_enough;
                 let unused = entry
                     .held
                     .as_ref()
@@ -823,6 +854,12 @@ impl Renewer {
         }
     }
 
+    /// The working token calls are sent with now, minted or renewed first
+    /// when due, as for a call: the token as the server minted it.
+    pub(crate) fn working_token(&self, transport: &Transport) -> crate::Result<Token> {
+        Ok(self.working(transport)?.minted.clone())
+    }
+
     /// The current working token's key.
     pub(crate) fn working_key(&self) -> Option<crate::TokenKey> {
         self.lock()
@@ -890,6 +927,7 @@ fn retire(state: &mut State, working: Arc<Working>, unusable: bool) {
             held: Some(working),
             tried: false,
             unusable,
+            not_before: None,
         },
     );
 }
@@ -904,6 +942,7 @@ fn retire_id(state: &mut State, id: u64, tried: bool) {
             held: None,
             tried,
             unusable: true,
+            not_before: None,
         },
     );
 }

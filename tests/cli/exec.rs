@@ -342,6 +342,8 @@ fn the_command_cannot_read_the_account_token_from_exec() {
     } else {
         &[]
     };
+    let state =
+        std::env::temp_dir().join(format!("neuroio-cli-exec-nobody-{}", std::process::id()));
     let mut command = Command::new(as_nobody.first().copied().unwrap_or(BIN));
     command
         .args(as_nobody.iter().skip(1))
@@ -359,9 +361,12 @@ fn the_command_cannot_read_the_account_token_from_exec() {
         ])
         .env("NEUROIO_API_TOKEN", fake.root_token())
         .env("NEUROIO_IAM_URL", fake.url())
+        // A ledger folder that user may create.
+        .env("NEUROIO_STATE_DIR", &state)
         .stdin(Stdio::null());
 
     let output = command.output().unwrap();
+    let _ = std::fs::remove_dir_all(&state);
 
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let shown = format!("{}{}", stdout(&output), stderr(&output));

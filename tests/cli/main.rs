@@ -14,6 +14,7 @@ use serde_json::Value;
 use support::client;
 
 mod account;
+mod agent;
 mod audit;
 mod delivery;
 mod exec;
@@ -76,6 +77,8 @@ fn neuroio() -> Command {
     let mut command = Command::new(BIN);
     command
         .env("NEUROIO_CONFIG_DIR", no_config_dir())
+        .env("NEUROIO_STATE_DIR", no_config_dir().with_extension("state"))
+        .env_remove("NEUROIO_API_TOKEN_FILE")
         .env_remove("NEUROIO_PROFILE");
     command
 }

@@ -452,6 +452,70 @@ fn login_replaces_the_profiles_token_and_deletes_the_old_one() {
 }
 
 #[test]
+fn a_replaced_token_that_login_could_not_delete_is_left_in_the_ledger_for_reap() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("replace-ledger");
+    let state = home.root.join("state");
+    let state_env = ("NEUROIO_STATE_DIR", state.to_str().unwrap());
+    let ledger = || std::fs::read_to_string(state.join("ledger.json")).unwrap_or_default();
+    json(&home.login(&fake, None));
+    // The delete of the old token (2) fails, as a crash would leave it.
+    fake.inject_at(
+        "DELETE",
+        "/v1/tokens/2/",
+        neuroio::fake::Fault::status(503),
+        10,
+    );
+    let mut command = neuroio();
+    let password = home.root.join("password");
+    let url = fake.url();
+    let again = command
+        .args(["login", "--username", "root", "--password-file"])
+        .arg(&password)
+        .args(["--iam-url", &url, "--api-url", &url])
+        .env("NEUROIO_CONFIG_DIR", home.config_dir())
+        .env(state_env.0, state_env.1)
+        .env_remove("NEUROIO_API_TOKEN")
+        .env_remove("NEUROIO_IAM_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("could not be deleted"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(ids(&fake), [3, 2, 1]);
+    let entries: Value = serde_json::from_str(&ledger()).unwrap();
+    assert_eq!(entries["entries"][0]["id"], 2);
+    assert_eq!(entries["entries"][0]["profile"], "default");
+    assert!(!ledger().contains(&stored_key(&home, "default")));
+    fake.clear_faults();
+
+    // The login process is gone: reap, with the profile's new token.
+    let reaped = json(&home.run(&["tokens", "reap"], &[state_env]));
+
+    assert_eq!(reaped, serde_json::json!({"reaped": [2], "kept": 0}));
+    assert_eq!(ids(&fake), [3, 1]);
+    // A login that deletes the old token leaves nothing in the ledger.
+    let third = home.run(
+        &[
+            "login",
+            "--username",
+            "root",
+            "--password-file",
+            password.to_str().unwrap(),
+        ],
+        &[state_env],
+    );
+    assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));
+    assert_eq!(ids(&fake), [4, 1]);
+    let entries: Value = serde_json::from_str(&ledger()).unwrap();
+    assert_eq!(entries["entries"], serde_json::json!([]));
+}
+
+#[test]
 fn a_login_that_cannot_be_stored_deletes_its_token_and_leaves_the_file_whole() {
     let fake = FakeIam::start().unwrap();
     let home = Home::new("unstored");

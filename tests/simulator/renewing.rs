@@ -241,3 +241,81 @@ fn with_api_token_and_rotate_give_plain_clients() {
     assert!(format!("{rotated:?}").contains("renewing: false"));
     client.close().unwrap();
 }
+
+#[test]
+fn working_token_drives_renewal_and_keep_replaced_delays_the_delete() {
+    let fake = short_lived(Duration::from_secs(2));
+    let client = fake
+        .client_builder()
+        .renewing(Duration::from_secs(3600))
+        .keep_replaced(Duration::from_millis(1500))
+        .build()
+        .unwrap();
+    assert!(fake.requests().is_empty());
+
+    let first = client.working_token().unwrap().unwrap();
+    assert!(first.expires.is_some());
+    // Due again only at half its life: the same token, nothing sent.
+    assert_eq!(client.working_token().unwrap().unwrap().id, first.id);
+    assert_eq!(
+        calls(&fake),
+        [(
+            "POST".to_owned(),
+            "/v1/tokens/".to_owned(),
+            fake.root_token()
+        )]
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = client.working_token().unwrap().unwrap();
+    assert_ne!(second.id, first.id);
+    // Renewed with the working token; the replaced one is kept.
+    let renewal = &calls(&fake)[1];
+    assert_eq!(
+        (renewal.0.as_str(), renewal.2.as_str()),
+        ("POST", first.key.secret())
+    );
+    assert!(held(&fake).contains(&first.id));
+    std::thread::sleep(Duration::from_millis(700));
+    client.working_token().unwrap();
+    assert!(held(&fake).contains(&first.id), "kept 1.5 s");
+    std::thread::sleep(Duration::from_millis(1000));
+    // Past the keeping time: the next look deletes it, with the working token.
+    let now = client.working_token().unwrap().unwrap();
+    assert!(!held(&fake).contains(&first.id));
+    let delete = calls(&fake).into_iter().find(|c| c.0 == "DELETE").unwrap();
+    assert_eq!(delete.1, format!("/v1/tokens/{}/", first.id));
+    assert_eq!(delete.2, now.key.secret());
+    // close deletes whatever is left at once, kept tokens included.
+    client.close().unwrap();
+    assert_eq!(held(&fake), BTreeSet::from([1]));
+    assert!(client.working_token().is_err());
+    // A client that does not renew has no working token.
+    assert!(
+        client_plain(&fake).working_token().unwrap().is_none(),
+        "plain client"
+    );
+}
+
+fn client_plain(fake: &FakeIam) -> Client {
+    client(fake, fake.root_token())
+}
+
+#[test]
+fn keep_replaced_longer_than_a_day_is_refused_by_build() {
+    let fake = FakeIam::start().unwrap();
+    let err = fake
+        .client_builder()
+        .renewing(Duration::from_secs(60))
+        .keep_replaced(Duration::from_secs(24 * 3600 + 1))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("keep_replaced"), "{err}");
+    assert!(err.to_string().contains("longer than a day"), "{err}");
+    assert!(fake.requests().is_empty());
+    // A day itself is fine.
+    fake.client_builder()
+        .renewing(Duration::from_secs(60))
+        .keep_replaced(Duration::from_secs(24 * 3600))
+        .build()
+        .unwrap();
+}

@@ -68,8 +68,16 @@ enum AuthCommand {
         api: ApiOptions,
     },
     /// Print the API token alone on one line, for $(neuroio auth token).
+    ///
+    /// --format json prints {"id", "key", "expires"} (the id and expiry as
+    /// the profile stored them, else as the API answers for the key);
+    /// --format env prints export lines for NEUROIO_API_TOKEN and the IAM
+    /// and API URLs in use, for eval "$(neuroio auth token --format env)".
     #[command(after_help = SEE_TOP_HELP)]
     Token {
+        /// What to print.
+        #[arg(long, value_enum, default_value = "key")]
+        format: TokenFormat,
         #[command(flatten)]
         connection: Connection,
         #[command(flatten)]
@@ -102,6 +110,17 @@ enum AuthCommand {
     },
 }
 
+/// What `auth token` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum TokenFormat {
+    /// The key and a newline.
+    Key,
+    /// {"id": N, "key": "...", "expires": "RFC 3339"} on one line.
+    Json,
+    /// export lines for a POSIX shell.
+    Env,
+}
+
 impl LoginArgs {
     /// `neuroio login ...`.
     pub fn run(self) -> Result<(), Failure> {
@@ -115,9 +134,11 @@ impl AuthArgs {
         match self.command {
             AuthCommand::Login(args) => login(args),
             AuthCommand::Status { api } => status(api.settings()),
-            AuthCommand::Token { connection, token } => {
-                token_command(&connection.settings().token_file(token.token_file))
-            }
+            AuthCommand::Token {
+                format,
+                connection,
+                token,
+            } => token_command(&connection.settings().token_file(token.token_file), format),
             AuthCommand::Logout { connection, output } => {
                 logout(&connection.settings().output(output.output))
             }
@@ -252,21 +273,68 @@ fn store_profile(
             "note: profile {name} held {which}, which was left as it is; delete it with \
              `neuroio tokens delete ID` if nothing uses it"
         );
-    } else if let Err(failure) = store::revoke(api, &old) {
-        // The log in itself succeeded and its token is stored: say what is
-        // left behind (its server may simply be gone, as a restarted
-        // simulator is), and exit as a success.
-        let at = old.iam_url.as_deref().unwrap_or(neuroio::DEFAULT_IAM_URL);
-        let _ = writeln!(
-            io::stderr(),
-            "warning: logged in and stored the new token in profile {name}, but {which} at {} \
-             could not be deleted ({}); a temporary token expires on its own within 24 hours, \
-             or delete it with a token of that account",
-            terminal_safe(at),
-            failure.message
-        );
+    } else {
+        // Recorded once the new token is stored (so no reap can delete a
+        // token a profile still holds), and forgotten once deleted: a crash
+        // in between leaves it to `neuroio tokens reap`.
+        #[cfg(unix)]
+        let recorded = record_replaced(name, &old);
+        match store::revoke(api, &old) {
+            Ok(()) =>
+            {
+                #[cfg(unix)]
+                if let Some((ledger, host, id)) = recorded {
+                    let _ = ledger.forget(&host, &[id]);
+                }
+            }
+            Err(failure) => {
+                // The log in itself succeeded and its token is stored: say
+                // what is left behind (its server may simply be gone, as a
+                // restarted simulator is), and exit as a success.
+                let at = old.iam_url.as_deref().unwrap_or(neuroio::DEFAULT_IAM_URL);
+                let _ = writeln!(
+                    io::stderr(),
+                    "warning: logged in and stored the new token in profile {name}, but {which} \
+                     at {} could not be deleted ({}); a temporary token expires on its own \
+                     within 24 hours, or delete it with a token of that account",
+                    terminal_safe(at),
+                    failure.message
+                );
+            }
+        }
     }
     Ok(printed)
+}
+
+/// Records in the ledger the token a login replaced, before deleting it;
+/// `None` when its id is unknown or the ledger cannot be written (said on
+/// standard error: the log in itself succeeded).
+#[cfg(unix)]
+fn record_replaced(name: &str, old: &Profile) -> Option<(crate::ledger::Ledger, String, u64)> {
+    let id = old.token_id?;
+    let host = old
+        .iam_url
+        .clone()
+        .unwrap_or_else(|| neuroio::DEFAULT_IAM_URL.to_owned());
+    let owner = crate::ledger::Owner::this_process();
+    let recorded = crate::ledger::Ledger::open().and_then(|ledger| {
+        ledger.record(crate::ledger::Entry {
+            id,
+            host: host.clone(),
+            profile: Some(name.to_owned()),
+            purpose: "login (replaced)".to_owned(),
+            pid: owner.pid,
+            start: owner.start,
+        })?;
+        Ok(ledger)
+    });
+    match recorded {
+        Ok(ledger) => Some((ledger, host, id)),
+        Err(failure) => {
+            let _ = writeln!(io::stderr(), "warning: {}", failure.shown());
+            None
+        }
+    }
 }
 
 /// `neuroio login --token-file PATH`: stores a token the user already has,
@@ -398,10 +466,19 @@ fn status(args: Settings) -> Result<(), Failure> {
              to use the profile `neuroio login` stores",
             path.display()
         ),
+        Source::TokenFileEnv(path) => format!(
+            "it came from NEUROIO_API_TOKEN_FILE ({}): the program that writes that file \
+             should put a working token there, or unset it",
+            path.display()
+        ),
     };
     let (from, file) = match &credentials.source {
         Source::TokenFile(path) => (
             format!("--token-file {}", path.display()),
+            Some(path.display().to_string()),
+        ),
+        Source::TokenFileEnv(path) => (
+            format!("NEUROIO_API_TOKEN_FILE {}", path.display()),
             Some(path.display().to_string()),
         ),
         Source::Environment => ("NEUROIO_API_TOKEN".to_owned(), None),
@@ -505,12 +582,54 @@ fn status(args: Settings) -> Result<(), Failure> {
     )?)
 }
 
-/// `auth token`: the key alone and a newline, from the same place every
-/// command takes it.
-fn token_command(args: &Settings) -> Result<(), Failure> {
+/// `auth token`: the key from the same place every command takes it,
+/// alone and a newline, as JSON, or as export lines.
+fn token_command(args: &Settings, format: TokenFormat) -> Result<(), Failure> {
     let credentials = credentials(args)?;
     refuse_expired(&credentials.source)?;
-    Ok(write_stdout(format!("{}\n", credentials.token).as_bytes())?)
+    let key = credentials.token.as_str();
+    let text = match format {
+        TokenFormat::Key => format!("{key}\n"),
+        TokenFormat::Json => {
+            let stored = match &credentials.source {
+                Source::Profile { stored, .. } => stored.token_id.map(|id| (id, stored.expires)),
+                _ => None,
+            };
+            let (id, expires) = match stored {
+                Some(known) => known,
+                None => {
+                    let client = builder(args, credentials.profile.as_ref())?
+                        .api_token(key)
+                        .build()?;
+                    let token = client.tokens().get(TokenRef::from(key))?;
+                    (token.id, token.expires)
+                }
+            };
+            format!(
+                "{}\n",
+                json!({"id": id, "key": key, "expires": expires.map(rfc3339)})
+            )
+        }
+        TokenFormat::Env => {
+            // The URLs this token is sent to by every other command.
+            let client = builder(args, credentials.profile.as_ref())?
+                .api_token(key)
+                .build()?;
+            format!(
+                "export NEUROIO_API_TOKEN={}\nexport NEUROIO_IAM_URL={}\nexport NEUROIO_API_URL={}\n",
+                shell_quoted(key),
+                shell_quoted(client.iam_url()),
+                shell_quoted(client.api_url())
+            )
+        }
+    };
+    Ok(write_stdout(text.as_bytes())?)
+}
+
+/// `text` in single quotes for a POSIX shell (a quote in it closed,
+/// escaped and reopened).
+fn shell_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// `auth logout`: deletes the profile's token on the server, then removes

@@ -2,8 +2,11 @@
 //! flags, environment and profile, the printer, the delivery of a new key,
 //! and the walk over every page of a list.
 //!
-//! Precedence: the token from --token-file, else NEUROIO_API_TOKEN (when
-//! set and not empty, as for the URL variables), else the profile; each URL from its flag, else the environment, else the
+//! Precedence: the token from --token-file, else the file named by
+//! NEUROIO_API_TOKEN_FILE (followed as it changes, so a long command keeps
+//! working while a token agent rotates it), else NEUROIO_API_TOKEN (each
+//! variable when set and not empty, as for the URL variables), else the
+//! profile; each URL from its flag, else the environment, else the
 //! profile, else the default. The profile's URLs are used when its token is,
 //! or when a profile is named (--profile, NEUROIO_PROFILE): a token from
 //! elsewhere is not sent to the URLs stored for another one.
@@ -26,6 +29,8 @@ pub struct Api {
     pub args: Settings,
     pub client: Client,
     pub out: Printer,
+    /// The profile whose token the client sends, if it came from one.
+    pub token_profile: Option<String>,
 }
 
 impl Api {
@@ -33,12 +38,37 @@ impl Api {
     pub fn new(args: Settings) -> Result<Api, Failure> {
         let credentials = credentials(&args)?;
         refuse_expired(&credentials.source)?;
+        let builder = builder(&args, credentials.profile.as_ref())?;
+        let client = match &credentials.source {
+            // Followed: the key in it may change while the command runs.
+            Source::TokenFileEnv(path) => builder.api_token_file(path).build()?,
+            _ => builder.api_token(credentials.token.as_str()).build()?,
+        };
+        Ok(Api {
+            client,
+            out: printer(&args),
+            token_profile: credentials.source.profile_name(),
+            args,
+        })
+    }
+
+    /// A client that mints a temporary working token with the token in
+    /// use and renews it before half its life, keeping a replaced one for
+    /// `grace` before deleting it: for the commands that hand the working
+    /// token to others (`agent`, `exec --rotate`).
+    pub fn renewing(args: Settings, grace: Duration) -> Result<Api, Failure> {
+        let credentials = credentials(&args)?;
+        refuse_expired(&credentials.source)?;
         let client = builder(&args, credentials.profile.as_ref())?
-            .api_token(credentials.token)
+            .api_token(credentials.token.as_str())
+            // Renewal at half the lifetime: the longest it clamps to.
+            .renewing(Duration::from_secs(u64::from(u32::MAX)))
+            .keep_replaced(grace)
             .build()?;
         Ok(Api {
             client,
             out: printer(&args),
+            token_profile: credentials.source.profile_name(),
             args,
         })
     }
@@ -48,6 +78,8 @@ impl Api {
 #[derive(Clone, Debug)]
 pub enum Source {
     TokenFile(PathBuf),
+    /// The file named by NEUROIO_API_TOKEN_FILE.
+    TokenFileEnv(PathBuf),
     Environment,
     Profile {
         name: String,
@@ -61,9 +93,17 @@ impl Source {
     /// For `auth status`: "token-file", "environment" or "profile".
     pub fn kind(&self) -> &'static str {
         match self {
-            Source::TokenFile(_) => "token-file",
+            Source::TokenFile(_) | Source::TokenFileEnv(_) => "token-file",
             Source::Environment => "environment",
             Source::Profile { .. } => "profile",
+        }
+    }
+
+    /// The profile's name, for a token that came from one.
+    pub fn profile_name(&self) -> Option<String> {
+        match self {
+            Source::Profile { name, .. } => Some(name.clone()),
+            _ => None,
         }
     }
 }
@@ -81,6 +121,11 @@ pub fn credentials(api: &Settings) -> Result<Credentials, Failure> {
         || std::env::var_os("NEUROIO_PROFILE").is_some_and(|name| !name.is_empty());
     let from_elsewhere = if let Some(path) = &api.token_file {
         Some((read_token(Some(path))?, Source::TokenFile(path.clone())))
+    } else if let Some(path) =
+        std::env::var_os("NEUROIO_API_TOKEN_FILE").filter(|path| !path.is_empty())
+    {
+        let path = PathBuf::from(path);
+        Some((read_token(Some(&path))?, Source::TokenFileEnv(path)))
     } else if std::env::var_os("NEUROIO_API_TOKEN").is_some_and(|token| !token.is_empty()) {
         Some((read_token(None)?, Source::Environment))
     } else {
@@ -137,6 +182,10 @@ fn check_token(token: &str, source: &Source) -> Result<(), Failure> {
         Source::TokenFile(path) => {
             format!("the API token in {} cannot be sent: {why}", path.display())
         }
+        Source::TokenFileEnv(path) => format!(
+            "the API token in {} (NEUROIO_API_TOKEN_FILE) cannot be sent: {why}",
+            path.display()
+        ),
         Source::Environment => format!("the API token in NEUROIO_API_TOKEN cannot be sent: {why}"),
         Source::Profile { name, path, stored } => format!(
             "the token of profile {name} in {} cannot be sent: {why}; log in again: {}",

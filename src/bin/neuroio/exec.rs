@@ -50,6 +50,17 @@ pub struct ExecArgs {
     /// The command to run, and its arguments.
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     command: Vec<OsString>,
+    /// Also give the command NEUROIO_API_TOKEN_FILE: a file in a private
+    /// folder (0700, removed at the end) that is rewritten with a new
+    /// token before the current one has lived half its life, for a job
+    /// that outlives a token. NEUROIO_API_TOKEN still holds the first key.
+    #[arg(long)]
+    rotate: bool,
+    /// With --rotate: seconds a replaced token lives on before it is
+    /// deleted, so that a call made with it can finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "rotate",
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    grace: u64,
     #[command(flatten)]
     connection: Connection,
     #[command(flatten)]
@@ -60,6 +71,9 @@ impl ExecArgs {
     /// `neuroio exec -- CMD ...`.
     pub fn run(self) -> Result<(), Failure> {
         let settings = self.connection.settings().token_file(self.token.token_file);
+        if self.rotate {
+            return exec_rotating(settings, &self.command, Duration::from_secs(self.grace));
+        }
         exec(settings, &self.command)
     }
 }
@@ -80,6 +94,10 @@ fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Fail
     // nothing to delete yet.
     let api = Api::new(args)?;
     let client = &api.client;
+    // Tokens of jobs that were killed, deleted first; this job's token is
+    // recorded before the command gets it.
+    let ledger = crate::ledger::Ledger::open()?;
+    crate::ledger::reap(&ledger, client, api.token_profile.as_deref())?;
     // Caught from here until neuroio exits, so that they never end neuroio
     // before the token is deleted. (Caught, not blocked: the command
     // inherits a blocked mask, but not handlers.) A signal ignored when
@@ -133,6 +151,24 @@ fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Fail
             ));
         }
     };
+    let owner = crate::ledger::Owner::this_process();
+    let recorded = ledger.record(crate::ledger::Entry {
+        id: token.id,
+        host: client.iam_url().to_owned(),
+        profile: api.token_profile.clone(),
+        purpose: "exec".to_owned(),
+        pid: owner.pid,
+        start: owner.start,
+    });
+    if let Err(failure) = recorded {
+        return Err(match delete(client, token.id) {
+            Ok(()) => failure,
+            Err(cleanup) => Failure {
+                code: failure.code,
+                message: format!("{}; {}", failure.message, cleanup.message),
+            },
+        });
+    }
     // A signal before the command starts: the run was called off.
     let mut code = match pending_signal(&received) {
         Some(signal) => exit_code_of(signal),
@@ -140,17 +176,27 @@ fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Fail
             std::process::Command::new(program)
                 .args(program_args)
                 .env("NEUROIO_API_TOKEN", token.key.secret())
+                // A token file neuroio was given would win over the
+                // command's own token in neuroio and the SDK.
+                .env_remove("NEUROIO_API_TOKEN_FILE")
                 .env("NEUROIO_IAM_URL", client.iam_url())
                 .env("NEUROIO_API_URL", client.api_url()),
             program,
             received,
         ),
     };
-    if let Err(failure) = delete(client, token.id) {
-        let _ = writeln!(io::stderr(), "error: {}", failure.shown());
-        // A cron job that succeeded must not hide a token left behind.
-        if code == 0 {
-            code = 1;
+    match delete(client, token.id) {
+        Ok(()) => {
+            if let Err(failure) = ledger.forget(client.iam_url(), &[token.id]) {
+                let _ = writeln!(io::stderr(), "warning: {}", failure.shown());
+            }
+        }
+        Err(failure) => {
+            let _ = writeln!(io::stderr(), "error: {}", failure.shown());
+            // A cron job that succeeded must not hide a token left behind.
+            if code == 0 {
+                code = 1;
+            }
         }
     }
     if code == 0 {
@@ -161,6 +207,150 @@ fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Fail
             message: String::new(),
         })
     }
+}
+
+/// `exec --rotate`: the command gets NEUROIO_API_TOKEN_FILE, kept fresh by
+/// the renewing client on a helper thread (the keeper of `sink`), and the
+/// first key in NEUROIO_API_TOKEN. At the end every token minted is
+/// deleted and the private folder removed.
+fn exec_rotating(
+    args: crate::options::Settings,
+    command: &[OsString],
+    grace: Duration,
+) -> Result<(), Failure> {
+    use crate::ledger::{Ledger, reap};
+    use crate::sink::{Keeper, Sink, SinkFormat, TICK, Tick};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let Some((program, program_args)) = command.split_first() else {
+        return Err(Failure::usage("no command to run"));
+    };
+    not_dumpable()?;
+    let ledger = Ledger::open()?;
+    {
+        let plain = Api::new(args.clone())?;
+        reap(&ledger, &plain.client, plain.token_profile.as_deref())?;
+    }
+    let api = Api::renewing(args, grace)?;
+    let folder = private_folder()?;
+    let file = folder.join("token");
+    let removed = |result: Result<(), Failure>| {
+        let _ = std::fs::remove_dir_all(&folder);
+        result
+    };
+    let sink = match Sink::new(file.clone(), 0o600) {
+        Ok(sink) => sink,
+        Err(failure) => return removed(Err(failure)),
+    };
+    let ignored = ignored_signals();
+    let caught: Vec<i32> = PASSED_ON
+        .into_iter()
+        .filter(|signal| !ignored.contains(signal))
+        .collect();
+    let mut signals = match Signals::new(&caught) {
+        Ok(signals) => signals,
+        Err(e) => {
+            return removed(Err(Failure::failed(format!(
+                "cannot catch the signals to pass on: {e}"
+            ))));
+        }
+    };
+    let (events, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for origin in signals.forever() {
+            if events.send(Event::Signal(origin)).is_err() {
+                return;
+            }
+        }
+    });
+    let mut keeper = Keeper::new(api, "exec", ledger, vec![sink], SinkFormat::Key, grace);
+    // The first token, on this thread: a signal meanwhile calls the run
+    // off once it is written (and deleted again below).
+    let first = match keeper.tick() {
+        Tick::Written { token, .. } => token,
+        Tick::Failed(failure) => {
+            let _ = keeper.finish(true);
+            return removed(Err(failure));
+        }
+    };
+    let iam_url = keeper.api.client.iam_url().to_owned();
+    let api_url = keeper.api.client.api_url().to_owned();
+    let stop = Arc::new(AtomicBool::new(false));
+    let rotating = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Acquire) {
+                std::thread::sleep(TICK);
+                if !stop.load(Ordering::Acquire) {
+                    keeper.tick();
+                }
+            }
+            keeper
+        })
+    };
+    let mut code = match pending_signal(&received) {
+        Some(signal) => exit_code_of(signal),
+        None => run(
+            std::process::Command::new(program)
+                .args(program_args)
+                .env("NEUROIO_API_TOKEN", first.key.secret())
+                .env("NEUROIO_API_TOKEN_FILE", &file)
+                .env("NEUROIO_IAM_URL", &iam_url)
+                .env("NEUROIO_API_URL", &api_url),
+            program,
+            received,
+        ),
+    };
+    stop.store(true, Ordering::Release);
+    let outcome = match rotating.join() {
+        Ok(mut keeper) => keeper.finish(true),
+        Err(_) => Err(Failure::failed(
+            "the thread that rotates the token ended; its tokens are in the ledger for \
+             `neuroio tokens reap`",
+        )),
+    };
+    if let Err(failure) = outcome {
+        let _ = writeln!(io::stderr(), "error: {}", failure.shown());
+        if code == 0 {
+            code = 1;
+        }
+    }
+    removed(if code == 0 {
+        Ok(())
+    } else {
+        Err(Failure {
+            code,
+            message: String::new(),
+        })
+    })
+}
+
+/// A new folder only this user can enter, for the token file of `exec
+/// --rotate`.
+fn private_folder() -> Result<std::path::PathBuf, Failure> {
+    use std::os::unix::fs::DirBuilderExt;
+    let base = std::env::temp_dir();
+    for _ in 0..16 {
+        let folder = base.join(format!(
+            "neuroio-exec-{}-{:016x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        match std::fs::DirBuilder::new().mode(0o700).create(&folder) {
+            Ok(()) => return Ok(folder),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(Failure::failed(format!(
+                    "cannot create a private folder in {}: {e}",
+                    base.display()
+                )));
+            }
+        }
+    }
+    Err(Failure::failed(format!(
+        "cannot create a private folder in {}: every name tried was taken",
+        base.display()
+    )))
 }
 
 /// What reaches the main thread: a signal, or the answer of a call made

@@ -35,7 +35,7 @@ pub fn read_token(file: Option<&Path>) -> Result<String, Failure> {
             let file = std::fs::File::open(path)
                 .map_err(|e| Failure::usage(format!("cannot read {what}: {e}")))?;
             warn_if_shared(path, &file);
-            read_capped(file, &what, "API token")?
+            key_of_file(read_capped(file, &what, "API token")?, &what)?
         }
         None => match std::env::var("NEUROIO_API_TOKEN") {
             Ok(token) => token,
@@ -51,6 +51,29 @@ pub fn read_token(file: Option<&Path>) -> Result<String, Failure> {
         return Err(Failure::usage("the API token is empty"));
     }
     Ok(token)
+}
+
+/// The key in a token file's text: the text itself, or the `key` of the
+/// token agent's JSON (`{"id", "key", "expires"}`) when it starts with `{`.
+/// No error quotes the text: it may be a key.
+fn key_of_file(text: String, what: &str) -> Result<String, Failure> {
+    if !text.trim_start().starts_with('{') {
+        return Ok(text);
+    }
+    #[derive(serde::Deserialize)]
+    struct AgentFile {
+        key: String,
+    }
+    serde_json::from_str::<AgentFile>(&text)
+        .map(|file| file.key)
+        .map_err(|e| {
+            Failure::usage(format!(
+                "{what} starts with {{ but is not the token agent's JSON with a \"key\" \
+                 string (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })
 }
 
 /// Warns when a token file that was opened can be read or changed by the

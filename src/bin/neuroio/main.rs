@@ -9,26 +9,35 @@
 //!
 //! The families: `tokens` (tokens and stream tokens, rotate, audit),
 //! `spaces`, `account` (who am I, the password), `auth` (log in and the
-//! profiles), `exec`, `server` (`fake-server`).
+//! profiles), `exec`, `agent`, `server` (`fake-server`).
 //!
 //! What they share: `options` (the options more than one family takes),
 //! `context` (the client from options, environment and profile; the
 //! printer; delivering a new key; walking every page), `input` (the API
 //! token, keys and passwords), `output` (the printer, and progress on a
 //! terminal), `failure` (errors and exit codes), `store` (writing the
-//! credentials file), `man` (the man page).
+//! credentials file), `man` (the man page), `ledger` (the tokens minted
+//! for jobs and sinks, for `tokens reap`), `sink` (token files other
+//! programs read, kept fresh by `agent` and `exec --rotate`).
 
 mod account;
+#[cfg(unix)]
+mod agent;
 mod auth;
 mod context;
 #[cfg(unix)]
 mod exec;
 mod failure;
 mod input;
+#[cfg(unix)]
+mod ledger;
+mod lock;
 mod man;
 mod options;
 mod output;
 mod server;
+#[cfg(unix)]
+mod sink;
 mod spaces;
 mod store;
 mod tokens;
@@ -49,13 +58,21 @@ Files:
   $NEUROIO_CONFIG_DIR/credentials.toml  the profiles `neuroio login` stores (mode 0600);
                                         the folder defaults to $XDG_CONFIG_HOME/neuroio,
                                         else ~/.config/neuroio
+  $NEUROIO_STATE_DIR/ledger.json        the tokens agent, exec and login minted, with the
+                                        process that owns each (ids, never keys), for
+                                        `neuroio tokens reap`; locked through ledger.lock.
+                                        The folder (0700) defaults to
+                                        $XDG_STATE_HOME/neuroio, else ~/.local/state/neuroio
 
 Environment:
+  NEUROIO_API_TOKEN_FILE  a file holding the API token (the key, or the agent's JSON),
+                      followed as it changes; wins over NEUROIO_API_TOKEN
   NEUROIO_API_TOKEN   the API token, when no --token-file is given
   NEUROIO_IAM_URL     the IAM base URL (--iam-url wins)
   NEUROIO_API_URL     the API base URL, for stream tokens (--api-url wins)
   NEUROIO_PROFILE     the profile to use (--profile wins)
   NEUROIO_CONFIG_DIR  the folder of credentials.toml
+  NEUROIO_STATE_DIR   the folder of the ledger
   NEUROIO_LOG         debug: log each request on standard error (as --verbose)
   NO_COLOR            no colour in error messages";
 
@@ -81,7 +98,8 @@ Then open a new shell. The manual: docs/cli.md in the neuroio repository.";
 /// profile, and run commands with a short-lived token of their own.
 ///
 /// The API token is read from a file with --token-file (use - for standard
-/// input), else from NEUROIO_API_TOKEN, else from the profile that
+/// input), else from the file NEUROIO_API_TOKEN_FILE names, else from
+/// NEUROIO_API_TOKEN, else from the profile that
 /// `neuroio login` stored (--profile, NEUROIO_PROFILE, the current profile
 /// of `neuroio auth switch`, or default). There is deliberately no flag
 /// that takes the token itself. Each command's options: neuroio COMMAND
@@ -167,6 +185,28 @@ enum Command {
     #[cfg(unix)]
     #[command(after_help = exec::EXEC_EXIT_CODES)]
     Exec(exec::ExecArgs),
+    /// Keep token files fresh for other programs (a token agent).
+    ///
+    /// Mints a temporary token with the token in use, writes it to each
+    /// --sink, and writes a new one before the current one has lived half
+    /// its life; the replaced token is deleted --grace seconds later. A
+    /// sink is replaced atomically (a reader sees the old key or the new
+    /// one), with mode --mode. Runs in the foreground and logs one line per
+    /// rotation on standard error (token id and expiry, never a key). When
+    /// minting fails it keeps the current sink while its token lasts,
+    /// retries with backoff, removes a sink whose token ran out and writes
+    /// it again when a mint succeeds. On HUP, INT, QUIT or TERM it deletes
+    /// every token it minted, removes its sinks and exits 128+N. Each token
+    /// is recorded in the ledger first, so `neuroio tokens reap` deletes
+    /// what a killed agent left.
+    ///
+    /// Programs read a sink before each call: NEUROIO_API_TOKEN_FILE=PATH
+    /// for neuroio and the Rust SDK.
+    ///
+    /// Example: neuroio agent --sink /run/app/neuroio-token
+    #[cfg(unix)]
+    #[command(after_help = agent::AGENT_EXIT_CODES)]
+    Agent(agent::AgentArgs),
     /// Print a shell completion script for neuroio to standard output.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
@@ -223,6 +263,8 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Password(args) => args.run(),
         #[cfg(unix)]
         Command::Exec(args) => args.run(),
+        #[cfg(unix)]
+        Command::Agent(args) => args.run(),
         Command::FakeServer(args) => args.run(),
         Command::Completions { shell } => {
             let mut script = Vec::new();

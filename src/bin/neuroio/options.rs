@@ -55,7 +55,8 @@ pub struct Connection {
     pub retries: Option<u32>,
 
     /// The profile of the credentials file to use: its token when none
-    /// comes from --token-file or NEUROIO_API_TOKEN, and its URLs [env:
+    /// comes from --token-file, NEUROIO_API_TOKEN_FILE or
+    /// NEUROIO_API_TOKEN, and its URLs [env:
     /// NEUROIO_PROFILE] [default: the one `neuroio auth switch` chose, else
     /// default].
     #[arg(long, global = true, value_name = "NAME")]
@@ -71,8 +72,9 @@ pub struct Connection {
 #[derive(Clone, Debug, Default, Args)]
 #[command(next_help_heading = "API options")]
 pub struct TokenSource {
-    /// Read the API token from this file instead of NEUROIO_API_TOKEN
-    /// ("-" reads standard input; on a terminal, asks without echo).
+    /// Read the API token from this file instead of NEUROIO_API_TOKEN_FILE
+    /// or NEUROIO_API_TOKEN ("-" reads standard input; on a terminal, asks
+    /// without echo). The file holds the key, or the agent's JSON.
     #[arg(long, global = true, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 }

@@ -5,6 +5,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+#[cfg(test)]
 use std::time::{Duration, Instant};
 
 use neuroio::{Profile, ProfileError, Profiles, TokenRef};
@@ -49,18 +50,13 @@ pub fn check_writable(path: &Path) -> Result<(), Failure> {
     )))
 }
 
-/// The longest a command waits for another neuroio to finish writing the
-/// file. Writing takes milliseconds; a writer that holds the lock longer
-/// is stuck, and waiting for ever would hang this command too.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
-
 /// Reads the file at `path`, applies `change`, and writes the result back:
 /// to a temporary file beside it first, then renamed over it, so the file
 /// is either the old one or the new one, never half-written.
 ///
 /// Writers take turns: each holds an OS advisory lock on
 /// `credentials.toml.lock` from the read to the rename, and waits for it
-/// (up to [`LOCK_WAIT`]) when another holds it. The OS releases the lock
+/// (up to [`crate::lock::LOCK_WAIT`]) when another holds it. The OS releases the lock
 /// when a process dies, however it dies, so nothing a crash leaves behind
 /// blocks the next command: the lock file stays and is used again, and a
 /// temporary file left over is replaced.
@@ -77,7 +73,7 @@ pub fn update<R>(path: &Path, change: impl FnOnce(&mut Profiles) -> R) -> Result
         ))
     })?;
     Profiles::check_folder(path).map_err(profile_failure)?;
-    let lock = lock(path)?;
+    let lock = crate::lock::exclusive(&with_suffix(path, ".lock"), path)?;
     let temporary = temporary_path(path);
     let written = write_locked(path, &temporary, change);
     if written.is_err() {
@@ -85,39 +81,6 @@ pub fn update<R>(path: &Path, change: impl FnOnce(&mut Profiles) -> R) -> Result
     }
     drop(lock);
     written
-}
-
-/// Takes the writers' lock of the file at `path`, waiting for another
-/// writer with a growing pause, for [`LOCK_WAIT`] at most.
-fn lock(path: &Path) -> Result<File, Failure> {
-    let lock_path = with_suffix(path, ".lock");
-    let lock = open_private(&lock_path, false)
-        .map_err(|e| Failure::failed(format!("cannot open {}: {e}", lock_path.display())))?;
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(2);
-    loop {
-        match lock.try_lock() {
-            Ok(()) => return Ok(lock),
-            Err(fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(100));
-            }
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(Failure::failed(format!(
-                    "cannot write {}: another neuroio has been writing it for {} s; try again \
-                     once it is done",
-                    path.display(),
-                    LOCK_WAIT.as_secs()
-                )));
-            }
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(Failure::failed(format!(
-                    "cannot lock {}: {e}",
-                    lock_path.display()
-                )));
-            }
-        }
-    }
 }
 
 fn write_locked<R>(

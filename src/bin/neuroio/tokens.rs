@@ -1,7 +1,10 @@
 //! `neuroio tokens` and `neuroio stream-tokens`: the commands every
-//! collection of tokens has, and `tokens rotate` and `tokens audit`.
+//! collection of tokens has, and `tokens rotate`, `tokens audit` and
+//! `tokens reap`.
 
 mod audit;
+#[cfg(unix)]
+mod reap;
 
 use std::io::{self, Write};
 
@@ -60,6 +63,17 @@ enum TokensCommand {
         #[arg(long)]
         fail: bool,
     },
+    /// Delete the tokens that `agent`, `exec` and `login` minted whose
+    /// process is gone (killed, crashed), from the ledger in the state
+    /// folder, with the token in use. Prints {"reaped": [ids], "kept": N}.
+    ///
+    /// A token already gone counts as reaped. Entries of a process still
+    /// running, and entries minted at another IAM URL or with another
+    /// profile's token, are kept and counted. `agent` and `exec` reap
+    /// before they start.
+    #[cfg(unix)]
+    #[command(after_help = SEE_TOP_HELP)]
+    Reap,
 }
 
 /// The operations every collection of tokens has.
@@ -187,6 +201,8 @@ impl TokensArgs {
             }
             TokensCommand::Rotate => rotate(&api.client, &api.out),
             TokensCommand::Audit { max_age, at, fail } => audit::audit(&api, max_age, at, fail),
+            #[cfg(unix)]
+            TokensCommand::Reap => reap::reap(&api),
         }
     }
 }

@@ -1,0 +1,476 @@
+//! The ledger: every token this tool mints for a job or a sink (`exec`,
+//! `agent`, the token `login` replaces), recorded before its key is handed
+//! out, with the process that owns it. A token whose owner is gone (a
+//! `kill -9`, a crash, a power cut) is deleted by `neuroio tokens reap`,
+//! which `exec` and `agent` also run before they start.
+//!
+//! The ledger is one JSON file, `ledger.json`, in the state folder
+//! (`$NEUROIO_STATE_DIR`, else `$XDG_STATE_HOME/neuroio`, else
+//! `~/.local/state/neuroio`; mode 0700, files 0600). It holds ids, hosts,
+//! profiles and owners, never a key. Concurrent processes take an OS
+//! advisory lock (`flock`) on `ledger.lock` beside it for each
+//! read-modify-write, then write a temporary file and rename it over the
+//! ledger: the OS releases the lock of a process that dies, so a crash
+//! leaves no lock behind, and a reader sees the old ledger or the new one.
+//! A torn, foreign or oversized ledger is an error that names the file.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::failure::Failure;
+
+/// The largest ledger read: far more than [`MAX_ENTRIES`] entries take.
+pub const MAX_LEDGER_BYTES: u64 = 1024 * 1024;
+
+/// The most entries the ledger holds; recording one more is an error.
+pub const MAX_ENTRIES: usize = 10_000;
+
+const LEDGER_FILE: &str = "ledger.json";
+const LOCK_FILE: &str = "ledger.lock";
+
+/// One token the tool minted, and who owns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The token's id (never its key).
+    pub id: u64,
+    /// The IAM URL it was minted at.
+    pub host: String,
+    /// The profile whose token minted it; `None` for a token from the
+    /// environment or a file.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// What it was minted for: "agent", "exec", "login".
+    pub purpose: String,
+    /// The owner process.
+    pub pid: u32,
+    /// The owner's start time (Linux: clock ticks after boot), so that
+    /// another process given the same pid is not taken for the owner.
+    #[serde(default)]
+    pub start: Option<u64>,
+}
+
+/// The file's shape: a version, so a later tool can tell an old ledger.
+#[derive(Serialize, Deserialize)]
+struct Document {
+    version: u32,
+    entries: Vec<Entry>,
+}
+
+/// The ledger of the state folder.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    dir: PathBuf,
+}
+
+/// The owner of what this process records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub pid: u32,
+    pub start: Option<u64>,
+}
+
+impl Owner {
+    /// This process.
+    pub fn this_process() -> Owner {
+        let pid = std::process::id();
+        Owner {
+            pid,
+            start: start_time(pid),
+        }
+    }
+
+    /// Whether this owner still runs: its pid is live and, where the start
+    /// time is known, was started when the owner was.
+    pub fn alive(&self) -> bool {
+        let Ok(pid) = i32::try_from(self.pid) else {
+            return false;
+        };
+        if pid <= 0 {
+            return false;
+        }
+        match (self.start, start_time(self.pid)) {
+            (Some(recorded), Some(now)) => recorded == now,
+            (Some(_), None) if cfg!(target_os = "linux") => false,
+            _ => {
+                // No start time to compare: the pid alone.
+                use nix::errno::Errno;
+                match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+                    Ok(()) | Err(Errno::EPERM) => true,
+                    Err(_) => false,
+                }
+            }
+        }
+    }
+}
+
+impl Entry {
+    /// The entry's owner.
+    pub fn owner(&self) -> Owner {
+        Owner {
+            pid: self.pid,
+            start: self.start,
+        }
+    }
+}
+
+/// The start time of process `pid` (field 22 of `/proc/PID/stat`, read
+/// after the last `)` since the command name may hold spaces and
+/// parentheses); `None` where there is no `/proc`.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    // After the name come field 3 (state) onwards: field 22 is the 20th.
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The state folder: `$NEUROIO_STATE_DIR`, else `$XDG_STATE_HOME/neuroio`,
+/// else `~/.local/state/neuroio`.
+pub fn state_dir() -> Result<PathBuf, Failure> {
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = set("NEUROIO_STATE_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(dir) = set("XDG_STATE_HOME") {
+        return Ok(PathBuf::from(dir).join("neuroio"));
+    }
+    match set("HOME") {
+        Some(home) => Ok(PathBuf::from(home).join(".local/state/neuroio")),
+        None => Err(Failure::usage(
+            "no state folder for the ledger of minted tokens: set NEUROIO_STATE_DIR or HOME",
+        )),
+    }
+}
+
+impl Ledger {
+    /// The ledger in the state folder, creating the folder (0700) if need be.
+    pub fn open() -> Result<Ledger, Failure> {
+        let dir = state_dir()?;
+        Ledger::at(dir)
+    }
+
+    /// The ledger in `dir`, creating the folder (0700) if need be.
+    pub fn at(dir: PathBuf) -> Result<Ledger, Failure> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| {
+                Failure::failed(format!(
+                    "cannot create the state folder {}: {e}; set NEUROIO_STATE_DIR to a \
+                     folder of your own (it holds the ledger of minted tokens)",
+                    dir.display()
+                ))
+            })?;
+        Ok(Ledger { dir })
+    }
+
+    /// The ledger file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(LEDGER_FILE)
+    }
+
+    fn error(&self, what: impl std::fmt::Display) -> Failure {
+        Failure::failed(format!("the ledger {}: {what}", self.path().display()))
+    }
+
+    /// Takes the ledger's lock, waiting for other processes (for
+    /// [`crate::lock::LOCK_WAIT`] at most).
+    fn lock(&self) -> Result<File, Failure> {
+        crate::lock::exclusive(&self.dir.join(LOCK_FILE), &self.path())
+    }
+
+    /// The entries, read under the lock.
+    pub fn entries(&self) -> Result<Vec<Entry>, Failure> {
+        let _lock = self.lock()?;
+        self.read()
+    }
+
+    /// Reads the ledger; a missing one is empty. Called with the lock held.
+    fn read(&self) -> Result<Vec<Entry>, Failure> {
+        let path = self.path();
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.error(format!("cannot read it: {e}"))),
+        };
+        let mut bytes = Vec::new();
+        file.take(MAX_LEDGER_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.error(format!("cannot read it: {e}")))?;
+        if bytes.len() as u64 > MAX_LEDGER_BYTES {
+            return Err(self.error(format!(
+                "it is larger than {MAX_LEDGER_BYTES} bytes, more than this tool writes; \
+                 move it aside (the tokens it lists expire on their own)"
+            )));
+        }
+        let document: Document = serde_json::from_slice(&bytes).map_err(|e| {
+            self.error(format!(
+                "it is not a ledger this tool wrote (line {}, column {}: {}); move it aside \
+                 (the tokens it lists expire on their own)",
+                e.line(),
+                e.column(),
+                match e.classify() {
+                    serde_json::error::Category::Eof => "it ends too soon",
+                    serde_json::error::Category::Syntax => "not valid JSON",
+                    _ => "not the fields of a ledger",
+                }
+            ))
+        })?;
+        if document.version != 1 {
+            return Err(self.error(format!(
+                "it is of version {}, which this tool does not know",
+                document.version
+            )));
+        }
+        if document.entries.len() > MAX_ENTRIES {
+            return Err(self.error(format!("it holds more than {MAX_ENTRIES} entries")));
+        }
+        Ok(document.entries)
+    }
+
+    /// Writes `entries` as the ledger: a temporary file in the folder,
+    /// flushed to disk, renamed over the ledger. Called with the lock held.
+    fn write(&self, entries: Vec<Entry>) -> Result<(), Failure> {
+        if entries.len() > MAX_ENTRIES {
+            return Err(self.error(format!(
+                "it would hold more than {MAX_ENTRIES} entries; run `neuroio tokens reap`"
+            )));
+        }
+        let path = self.path();
+        let temporary = self
+            .dir
+            .join(format!("{LEDGER_FILE}.{}.tmp", std::process::id()));
+        let bytes = serde_json::to_vec_pretty(&Document {
+            version: 1,
+            entries,
+        })
+        .map_err(|e| self.error(format!("cannot encode it: {e}")))?;
+        let written = (|| {
+            let mut file = OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .mode(0o600)
+                .open(&temporary)?;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&temporary, &path)
+        })();
+        written.map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            self.error(format!("cannot write it: {e}"))
+        })
+    }
+
+    /// Changes the entries under the lock (read, change, write).
+    pub fn update<T>(&self, change: impl FnOnce(&mut Vec<Entry>) -> T) -> Result<T, Failure> {
+        let _lock = self.lock()?;
+        let mut entries = self.read()?;
+        let before = entries.clone();
+        let result = change(&mut entries);
+        if entries != before {
+            self.write(entries)?;
+        }
+        Ok(result)
+    }
+
+    /// Records a token before its key is handed out.
+    pub fn record(&self, entry: Entry) -> Result<(), Failure> {
+        self.update(|entries| {
+            entries.retain(|e| !(e.id == entry.id && e.host == entry.host));
+            entries.push(entry);
+        })
+    }
+
+    /// Forgets the tokens `ids` at `host`: deleted, or handed over.
+    pub fn forget(&self, host: &str, ids: &[u64]) -> Result<(), Failure> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.update(|entries| entries.retain(|e| !(e.host == host && ids.contains(&e.id))))
+    }
+}
+
+/// What a reap did: the tokens deleted (or found gone), and how many
+/// entries the ledger keeps.
+#[derive(Debug, Serialize)]
+pub struct Reaped {
+    pub reaped: Vec<u64>,
+    pub kept: usize,
+}
+
+/// Deletes, with `client` (the token in use), the ledger's tokens whose
+/// owner is gone and that were minted at the client's IAM URL with the
+/// token of the same profile (`profile`; `None` for a token from the
+/// environment or a file). A token already gone (404) counts as reaped.
+/// Entries of another host or profile, of a live owner, or whose delete
+/// failed stay, and are counted in `kept`; each failed delete is said on
+/// standard error. The lock is not held during the deletes.
+pub fn reap(
+    ledger: &Ledger,
+    client: &neuroio::Client,
+    profile: Option<&str>,
+) -> Result<Reaped, Failure> {
+    let host = client.iam_url().to_owned();
+    let orphans: Vec<u64> = ledger
+        .entries()?
+        .iter()
+        .filter(|e| e.host == host && e.profile.as_deref() == profile && !e.owner().alive())
+        .map(|e| e.id)
+        .collect();
+    let mut reaped = Vec::with_capacity(orphans.len());
+    for id in orphans {
+        match client.tokens().delete(neuroio::TokenRef::from(id)) {
+            Ok(()) => reaped.push(id),
+            Err(err) if err.is_not_found() => reaped.push(id),
+            Err(err) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: token {id} of the ledger {} could not be deleted ({}); it is kept \
+                     for the next reap",
+                    shown(&ledger.path()),
+                    Failure::from(err).message
+                );
+            }
+        }
+    }
+    let kept = ledger.update(|entries| {
+        entries.retain(|e| !(e.host == host && reaped.contains(&e.id)));
+        entries.len()
+    })?;
+    Ok(Reaped { reaped, kept })
+}
+
+/// Where a ledger file is, for messages: the path, shown safely.
+pub fn shown(path: &Path) -> String {
+    crate::output::terminal_safe(&path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> Ledger {
+        let dir =
+            std::env::temp_dir().join(format!("neuroio-ledger-unit-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Ledger::at(dir).unwrap()
+    }
+
+    fn entry(id: u64) -> Entry {
+        let owner = Owner::this_process();
+        Entry {
+            id,
+            host: "http://127.0.0.1:1".to_owned(),
+            profile: None,
+            purpose: "agent".to_owned(),
+            pid: owner.pid,
+            start: owner.start,
+        }
+    }
+
+    #[test]
+    fn records_and_forgets_with_private_files() {
+        let ledger = scratch("record");
+        assert!(ledger.entries().unwrap().is_empty());
+        ledger.record(entry(3)).unwrap();
+        ledger.record(entry(4)).unwrap();
+        ledger.record(entry(3)).unwrap();
+        let ids: Vec<u64> = ledger.entries().unwrap().iter().map(|e| e.id).collect();
+        assert_eq!(ids, [4, 3]);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&ledger.dir), 0o700);
+        assert_eq!(mode(&ledger.path()), 0o600);
+        assert_eq!(mode(&ledger.dir.join(LOCK_FILE)), 0o600);
+        ledger.forget("http://127.0.0.1:1", &[3]).unwrap();
+        ledger.forget("http://elsewhere", &[4]).unwrap();
+        let ids: Vec<u64> = ledger.entries().unwrap().iter().map(|e| e.id).collect();
+        assert_eq!(ids, [4]);
+        std::fs::remove_dir_all(&ledger.dir).unwrap();
+    }
+
+    #[test]
+    fn a_torn_foreign_or_oversized_ledger_is_an_error_naming_the_file() {
+        let ledger = scratch("torn");
+        let path = ledger.path();
+        for (bytes, says) in [
+            (
+                &br#"{"version": 1, "entries": [{"id": 3"#[..],
+                "ends too soon",
+            ),
+            (b"not json", "not valid JSON"),
+            (br#"{"version": 1, "entries": {}}"#, "not the fields"),
+            (br#"{"version": 2, "entries": []}"#, "version 2"),
+        ] {
+            std::fs::write(&path, bytes).unwrap();
+            let failure = ledger.entries().unwrap_err();
+            assert!(
+                failure.message.contains(&path.display().to_string()),
+                "{}",
+                failure.message
+            );
+            assert!(failure.message.contains(says), "{}", failure.message);
+            // Recording refuses too, and leaves the file as it was.
+            assert!(ledger.record(entry(1)).is_err());
+            assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        }
+        std::fs::write(&path, vec![b' '; MAX_LEDGER_BYTES as usize + 1]).unwrap();
+        let failure = ledger.entries().unwrap_err();
+        assert!(
+            failure.message.contains("larger than"),
+            "{}",
+            failure.message
+        );
+        std::fs::remove_dir_all(&ledger.dir).unwrap();
+    }
+
+    #[test]
+    fn the_owner_is_told_apart_from_a_process_that_reuses_its_pid() {
+        let me = Owner::this_process();
+        assert!(me.alive());
+        if cfg!(target_os = "linux") {
+            assert!(me.start.is_some());
+            let reused = Owner {
+                pid: me.pid,
+                start: me.start.map(|s| s + 1),
+            };
+            assert!(!reused.alive());
+        }
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = Owner {
+            pid: child.id(),
+            start: start_time(child.id()),
+        };
+        child.wait().unwrap();
+        assert!(!gone.alive());
+        assert!(
+            !Owner {
+                pid: 0,
+                start: None
+            }
+            .alive()
+        );
+    }
+
+    #[test]
+    fn concurrent_writers_lose_no_entry() {
+        let ledger = scratch("concurrent");
+        std::thread::scope(|s| {
+            for t in 0..8u64 {
+                let ledger = ledger.clone();
+                s.spawn(move || {
+                    for i in 0..10 {
+                        ledger.record(entry(t * 100 + i)).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(ledger.entries().unwrap().len(), 80);
+        std::fs::remove_dir_all(&ledger.dir).unwrap();
+    }
+}

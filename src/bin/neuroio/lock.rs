@@ -1,0 +1,69 @@
+//! The OS advisory lock that processes sharing a file take turns with (the
+//! credentials file, the ledger): held on a lock file beside it for a
+//! read-modify-write, released by the OS however the holder ends, so a
+//! crash leaves nothing that blocks the next command.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::failure::Failure;
+
+/// The longest a command waits for another neuroio to finish with a file.
+/// A read-modify-write takes milliseconds; a holder that keeps the lock
+/// longer is stuck, and waiting for ever would hang this command too.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Takes the lock of `what` (named in errors) on `lock_path`, created 0600
+/// if missing and never removed, waiting for another holder with a growing
+/// pause, for [`LOCK_WAIT`] at most. The lock lasts as long as the file
+/// returned.
+pub fn exclusive(lock_path: &Path, what: &Path) -> Result<File, Failure> {
+    let lock = open(lock_path)
+        .map_err(|e| Failure::failed(format!("cannot open {}: {e}", lock_path.display())))?;
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(lock),
+            Err(fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(Failure::failed(format!(
+                    "cannot write {}: another neuroio has been writing it for {} s; try again \
+                     once it is done",
+                    what.display(),
+                    LOCK_WAIT.as_secs()
+                )));
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(Failure::failed(format!(
+                    "cannot lock {}: {e}",
+                    lock_path.display()
+                )));
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn open(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}

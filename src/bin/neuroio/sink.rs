@@ -1,0 +1,417 @@
+//! Token files other programs read (`agent`'s sinks, `exec --rotate`'s
+//! NEUROIO_API_TOKEN_FILE), and the keeper that keeps them fresh with a
+//! renewing client.
+//!
+//! A sink is replaced atomically: a temporary file in the same folder,
+//! written, flushed to disk, then renamed over the sink, so a reader sees
+//! the old key or the new one, never part of one. The keeper does not
+//! renew anything itself: it asks the library's renewing client for its
+//! working token ([`neuroio::Client::working_token`]), which mints and
+//! renews with its single flight, backoff and bounds, and keeps a replaced
+//! token for the grace period ([`neuroio::ClientBuilder::keep_replaced`]).
+//! Each new token is recorded in the ledger before its key is written.
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use neuroio::Token;
+
+use crate::context::Api;
+use crate::failure::Failure;
+use crate::ledger::{Entry, Ledger, Owner};
+use crate::output::{rfc3339, terminal_safe};
+
+/// What a sink holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SinkFormat {
+    /// The key and a newline.
+    Key,
+    /// {"id": N, "key": "...", "expires": "RFC 3339"} and a newline.
+    Json,
+}
+
+/// A token file this process keeps.
+#[derive(Clone, Debug)]
+pub struct Sink {
+    path: PathBuf,
+    mode: u32,
+}
+
+/// `--mode`: an octal file mode such as 0600 or 640, at most 0777.
+pub fn parse_mode(raw: &str) -> Result<u32, String> {
+    let digits = raw.strip_prefix("0o").unwrap_or(raw);
+    match u32::from_str_radix(digits, 8) {
+        Ok(mode) if mode <= 0o777 && !digits.is_empty() => Ok(mode),
+        _ => Err(format!(
+            "{raw:?} is not an octal file mode such as 0600 or 0640 (at most 0777)"
+        )),
+    }
+}
+
+fn shown(path: &Path) -> String {
+    terminal_safe(&path.display().to_string())
+}
+
+impl Sink {
+    /// A sink at `path`, refused when it is a symbolic link, its folder is
+    /// missing, or others may write to its folder without the sticky bit
+    /// (they could then swap the file for one of theirs).
+    pub fn new(path: PathBuf, mode: u32) -> Result<Sink, Failure> {
+        if let Ok(metadata) = std::fs::symlink_metadata(&path) {
+            if metadata.file_type().is_symlink() {
+                return Err(Failure::usage(format!(
+                    "the sink {} is a symbolic link; give the path of the file itself",
+                    shown(&path)
+                )));
+            }
+            if !metadata.is_file() {
+                return Err(Failure::usage(format!(
+                    "the sink {} exists and is not a regular file",
+                    shown(&path)
+                )));
+            }
+        }
+        let Some(name) = path.file_name() else {
+            return Err(Failure::usage(format!(
+                "the sink {} names no file",
+                shown(&path)
+            )));
+        };
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let metadata = std::fs::metadata(&folder).map_err(|e| {
+            Failure::usage(format!(
+                "the folder of the sink {} cannot be used: {e}",
+                shown(&path)
+            ))
+        })?;
+        if !metadata.is_dir() {
+            return Err(Failure::usage(format!(
+                "the folder of the sink {} is not a folder",
+                shown(&path)
+            )));
+        }
+        let folder_mode = metadata.permissions().mode();
+        if folder_mode & 0o002 != 0 && folder_mode & 0o1000 == 0 {
+            return Err(Failure::usage(format!(
+                "the folder {} of the sink can be written by anyone and has no sticky bit \
+                 (mode {:o}): another user could replace the sink; use a private folder",
+                shown(&folder),
+                folder_mode & 0o7777
+            )));
+        }
+        Ok(Sink {
+            path: folder.join(name),
+            mode,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Replaces the sink with `token` in `format`, atomically.
+    pub fn write(&self, token: &Token, format: SinkFormat) -> io::Result<()> {
+        let text = match format {
+            SinkFormat::Key => format!("{}\n", token.key.secret()),
+            SinkFormat::Json => format!(
+                "{}\n",
+                serde_json::json!({
+                    "id": token.id,
+                    "key": token.key.secret(),
+                    "expires": token.expires.map(rfc3339),
+                })
+            ),
+        };
+        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
+        let temporary = self
+            .path
+            .with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let written = (|| {
+            // A temporary left by an earlier crash of this pid is replaced.
+            let _ = std::fs::remove_file(&temporary);
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&temporary)?;
+            // The umask may have taken bits off the mode asked for.
+            file.set_permissions(std::fs::Permissions::from_mode(self.mode))?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            std::fs::rename(&temporary, &self.path)?;
+            // The rename itself, on disk (best effort: not every file
+            // system can sync a folder).
+            if let Some(folder) = self.path.parent()
+                && let Ok(folder) = std::fs::File::open(folder)
+            {
+                let _ = folder.sync_all();
+            }
+            Ok(())
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
+        written
+    }
+
+    /// Removes the sink; one already gone is fine.
+    pub fn remove(&self) -> io::Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One line on standard error, prefixed with the command's name.
+pub fn log(who: &str, line: &str) {
+    let _ = writeln!(io::stderr(), "neuroio {who}: {}", terminal_safe(line));
+}
+
+/// How often the keeper asks the renewing client for its working token
+/// (which sends nothing unless a mint is due).
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// The least time a replaced token's ledger entry is kept after its grace,
+/// for the renewing client's delete to land.
+const FORGET_SLACK: Duration = Duration::from_secs(10);
+
+/// How often at most a failure to mint is logged while it lasts.
+const FAILURE_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Keeps sinks holding the renewing client's working token.
+pub struct Keeper {
+    pub api: Api,
+    who: &'static str,
+    ledger: Ledger,
+    owner: Owner,
+    sinks: Vec<Sink>,
+    format: SinkFormat,
+    grace: Duration,
+    /// The client's timeout for one request.
+    timeout: Duration,
+    /// The token the sinks hold, when they hold one.
+    written: Option<u64>,
+    /// The working token seen last.
+    current: Option<u64>,
+    /// Tokens recorded in the ledger, and when they were replaced.
+    recorded: Vec<(u64, Option<Instant>)>,
+    last_failure_log: Option<Instant>,
+    /// Set after a failure, to log when minting works again.
+    failing: bool,
+}
+
+/// What one look at the working token did.
+pub enum Tick {
+    /// The sinks hold a working token (a new one, or the same).
+    Written { token: Token },
+    /// No working token: minting fails and the last one ran out.
+    Failed(Failure),
+}
+
+impl Keeper {
+    /// A keeper of `sinks` with the renewing client of `api`, recording
+    /// its tokens in `ledger` as `who` ("agent", "exec").
+    pub fn new(
+        api: Api,
+        who: &'static str,
+        ledger: Ledger,
+        sinks: Vec<Sink>,
+        format: SinkFormat,
+        grace: Duration,
+    ) -> Keeper {
+        let timeout = api
+            .args
+            .timeout
+            .map_or(neuroio::DEFAULT_TIMEOUT, Duration::from_secs_f64);
+        Keeper {
+            timeout,
+            api,
+            who,
+            ledger,
+            owner: Owner::this_process(),
+            sinks,
+            format,
+            grace,
+            written: None,
+            current: None,
+            recorded: Vec::new(),
+            last_failure_log: None,
+            failing: false,
+        }
+    }
+
+    /// Looks at the working token once (minting or renewing it when due,
+    /// through the library's renewal), records a new one in the ledger,
+    /// writes it to every sink, and removes the sinks when there is no
+    /// usable token.
+    pub fn tick(&mut self) -> Tick {
+        self.forget_old();
+        let token = match self.api.client.working_token() {
+            Ok(Some(token)) => token,
+            Ok(None) => {
+                return Tick::Failed(Failure::failed("the client does not renew its token"));
+            }
+            Err(err) => {
+                let failure = Failure::from(err);
+                // No usable working token: minting fails and the last ran out.
+                self.failed(&failure, false);
+                return Tick::Failed(failure);
+            }
+        };
+        let new = self.current != Some(token.id);
+        if new {
+            // Recorded before its key is handed out: if this process dies
+            // from here on, `neuroio tokens reap` deletes it.
+            let entry = Entry {
+                id: token.id,
+                host: self.api.client.iam_url().to_owned(),
+                profile: self.api.token_profile.clone(),
+                purpose: self.who.to_owned(),
+                pid: self.owner.pid,
+                start: self.owner.start,
+            };
+            if let Err(failure) = self.ledger.record(entry) {
+                self.failed(&failure, true);
+                return Tick::Failed(failure);
+            }
+            let now = Instant::now();
+            for (_, replaced) in &mut self.recorded {
+                replaced.get_or_insert(now);
+            }
+            self.recorded.push((token.id, None));
+            self.current = Some(token.id);
+            // One call with it before it is handed out. A token the API
+            // refuses is never written (the renewing client counts it as
+            // a failed mint and deletes it); one that works ends the
+            // failures in a row, so the next failure backs off from the
+            // start and is reported for what it is.
+            if let Err(err) = self.api.client.whoami()
+                && matches!(err.status(), Some(401 | 403))
+            {
+                let failure = Failure::from(err);
+                self.failed(&failure, self.written.is_some());
+                return Tick::Failed(failure);
+            }
+        }
+        if self.written != Some(token.id) {
+            for sink in &self.sinks {
+                if let Err(e) = sink.write(&token, self.format) {
+                    let failure = Failure::failed(format!(
+                        "cannot write the sink {}: {e}",
+                        shown(sink.path())
+                    ));
+                    self.failed(&failure, true);
+                    return Tick::Failed(failure);
+                }
+            }
+            self.written = Some(token.id);
+            let expires = token.expires.map_or_else(|| "never".to_owned(), rfc3339);
+            log(
+                self.who,
+                &format!(
+                    "token {} written to {} (expires {expires})",
+                    token.id,
+                    self.sink_names()
+                ),
+            );
+            self.failing = false;
+        }
+        Tick::Written { token }
+    }
+
+    fn sink_names(&self) -> String {
+        match self.sinks.as_slice() {
+            [one] => shown(one.path()),
+            many => format!("{} sinks", many.len()),
+        }
+    }
+
+    /// After a failure: a sink whose token is no longer usable is removed
+    /// rather than left with a dead key; the failure is logged, at most
+    /// every few seconds while it lasts.
+    fn failed(&mut self, failure: &Failure, usable: bool) {
+        if self.written.is_some() && !usable {
+            for sink in &self.sinks {
+                let _ = sink.remove();
+            }
+            log(
+                self.who,
+                &format!(
+                    "token {} ran out and no new one could be minted; removed {} until one is",
+                    self.written.unwrap_or_default(),
+                    self.sink_names()
+                ),
+            );
+            self.written = None;
+        }
+        let due = self
+            .last_failure_log
+            .is_none_or(|at| at.elapsed() >= FAILURE_LOG_EVERY);
+        if !self.failing || due {
+            log(self.who, &failure.message);
+            self.last_failure_log = Some(Instant::now());
+        }
+        self.failing = true;
+    }
+
+    /// Forgets the ledger entries of replaced tokens the renewing client
+    /// has deleted by now (their grace is over).
+    fn forget_old(&mut self) {
+        let after = self
+            .grace
+            .saturating_add(self.timeout)
+            .saturating_add(FORGET_SLACK);
+        let old: Vec<u64> = self
+            .recorded
+            .iter()
+            .filter(|(_, replaced)| replaced.is_some_and(|at| at.elapsed() >= after))
+            .map(|(id, _)| *id)
+            .collect();
+        if old.is_empty() {
+            return;
+        }
+        if self.ledger.forget(self.api.client.iam_url(), &old).is_ok() {
+            self.recorded.retain(|(id, _)| !old.contains(id));
+        }
+    }
+
+    /// Ends: deletes every token the client minted (current and kept
+    /// ones), removes the sinks, and forgets the deleted tokens in the
+    /// ledger. Tokens that could not be deleted stay in the ledger, for
+    /// `neuroio tokens reap`.
+    pub fn finish(&mut self, remove_sinks: bool) -> Result<(), Failure> {
+        if remove_sinks {
+            for sink in &self.sinks {
+                let _ = sink.remove();
+            }
+        }
+        let closed = self.api.client.close();
+        let not_deleted = match &closed {
+            Err(neuroio::Error::Renewal(renewal)) => renewal.not_deleted.clone(),
+            Err(_) => self.recorded.iter().map(|(id, _)| *id).collect(),
+            Ok(()) => Vec::new(),
+        };
+        let deleted: Vec<u64> = self
+            .recorded
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| !not_deleted.contains(id))
+            .collect();
+        self.ledger.forget(self.api.client.iam_url(), &deleted)?;
+        self.recorded.retain(|(id, _)| not_deleted.contains(id));
+        closed.map_err(|err| {
+            let mut failure = Failure::from(err);
+            failure.message.push_str(
+                "; they stay in the ledger: delete them later with `neuroio tokens reap`",
+            );
+            failure
+        })
+    }
+}

@@ -1,0 +1,891 @@
+//! `neuroio agent`, `exec --rotate` and `tokens reap`: token files kept
+//! fresh for other programs, and nothing left behind however they end.
+//! The simulator's temporary tokens live a few seconds, so rotations happen
+//! while the test watches.
+
+use super::*;
+use neuroio::fake::Fault;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// A folder of its own for one test, private (0700).
+fn scratch(name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("neuroio-cli-agent-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sinks")).unwrap();
+    std::fs::set_permissions(dir.join("sinks"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir
+}
+
+/// The binary with the root token, the simulator's URLs and the state
+/// folder of the test at `dir`.
+fn with_env(fake: &FakeIam, dir: &Path) -> Command {
+    let mut command = neuroio();
+    command
+        .env("NEUROIO_API_TOKEN", fake.root_token())
+        .env("NEUROIO_IAM_URL", fake.url())
+        .env("NEUROIO_API_URL", fake.url())
+        .env_remove("NEUROIO_API_TOKEN_FILE")
+        .env("NEUROIO_STATE_DIR", dir.join("state"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn agent(fake: &FakeIam, dir: &Path, args: &[&str]) -> Child {
+    with_env(fake, dir).arg("agent").args(args).spawn().unwrap()
+}
+
+fn signal(child: &Child, signal: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, signal).unwrap();
+}
+
+/// Waits at most `within` for the child to end, and returns its output.
+fn ended(mut child: Child, within: Duration) -> Output {
+    let deadline = Instant::now() + within;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("neuroio did not end within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Waits at most `within` until `done` holds.
+fn until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
+fn short_lived(seconds: u64) -> FakeIam {
+    let fake = FakeIam::start().unwrap();
+    fake.set_temporary_lifetime(Duration::from_secs(seconds));
+    fake
+}
+
+/// The key in a sink (either format); `None` while there is none.
+fn key_in(sink: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(sink).ok()?;
+    if text.starts_with('{') {
+        let value: Value = serde_json::from_str(&text).unwrap();
+        return Some(value["key"].as_str().unwrap().to_owned());
+    }
+    assert!(text.ends_with('\n'), "{text:?}");
+    Some(text.trim_end().to_owned())
+}
+
+/// The temporary tokens the root account holds.
+fn live(fake: &FakeIam) -> BTreeSet<u64> {
+    support::temporary_tokens(fake)
+}
+
+fn mints(fake: &FakeIam) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/tokens/")
+        .count()
+}
+
+/// What readers saw: each read of a sink followed by a call with its key.
+#[derive(Default)]
+struct Seen {
+    calls: AtomicUsize,
+    refusals: AtomicUsize,
+    missing: AtomicUsize,
+    /// The longest run of refusals one reader met in a row, in ms.
+    longest_refused_ms: AtomicUsize,
+    keys: std::sync::Mutex<BTreeSet<String>>,
+}
+
+/// `readers` threads that read `sink` every 50 ms and call the API with
+/// what they read, until `stop`.
+fn readers(
+    fake: &FakeIam,
+    sink: &Path,
+    readers: usize,
+    stop: &Arc<AtomicBool>,
+) -> (Arc<Seen>, Vec<std::thread::JoinHandle<()>>) {
+    let seen = Arc::new(Seen::default());
+    let threads = (0..readers)
+        .map(|_| {
+            let (seen, stop, sink, url) = (
+                Arc::clone(&seen),
+                Arc::clone(stop),
+                sink.to_owned(),
+                fake.url(),
+            );
+            std::thread::spawn(move || {
+                let mut refused_since: Option<Instant> = None;
+                while !stop.load(Ordering::Acquire) {
+                    match key_in(&sink) {
+                        None => {
+                            seen.missing.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Some(key) => {
+                            let client = neuroio::Client::builder()
+                                .api_token(key.as_str())
+                                .iam_url(&url)
+                                .max_retries(0)
+                                .build()
+                                .unwrap();
+                            seen.calls.fetch_add(1, Ordering::Relaxed);
+                            match client.whoami() {
+                                Ok(_) => refused_since = None,
+                                Err(err) => {
+                                    assert!(err.is_unauthorized(), "{err}");
+                                    seen.refusals.fetch_add(1, Ordering::Relaxed);
+                                    let since = *refused_since.get_or_insert_with(Instant::now);
+                                    let ms = since.elapsed().as_millis() as usize;
+                                    seen.longest_refused_ms.fetch_max(ms, Ordering::Relaxed);
+                                }
+                            }
+                            seen.keys.lock().unwrap().insert(key);
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        })
+        .collect();
+    (seen, threads)
+}
+
+fn ledger_entries(dir: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join("state/ledger.json")).unwrap_or_default();
+    if text.is_empty() {
+        return Vec::new();
+    }
+    let value: Value = serde_json::from_str(&text).unwrap();
+    value["entries"].as_array().unwrap().clone()
+}
+
+#[test]
+fn readers_of_a_sink_see_no_refusal_across_rotations_and_sigterm_leaves_nothing() {
+    let fake = short_lived(3);
+    let dir = scratch("rotate");
+    let sink = dir.join("sinks/token");
+    let child = agent(
+        &fake,
+        &dir,
+        &["--sink", sink.to_str().unwrap(), "--grace", "2"],
+    );
+    assert!(until(Duration::from_secs(10), || key_in(&sink).is_some()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (seen, threads) = readers(&fake, &sink, 8, &stop);
+    // Renewed at half of 3 s: four keys are at least three rotations.
+    let rotated = until(Duration::from_secs(20), || {
+        seen.keys.lock().unwrap().len() >= 4
+    });
+    stop.store(true, Ordering::Release);
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert!(rotated, "{} keys seen", seen.keys.lock().unwrap().len());
+    assert_eq!(seen.refusals.load(Ordering::Relaxed), 0);
+    assert_eq!(seen.missing.load(Ordering::Relaxed), 0);
+    assert!(seen.calls.load(Ordering::Relaxed) > 100);
+    // Mode 0600, and every live token of the agent is in the ledger.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&sink).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let recorded: BTreeSet<u64> = ledger_entries(&dir)
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    assert!(live(&fake).is_subset(&recorded), "{recorded:?}");
+    assert!(ledger_entries(&dir).iter().all(|e| e.get("key").is_none()));
+
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let output = ended(child, Duration::from_secs(10));
+
+    assert_eq!(output.status.code(), Some(128 + 15), "{}", stderr(&output));
+    assert!(live(&fake).is_empty(), "{:?}", live(&fake));
+    assert!(!sink.exists());
+    assert_eq!(ledger_entries(&dir), Vec::<Value>::new());
+    // One line per rotation: ids and expiry, never a key.
+    let log = stderr(&output);
+    let written = log.lines().filter(|l| l.contains(" written to ")).count();
+    assert!(written >= 4, "{log}");
+    assert_eq!(written, mints(&fake), "{log}");
+    for key in seen.keys.lock().unwrap().iter() {
+        assert!(!log.contains(key.as_str()), "{log}");
+    }
+    assert!(!log.contains(&fake.root_token()));
+    assert!(stdout(&output).is_empty());
+    // Every mint after the first was made with the working token.
+    let posts: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.header("authorization").unwrap().to_owned())
+        .collect();
+    assert_eq!(posts[0], format!("Token {}", fake.root_token()));
+    assert!(posts[1..].iter().all(|h| *h != posts[0]));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn int_hup_and_quit_end_the_agent_with_128_plus_n_and_nothing_left() {
+    use nix::sys::signal::Signal;
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("signals");
+    let sink = dir.join("sinks/token");
+    for (sig, code) in [
+        (Signal::SIGINT, 130),
+        (Signal::SIGHUP, 129),
+        (Signal::SIGQUIT, 131),
+    ] {
+        let child = agent(&fake, &dir, &["--sink", sink.to_str().unwrap()]);
+        assert!(until(Duration::from_secs(10), || key_in(&sink).is_some()));
+        assert_eq!(live(&fake).len(), 1);
+        signal(&child, sig);
+        let output = ended(child, Duration::from_secs(10));
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{sig}: {}",
+            stderr(&output)
+        );
+        assert!(live(&fake).is_empty(), "{sig}");
+        assert!(!sink.exists(), "{sig}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
+    let fake = short_lived(3);
+    let dir = scratch("kill9");
+    let sink = dir.join("sinks/token");
+    let mut child = agent(
+        &fake,
+        &dir,
+        &["--sink", sink.to_str().unwrap(), "--grace", "30"],
+    );
+    // Two tokens: the current one, and the one it replaced (in its grace).
+    // (Waiting for the ledger: a token is live a moment before it is
+    // recorded, and one killed in that moment is what reap cannot know.)
+    assert!(until(Duration::from_secs(15), || ledger_entries(&dir)
+        .len()
+        >= 2));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = live(&fake);
+    assert!(left.len() >= 2, "{left:?}");
+    // Entries the token in use must not touch: another host, another
+    // profile, a live owner; and one already gone.
+    let ledger = dir.join("state/ledger.json");
+    let mut document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&ledger).unwrap()).unwrap();
+    let me = std::process::id();
+    let entries = document["entries"].as_array_mut().unwrap();
+    entries.push(
+        json!({"id": 900, "host": "http://127.0.0.1:9", "profile": null,
+        "purpose": "agent", "pid": 999_999_999u32, "start": 1}),
+    );
+    entries.push(json!({"id": 901, "host": fake.url(), "profile": "other",
+        "purpose": "exec", "pid": 999_999_999u32, "start": 1}));
+    entries.push(json!({"id": 902, "host": fake.url(), "profile": null,
+        "purpose": "exec", "pid": me, "start": null}));
+    entries.push(json!({"id": 903, "host": fake.url(), "profile": null,
+        "purpose": "exec", "pid": 999_999_999u32, "start": 1}));
+    std::fs::write(&ledger, serde_json::to_vec(&document).unwrap()).unwrap();
+    fake.clear_requests();
+
+    let output = with_env(&fake, &dir)
+        .args(["tokens", "reap"])
+        .output()
+        .unwrap();
+
+    let answer = json(&output);
+    let mut reaped: Vec<u64> = answer["reaped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_u64().unwrap())
+        .collect();
+    reaped.sort_unstable();
+    let mut expected: Vec<u64> = left.iter().copied().collect();
+    expected.push(903);
+    assert_eq!(reaped, expected);
+    assert_eq!(answer["kept"], 3);
+    assert!(live(&fake).is_empty());
+    let deletes: BTreeSet<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path.clone())
+        .collect();
+    let wanted: BTreeSet<String> = expected
+        .iter()
+        .map(|id| format!("/v1/tokens/{id}/"))
+        .collect();
+    assert_eq!(deletes, wanted);
+    let kept: Vec<u64> = ledger_entries(&dir)
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(kept, [900, 901, 902]);
+    // As a table on a terminal's request.
+    let table = with_env(&fake, &dir)
+        .args(["tokens", "reap", "--output", "table"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&table).split_whitespace().collect::<Vec<_>>(),
+        ["REAPED", "KEPT", "none", "3"]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn under_sustained_mint_failure_at_most_12_mints_in_10_s_and_no_dead_key_stays() {
+    let fake = short_lived(3);
+    let dir = scratch("failing");
+    let sink = dir.join("sinks/token");
+    let child = agent(&fake, &dir, &["--sink", sink.to_str().unwrap()]);
+    assert!(until(Duration::from_secs(10), || key_in(&sink).is_some()));
+    fake.clear_requests();
+    fake.inject_at("POST", "/v1/tokens/", Fault::status(503), 10_000);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (seen, threads) = readers(&fake, &sink, 8, &stop);
+    std::thread::sleep(Duration::from_secs(10));
+    let failed_mints = mints(&fake);
+    // The sink was removed once its token ran out.
+    let removed = !sink.exists();
+    fake.clear_faults();
+    // A mint that succeeds writes the sink again.
+    let back = until(Duration::from_secs(10), || key_in(&sink).is_some());
+    stop.store(true, Ordering::Release);
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let output = ended(child, Duration::from_secs(10));
+
+    assert!(
+        (1..=12).contains(&failed_mints),
+        "{failed_mints} mints in 10 s"
+    );
+    assert!(removed, "the sink still holds the expired key");
+    assert!(back, "{}", stderr(&output));
+    // A refused key stayed in the sink for less than one backoff (the
+    // renewing client stops using a token before it ends).
+    let longest = seen.longest_refused_ms.load(Ordering::Relaxed);
+    assert!(longest < 1000, "refused for {longest} ms in a row");
+    assert!(seen.missing.load(Ordering::Relaxed) > 0);
+    assert_eq!(output.status.code(), Some(143));
+    assert!(live(&fake).is_empty());
+    let log = stderr(&output);
+    assert!(
+        log.contains("ran out and no new one could be minted"),
+        "{log}"
+    );
+    assert!(log.contains("503"), "{log}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn once_writes_json_with_the_mode_asked_and_leaves_the_token_to_its_reader() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("once");
+    let sink = dir.join("sinks/token.json");
+    let output = with_env(&fake, &dir)
+        .args(["agent", "--once", "--format", "json", "--mode", "0640"])
+        .args(["--sink", sink.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&sink).unwrap()).unwrap();
+    assert_eq!(field_names(&written), ["expires", "id", "key"]);
+    let id = written["id"].as_u64().unwrap();
+    assert_eq!(live(&fake), BTreeSet::from([id]));
+    let token = client(&fake, fake.root_token()).tokens().get(id).unwrap();
+    assert_eq!(written["key"], token.key.secret());
+    assert!(written["expires"].as_str().unwrap().ends_with('Z'));
+    let mode = std::fs::metadata(&sink).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    // Handed over: a reap leaves it alone.
+    let reaped = json(
+        &with_env(&fake, &dir)
+            .args(["tokens", "reap"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(reaped, json!({"reaped": [], "kept": 0}));
+    assert_eq!(live(&fake), BTreeSet::from([id]));
+    assert!(!stderr(&output).contains(token.key.secret()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn once_with_space_writes_a_token_of_that_space() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("space");
+    let space = fake.add_space(&fake.root_token(), "cameras").unwrap();
+    let sink = dir.join("sinks/token");
+    let output = with_env(&fake, &dir)
+        .args(["agent", "--once", "--space", &space.to_string()])
+        .args(["--sink", sink.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let me = client(&fake, key_in(&sink).unwrap()).whoami().unwrap();
+    assert_eq!(me.username(), None);
+    let posts: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(posts, [format!("/v1/spaces/{space}/tokens/")]);
+    // Without --once it is refused before anything is sent.
+    let refused = with_env(&fake, &dir)
+        .args(["agent", "--space", "1", "--sink", sink.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_sink_that_is_a_link_or_in_a_folder_anyone_may_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("refused");
+    let target = dir.join("sinks/target");
+    std::fs::write(&target, "x").unwrap();
+    let link = dir.join("sinks/link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let open = dir.join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    for (sink, says) in [
+        (link.clone(), "is a symbolic link"),
+        (open.join("token"), "can be written by anyone"),
+        (dir.join("missing/token"), "cannot be used"),
+    ] {
+        let output = with_env(&fake, &dir)
+            .args(["agent", "--once", "--sink", sink.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        assert!(stderr(&output).contains(says), "{}", stderr(&output));
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "x");
+    // The sticky bit (as /tmp has) makes such a folder fine.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let output = with_env(&fake, &dir)
+        .args([
+            "agent",
+            "--once",
+            "--sink",
+            open.join("token").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    for bad in ["999", "0o1777", "rw", ""] {
+        let output = with_env(&fake, &dir)
+            .args(["agent", "--once", "--mode", bad, "--sink"])
+            .arg(dir.join("sinks/m"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{bad}");
+    }
+    // Only the one token written, no request for the refused ones.
+    assert_eq!(
+        fake.requests()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count(),
+        1
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_torn_ledger_is_an_error_naming_the_file_and_nothing_is_minted() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("torn");
+    std::fs::create_dir_all(dir.join("state")).unwrap();
+    let ledger = dir.join("state/ledger.json");
+    std::fs::write(&ledger, r#"{"version": 1, "entries": [{"id": 3, "ho"#).unwrap();
+    let sink = dir.join("sinks/token");
+    for args in [
+        vec!["tokens", "reap"],
+        vec!["agent", "--sink", sink.to_str().unwrap()],
+        vec!["exec", "--rotate", "--", "true"],
+    ] {
+        let output = with_env(&fake, &dir).args(&args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let text = stderr(&output);
+        assert!(text.contains(&ledger.display().to_string()), "{text}");
+        assert!(text.contains("ends too soon"), "{text}");
+        assert!(!text.contains("panicked"), "{text}");
+    }
+    assert!(fake.requests().iter().all(|r| r.method != "POST"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The Python reader of docs/cli.md, as written there.
+fn python_reader() -> String {
+    let manual =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md")).unwrap();
+    let section = manual
+        .split("## Temporary tokens for any program")
+        .nth(1)
+        .expect("the section in docs/cli.md");
+    let script = section
+        .split("```python\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a python block in the section");
+    script.to_owned()
+}
+
+#[test]
+fn a_python_script_that_reads_the_sink_before_each_call_works_across_rotations() {
+    let Ok(python) = Command::new("python3").arg("--version").output() else {
+        eprintln!("python3 is not installed: skipped");
+        return;
+    };
+    assert!(python.status.success());
+    let fake = short_lived(2);
+    let dir = scratch("python");
+    let sink = dir.join("sinks/token");
+    let child = agent(
+        &fake,
+        &dir,
+        &["--sink", sink.to_str().unwrap(), "--grace", "2"],
+    );
+    assert!(until(Duration::from_secs(10), || key_in(&sink).is_some()));
+    let script = dir.join("reader.py");
+    std::fs::write(&script, python_reader()).unwrap();
+
+    // 50 calls, 0.1 s apart: about three rotations of a 2 s token.
+    let output = Command::new("python3")
+        .arg(&script)
+        .env("NEUROIO_TOKEN_FILE", &sink)
+        .env("NEUROIO_IAM_URL", fake.url())
+        .env("CALLS", "50")
+        .env("PAUSE", "0.1")
+        .output()
+        .unwrap();
+
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let agent_output = ended(child, Duration::from_secs(10));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output).lines().count(), 50);
+    assert!(
+        stdout(&output).lines().all(|l| l == "root"),
+        "{}",
+        stdout(&output)
+    );
+    let rotations = stderr(&agent_output)
+        .lines()
+        .filter(|l| l.contains(" written to "))
+        .count();
+    assert!(rotations >= 3, "{}", stderr(&agent_output));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_command_under_exec_rotate_reading_the_file_sees_no_refusal_and_nothing_is_left() {
+    let fake = short_lived(2);
+    let dir = scratch("exec-rotate");
+    // neuroio itself follows NEUROIO_API_TOKEN_FILE: each call reads the
+    // file, and the first key (in NEUROIO_API_TOKEN) is gone by the end.
+    let script = r#"
+        ls -ld "$(dirname "$NEUROIO_API_TOKEN_FILE")" | cut -c1-10 > "$DIR/mode"
+        printf %s "$NEUROIO_API_TOKEN_FILE" > "$DIR/file"
+        i=0
+        while [ $i -lt 60 ]; do
+            "$NEUROIO" whoami > /dev/null || exit 9
+            i=$((i + 1))
+            sleep 0.05
+        done
+        cat "$NEUROIO_API_TOKEN_FILE" > "$DIR/last"
+        NEUROIO_API_TOKEN_FILE= "$NEUROIO" whoami > /dev/null 2>&1 && exit 8
+        exit 0
+    "#;
+    let output = with_env(&fake, &dir)
+        .args(["exec", "--rotate", "--grace", "1", "--", "sh", "-c", script])
+        .env("NEUROIO", BIN)
+        .env("DIR", &dir)
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("mode")).unwrap(),
+        "drwx------\n"
+    );
+    let file = std::fs::read_to_string(dir.join("file")).unwrap();
+    assert!(!Path::new(&file).exists(), "{file}");
+    assert!(!Path::new(&file).parent().unwrap().exists(), "{file}");
+    let rotations = stderr(&output)
+        .lines()
+        .filter(|l| l.contains(" written to "))
+        .count();
+    assert!(rotations >= 3, "{}", stderr(&output));
+    assert!(live(&fake).is_empty(), "{:?}", live(&fake));
+    assert_eq!(ledger_entries(&dir), Vec::<Value>::new());
+    let last = std::fs::read_to_string(dir.join("last")).unwrap();
+    assert!(!stderr(&output).contains(last.trim()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn exec_rotate_passes_sigterm_on_and_still_leaves_nothing() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("exec-term");
+    let child = with_env(&fake, &dir)
+        .args(["exec", "--rotate", "--", "sh", "-c"])
+        .arg("printf %s \"$NEUROIO_API_TOKEN_FILE\" > \"$DIR/file\"; sleep 10")
+        .env("DIR", &dir)
+        .spawn()
+        .unwrap();
+    assert!(until(Duration::from_secs(10), || dir.join("file").exists()
+        && !std::fs::read_to_string(dir.join("file"))
+            .unwrap()
+            .is_empty()));
+    let file = std::fs::read_to_string(dir.join("file")).unwrap();
+    assert!(Path::new(&file).exists());
+    assert_eq!(live(&fake).len(), 1);
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let output = ended(child, Duration::from_secs(10));
+    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    assert!(live(&fake).is_empty());
+    assert!(!Path::new(&file).parent().unwrap().exists());
+    assert_eq!(ledger_entries(&dir), Vec::<Value>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn plain_exec_hides_a_token_file_neuroio_was_given_from_the_command() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("exec-hide-file");
+    let file = dir.join("sinks/account.token");
+    std::fs::write(&file, format!("{}\n", fake.root_token())).unwrap();
+    let output = with_env(&fake, &dir)
+        .env_remove("NEUROIO_API_TOKEN")
+        .env("NEUROIO_API_TOKEN_FILE", &file)
+        .args(["exec", "--", "sh", "-c"])
+        .arg("echo \"file=${NEUROIO_API_TOKEN_FILE-unset}\"; \"$NEUROIO\" auth token --format json")
+        .env("NEUROIO", BIN)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("file=unset"));
+    // The command runs on its own temporary token (2), not the account's.
+    let token: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(token["id"], 2);
+    assert!(live(&fake).is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Run by the test below as the command of `exec --rotate` (the test
+/// binary runs itself): a client from `from_env()` calls for a while and
+/// must never be refused, although the key in NEUROIO_API_TOKEN is deleted
+/// long before it ends.
+#[test]
+#[ignore = "the command of exec_rotate_serves_a_rust_client_built_with_from_env"]
+fn rust_client_under_exec_rotate() {
+    let Ok(first) = std::env::var("NEUROIO_API_TOKEN") else {
+        return;
+    };
+    let client = neuroio::Client::from_env().unwrap();
+    assert!(client.api_token_file().is_some());
+    let started = Instant::now();
+    let mut calls = 0;
+    while started.elapsed() < Duration::from_secs(6) {
+        client.whoami().unwrap();
+        calls += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let frozen = neuroio::Client::builder()
+        .api_token(first)
+        .iam_url(std::env::var("NEUROIO_IAM_URL").unwrap())
+        .build()
+        .unwrap();
+    let refused = frozen.whoami().unwrap_err();
+    assert!(refused.is_unauthorized(), "{refused}");
+    println!("CALLS {calls}");
+}
+
+#[test]
+fn exec_rotate_serves_a_rust_client_built_with_from_env() {
+    let fake = short_lived(2);
+    let dir = scratch("exec-rust");
+    let me = std::env::current_exe().unwrap();
+    let output = with_env(&fake, &dir)
+        .args(["exec", "--rotate", "--grace", "1", "--"])
+        .arg(me)
+        .args([
+            "agent::rust_client_under_exec_rotate",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(stdout(&output).contains("CALLS "), "{}", stdout(&output));
+    assert!(stdout(&output).contains("1 passed"), "{}", stdout(&output));
+    assert!(live(&fake).is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn after_kill_9_of_exec_with_or_without_rotate_tokens_reap_leaves_none() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("exec-kill9");
+    for args in [
+        &["exec", "--rotate", "--", "sleep", "5"][..],
+        &["exec", "--", "sleep", "5"],
+    ] {
+        let mut child = with_env(&fake, &dir).args(args).spawn().unwrap();
+        assert!(until(Duration::from_secs(10), || ledger_entries(&dir)
+            .len()
+            == 1));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let left = live(&fake);
+        assert_eq!(left.len(), 1);
+        assert_eq!(ledger_entries(&dir)[0]["purpose"], "exec");
+
+        let reaped = json(
+            &with_env(&fake, &dir)
+                .args(["tokens", "reap"])
+                .output()
+                .unwrap(),
+        );
+
+        let ids: Vec<u64> = left.into_iter().collect();
+        assert_eq!(reaped, json!({"reaped": ids, "kept": 0}), "{args:?}");
+        assert!(live(&fake).is_empty());
+    }
+    // A plain exec that ends leaves nothing in the ledger either.
+    let output = with_env(&fake, &dir)
+        .args(["exec", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(ledger_entries(&dir), Vec::<Value>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn auth_token_prints_json_and_export_lines() {
+    let fake = FakeIam::start().unwrap();
+    let made = client(&fake, fake.root_token())
+        .tokens()
+        .create(false)
+        .unwrap();
+    let run_as = |_: &FakeIam, token: Option<&str>, args: &[&str]| {
+        neuroio()
+            .args(args)
+            .env("NEUROIO_API_TOKEN", token.unwrap())
+            .env("NEUROIO_IAM_URL", fake.url())
+            .env_remove("NEUROIO_API_URL")
+            .output()
+            .unwrap()
+    };
+    let as_json = json(&run_as(
+        &fake,
+        Some(made.key.secret()),
+        &["auth", "token", "--format", "json"],
+    ));
+    assert_eq!(
+        as_json,
+        json!({"id": made.id, "key": made.key.secret(),
+               "expires": as_json["expires"].as_str().unwrap()})
+    );
+    assert!(
+        as_json["expires"]
+            .as_str()
+            .unwrap()
+            .starts_with(&made.expires.unwrap().year().to_string())
+    );
+    let env = run_as(
+        &fake,
+        Some(made.key.secret()),
+        &["auth", "token", "--format", "env"],
+    );
+    assert_eq!(
+        stdout(&env),
+        format!(
+            "export NEUROIO_API_TOKEN='{}'\nexport NEUROIO_IAM_URL='{}'\nexport NEUROIO_API_URL='{}'\n",
+            made.key.secret(),
+            fake.url(),
+            neuroio::DEFAULT_API_URL
+        )
+    );
+    let key = run_as(&fake, Some(made.key.secret()), &["auth", "token"]);
+    assert_eq!(stdout(&key), format!("{}\n", made.key.secret()));
+}
+
+#[test]
+fn neuroio_api_token_file_wins_over_neuroio_api_token_and_may_hold_the_agents_json() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("token-file-env");
+    let made = client(&fake, fake.root_token())
+        .tokens()
+        .create(false)
+        .unwrap();
+    let file = dir.join("sinks/token");
+    for text in [
+        format!("{}\n", made.key.secret()),
+        format!(
+            "{}\n",
+            json!({"id": made.id, "key": made.key.secret(), "expires": null})
+        ),
+    ] {
+        std::fs::write(&file, &text).unwrap();
+        fake.clear_requests();
+        let output = with_env(&fake, &dir)
+            .env("NEUROIO_API_TOKEN", "not-the-one")
+            .env("NEUROIO_API_TOKEN_FILE", &file)
+            .args(["tokens", "get", &made.id.to_string()])
+            .output()
+            .unwrap();
+        assert_eq!(json(&output)["id"], made.id);
+        assert_eq!(
+            fake.requests()[0].header("authorization"),
+            Some(format!("Token {}", made.key.secret()).as_str())
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
