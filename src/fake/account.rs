@@ -3,25 +3,25 @@
 
 use serde_json::json;
 
-use super::routes::{Call, Handler, Route};
-use super::store::{Caller, Collection, Scope, State};
+use super::route::{Call, Handler, Route};
+use super::store::{Caller, Scope, State, TokenSet};
 use super::wire::{Outgoing, not_found, parse_body, required_text};
 
 /// The account routes: log in, change the password, who am I.
 pub(super) const ROUTES: &[Route] = &[
     Route {
         pattern: "/v1/auth/token/",
-        collection: Collection::Api,
+        collection: TokenSet::Api,
         methods: &[("POST", Handler::Public(State::login))],
     },
     Route {
         pattern: "/v1/auth/password/change/",
-        collection: Collection::Api,
+        collection: TokenSet::Api,
         methods: &[("POST", Handler::Authenticated(State::change_password))],
     },
     Route {
         pattern: "/v1/whoami/",
-        collection: Collection::Api,
+        collection: TokenSet::Api,
         methods: &[("GET", Handler::Authenticated(State::whoami))],
     },
 ];
@@ -50,7 +50,7 @@ impl State {
             );
         };
         let scope = Scope {
-            collection: Collection::Api,
+            collection: TokenSet::Api,
             account,
             space: None,
         };

@@ -5,8 +5,10 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
+use super::faults::Fault;
+use super::requests::RecordedRequest;
+use super::shared::Shared;
 use super::wire::{Incoming, Outgoing};
-use super::{Fault, RecordedRequest, Shared};
 
 /// The largest request head accepted (request line, header fields and the
 /// empty line that ends them); larger gets 400.
@@ -47,6 +49,18 @@ pub(crate) fn serve(mut stream: TcpStream, shared: &Shared) {
             }
         };
         let mut request = request;
+        let Some(path) = shared.own_path(&request.path) else {
+            // A client of a simulator dropped earlier, on this port.
+            let answer = Outgoing::error(
+                410,
+                "Gone: this request is for a simulator that was dropped; this port serves \
+                 another now.",
+            );
+            let _ = write_response(&mut stream, &answer, false, shared);
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        };
+        request.path = path;
         let fault = shared.take_fault(&request);
         request.fault.clone_from(&fault);
         shared.record(&request);
@@ -415,27 +429,6 @@ fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => "Status",
-    }
-}
-
-/// Sleeps for `wait` in short steps; false if the simulator began stopping.
-/// A wait too long for the clock (such as `Duration::MAX`) lasts until the
-/// simulator stops.
-pub(crate) fn sleep_unless_stopping(wait: Duration, stopping: impl Fn() -> bool) -> bool {
-    const STEP: Duration = Duration::from_millis(10);
-    let until = Instant::now().checked_add(wait);
-    loop {
-        if stopping() {
-            return false;
-        }
-        let left = match until {
-            Some(until) => until.saturating_duration_since(Instant::now()),
-            None => STEP,
-        };
-        if left.is_zero() {
-            return true;
-        }
-        std::thread::sleep(left.min(STEP));
     }
 }
 

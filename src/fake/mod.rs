@@ -32,6 +32,15 @@
 //! # }
 //! ```
 //!
+//! A simulator per test is cheap: dropping one from [`FakeIam::start`]
+//! puts its listening port and threads in a pool, and the next `start`
+//! serves a fresh account, clock, fault queue and request log on them, so
+//! starting, one call and dropping cost about what a pooled mock server
+//! does (`benches/fixture.rs`). Each simulator's URL has a path of its own
+//! ([`FakeIam::url`]), so a client of a dropped simulator never reaches the
+//! next one. [`FakeIam::shutdown`] (and dropping one from
+//! [`FakeIam::bind`]) stops for good and frees the port.
+//!
 //! Besides `/v1/tokens/` it serves the rest of the token family on the same
 //! address: stream tokens (`/v1/streams/tokens/`), login
 //! (`POST /v1/auth/token/`), password change
@@ -76,34 +85,34 @@
 //! for [`FakeIam::requests`].
 
 mod account;
+mod faults;
 mod http;
+mod requests;
+mod route;
 mod routes;
+mod server;
+mod shared;
 mod spaces;
 mod store;
 mod tokens;
 mod wire;
 
-use std::collections::{HashMap, VecDeque};
+pub use faults::Fault;
+pub use requests::RecordedRequest;
+
 use std::fmt;
-use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
 use crate::error::{ConfigError, Error};
+use faults::Aim;
+use server::Server;
+use shared::{PREFIX_START, Shared, lock};
 
-/// How many received requests the simulator keeps for inspection.
-const REQUEST_LOG_CAPACITY: usize = 10_000;
-/// How many bytes (bodies, heads and bookkeeping) the request log may hold.
-const REQUEST_LOG_BYTES: usize = 4 * 1024 * 1024;
-/// How many bytes of each request body the log keeps.
-const RECORDED_BODY_BYTES: usize = 4 * 1024;
-/// The most connections served at once; more are answered 503 and closed.
-const MAX_CONNECTIONS: usize = 256;
 /// How long a connection may stay idle, or take to send one request,
 /// unless [`FakeIam::set_idle_timeout`] says otherwise.
 ///
@@ -132,332 +141,10 @@ pub const PURGE_EXPIRED_AT: usize = store::PURGE_EXPIRED_AT;
 /// The id of the first account, whose user is `root`.
 const ROOT_ACCOUNT: u64 = 1;
 
-/// What the simulator does to a request instead of (or before) answering it.
-///
-/// Queue faults with [`FakeIam::inject`]; each request takes the next one.
-///
-/// ```
-/// use neuroio::fake::Fault;
-/// let busy = Fault::status(503);
-/// let slow_down = Fault::status(429).with_retry_after("1");
-/// let stall = Fault::Delay(std::time::Duration::from_secs(5));
-/// let drop_it = Fault::Close;
-/// let lose_answer = Fault::LoseAnswer;
-/// # let _ = (busy, slow_down, stall, drop_it, lose_answer);
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Fault {
-    /// Answer with this status and the API's error body, optionally with a
-    /// `Retry-After` header (seconds or an HTTP date, sent as given).
-    Status {
-        /// The HTTP status to answer with.
-        status: u16,
-        /// The `Retry-After` header value, if any.
-        retry_after: Option<String>,
-    },
-    /// Wait this long, then answer normally.
-    Delay(Duration),
-    /// Read the request, then close the connection without answering; the
-    /// request is not carried out.
-    Close,
-    /// Carry the request out, then close the connection without answering:
-    /// the answer is lost on the way back, as when a proxy drops it.
-    LoseAnswer,
-}
-
-impl Fault {
-    /// An answer with `status` and no `Retry-After`.
-    ///
-    /// ```
-    /// assert_eq!(
-    ///     neuroio::fake::Fault::status(503),
-    ///     neuroio::fake::Fault::Status { status: 503, retry_after: None }
-    /// );
-    /// ```
-    pub fn status(status: u16) -> Fault {
-        Fault::Status {
-            status,
-            retry_after: None,
-        }
-    }
-
-    /// Adds a `Retry-After` header to a [`Fault::Status`]; other faults are
-    /// returned unchanged.
-    ///
-    /// ```
-    /// let fault = neuroio::fake::Fault::status(429).with_retry_after("2");
-    /// # let _ = fault;
-    /// ```
-    pub fn with_retry_after(self, value: impl Into<String>) -> Fault {
-        match self {
-            Fault::Status { status, .. } => Fault::Status {
-                status,
-                retry_after: Some(value.into()),
-            },
-            other => other,
-        }
-    }
-}
-
-/// One request as the simulator received it.
-///
-/// `Debug` shows the `Authorization` header as `[redacted]`, a path that
-/// names a token by key as `/v1/tokens/<key>/` (or
-/// `/v1/streams/tokens/<key>/`), and the body of a login or password change
-/// (it holds passwords) as `[redacted]`.
-///
-/// ```
-/// # fn main() -> neuroio::Result<()> {
-/// # let fake = neuroio::fake::FakeIam::start()?;
-/// # let client = neuroio::Client::builder().api_token(fake.root_token()).iam_url(fake.url()).build()?;
-/// client.tokens().list(Some(true), 5, 0)?;
-/// let seen = fake.requests();
-/// assert_eq!(seen[0].method, "GET");
-/// assert_eq!(seen[0].path, "/v1/tokens/");
-/// assert_eq!(seen[0].query.as_deref(), Some("limit=5&offset=0&permanent=true"));
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RecordedRequest {
-    /// The method, such as `GET`.
-    pub method: String,
-    /// The path as sent, still percent-encoded.
-    pub path: String,
-    /// The query string without `?`, if there was one.
-    pub query: Option<String>,
-    /// Every header, names in lowercase, in the order received.
-    pub headers: Vec<(String, String)>,
-    /// The body bytes: the whole body as received, or in the log of
-    /// [`FakeIam::requests`] at most its first 4 KiB (see `body_len`).
-    pub body: Vec<u8>,
-    /// The length of the body as received, which `body` may fall short of.
-    pub body_len: usize,
-    /// The fault this request met, if one was injected
-    /// ([`FakeIam::inject`], [`FakeIam::inject_at`]).
-    pub fault: Option<Fault>,
-}
-
-impl RecordedRequest {
-    /// The first value of a header, by case-insensitive name.
-    ///
-    /// ```
-    /// # fn check(req: &neuroio::fake::RecordedRequest) {
-    /// let agent = req.header("User-Agent");
-    /// # let _ = agent;
-    /// # }
-    /// # let _ = check;
-    /// ```
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-impl fmt::Debug for RecordedRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                if n == "authorization" {
-                    (n.as_str(), "[redacted]")
-                } else {
-                    (n.as_str(), v.as_str())
-                }
-            })
-            .collect();
-        // A path that names a token by key carries the key.
-        let by_key = |prefix: &str| {
-            self.path.strip_prefix(prefix).is_some_and(|rest| {
-                !rest.is_empty()
-                    && !rest
-                        .trim_end_matches('/')
-                        .bytes()
-                        .all(|b| b.is_ascii_digit())
-            })
-        };
-        let path = if by_key("/v1/tokens/") {
-            "/v1/tokens/<key>/"
-        } else if by_key("/v1/streams/tokens/") {
-            "/v1/streams/tokens/<key>/"
-        } else {
-            self.path.as_str()
-        };
-        // Login and password change bodies carry passwords.
-        let body = if self.path.starts_with("/v1/auth/") {
-            std::borrow::Cow::Borrowed("[redacted]")
-        } else {
-            String::from_utf8_lossy(&self.body)
-        };
-        f.debug_struct("RecordedRequest")
-            .field("method", &self.method)
-            .field("path", &path)
-            .field("query", &self.query)
-            .field("headers", &headers)
-            .field("body", &body)
-            .field("body_len", &self.body_len)
-            .field("fault", &self.fault)
-            .finish()
-    }
-}
-
-impl RecordedRequest {
-    /// Roughly the bytes this request holds on the heap, bookkeeping
-    /// included.
-    fn weight(&self) -> usize {
-        let headers: usize = self
-            .headers
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + 2 * std::mem::size_of::<String>())
-            .sum();
-        std::mem::size_of::<RecordedRequest>()
-            + self.method.len()
-            + self.path.len()
-            + self.query.as_ref().map_or(0, String::len)
-            + headers
-            + self.body.len()
-    }
-}
-
-/// The last requests received, bounded in count and in bytes.
-#[derive(Default)]
-struct RequestLog {
-    entries: VecDeque<RecordedRequest>,
-    bytes: usize,
-}
-
-impl RequestLog {
-    fn push(&mut self, request: &RecordedRequest) {
-        let mut kept = request.clone();
-        kept.body.truncate(RECORDED_BODY_BYTES);
-        kept.body.shrink_to_fit();
-        self.bytes = self.bytes.saturating_add(kept.weight());
-        self.entries.push_back(kept);
-        while self.entries.len() > REQUEST_LOG_CAPACITY
-            || (self.bytes > REQUEST_LOG_BYTES && self.entries.len() > 1)
-        {
-            let Some(old) = self.entries.pop_front() else {
-                break;
-            };
-            self.bytes = self.bytes.saturating_sub(old.weight());
-        }
-    }
-
-    fn clear(&mut self) {
-        self.entries.clear();
-        self.bytes = 0;
-    }
-}
-
-/// Which requests a queued fault is for: a method and a path, where a path
-/// ending in `*` stands for every path that starts with what precedes it.
-/// No aim: any request.
-#[derive(Clone)]
-struct Aim {
-    method: String,
-    path: String,
-}
-
-impl Aim {
-    fn hits(&self, request: &RecordedRequest) -> bool {
-        let path = match self.path.strip_suffix('*') {
-            Some(prefix) => request.path.starts_with(prefix),
-            None => request.path == self.path,
-        };
-        path && request.method.eq_ignore_ascii_case(&self.method)
-    }
-}
-
-/// State shared by the simulator's threads.
-pub(crate) struct Shared {
-    state: Mutex<store::State>,
-    faults: Mutex<VecDeque<(Option<Aim>, Fault)>>,
-    requests: Mutex<RequestLog>,
-    connections: AtomicUsize,
-    /// Connections being served now, and a signal when one ends.
-    live: Mutex<usize>,
-    ended: Condvar,
-    stopping: AtomicBool,
-    idle_timeout: Mutex<Duration>,
-}
-
-/// Locks a mutex, recovering the data if a thread panicked while holding it:
-/// the simulator's data stays consistent between statements.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-impl Shared {
-    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut store::State) -> R) -> R {
-        f(&mut lock(&self.state))
-    }
-
-    /// The first queued fault aimed at `request` (or at any request).
-    pub(crate) fn take_fault(&self, request: &RecordedRequest) -> Option<Fault> {
-        let mut faults = lock(&self.faults);
-        let at = faults
-            .iter()
-            .position(|(aim, _)| aim.as_ref().is_none_or(|aim| aim.hits(request)))?;
-        faults.remove(at).map(|(_, fault)| fault)
-    }
-
-    pub(crate) fn record(&self, request: &RecordedRequest) {
-        lock(&self.requests).push(request);
-    }
-
-    pub(crate) fn idle_timeout(&self) -> Duration {
-        *lock(&self.idle_timeout)
-    }
-
-    pub(crate) fn is_stopping(&self) -> bool {
-        self.stopping.load(Ordering::SeqCst)
-    }
-
-    /// Sleeps unless the simulator stops first; false if it did.
-    pub(crate) fn sleep(&self, wait: Duration) -> bool {
-        http::sleep_unless_stopping(wait, || self.is_stopping())
-    }
-}
-
-/// One connection's thread and a handle to its socket, to close it on stop.
-/// The thread removes its own entry when the connection ends, so the
-/// handle's socket closes at once.
-struct Worker {
-    stream: TcpStream,
-    thread: JoinHandle<()>,
-}
-
-type Workers = Arc<Mutex<HashMap<u64, Worker>>>;
-
-/// Counts a connection as live until dropped (even by a panic).
-struct LiveGuard(Arc<Shared>);
-
-impl LiveGuard {
-    fn new(shared: &Arc<Shared>) -> LiveGuard {
-        *lock(&shared.live) += 1;
-        LiveGuard(Arc::clone(shared))
-    }
-}
-
-impl Drop for LiveGuard {
-    fn drop(&mut self) {
-        let mut live = lock(&self.0.live);
-        *live = live.saturating_sub(1);
-        self.0.ended.notify_all();
-    }
-}
-
 /// A running simulator of the Tokens API on a loopback port.
 ///
-/// Stops, joins its threads and frees its port when dropped or on
-/// [`shutdown`](FakeIam::shutdown).
+/// Stops serving when dropped or on [`shutdown`](FakeIam::shutdown); see
+/// there for what each frees.
 ///
 /// ```
 /// # fn main() -> neuroio::Result<()> {
@@ -475,12 +162,20 @@ pub struct FakeIam {
     shared: Arc<Shared>,
     addr: SocketAddr,
     root_token: String,
-    acceptor: Option<JoinHandle<()>>,
-    workers: Workers,
+    /// `None` once shut down.
+    server: Option<Server>,
+    /// Whether dropping puts the server back in the pool: a simulator
+    /// from [`FakeIam::start`], on a port the test did not choose.
+    pooled: bool,
 }
 
 impl FakeIam {
     /// Starts a simulator on `127.0.0.1` at a free port, with one account.
+    ///
+    /// Cheap: it takes a listening server that an earlier simulator left
+    /// in a pool when dropped, if there is one, and serves a fresh account,
+    /// clock, fault queue and request log on it; nothing one simulator did
+    /// is seen by another.
     ///
     /// ```
     /// let fake = neuroio::fake::FakeIam::start()?;
@@ -488,11 +183,15 @@ impl FakeIam {
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn start() -> crate::Result<FakeIam> {
-        FakeIam::bind("127.0.0.1:0")
+        match Server::pooled() {
+            Some(server) => Ok(FakeIam::serve(server, true)),
+            None => FakeIam::bind_server("127.0.0.1:0", true),
+        }
     }
 
     /// Starts a simulator on the given address, with one account. Bind it to
-    /// a loopback address: the simulator is for this machine only.
+    /// a loopback address: the simulator is for this machine only. Dropping
+    /// it frees the address.
     ///
     /// ```
     /// let fake = neuroio::fake::FakeIam::bind("127.0.0.1:0")?;
@@ -500,53 +199,56 @@ impl FakeIam {
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> crate::Result<FakeIam> {
-        let io_error = |source: io::Error| Error::Io {
+        FakeIam::bind_server(addr, false)
+    }
+
+    fn bind_server(addr: impl ToSocketAddrs, pooled: bool) -> crate::Result<FakeIam> {
+        let server = Server::bind(addr).map_err(|source| Error::Io {
             context: "starting the simulator",
             source,
+        })?;
+        Ok(FakeIam::serve(server, pooled))
+    }
+
+    /// A fresh simulator served by `server`; one from the pool has a path
+    /// of its own (see [`FakeIam::url`]).
+    fn serve(server: Server, pooled: bool) -> FakeIam {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let prefix = if pooled {
+            format!("{PREFIX_START}{}", NEXT.fetch_add(1, Ordering::Relaxed))
+        } else {
+            String::new()
         };
-        let listener = TcpListener::bind(addr).map_err(io_error)?;
-        let addr = listener.local_addr().map_err(io_error)?;
-        let mut state = store::State::new();
-        let root_token = state.add_account();
-        let shared = Arc::new(Shared {
-            state: Mutex::new(state),
-            faults: Mutex::new(VecDeque::new()),
-            requests: Mutex::new(RequestLog::default()),
-            connections: AtomicUsize::new(0),
-            live: Mutex::new(0),
-            ended: Condvar::new(),
-            stopping: AtomicBool::new(false),
-            idle_timeout: Mutex::new(DEFAULT_IDLE_TIMEOUT),
-        });
-        let workers: Workers = Arc::new(Mutex::new(HashMap::new()));
-        let acceptor = {
-            let shared = Arc::clone(&shared);
-            let workers = Arc::clone(&workers);
-            std::thread::Builder::new()
-                .name("neuroio-fake-accept".into())
-                .spawn(move || accept_loop(&listener, &shared, &workers))
-                .map_err(io_error)?
-        };
-        Ok(FakeIam {
+        let (shared, root_token) = Shared::new(prefix);
+        let shared = Arc::new(shared);
+        server.install(Arc::clone(&shared));
+        FakeIam {
             shared,
-            addr,
+            addr: server.addr(),
             root_token,
-            acceptor: Some(acceptor),
-            workers,
-        })
+            server: Some(server),
+            pooled,
+        }
     }
 
     /// The base URL to give to
-    /// [`ClientBuilder::iam_url`](crate::ClientBuilder::iam_url).
+    /// [`ClientBuilder::iam_url`](crate::ClientBuilder::iam_url) (and
+    /// `api_url`): `http://127.0.0.1:<port>`, followed for a simulator from
+    /// [`FakeIam::start`] by a path of its own, `/sim-<n>`. That path is
+    /// how the port's next simulator (the port is kept in a pool for the
+    /// next test) tells this one's clients from its own: a call they make
+    /// after this simulator was dropped is answered 410, never served with
+    /// another test's state. A request without the path, to
+    /// [`addr`](Self::addr), is served too.
     ///
     /// ```
     /// # let fake = neuroio::fake::FakeIam::start()?;
-    /// let url = fake.url(); // "http://127.0.0.1:<port>"
-    /// # let _ = url;
+    /// let url = fake.url(); // "http://127.0.0.1:<port>/sim-<n>"
+    /// assert!(url.starts_with(&format!("http://{}", fake.addr())));
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}{}", self.addr, self.shared.prefix)
     }
 
     /// A [`ClientBuilder`](crate::ClientBuilder) pointed at this simulator
@@ -908,11 +610,7 @@ impl FakeIam {
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.shared.requests)
-            .entries
-            .iter()
-            .cloned()
-            .collect()
+        lock(&self.shared.requests).all()
     }
 
     /// Forgets the requests received so far.
@@ -938,10 +636,7 @@ impl FakeIam {
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn take_requests(&self) -> Vec<RecordedRequest> {
-        let mut log = lock(&self.shared.requests);
-        let taken = std::mem::take(&mut log.entries);
-        log.clear();
-        taken.into()
+        lock(&self.shared.requests).take()
     }
 
     /// How many tokens the simulator holds now, of every account: tokens and
@@ -985,8 +680,9 @@ impl FakeIam {
     }
 
     /// Stops serving: closes every connection, joins every thread and frees
-    /// the port. Dropping the simulator does the same; calling this twice is
-    /// harmless.
+    /// the port. Calling this twice is harmless. Dropping a simulator from
+    /// [`FakeIam::start`] stops serving it too, but keeps its port and
+    /// acceptor for the next simulator, and waits for no thread.
     ///
     /// ```
     /// let mut fake = neuroio::fake::FakeIam::start()?;
@@ -996,40 +692,19 @@ impl FakeIam {
     /// # Ok::<(), neuroio::Error>(())
     /// ```
     pub fn shutdown(&mut self) {
-        let Some(acceptor) = self.acceptor.take() else {
-            return;
-        };
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        // Wake the acceptor, blocked in accept(), so it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        let _ = acceptor.join();
-        let workers = std::mem::take(&mut *lock(&self.workers));
-        for worker in workers.values() {
-            let _ = worker.stream.shutdown(Shutdown::Both);
-        }
-        for (_, worker) in workers {
-            let _ = worker.thread.join();
-        }
-        // Threads that removed themselves before the list was taken are on
-        // their way out: wait for them too (bounded, in case one is stuck).
-        let mut live = lock(&self.shared.live);
-        while *live > 0 {
-            let (guard, timeout) = self
-                .shared
-                .ended
-                .wait_timeout(live, Duration::from_secs(5))
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            live = guard;
-            if timeout.timed_out() {
-                break;
-            }
+        if let Some(server) = self.server.take() {
+            server.stop();
         }
     }
 }
 
 impl Drop for FakeIam {
     fn drop(&mut self) {
-        self.shutdown();
+        match self.server.take() {
+            Some(server) if self.pooled => server.park(),
+            Some(server) => server.stop(),
+            None => {}
+        }
     }
 }
 
@@ -1040,61 +715,5 @@ impl fmt::Debug for FakeIam {
             .field("root_token", &"[redacted]")
             .field("connections", &self.connections())
             .finish()
-    }
-}
-
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, workers: &Workers) {
-    let mut next_worker: u64 = 0;
-    for stream in listener.incoming() {
-        if shared.is_stopping() {
-            return;
-        }
-        let Ok(stream) = stream else {
-            // Out of file descriptors or a connection reset before accept:
-            // back off briefly rather than spin.
-            std::thread::sleep(Duration::from_millis(5));
-            continue;
-        };
-        shared.connections.fetch_add(1, Ordering::SeqCst);
-        let _ = stream.set_nodelay(true);
-        if *lock(&shared.live) >= MAX_CONNECTIONS {
-            http::refuse_busy(stream);
-            continue;
-        }
-        let Ok(handle) = stream.try_clone() else {
-            continue;
-        };
-        next_worker = next_worker.wrapping_add(1);
-        let id = next_worker;
-        let guard = LiveGuard::new(shared);
-        let worker_shared = Arc::clone(shared);
-        let own_list = Arc::clone(workers);
-        // Hold the list while spawning, so the thread's removal of its own
-        // entry always comes after the insertion.
-        let mut list = lock(workers);
-        let spawned = std::thread::Builder::new()
-            .name("neuroio-fake-conn".into())
-            .spawn(move || {
-                http::serve(stream, &worker_shared);
-                // Dropping the entry closes the last handle to the socket,
-                // so the connection does not linger in CLOSE_WAIT.
-                let entry = lock(&own_list).remove(&id);
-                drop(entry);
-                drop(guard);
-            });
-        match spawned {
-            Ok(thread) => {
-                list.insert(
-                    id,
-                    Worker {
-                        stream: handle,
-                        thread,
-                    },
-                );
-            }
-            Err(_) => {
-                let _ = handle.shutdown(Shutdown::Both);
-            }
-        }
     }
 }

@@ -25,8 +25,8 @@
 
 use serde_json::{Value, json};
 
-use super::routes::{Call, Handler, Route};
-use super::store::{Caller, Collection, Scope, Space, State};
+use super::route::{Call, Handler, Route};
+use super::store::{Caller, Scope, Space, State, TokenSet};
 use super::wire::{Outgoing, Paging, QueryParams, not_found, parse_body};
 
 /// The longest space name, in characters.
@@ -58,7 +58,7 @@ fn hidden_in_names(c: char) -> bool {
 pub(super) const ROUTES: &[Route] = &[
     Route {
         pattern: "/v1/spaces/",
-        collection: Collection::Api,
+        collection: TokenSet::Api,
         methods: &[
             ("POST", Handler::Authenticated(State::create_space)),
             ("GET", Handler::Authenticated(State::list_spaces)),
@@ -66,7 +66,7 @@ pub(super) const ROUTES: &[Route] = &[
     },
     Route {
         pattern: "/v1/spaces/{}/",
-        collection: Collection::Api,
+        collection: TokenSet::Api,
         methods: &[
             ("GET", Handler::Authenticated(State::get_space)),
             ("PATCH", Handler::Authenticated(State::update_space)),
@@ -75,12 +75,12 @@ pub(super) const ROUTES: &[Route] = &[
     },
     Route {
         pattern: "/v1/lists/spaces/",
-        collection: Collection::Api,
+        collection: TokenSet::Api,
         methods: &[("GET", Handler::Authenticated(State::full_list_spaces))],
     },
     Route {
         pattern: "/v1/spaces/{}/tokens/",
-        collection: Collection::Api,
+        collection: TokenSet::Api,
         methods: &[("POST", Handler::Authenticated(State::create_space_token))],
     },
 ];
@@ -266,7 +266,7 @@ impl State {
         if default == Some(id) {
             return Outgoing::error(400, "The default space of an account cannot be deleted.");
         }
-        for collection in [Collection::Api, Collection::Stream] {
+        for collection in [TokenSet::Api, TokenSet::Stream] {
             let scope = Scope {
                 collection,
                 account: caller.account,
@@ -285,7 +285,7 @@ impl State {
             Err(answer) => return answer,
         };
         let scope = Scope {
-            collection: Collection::Api,
+            collection: TokenSet::Api,
             account: caller.account,
             space: Some(space),
         };
@@ -327,7 +327,7 @@ mod tests {
         post(&mut state, "/v1/streams/tokens/", &space_key, "{}");
         assert_eq!(state.tokens.len(), 4);
 
-        let answer = super::super::routes::tests::call(
+        let answer = super::super::route::testing::call(
             &mut state,
             "DELETE",
             &format!("/v1/spaces/{space}/"),

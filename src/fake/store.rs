@@ -33,7 +33,7 @@ pub(crate) const ROOT_USERNAME: &str = "root";
 
 /// Which collection of tokens a route serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Collection {
+pub(crate) enum TokenSet {
     /// `/v1/tokens/`: the tokens that authenticate API calls.
     Api,
     /// `/v1/streams/tokens/`: stream tokens, which authenticate nothing here.
@@ -43,7 +43,7 @@ pub(crate) enum Collection {
 /// Whose tokens a collection holds: an account's own, or one space's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) struct Scope {
-    pub(super) collection: Collection,
+    pub(super) collection: TokenSet,
     pub(super) account: u64,
     pub(super) space: Option<u64>,
 }
@@ -360,7 +360,7 @@ impl State {
             },
         );
         let scope = Scope {
-            collection: Collection::Api,
+            collection: TokenSet::Api,
             account,
             space: None,
         };
@@ -392,7 +392,7 @@ impl State {
         self.by_key
             .get(key)
             .and_then(|id| self.tokens.get(id))
-            .filter(|t| t.scope.collection == Collection::Api)
+            .filter(|t| t.scope.collection == TokenSet::Api)
     }
 
     /// Adds a space named `name` to the account of the API token `key`.

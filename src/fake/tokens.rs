@@ -4,8 +4,8 @@
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
-use super::routes::{Call, Handler, Route};
-use super::store::{Caller, Collection, PERMANENT_LIMIT, Scope, State, StoredToken, page};
+use super::route::{Call, Handler, Route};
+use super::store::{Caller, PERMANENT_LIMIT, Scope, State, StoredToken, TokenSet, page};
 use super::wire::{
     Incoming, Outgoing, Paging, QueryParams, not_found, parse_bool, read_bool_field,
 };
@@ -26,22 +26,22 @@ const TOKEN_ITEM: &[(&str, Handler)] = &[
 pub(super) const ROUTES: &[Route] = &[
     Route {
         pattern: "/v1/tokens/",
-        collection: Collection::Api,
+        collection: TokenSet::Api,
         methods: TOKEN_COLLECTION,
     },
     Route {
         pattern: "/v1/tokens/{}/",
-        collection: Collection::Api,
+        collection: TokenSet::Api,
         methods: TOKEN_ITEM,
     },
     Route {
         pattern: "/v1/streams/tokens/",
-        collection: Collection::Stream,
+        collection: TokenSet::Stream,
         methods: TOKEN_COLLECTION,
     },
     Route {
         pattern: "/v1/streams/tokens/{}/",
-        collection: Collection::Stream,
+        collection: TokenSet::Stream,
         methods: TOKEN_ITEM,
     },
 ];
@@ -168,7 +168,7 @@ impl State {
 
 #[cfg(test)]
 mod tests {
-    use super::super::routes::tests::{call, call_query};
+    use super::super::route::testing::{call, call_query};
     use super::*;
 
     #[test]

@@ -907,9 +907,13 @@ fn auth_list_shows_every_profile_without_keys() {
     assert_eq!(by_name["staging"]["current"], false);
     let text = stdout(&table);
     let lines: Vec<&str> = text.lines().collect();
+    let url_width = fake.url().len().max("IAM_URL".len());
     assert_eq!(
         lines[0],
-        "CURRENT  PROFILE  USER  IAM_URL                 TIME_LEFT"
+        format!(
+            "CURRENT  PROFILE  USER  {:<url_width$}  TIME_LEFT",
+            "IAM_URL"
+        )
     );
     assert!(
         lines[1].starts_with(&format!("*        default  root  {}  23h5", fake.url())),

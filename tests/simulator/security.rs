@@ -90,6 +90,8 @@ proptest! {
     #[test]
     fn any_key_round_trips_through_the_path(key in any::<String>()) {
         prop_assume!(!key.is_empty() && key != "." && key != "..");
+        // All digits names a token by id, which the simulator has.
+        prop_assume!(!key.bytes().all(|b| b.is_ascii_digit()));
         let fake = FakeIam::start().unwrap();
         let root = client(&fake, fake.root_token());
         let (path, query, _) = path_seen_for(&fake, &root, &key);
