@@ -7,7 +7,7 @@ use super::requests::RecordedRequest;
 
 /// What the simulator does to a request instead of (or before) answering it.
 ///
-/// Queue faults with [`FakeIam::inject`]; each request takes the next one.
+/// Queue faults with [`FakeIam::inject`](super::FakeIam::inject); each request takes the next one.
 ///
 /// ```
 /// use neuroio::fake::Fault;

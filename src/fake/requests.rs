@@ -44,12 +44,12 @@ pub struct RecordedRequest {
     /// Every header, names in lowercase, in the order received.
     pub headers: Vec<(String, String)>,
     /// The body bytes: the whole body as received, or in the log of
-    /// [`FakeIam::requests`] at most its first 4 KiB (see `body_len`).
+    /// [`FakeIam::requests`](super::FakeIam::requests) at most its first 4 KiB (see `body_len`).
     pub body: Vec<u8>,
     /// The length of the body as received, which `body` may fall short of.
     pub body_len: usize,
     /// The fault this request met, if one was injected
-    /// ([`FakeIam::inject`], [`FakeIam::inject_at`]).
+    /// ([`FakeIam::inject`](super::FakeIam::inject), [`FakeIam::inject_at`](super::FakeIam::inject_at)).
     pub fault: Option<Fault>,
 }
 
