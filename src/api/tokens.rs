@@ -14,9 +14,17 @@ use crate::transport::request::{Repeat, Request};
 /// errors.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Endpoints {
+    kind: Kind,
     host: Host,
     path: &'static str,
     ops: Operations,
+}
+
+/// Which collection of tokens: what the audit names in its report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Tokens,
+    StreamTokens,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -32,6 +40,7 @@ struct Operations {
 impl Endpoints {
     /// `/v1/tokens/` on the IAM host.
     pub(crate) const TOKENS: Endpoints = Endpoints {
+        kind: Kind::Tokens,
         host: Host::Iam,
         path: "/v1/tokens/",
         ops: Operations {
@@ -46,6 +55,7 @@ impl Endpoints {
 
     /// `/v1/streams/tokens/` on the API host.
     pub(crate) const STREAM_TOKENS: Endpoints = Endpoints {
+        kind: Kind::StreamTokens,
         host: Host::Api,
         path: "/v1/streams/tokens/",
         ops: Operations {
@@ -91,10 +101,9 @@ impl<'c> Tokens<'c> {
         self.client
     }
 
-    /// The host this collection lives on (tokens on IAM, stream tokens on
-    /// the API host).
-    pub(crate) fn host(&self) -> Host {
-        self.collection.host
+    /// Which collection this is (tokens, or stream tokens).
+    pub(crate) fn kind(&self) -> Kind {
+        self.collection.kind
     }
 
     /// A request to this collection (`segment` names one token).
