@@ -1,9 +1,6 @@
-//! Faults the simulator can be told to meet requests with, and which
-//! requests a queued fault is for.
+//! Faults the simulator can be told to meet requests with.
 
 use std::time::Duration;
-
-use super::requests::RecordedRequest;
 
 /// What the simulator does to a request instead of (or before) answering it.
 ///
@@ -70,24 +67,5 @@ impl Fault {
             },
             other => other,
         }
-    }
-}
-
-/// Which requests a queued fault is for: a method and a path, where a path
-/// ending in `*` stands for every path that starts with what precedes it.
-/// No aim: any request.
-#[derive(Clone)]
-pub(super) struct Aim {
-    pub(super) method: String,
-    pub(super) path: String,
-}
-
-impl Aim {
-    pub(super) fn hits(&self, request: &RecordedRequest) -> bool {
-        let path = match self.path.strip_suffix('*') {
-            Some(prefix) => request.path.starts_with(prefix),
-            None => request.path == self.path,
-        };
-        path && request.method.eq_ignore_ascii_case(&self.method)
     }
 }

@@ -109,9 +109,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::error::{ConfigError, Error};
-use faults::Aim;
 use server::Server;
-use shared::{PREFIX_START, Shared, lock};
+use shared::{Aim, PREFIX_START, Shared, lock};
 
 /// How long a connection may stay idle, or take to send one request,
 /// unless [`FakeIam::set_idle_timeout`] says otherwise.

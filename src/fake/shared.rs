@@ -11,7 +11,7 @@ use super::DEFAULT_IDLE_TIMEOUT;
 
 /// How a simulator's own path begins (`/sim-7`).
 pub(super) const PREFIX_START: &str = "/sim-";
-use super::faults::{Aim, Fault};
+use super::faults::Fault;
 use super::requests::{RecordedRequest, RequestLog};
 use super::store::State;
 
@@ -124,5 +124,24 @@ pub(crate) fn sleep_unless_stopping(wait: Duration, stopping: impl Fn() -> bool)
             return true;
         }
         std::thread::sleep(left.min(STEP));
+    }
+}
+
+/// Which requests a queued fault is for: a method and a path, where a path
+/// ending in `*` stands for every path that starts with what precedes it.
+/// No aim: any request.
+#[derive(Clone)]
+pub(super) struct Aim {
+    pub(super) method: String,
+    pub(super) path: String,
+}
+
+impl Aim {
+    pub(super) fn hits(&self, request: &RecordedRequest) -> bool {
+        let path = match self.path.strip_suffix('*') {
+            Some(prefix) => request.path.starts_with(prefix),
+            None => request.path == self.path,
+        };
+        path && request.method.eq_ignore_ascii_case(&self.method)
     }
 }
