@@ -109,14 +109,14 @@ impl Source {
 }
 
 /// The API token, where it came from, and the profile whose URLs apply.
-pub struct Credentials {
+pub struct ApiToken {
     pub token: String,
     pub source: Source,
     pub profile: Option<Profile>,
 }
 
 /// The token and profile by the precedence in this module's docs.
-pub fn credentials(api: &Settings) -> Result<Credentials, Failure> {
+pub fn credentials(api: &Settings) -> Result<ApiToken, Failure> {
     let named = api.profile.is_some()
         || std::env::var_os("NEUROIO_PROFILE").is_some_and(|name| !name.is_empty());
     let from_elsewhere = if let Some(path) = &api.token_file {
@@ -139,7 +139,7 @@ pub fn credentials(api: &Settings) -> Result<Credentials, Failure> {
         } else {
             None
         };
-        return Ok(Credentials {
+        return Ok(ApiToken {
             token,
             source,
             profile,
@@ -160,7 +160,7 @@ pub fn credentials(api: &Settings) -> Result<Credentials, Failure> {
         stored: Box::new(profile.clone()),
     };
     check_token(token.secret(), &source)?;
-    Ok(Credentials {
+    Ok(ApiToken {
         token: token.secret().to_owned(),
         source,
         profile: Some(profile.clone()),

@@ -39,7 +39,7 @@ pub struct StreamTokensArgs {
 #[derive(Debug, Subcommand)]
 enum TokensCommand {
     #[command(flatten)]
-    Collection(CollectionCommand),
+    Shared(CollectionCommand),
     /// Create a new temporary token with the current one, check that it
     /// works, and print it. The current token is left as it is.
     #[command(after_help = SEE_TOP_HELP)]
@@ -191,13 +191,13 @@ impl TokensArgs {
     /// `neuroio tokens ...`.
     pub fn run(self) -> Result<(), Failure> {
         let keys = match &self.command {
-            TokensCommand::Collection(command) => command.show_keys(),
+            TokensCommand::Shared(command) => command.show_keys(),
             _ => false,
         };
         let api = Api::new(self.api.settings().show_keys(keys))?;
         match self.command {
-            TokensCommand::Collection(command) => {
-                collection(&Collection::tokens(&api.client), &command, &api)
+            TokensCommand::Shared(command) => {
+                collection(&TokenGroup::tokens(&api.client), &command, &api)
             }
             TokensCommand::Rotate => rotate(&api.client, &api.out),
             TokensCommand::Audit { max_age, at, fail } => audit::audit(&api, max_age, at, fail),
@@ -211,7 +211,7 @@ impl StreamTokensArgs {
     /// `neuroio stream-tokens ...`.
     pub fn run(self) -> Result<(), Failure> {
         let api = Api::new(self.api.settings().show_keys(self.command.show_keys()))?;
-        collection(&Collection::stream_tokens(&api.client), &self.command, &api)
+        collection(&TokenGroup::stream_tokens(&api.client), &self.command, &api)
     }
 }
 
@@ -220,9 +220,9 @@ impl StreamTokensArgs {
 /// of commands ([`collection`]) serves them all.
 ///
 /// Adding a collection: an `Args` struct like [`StreamTokensArgs`] whose
-/// `run` hands a `Collection` to [`collection`], and its variant and arm in
+/// `run` hands a `TokenGroup` to [`collection`], and its variant and arm in
 /// `main.rs`.
-struct Collection<'c> {
+struct TokenGroup<'c> {
     tokens: Tokens<'c>,
     /// The CLI command, as in `neuroio tokens`.
     command: &'static str,
@@ -236,9 +236,9 @@ struct Collection<'c> {
     option: &'static str,
 }
 
-impl<'c> Collection<'c> {
+impl<'c> TokenGroup<'c> {
     fn tokens(client: &'c Client) -> Self {
-        Collection {
+        TokenGroup {
             tokens: client.tokens(),
             command: "tokens",
             authenticates: true,
@@ -249,7 +249,7 @@ impl<'c> Collection<'c> {
     }
 
     fn stream_tokens(client: &'c Client) -> Self {
-        Collection {
+        TokenGroup {
             tokens: client.stream_tokens(),
             command: "stream-tokens",
             authenticates: false,
@@ -260,7 +260,7 @@ impl<'c> Collection<'c> {
     }
 }
 
-impl Collection<'_> {
+impl TokenGroup<'_> {
     /// The failure of a call about one token, named by `id` (or by a key,
     /// which is not shown).
     fn not_found(&self, err: neuroio::Error, id: Option<u64>) -> Failure {
@@ -277,7 +277,7 @@ impl Collection<'_> {
     }
 }
 
-impl Collection<'_> {
+impl TokenGroup<'_> {
     /// The failure of listing, which a 404 shows is at a wrong base URL.
     fn list_not_found(&self, err: neuroio::Error) -> Failure {
         Failure::about(
@@ -291,7 +291,7 @@ impl Collection<'_> {
 
 /// The commands every collection of tokens has.
 fn collection(
-    collection: &Collection<'_>,
+    collection: &TokenGroup<'_>,
     command: &CollectionCommand,
     api: &Api,
 ) -> Result<(), Failure> {
