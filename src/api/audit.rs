@@ -276,14 +276,14 @@ impl Tokens<'_> {
     /// reported as [`FindingCode::PermanentInUse`] (for a renewing client,
     /// its parent token counts). At most [`MAX_AUDITED_TOKENS`] tokens are
     /// read; a collection that lists more ends the audit with
-    /// [`Error::UnexpectedResponse`].
+    /// [`Error::UnexpectedResponse`](crate::Error::UnexpectedResponse).
     ///
     /// The counts come from one pass over the list in which no page
     /// shifted, so no token is counted twice: when tokens are created or
     /// deleted during the audit, the walk starts over and so does the count
     /// (up to [`DEFAULT_MAX_WALK_RESTARTS`](crate::DEFAULT_MAX_WALK_RESTARTS)
     /// times), and a list that keeps changing ends the audit with
-    /// [`Error::ListChanged`] rather than with a report that may be wrong.
+    /// [`Error::ListChanged`](crate::Error::ListChanged) rather than with a report that may be wrong.
     ///
     /// ```no_run
     /// # fn main() -> neuroio::Result<()> {
