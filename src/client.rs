@@ -319,6 +319,28 @@ impl Client {
         self.inner.credentials.close(&self.inner.transport, None)
     }
 
+    /// [`close`](Self::close), within `limit` in all: the waits and every
+    /// delete share it, and the tokens not deleted by then are named in the
+    /// error, as those whose delete failed are. For a program that must end
+    /// soon (a signal), where `close` could take one timeout and its
+    /// retries per token against a server that hangs.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// let client = neuroio::ClientBuilder::from_env()?
+    ///     .renewing(std::time::Duration::from_secs(3600))
+    ///     .build()?;
+    /// client.close_within(std::time::Duration::from_secs(10))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn close_within(&self, limit: std::time::Duration) -> crate::Result<()> {
+        let deadline = std::time::Instant::now().checked_add(limit);
+        self.inner
+            .credentials
+            .close(&self.inner.transport, deadline)
+    }
+
     /// A [renewing](crate::ClientBuilder::renewing) client's working
     /// token, as the server minted it (id, key, expiry): the first call
     /// mints it, and a call when it is due for renewal renews it first,

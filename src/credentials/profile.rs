@@ -63,6 +63,11 @@ pub struct Profile {
     /// The user who logged in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// The token was brought by the user (`neuroio login --token-file`),
+    /// not made for this profile: logging out, or in again, forgets it
+    /// here and leaves it on the server, where something else may use it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub imported: bool,
 }
 
 /// Every profile of a credentials file, read and checked.

@@ -821,13 +821,23 @@ impl Renewer {
                 .0;
         }
         state.drained = true;
-        let mut live: Vec<u64> = state.retired.drain(..).map(|e| e.id).collect();
-        live.extend(state.current.take().map(|w| w.id));
+        let retired: Vec<u64> = state.retired.drain(..).map(|e| e.id).collect();
+        let current = state.current.take();
         state.reap_due = false;
         drop(state);
+        // The replaced tokens first, with the current working token where
+        // there is one (a token of the same account or space: the parent
+        // may have expired since, or belong elsewhere), then the current
+        // one with its own key (a token may always delete itself); the
+        // parent when the key in use is refused.
+        let mut live: Vec<(u64, Option<&Credential>)> = retired
+            .into_iter()
+            .map(|id| (id, current.as_deref().map(|w| &w.credential)))
+            .collect();
+        live.extend(current.as_deref().map(|w| (w.id, Some(&w.credential))));
         let mut not_deleted = Vec::new();
         let mut last_err = None;
-        for id in live {
+        for (id, with) in live {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let result = match left {
                 Some(time) if time.is_zero() => {
@@ -837,7 +847,14 @@ impl Renewer {
                         &format!("{}/v1/tokens/{id}/", transport.iam.prefix),
                     )))
                 }
-                time => self.delete(transport, &self.parent, id, time),
+                time => match with.map(|with| self.delete(transport, with, id, time)) {
+                    Some(Err(err)) if err.is_unauthorized() || err.status() == Some(403) => {
+                        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                        self.delete(transport, &self.parent, id, left)
+                    }
+                    Some(done) => done,
+                    None => self.delete(transport, &self.parent, id, time),
+                },
             };
             match result {
                 Ok(()) => log::debug!("renewing: deleted working token {id}"),

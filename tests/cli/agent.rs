@@ -289,7 +289,8 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
     let left = live(&fake);
     assert!(left.len() >= 2, "{left:?}");
     // Entries the token in use must not touch: another host, another
-    // profile, a live owner; and one already gone.
+    // profile, a live owner; and one it cannot find (gone, or another
+    // space's), kept until it expires.
     let ledger = dir.join("state/ledger.json");
     let mut document: Value =
         serde_json::from_str(&std::fs::read_to_string(&ledger).unwrap()).unwrap();
@@ -321,10 +322,9 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
         .map(|id| id.as_u64().unwrap())
         .collect();
     reaped.sort_unstable();
-    let mut expected: Vec<u64> = left.iter().copied().collect();
-    expected.push(903);
+    let expected: Vec<u64> = left.iter().copied().collect();
     assert_eq!(reaped, expected);
-    assert_eq!(answer["kept"], 3);
+    assert_eq!(answer["kept"], 4);
     assert!(live(&fake).is_empty());
     let deletes: BTreeSet<String> = fake
         .requests()
@@ -341,7 +341,7 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
         .iter()
         .map(|e| e["id"].as_u64().unwrap())
         .collect();
-    assert_eq!(kept, [900, 901, 902]);
+    assert_eq!(kept, [900, 901, 902, 903]);
     // As a table on a terminal's request.
     let table = with_env(&fake, &dir)
         .args(["tokens", "reap", "--output", "table"])
@@ -349,7 +349,7 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
         .unwrap();
     assert_eq!(
         stdout(&table).split_whitespace().collect::<Vec<_>>(),
-        ["REAPED", "KEPT", "none", "3"]
+        ["REAPED", "KEPT", "none", "4"]
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -479,7 +479,7 @@ fn a_sink_that_is_a_link_or_in_a_folder_anyone_may_write_is_refused() {
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
     for (sink, says) in [
         (link.clone(), "is a symbolic link"),
-        (open.join("token"), "can be written by anyone"),
+        (open.join("token"), "can be written by group or others"),
         (dir.join("missing/token"), "cannot be used"),
     ] {
         let output = with_env(&fake, &dir)
@@ -588,7 +588,7 @@ fn a_python_script_that_reads_the_sink_before_each_call_works_across_rotations()
     // 50 calls, 0.1 s apart: about three rotations of a 2 s token.
     let output = Command::new("python3")
         .arg(&script)
-        .env("NEUROIO_TOKEN_FILE", &sink)
+        .env("NEUROIO_API_TOKEN_FILE", &sink)
         .env("NEUROIO_IAM_URL", fake.url())
         .env("CALLS", "50")
         .env("PAUSE", "0.1")
@@ -839,6 +839,14 @@ fn auth_token_prints_json_and_export_lines() {
             .unwrap()
             .starts_with(&made.expires.unwrap().year().to_string())
     );
+    // Found in the list, never asked for by key: no path carries it.
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| !r.path.contains(made.key.secret())),
+        "{:?}",
+        fake.requests()
+    );
     let env = run_as(
         &fake,
         Some(made.key.secret()),
@@ -887,5 +895,189 @@ fn neuroio_api_token_file_wins_over_neuroio_api_token_and_may_hold_the_agents_js
             Some(format!("Token {}", made.key.secret()).as_str())
         );
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn reap_never_deletes_a_permanent_token_and_drops_expired_entries_without_a_request() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("reap-guards");
+    let sdk = fake.client_builder().build().unwrap();
+    let permanent = sdk.tokens().create(true).unwrap();
+    let temporary = sdk.tokens().create(false).unwrap();
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let dead = 999_999_999u32;
+    let ledger = json!({"version": 1, "entries": [
+        // A permanent token, as a ledger another program wrote could list.
+        {"id": permanent.id, "host": fake.url(), "profile": null, "purpose": "exec",
+         "pid": dead, "start": 1},
+        // A temporary token whose expiry is unknown: looked up, then deleted.
+        {"id": temporary.id, "host": fake.url(), "profile": null, "purpose": "exec",
+         "pid": dead, "start": 1},
+        // Expired an hour ago: dropped, no request.
+        {"id": 777, "host": fake.url(), "profile": null, "purpose": "exec",
+         "pid": dead, "start": 1, "expires": "2020-01-01T00:00:00Z"},
+    ]});
+    std::fs::write(state.join("ledger.json"), ledger.to_string()).unwrap();
+    fake.clear_requests();
+
+    let output = with_env(&fake, &dir)
+        .args(["tokens", "reap"])
+        .output()
+        .unwrap();
+
+    let answer = json(&output);
+    assert_eq!(answer["reaped"], json!([temporary.id]));
+    assert_eq!(answer["kept"], 1);
+    assert!(
+        stderr(&output).contains(&format!(
+            "warning: token {} of the ledger {}/ledger.json is a permanent token, which this \
+             tool never mints; it is kept for the next reap",
+            permanent.id,
+            state.display()
+        )),
+        "{}",
+        stderr(&output)
+    );
+    let seen: Vec<(String, String)> = fake
+        .requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("GET".to_owned(), format!("/v1/tokens/{}/", permanent.id)),
+            ("GET".to_owned(), format!("/v1/tokens/{}/", temporary.id)),
+            ("DELETE".to_owned(), format!("/v1/tokens/{}/", temporary.id)),
+        ]
+    );
+    assert!(sdk.tokens().get(permanent.id).is_ok());
+    let kept: Vec<u64> = ledger_entries(&dir)
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(kept, [permanent.id]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_state_folder_others_can_write_or_a_link_is_refused_before_anything_is_sent() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("open-state");
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+    fake.clear_requests();
+
+    for args in [
+        &["tokens", "reap"][..],
+        &["exec", "--", "true"],
+        &[
+            "agent",
+            "--once",
+            "--sink",
+            dir.join("sinks/t").to_str().unwrap(),
+        ],
+    ] {
+        let output = with_env(&fake, &dir).args(args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            stderr(&output),
+            format!(
+                "error: the state folder {} has mode 0777, which lets group or others write \
+                 into it; another user could change the ledger of minted tokens in it: chmod \
+                 700 {}, or set NEUROIO_STATE_DIR to a folder of your own\n",
+                state.display(),
+                state.display()
+            ),
+            "{args:?}"
+        );
+    }
+    // A link to a private folder is refused too.
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(&state, &link).unwrap();
+    let linked = with_env(&fake, &dir)
+        .env("NEUROIO_STATE_DIR", &link)
+        .args(["tokens", "reap"])
+        .output()
+        .unwrap();
+    assert_eq!(linked.status.code(), Some(2));
+    assert!(
+        stderr(&linked).contains("is a symbolic link"),
+        "{}",
+        stderr(&linked)
+    );
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_refused_token_ends_the_agent_and_exec_rotate_with_exit_4() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("refused");
+    let sink = dir.join("sinks/token");
+    let bad = "0000000000000000000000000000000000000000";
+
+    let agent = with_env(&fake, &dir)
+        .env("NEUROIO_API_TOKEN", bad)
+        .args(["agent", "--sink", sink.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let agent = ended(agent, Duration::from_secs(20));
+    let exec = with_env(&fake, &dir)
+        .env("NEUROIO_API_TOKEN", bad)
+        .args(["exec", "--rotate", "--", "true"])
+        .output()
+        .unwrap();
+
+    assert_eq!(agent.status.code(), Some(4), "{}", stderr(&agent));
+    assert_eq!(exec.status.code(), Some(4), "{}", stderr(&exec));
+    assert!(!sink.exists());
+    let mints = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(mints, 2, "one mint each, then they stop");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_sink_in_a_folder_the_group_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("group-sink");
+    let shared = dir.join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o770)).unwrap();
+    fake.clear_requests();
+
+    let output = with_env(&fake, &dir)
+        .args([
+            "agent",
+            "--once",
+            "--sink",
+            shared.join("t").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("can be written by group or others and has no sticky bit"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(fake.requests().is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }

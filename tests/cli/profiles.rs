@@ -1606,3 +1606,62 @@ fn a_config_folder_others_can_write_is_refused_with_the_chmod() {
     assert!(fake.requests().is_empty(), "{:?}", fake.requests());
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
 }
+
+#[test]
+fn a_token_brought_with_token_file_is_never_deleted_by_logout_or_a_new_login() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("imported");
+    let sdk = client(&fake, fake.root_token());
+    let mine = sdk.tokens().create(true).unwrap();
+    let file = home.root.join("mine");
+    std::fs::write(&file, format!("{}\n", mine.key.secret())).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let url = fake.url();
+    let bring = || {
+        home.run(
+            &[
+                "login",
+                "--token-file",
+                file.to_str().unwrap(),
+                "--iam-url",
+                &url,
+                "--api-url",
+                &url,
+            ],
+            &[],
+        )
+    };
+    json(&bring());
+    assert!(home.read().get("default").unwrap().imported);
+    let text = std::fs::read_to_string(home.file()).unwrap();
+    assert!(text.contains("imported = true\n"), "{text}");
+    fake.clear_requests();
+
+    let logout = home.run(&["auth", "logout"], &[]);
+
+    assert_eq!(json(&logout)["logged_out"], true);
+    assert_eq!(
+        stderr(&logout),
+        "note: the token of profile default was brought with `login --token-file`: it is \
+         forgotten here and left on the server\n"
+    );
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    let profile = home.read().get("default").unwrap().clone();
+    assert!(profile.token.is_none() && !profile.imported);
+    assert!(sdk.tokens().get(mine.id).is_ok());
+
+    // Brought again, then replaced by a password login: left as it is too.
+    json(&bring());
+    let replaced = home.login(&fake, None);
+    json(&replaced);
+    assert!(
+        stderr(&replaced).contains(&format!(
+            "note: profile default held its old token {}, which was left as it is",
+            mine.id
+        )),
+        "{}",
+        stderr(&replaced)
+    );
+    assert!(sdk.tokens().get(mine.id).is_ok());
+    assert!(!home.read().get("default").unwrap().imported);
+}

@@ -319,3 +319,47 @@ fn keep_replaced_longer_than_a_day_is_refused_by_build() {
         .build()
         .unwrap();
 }
+
+#[test]
+fn close_within_ends_in_time_against_a_server_that_hangs_and_names_what_is_left() {
+    let fake = FakeIam::start().unwrap();
+    let client = renewing(&fake, Duration::from_secs(3600));
+    let working = client.working_token().unwrap().unwrap();
+    fake.inject_at(
+        "DELETE",
+        "/v1/tokens/*",
+        neuroio::fake::Fault::Delay(Duration::from_secs(600)),
+        10,
+    );
+    let started = Instant::now();
+
+    let err = client.close_within(Duration::from_secs(1)).unwrap_err();
+
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let neuroio::Error::Renewal(renewal) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(renewal.not_deleted, [working.id]);
+    assert!(held(&fake).contains(&working.id));
+}
+
+#[test]
+fn close_deletes_the_working_token_with_its_own_key() {
+    let fake = FakeIam::start().unwrap();
+    let client = renewing(&fake, Duration::from_secs(3600));
+    let working = client.working_token().unwrap().unwrap();
+    fake.clear_requests();
+
+    client.close().unwrap();
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].method, "DELETE");
+    assert_eq!(requests[0].path, format!("/v1/tokens/{}/", working.id));
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some(format!("Token {}", working.key.secret()).as_str())
+    );
+    assert!(!held(&fake).contains(&working.id));
+}

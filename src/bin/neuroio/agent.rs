@@ -86,6 +86,15 @@ impl AgentArgs {
             }
             sinks.push(sink);
         }
+        if self.mode & 0o004 != 0 {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "warning: --mode {:04o} lets every user of this machine read the sinks' key; \
+                 0600, or 0640 for a group of readers, keeps it to its readers",
+                self.mode
+            );
+        }
         let settings = self.connection.settings().token_file(self.token.token_file);
         let ledger = Ledger::open()?;
         // Tokens of agents and jobs that were killed, deleted first.
@@ -149,6 +158,7 @@ fn once(
             purpose: "agent --once".to_owned(),
             pid: owner.pid,
             start: owner.start,
+            expires: token.expires,
         })
         .map_err(delete)?;
     for sink in sinks {
@@ -207,8 +217,9 @@ fn keep(
         match keeper.tick() {
             Tick::Written { .. } => started = true,
             // A token the API refuses (or a bad setting) will not mint
-            // later either: stop at once.
-            Tick::Failed(failure) if !started && matches!(failure.code, 2 | 4) => {
+            // later either, and a service that does not answer the first
+            // mint is for a supervisor to retry: stop at once.
+            Tick::Failed(failure) if !started && matches!(failure.code, 2..=4) => {
                 let _ = keeper.finish(true);
                 return Err(failure);
             }

@@ -218,6 +218,7 @@ fn store_profile(
     profile.iam_url = Some(client.iam_url().to_owned());
     profile.api_url = Some(client.api_url().to_owned());
     profile.username = Some(user.username.clone());
+    profile.imported = !minted;
     let replaced = match store::update(path, |profiles| profiles.insert(name, profile)) {
         Ok(replaced) => replaced.map_err(profile_failure)?,
         Err(failure) if !minted => return Err(failure),
@@ -265,9 +266,9 @@ fn store_profile(
         || "its old token".to_owned(),
         |id| format!("its old token {id}"),
     );
-    if !minted {
-        // A token the user brought replaces the old one; the old one may
-        // be in use elsewhere, so it is left as it is.
+    if !minted || old.imported {
+        // A token the user brought replaces the old one, or the old one
+        // was brought: it may be in use elsewhere, so it is left as it is.
         let _ = writeln!(
             io::stderr(),
             "note: profile {name} held {which}, which was left as it is; delete it with \
@@ -325,6 +326,7 @@ fn record_replaced(name: &str, old: &Profile) -> Option<(crate::ledger::Ledger, 
             purpose: "login (replaced)".to_owned(),
             pid: owner.pid,
             start: owner.start,
+            expires: old.expires,
         })?;
         Ok(ledger)
     });
@@ -584,6 +586,10 @@ fn status(args: Settings) -> Result<(), Failure> {
 
 /// `auth token`: the key from the same place every command takes it,
 /// alone and a newline, as JSON, or as export lines.
+/// The most tokens `auth token --format json` reads to find the id of a
+/// token that came from elsewhere than a profile.
+const MAX_LISTED_FOR_ID: u64 = 10_000;
+
 fn token_command(args: &Settings, format: TokenFormat) -> Result<(), Failure> {
     let credentials = credentials(args)?;
     refuse_expired(&credentials.source)?;
@@ -595,14 +601,25 @@ fn token_command(args: &Settings, format: TokenFormat) -> Result<(), Failure> {
                 Source::Profile { stored, .. } => stored.token_id.map(|id| (id, stored.expires)),
                 _ => None,
             };
+            // Known when a profile stored them; else found in the list of
+            // tokens (asking for the token by key would put the key in a
+            // URL path, which a proxy or a server logs), `null` when the
+            // list does not show it (a token that cannot list its own).
             let (id, expires) = match stored {
-                Some(known) => known,
+                Some((id, expires)) => (Some(id), expires),
                 None => {
                     let client = builder(args, credentials.profile.as_ref())?
                         .api_token(key)
                         .build()?;
-                    let token = client.tokens().get(TokenRef::from(key))?;
-                    (token.id, token.expires)
+                    let mut found = (None, None);
+                    for token in client.tokens().iter(None).max_items(MAX_LISTED_FOR_ID) {
+                        let token = token?;
+                        if token.key.secret() == key {
+                            found = (Some(token.id), token.expires);
+                            break;
+                        }
+                    }
+                    found
                 }
             };
             format!(
@@ -650,12 +667,21 @@ fn logout(args: &Settings) -> Result<(), Failure> {
     }
     // Checked first: a token deleted on the server must leave the file too.
     store::check_writable(profiles.path())?;
-    store::revoke(args, &profile).map_err(|mut failure| {
-        failure.message.push_str(&format!(
-            "\nthe token was not deleted, and stays in profile {name}; try again"
-        ));
-        failure
-    })?;
+    if profile.imported {
+        // Brought with `login --token-file`: not the tool's to delete.
+        let _ = writeln!(
+            io::stderr(),
+            "note: the token of profile {name} was brought with `login --token-file`: it is \
+             forgotten here and left on the server"
+        );
+    } else {
+        store::revoke(args, &profile).map_err(|mut failure| {
+            failure.message.push_str(&format!(
+                "\nthe token was not deleted, and stays in profile {name}; try again"
+            ));
+            failure
+        })?;
+    }
     let key = profile.token.clone();
     store::update(profiles.path(), |profiles| {
         // Only the token logged out: another process may have logged in
@@ -667,6 +693,7 @@ fn logout(args: &Settings) -> Result<(), Failure> {
             kept.token = None;
             kept.token_id = None;
             kept.expires = None;
+            kept.imported = false;
             let _ = profiles.insert(&name, kept);
         }
     })

@@ -159,6 +159,7 @@ fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Fail
         purpose: "exec".to_owned(),
         pid: owner.pid,
         start: owner.start,
+        expires: token.expires,
     });
     if let Err(failure) = recorded {
         return Err(match delete(client, token.id) {

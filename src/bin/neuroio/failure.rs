@@ -177,6 +177,17 @@ fn exit_code(err: &Error) -> u8 {
         Error::Transport(t) if too_large(t) => 1,
         Error::Transport(_) => 3,
         Error::OutcomeUnknown { source, .. } => exit_code(source),
+        // A renewing client's mint: refused (4), or no answer (3).
+        Error::Renewal(renewal) => match renewal.status {
+            Some(401 | 403) => 4,
+            Some(_) => 1,
+            None if matches!(renewal.operation, "renewing.mint" | "renewing.wait")
+                && !renewal.outcome_unknown =>
+            {
+                3
+            }
+            None => 1,
+        },
         Error::Config(_)
         | Error::InvalidTokenRef(_)
         | Error::InvalidArgument { .. }
@@ -230,16 +241,36 @@ pub fn usage_hint(err: &clap::Error, cli: &clap::Command) -> Option<String> {
                 cmd.get_arguments()
                     .any(|arg| arg.get_long() == Some(long.as_str()))
             });
-            match paths.len() {
-                0 => None,
-                1..=8 => Some(format!(
+            // Given before any command, the note says where it goes, in
+            // the user's own command when it takes the option.
+            let words: Vec<String> = std::env::args().skip(1).collect();
+            let before_command = words.first().is_some_and(|w| w.starts_with('-'));
+            let typed: Vec<&str> = words
+                .iter()
+                .map(String::as_str)
+                .filter(|w| !w.starts_with('-'))
+                .collect();
+            let own = paths
+                .iter()
+                .filter(|path| {
+                    let path: Vec<&str> = path.split(' ').skip(1).collect();
+                    typed
+                        .windows(path.len())
+                        .any(|window| window == path.as_slice())
+                })
+                .max_by_key(|path| path.len());
+            match (paths.len(), before_command, own) {
+                (0, ..) => None,
+                (_, true, Some(own)) => Some(format!(
+                    "note: --{long} goes after the command: `{own} --{long} ...`"
+                )),
+                (1..=10, ..) => Some(format!(
                     "note: --{long} is an option of: {}",
                     quoted(&paths).join(", ")
                 )),
-                _ => Some(format!(
-                    "note: --{long} is an option of {} commands, given after the command, \
-                     as in `{} --{long} ...`",
-                    paths.len(),
+                (count, ..) => Some(format!(
+                    "note: --{long} is an option of {count} commands, given after the command, \
+                     such as `{} --{long} ...`",
                     paths[0]
                 )),
             }

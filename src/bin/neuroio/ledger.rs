@@ -51,6 +51,12 @@ pub struct Entry {
     /// another process given the same pid is not taken for the owner.
     #[serde(default)]
     pub start: Option<u64>,
+    /// When the token expires, as minted: past it, the entry is dropped
+    /// without a request (an expired token opens nothing). `None` when
+    /// unknown: then `reap` asks the API first, and never deletes a
+    /// permanent token.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires: Option<time::OffsetDateTime>,
 }
 
 /// The file's shape: a version, so a later tool can tell an old ledger.
@@ -123,8 +129,63 @@ impl Entry {
 fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace();
+    // A zombie has ended; only its parent has not collected its status:
+    // it owns nothing any more.
+    if fields.next()? == "Z" {
+        return None;
+    }
     // After the name come field 3 (state) onwards: field 22 is the 20th.
-    after_name.split_whitespace().nth(19)?.parse().ok()
+    fields.nth(18)?.parse().ok()
+}
+
+/// Refuses a state folder that another user could write into or swap: a
+/// symbolic link, one owned by someone else (on Linux), or one that group
+/// or others may write (sticky or not: its files are this user's alone).
+/// Whoever can write the ledger can make `reap` delete tokens, and a link
+/// there could make the tool overwrite another file.
+fn check_private_folder(dir: &Path) -> Result<(), Failure> {
+    use std::os::unix::fs::MetadataExt;
+    let refused = |why: String, fix: String| {
+        Failure::usage(format!(
+            "the state folder {} {why}; another user could change the ledger of minted \
+             tokens in it: {fix}, or set NEUROIO_STATE_DIR to a folder of your own",
+            shown(dir)
+        ))
+    };
+    let metadata = std::fs::symlink_metadata(dir)
+        .map_err(|e| Failure::failed(format!("cannot read {}: {e}", shown(dir))))?;
+    if metadata.file_type().is_symlink() {
+        return Err(refused(
+            "is a symbolic link".to_owned(),
+            "replace the link with the folder itself".to_owned(),
+        ));
+    }
+    if !metadata.is_dir() {
+        return Err(refused(
+            "is not a folder".to_owned(),
+            "remove it".to_owned(),
+        ));
+    }
+    let mode = metadata.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(refused(
+            format!("has mode {mode:04o}, which lets group or others write into it"),
+            format!("chmod 700 {}", shown(dir)),
+        ));
+    }
+    if let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid())
+        && metadata.uid() != me
+    {
+        return Err(refused(
+            format!(
+                "belongs to user {} and not to you (user {me})",
+                metadata.uid()
+            ),
+            format!("chown \"$(id -u)\" {}", shown(dir)),
+        ));
+    }
+    Ok(())
 }
 
 /// The state folder: `$NEUROIO_STATE_DIR`, else `$XDG_STATE_HOME/neuroio`,
@@ -165,6 +226,7 @@ impl Ledger {
                     dir.display()
                 ))
             })?;
+        check_private_folder(&dir)?;
         Ok(Ledger { dir })
     }
 
@@ -250,9 +312,14 @@ impl Ledger {
         })
         .map_err(|e| self.error(format!("cannot encode it: {e}")))?;
         let written = (|| {
+            // A temporary file an earlier process of this pid left is
+            // nobody's now (the lock is held): made anew, never followed.
+            match std::fs::remove_file(&temporary) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
             let mut file = OpenOptions::new()
-                .create(true)
-                .truncate(true)
+                .create_new(true)
                 .write(true)
                 .mode(0o600)
                 .open(&temporary)?;
@@ -304,43 +371,87 @@ pub struct Reaped {
     pub kept: usize,
 }
 
+/// How long one reap may take, all its requests together: it runs before
+/// `exec` starts a job, which must not wait on a server that hangs.
+const REAP_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Deletes, with `client` (the token in use), the ledger's tokens whose
 /// owner is gone and that were minted at the client's IAM URL with the
 /// token of the same profile (`profile`; `None` for a token from the
-/// environment or a file). A token already gone (404) counts as reaped.
-/// Entries of another host or profile, of a live owner, or whose delete
-/// failed stay, and are counted in `kept`; each failed delete is said on
-/// standard error. The lock is not held during the deletes.
+/// environment or a file).
+///
+/// - An entry past its token's expiry is dropped without a request.
+/// - An entry whose expiry is unknown is looked up first: a permanent
+///   token is never deleted (the tool mints none), only kept and said.
+/// - A token the API does not find (404) is not counted as reaped: it may
+///   be one the token in use cannot see (of another space or account);
+///   its entry stays until the token's expiry.
+/// - Entries of another host or profile, of a live owner, or whose delete
+///   failed stay, and are counted in `kept`; each failure is said on
+///   standard error. Past [`REAP_BUDGET`] the rest wait for the next reap.
+///
+/// The lock is not held during the requests.
 pub fn reap(
     ledger: &Ledger,
     client: &neuroio::Client,
     profile: Option<&str>,
 ) -> Result<Reaped, Failure> {
     let host = client.iam_url().to_owned();
-    let orphans: Vec<u64> = ledger
+    let now = time::OffsetDateTime::now_utc();
+    let expired = |e: &Entry| e.expires.is_some_and(|at| at <= now);
+    let orphans: Vec<Entry> = ledger
         .entries()?
-        .iter()
-        .filter(|e| e.host == host && e.profile.as_deref() == profile && !e.owner().alive())
-        .map(|e| e.id)
+        .into_iter()
+        .filter(|e| {
+            !expired(e) && e.host == host && e.profile.as_deref() == profile && !e.owner().alive()
+        })
         .collect();
+    let started = std::time::Instant::now();
+    let warn = |id: u64, why: &str| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: token {id} of the ledger {} {why}; it is kept for the next reap",
+            shown(&ledger.path())
+        );
+    };
+    let tokens = client.tokens();
     let mut reaped = Vec::with_capacity(orphans.len());
-    for id in orphans {
-        match client.tokens().delete(neuroio::TokenRef::from(id)) {
-            Ok(()) => reaped.push(id),
-            Err(err) if err.is_not_found() => reaped.push(id),
-            Err(err) => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "warning: token {id} of the ledger {} could not be deleted ({}); it is kept \
-                     for the next reap",
-                    shown(&ledger.path()),
-                    Failure::from(err).message
-                );
+    for entry in orphans {
+        let id = entry.id;
+        if started.elapsed() > REAP_BUDGET {
+            warn(id, "was not reached: the reap ran out of time");
+            continue;
+        }
+        if entry.expires.is_none() {
+            match tokens.get(neuroio::TokenRef::from(id)) {
+                Ok(token) if token.is_permanent() => {
+                    warn(id, "is a permanent token, which this tool never mints");
+                    continue;
+                }
+                Ok(_) => {}
+                Err(err) if err.is_not_found() => continue,
+                Err(err) => {
+                    warn(
+                        id,
+                        &format!("could not be looked up ({})", Failure::from(err).message),
+                    );
+                    continue;
+                }
             }
+        }
+        match tokens.delete(neuroio::TokenRef::from(id)) {
+            Ok(()) => reaped.push(id),
+            // Not seen with this token: kept until it expires.
+            Err(err) if err.is_not_found() => {}
+            Err(err) => warn(
+                id,
+                &format!("could not be deleted ({})", Failure::from(err).message),
+            ),
         }
     }
     let kept = ledger.update(|entries| {
-        entries.retain(|e| !(e.host == host && reaped.contains(&e.id)));
+        let done = |e: &Entry| e.host == host && reaped.contains(&e.id);
+        entries.retain(|e| !(expired(e) || done(e)));
         entries.len()
     })?;
     Ok(Reaped { reaped, kept })
@@ -371,6 +482,7 @@ mod tests {
             purpose: "agent".to_owned(),
             pid: owner.pid,
             start: owner.start,
+            expires: None,
         }
     }
 

@@ -24,6 +24,10 @@ use crate::failure::Failure;
 use crate::ledger::{Entry, Ledger, Owner};
 use crate::output::{rfc3339, terminal_safe};
 
+/// The longest ending (deleting what was minted) may take, all deletes
+/// together.
+const CLOSE_WITHIN: Duration = Duration::from_secs(15);
+
 /// What a sink holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum SinkFormat {
@@ -97,13 +101,28 @@ impl Sink {
             )));
         }
         let folder_mode = metadata.permissions().mode();
-        if folder_mode & 0o002 != 0 && folder_mode & 0o1000 == 0 {
+        if folder_mode & 0o022 != 0 && folder_mode & 0o1000 == 0 {
             return Err(Failure::usage(format!(
-                "the folder {} of the sink can be written by anyone and has no sticky bit \
-                 (mode {:o}): another user could replace the sink; use a private folder",
+                "the folder {} of the sink can be written by group or others and has no sticky \
+                 bit (mode {:o}): another user could replace the sink; use a private folder",
                 shown(&folder),
                 folder_mode & 0o7777
             )));
+        }
+        // A folder of another user (but root's) is theirs to swap.
+        {
+            use std::os::unix::fs::MetadataExt;
+            if let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid())
+                && metadata.uid() != me
+                && metadata.uid() != 0
+            {
+                return Err(Failure::usage(format!(
+                    "the folder {} of the sink belongs to user {}, not to you (user {me}): they \
+                     could replace the sink; use a folder of your own",
+                    shown(&folder),
+                    metadata.uid()
+                )));
+            }
         }
         Ok(Sink {
             path: folder.join(name),
@@ -276,6 +295,7 @@ impl Keeper {
                 purpose: self.who.to_owned(),
                 pid: self.owner.pid,
                 start: self.owner.start,
+                expires: token.expires,
             };
             if let Err(failure) = self.ledger.record(entry) {
                 self.failed(&failure, true);
@@ -392,7 +412,9 @@ impl Keeper {
                 let _ = sink.remove();
             }
         }
-        let closed = self.api.client.close();
+        // Bounded: a signal asked to end, and the ledger keeps what is
+        // left for `tokens reap`.
+        let closed = self.api.client.close_within(CLOSE_WITHIN);
         let not_deleted = match &closed {
             Err(neuroio::Error::Renewal(renewal)) => renewal.not_deleted.clone(),
             Err(_) => self.recorded.iter().map(|(id, _)| *id).collect(),
