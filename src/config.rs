@@ -102,6 +102,7 @@ pub struct ClientBuilder {
     pub(crate) settings: Settings,
     pub(crate) renew_before: Option<Duration>,
     pub(crate) keep_replaced: Duration,
+    pub(crate) renew_space: Option<u64>,
 }
 
 impl Default for ClientBuilder {
@@ -125,6 +126,7 @@ impl Default for ClientBuilder {
             },
             renew_before: None,
             keep_replaced: Duration::ZERO,
+            renew_space: None,
         }
     }
 }
@@ -597,6 +599,32 @@ impl ClientBuilder {
         self
     }
 
+    /// With [`renewing`](Self::renewing): the working tokens are tokens of
+    /// space `space_id`, minted with the API token (an account token of
+    /// the space's account) as [`Spaces::create_token`](crate::Spaces::create_token)
+    /// makes them, and renewed with themselves. An account token cannot see
+    /// a space's tokens, so the client deletes each with a token of the
+    /// space (its own key, or the current working token).
+    ///
+    /// Defaults to none: working tokens of the API token's own account or
+    /// space.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// let client = neuroio::ClientBuilder::from_env()?
+    ///     .renewing(std::time::Duration::from_secs(3600))
+    ///     .renewing_in_space(7)
+    ///     .build()?;
+    /// assert!(client.whoami()?.is_space_token()); // sent with a token of space 7
+    /// client.close()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn renewing_in_space(mut self, space_id: u64) -> Self {
+        self.renew_space = Some(space_id);
+        self
+    }
+
     /// Checks the settings and builds the client. Sends nothing; reads the
     /// token file, when one is given.
     ///
@@ -609,6 +637,13 @@ impl ClientBuilder {
     /// assert!(err.to_string().contains("whitespace"));
     /// ```
     pub fn build(self) -> crate::Result<Client> {
+        if self.renew_space.is_some() && self.renew_before.is_none() {
+            return Err(ConfigError::InvalidSetting {
+                name: "renewing_in_space",
+                reason: "it says whose tokens a renewing client mints; add renewing".to_owned(),
+            }
+            .into());
+        }
         let credentials = match (&self.api_token_file, &self.api_token) {
             (Some(_), _) if self.renew_before.is_some() => {
                 return Err(ConfigError::InvalidSetting {
@@ -635,7 +670,12 @@ impl ClientBuilder {
                             }
                             .into());
                         }
-                        Credentials::Renewing(Renewer::new(credential, before, self.keep_replaced))
+                        Credentials::Renewing(Renewer::new(
+                            credential,
+                            self.renew_space,
+                            before,
+                            self.keep_replaced,
+                        ))
                     }
                     None => Credentials::Fixed(credential),
                 }
@@ -667,6 +707,7 @@ impl fmt::Debug for ClientBuilder {
             .field("settings", &self.settings)
             .field("renew_before", &self.renew_before)
             .field("keep_replaced", &self.keep_replaced)
+            .field("renew_space", &self.renew_space)
             .finish()
     }
 }

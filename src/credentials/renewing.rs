@@ -65,6 +65,12 @@ const MAX_TIDY_TIMEOUT: Duration = Duration::from_secs(1);
 /// The renewing state of one client and its clones.
 pub(crate) struct Renewer {
     parent: Credential,
+    /// The space whose tokens the working tokens are, minted by the parent
+    /// (an account token) as `Spaces::create_token` does; `None`: tokens
+    /// of the parent's own account or space. The parent cannot delete a
+    /// space's token (it does not see it): those are deleted with a token
+    /// of the space, their own key or the current working token.
+    space: Option<u64>,
     renew_before: Duration,
     /// How long a working token that was replaced is kept before it is
     /// deleted: others may still hold its key (a token file's readers).
@@ -317,9 +323,15 @@ fn retry_after_of(err: &Error) -> Option<Duration> {
 }
 
 impl Renewer {
-    pub(crate) fn new(parent: Credential, renew_before: Duration, keep_replaced: Duration) -> Self {
+    pub(crate) fn new(
+        parent: Credential,
+        space: Option<u64>,
+        renew_before: Duration,
+        keep_replaced: Duration,
+    ) -> Self {
         Renewer {
             parent,
+            space,
             renew_before,
             keep_replaced,
             state: Mutex::new(State {
@@ -479,7 +491,13 @@ impl Renewer {
                 log::debug!("renewing: minted token {id} cannot be used ({why}); deleting it");
                 let mut failed = Failed::unusable(&token, &why);
                 let once = Some(transport.settings.timeout);
-                if let Err(err) = self.delete(transport, &self.parent, id, once) {
+                // A space's token deletes itself (the parent cannot see it),
+                // when its key can be sent at all.
+                let own = self
+                    .space
+                    .and_then(|_| Credential::new(token.key.clone()).ok());
+                let with = own.as_ref().unwrap_or(&self.parent);
+                if let Err(err) = self.delete(transport, with, id, once) {
                     log::debug!("renewing: could not delete unusable token {id}: {err}");
                     failed.undeleted = Some(id);
                 }
@@ -491,13 +509,26 @@ impl Renewer {
     /// Sends one mint request with `with`: `POST /v1/tokens/`, never
     /// repeated.
     fn mint(&self, transport: &Transport, with: &Credential) -> crate::Result<(Token, Instant)> {
-        let request = Request::new(
-            Method::POST,
-            "renewing.mint",
-            Host::Iam,
-            "/v1/tokens/",
-            Repeat::Never,
-        )
+        let request = match self.space {
+            // The parent mints a token of the space; a working token (of
+            // the space already) mints one of its own space.
+            Some(space) if std::ptr::eq(with, &self.parent) => Request::new(
+                Method::POST,
+                "renewing.mint",
+                Host::Iam,
+                "/v1/spaces/",
+                Repeat::Never,
+            )
+            .segment(Segment::Id(space))
+            .tail("tokens/"),
+            _ => Request::new(
+                Method::POST,
+                "renewing.mint",
+                Host::Iam,
+                "/v1/tokens/",
+                Repeat::Never,
+            ),
+        }
         .json(br#"{"permanent":false}"#);
         let sent_at = Instant::now();
         transport
@@ -534,6 +565,15 @@ impl Renewer {
         .timeout(timeout);
         match transport.send(&request, Some(self.auth(with))) {
             Ok(_) => Ok(()),
+            // The parent does not see a space's tokens: its 404 says
+            // nothing of whether the token is gone.
+            Err(err)
+                if err.is_not_found()
+                    && self.space.is_some()
+                    && std::ptr::eq(with, &self.parent) =>
+            {
+                Err(err)
+            }
             Err(err) if err.is_not_found() => Ok(()),
             Err(err) => Err(err),
         }
@@ -566,7 +606,12 @@ impl Renewer {
                 drop(state);
                 self.landed.notify_all();
                 let once = Some(transport.settings.timeout);
-                if let Err(err) = self.delete(transport, &self.parent, fresh.id, once) {
+                let with = if self.space.is_some() {
+                    &fresh.credential
+                } else {
+                    &self.parent
+                };
+                if let Err(err) = self.delete(transport, with, fresh.id, once) {
                     log::debug!("renewing: could not delete token {}: {err}", fresh.id);
                 }
                 return Err(closed_error());
@@ -769,8 +814,12 @@ impl Renewer {
         for mut entry in idle {
             // With the current working token when it can; with the parent
             // for a token that never worked or when there is no other.
-            let by = match (&with, entry.unusable) {
-                (Some(current), false) => &current.credential,
+            // A space's token: with a token of the space, its own key
+            // first (the parent cannot see it).
+            let by = match (&with, entry.unusable, &entry.held) {
+                (_, _, Some(held)) if self.space.is_some() => &held.credential,
+                (Some(current), _, _) if self.space.is_some() => &current.credential,
+                (Some(current), false, _) => &current.credential,
                 _ => &self.parent,
             };
             let id = entry.id;

@@ -456,12 +456,57 @@ fn once_with_space_writes_a_token_of_that_space() {
         .map(|r| r.path.clone())
         .collect();
     assert_eq!(posts, [format!("/v1/spaces/{space}/tokens/")]);
-    // Without --once it is refused before anything is sent.
-    let refused = with_env(&fake, &dir)
-        .args(["agent", "--space", "1", "--sink", sink.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(refused.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_agent_for_a_space_rotates_tokens_of_that_space_and_sigterm_leaves_none() {
+    let fake = short_lived(3);
+    let dir = scratch("space-rotate");
+    let space = fake.add_space(&fake.root_token(), "cameras").unwrap();
+    let sink = dir.join("sinks/token");
+    let child = agent(
+        &fake,
+        &dir,
+        &[
+            "--space",
+            &space.to_string(),
+            "--sink",
+            sink.to_str().unwrap(),
+            "--grace",
+            "1",
+        ],
+    );
+    // Three different keys in the sink, each a token of the space.
+    let mut seen = BTreeSet::new();
+    assert!(until(Duration::from_secs(20), || {
+        if let Some(key) = key_in(&sink)
+            && seen.insert(key.clone())
+        {
+            let me = client(&fake, &key).whoami().unwrap();
+            assert_eq!(me.space().map(|s| s.id), Some(space), "{me:?}");
+            assert_eq!(me.username(), None);
+        }
+        seen.len() >= 3
+    }));
+
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let output = ended(child, Duration::from_secs(20));
+
+    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    assert!(!sink.exists());
+    // No token of the space is left: listed with a fresh one of its own.
+    let root = client(&fake, fake.root_token());
+    let probe = root.spaces().create_token(space, false).unwrap();
+    let left: Vec<u64> = client(&fake, probe.key.secret())
+        .tokens()
+        .list_all(None)
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(left, [probe.id]);
+    assert!(ledger_entries(&dir).is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -363,3 +363,79 @@ fn close_deletes_the_working_token_with_its_own_key() {
     );
     assert!(!held(&fake).contains(&working.id));
 }
+
+#[test]
+fn a_client_renewing_in_a_space_mints_there_renews_with_itself_and_deletes_with_the_space() {
+    let fake = short_lived(Duration::from_secs(4));
+    let root = client(&fake, fake.root_token());
+    let lab = root.spaces().create("lab").unwrap();
+    let renewing = fake
+        .client_builder()
+        .renewing(Duration::from_secs(3600))
+        .renewing_in_space(lab.id)
+        .build()
+        .unwrap();
+    fake.clear_requests();
+
+    let me = renewing.whoami().unwrap();
+    assert!(me.is_space_token(), "{me:?}");
+    assert_eq!(me.space().map(|s| s.id), Some(lab.id));
+    let first = renewing.working_token().unwrap().unwrap();
+    // Renewed at half its life, with itself: a token of the same space.
+    std::thread::sleep(Duration::from_millis(2_200));
+    renewing.whoami().unwrap();
+    let second = renewing.working_token().unwrap().unwrap();
+    assert_ne!(first.id, second.id);
+    renewing.close().unwrap();
+
+    let seen = calls(&fake);
+    let root_key = fake.root_token();
+    // The first mint by the parent at the space's path, the renewal by the
+    // first working token, every delete by a token of the space.
+    assert_eq!(
+        seen[0],
+        (
+            "POST".to_owned(),
+            format!("/v1/spaces/{}/tokens/", lab.id),
+            root_key.clone()
+        )
+    );
+    assert!(
+        seen.iter()
+            .any(|(m, p, k)| m == "POST" && p == "/v1/tokens/" && k == first.key.secret()),
+        "{seen:?}"
+    );
+    let deletes: Vec<&(String, String, String)> =
+        seen.iter().filter(|(m, ..)| m == "DELETE").collect();
+    assert!(!deletes.is_empty(), "{seen:?}");
+    assert!(
+        deletes.iter().all(|(_, _, key)| *key != root_key),
+        "{deletes:?}"
+    );
+    // Nothing of the space is left live.
+    let as_lab = root.spaces().create_token(lab.id, false).unwrap();
+    let left: Vec<u64> = root
+        .with_api_token(&as_lab.key)
+        .unwrap()
+        .tokens()
+        .list_all(None)
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(left, [as_lab.id]);
+}
+
+#[test]
+fn renewing_in_space_without_renewing_is_refused() {
+    let err = neuroio::Client::builder()
+        .api_token("my-api-token")
+        .renewing_in_space(3)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid setting renewing_in_space: it says whose tokens a renewing client mints; add \
+         renewing"
+    );
+}

@@ -58,9 +58,9 @@ pub struct AgentArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(0..=86_400))]
     grace: u64,
-    /// The sinks hold a token of this space (as `spaces create-token`);
-    /// with --once only.
-    #[arg(long, value_name = "ID", requires = "once")]
+    /// The sinks hold tokens of this space (as `spaces create-token`
+    /// makes them, with an account token of its account).
+    #[arg(long, value_name = "ID")]
     space: Option<u64>,
     /// Write the sinks once and exit 0, leaving the token to its reader
     /// (for an init container); `tokens reap` leaves it alone.
@@ -114,7 +114,7 @@ impl AgentArgs {
         }
         drop(plain);
         let grace = Duration::from_secs(self.grace);
-        keep(settings, ledger, sinks, self.format, grace)
+        keep(settings, ledger, sinks, self.format, grace, self.space)
     }
 }
 
@@ -134,7 +134,14 @@ fn once(
     let host = api.client.iam_url().to_owned();
     let owner = Owner::this_process();
     let delete = |why: Failure| -> Failure {
-        let gone = api.client.tokens().delete(TokenRef::from(token.id));
+        // A space's token with itself: the account token does not see it.
+        let gone = match space {
+            Some(_) => api
+                .client
+                .with_api_token(&token.key)
+                .and_then(|own| own.tokens().delete(TokenRef::from(token.id))),
+            None => api.client.tokens().delete(TokenRef::from(token.id)),
+        };
         let mut why = why;
         match gone {
             Ok(()) => {
@@ -199,8 +206,9 @@ fn keep(
     sinks: Vec<Sink>,
     format: SinkFormat,
     grace: Duration,
+    space: Option<u64>,
 ) -> Result<(), Failure> {
-    let api = Api::renewing(settings, grace)?;
+    let api = Api::renewing(settings, grace, space)?;
     let (signalled, signal) = mpsc::channel();
     let mut signals = Signals::new(CAUGHT)
         .map_err(|e| Failure::failed(format!("cannot catch the signals: {e}")))?;

@@ -55,16 +55,20 @@ impl Api {
     /// A client that mints a temporary working token with the token in
     /// use and renews it before half its life, keeping a replaced one for
     /// `grace` before deleting it: for the commands that hand the working
-    /// token to others (`agent`, `exec --rotate`).
-    pub fn renewing(args: Settings, grace: Duration) -> Result<Api, Failure> {
+    /// token to others (`agent`, `exec --rotate`). With `space`, the
+    /// working tokens are tokens of that space.
+    pub fn renewing(args: Settings, grace: Duration, space: Option<u64>) -> Result<Api, Failure> {
         let credentials = credentials(&args)?;
         refuse_expired(&credentials.source)?;
-        let client = builder(&args, credentials.profile.as_ref())?
+        let mut client = builder(&args, credentials.profile.as_ref())?
             .api_token(credentials.token.as_str())
             // Renewal at half the lifetime: the longest it clamps to.
             .renewing(Duration::from_secs(u64::from(u32::MAX)))
-            .keep_replaced(grace)
-            .build()?;
+            .keep_replaced(grace);
+        if let Some(space) = space {
+            client = client.renewing_in_space(space);
+        }
+        let client = client.build()?;
         Ok(Api {
             client,
             out: printer(&args),

@@ -232,7 +232,7 @@ fn exec_rotating(
         let plain = Api::new(args.clone())?;
         reap(&ledger, &plain.client, plain.token_profile.as_deref())?;
     }
-    let api = Api::renewing(args, grace)?;
+    let api = Api::renewing(args, grace, None)?;
     let folder = private_folder()?;
     let file = folder.join("token");
     let removed = |result: Result<(), Failure>| {
