@@ -372,6 +372,27 @@ impl Client {
         self.inner.credentials.working_token(&self.inner.transport)
     }
 
+    /// The ids of the tokens a renewing client replaced (or minted and
+    /// found unusable) and has not deleted yet: those in their
+    /// [`keep_replaced`](crate::ClientBuilder::keep_replaced) grace, and
+    /// those whose delete failed, to be tried again at the next renewal and
+    /// at [`close`](Self::close). A program that records minted tokens (to
+    /// delete them after a crash) forgets one only once it is not here.
+    /// Empty on a client that does not renew. Sends nothing.
+    ///
+    /// ```no_run
+    /// # fn main() -> neuroio::Result<()> {
+    /// let client = neuroio::ClientBuilder::from_env()?
+    ///     .renewing(std::time::Duration::from_secs(3600))
+    ///     .build()?;
+    /// println!("still to delete: {:?}", client.undeleted_tokens());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn undeleted_tokens(&self) -> Vec<u64> {
+        self.inner.credentials.undeleted()
+    }
+
     /// The API tokens this client sends now: the given one (a renewing
     /// client's parent, a token file's last good key) and a renewing
     /// client's current working token.

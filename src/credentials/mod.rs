@@ -185,6 +185,15 @@ impl Credentials {
         }
     }
 
+    /// A renewing client's replaced tokens not deleted yet; none for
+    /// others.
+    pub(crate) fn undeleted(&self) -> Vec<u64> {
+        match self {
+            Credentials::Renewing(renewer) => renewer.undeleted(),
+            Credentials::Anonymous | Credentials::Fixed(_) | Credentials::File(_) => Vec::new(),
+        }
+    }
+
     /// A renewing client's current working token.
     pub(crate) fn working_key(&self) -> Option<crate::TokenKey> {
         match self {

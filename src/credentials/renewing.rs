@@ -920,6 +920,12 @@ impl Renewer {
         }
     }
 
+    /// The ids of the tokens minted and replaced (or found unusable) that
+    /// are not deleted yet: in their grace, or whose delete failed.
+    pub(crate) fn undeleted(&self) -> Vec<u64> {
+        self.lock().retired.iter().map(|e| e.id).collect()
+    }
+
     /// The working token calls are sent with now, minted or renewed first
     /// when due, as for a call: the token as the server minted it.
     pub(crate) fn working_token(&self, transport: &Transport) -> crate::Result<Token> {

@@ -1139,3 +1139,70 @@ fn a_sink_in_a_folder_the_group_can_write_is_refused() {
     assert!(fake.requests().is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn tokens_whose_delete_failed_stay_in_the_ledger_so_reap_finds_them_after_kill_9() {
+    // 30 s tokens renewed at 15 s: the first one replaced at 15 s is
+    // still unexpired at 27 s, past the 11 s after which the agent used to
+    // forget a replaced token (grace 0 + timeout 1 + 10 s).
+    let fake = short_lived(30);
+    let dir = scratch("undeleted");
+    let sink = dir.join("sinks/token");
+    // Temporary tokens that still open something: not yet expired.
+    let unexpired = |fake: &FakeIam| -> BTreeSet<u64> {
+        client(fake, fake.root_token())
+            .tokens()
+            .list_all(None)
+            .unwrap()
+            .iter()
+            .filter(|t| !t.is_permanent() && !t.is_expired())
+            .map(|t| t.id)
+            .collect()
+    };
+    // Deletes fail for the whole run: every replaced token stays live.
+    fake.inject_at(
+        "DELETE",
+        "/v1/tokens/*",
+        neuroio::fake::Fault::status(503),
+        100_000,
+    );
+    let mut child = agent(
+        &fake,
+        &dir,
+        &[
+            "--sink",
+            sink.to_str().unwrap(),
+            "--grace",
+            "0",
+            "--timeout",
+            "1",
+            "--retries",
+            "0",
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(27));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    fake.clear_faults();
+    let left = unexpired(&fake);
+    let recorded: BTreeSet<u64> = ledger_entries(&dir)
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    // Every token that still opens something is in the ledger, the ones
+    // replaced and not deleted included.
+    assert!(left.len() >= 2, "{left:?}");
+    assert!(
+        left.is_subset(&recorded),
+        "live {left:?}, recorded {recorded:?}"
+    );
+
+    let output = with_env(&fake, &dir)
+        .args(["tokens", "reap"])
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(unexpired(&fake).is_empty(), "{:?}", unexpired(&fake));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

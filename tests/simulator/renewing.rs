@@ -439,3 +439,46 @@ fn renewing_in_space_without_renewing_is_refused() {
          renewing"
     );
 }
+
+#[test]
+fn undeleted_tokens_lists_replaced_ones_in_their_grace_and_those_whose_delete_failed() {
+    let fake = short_lived(Duration::from_secs(2));
+    let client = fake
+        .client_builder()
+        .renewing(Duration::from_secs(3600))
+        .keep_replaced(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    assert!(client.undeleted_tokens().is_empty());
+    let first = client.working_token().unwrap().unwrap();
+    // Every delete fails for now.
+    fake.inject_at(
+        "DELETE",
+        "/v1/tokens/*",
+        neuroio::fake::Fault::status(503),
+        1_000,
+    );
+    std::thread::sleep(Duration::from_millis(1_100));
+    let second = client.working_token().unwrap().unwrap();
+    assert_ne!(first.id, second.id);
+    assert_eq!(client.undeleted_tokens(), [first.id], "in its grace");
+    // Past the grace, its delete fails: it stays listed.
+    std::thread::sleep(Duration::from_millis(400));
+    client.working_token().unwrap();
+    client.whoami().unwrap();
+    assert_eq!(client.undeleted_tokens(), [first.id], "its delete failed");
+    // Once deletes work, the next renewal deletes it.
+    fake.clear_faults();
+    std::thread::sleep(Duration::from_millis(700));
+    let third = client.working_token().unwrap().unwrap();
+    assert_ne!(third.id, second.id);
+    std::thread::sleep(Duration::from_millis(400));
+    client.working_token().unwrap();
+    assert!(
+        !client.undeleted_tokens().contains(&first.id),
+        "{:?}",
+        client.undeleted_tokens()
+    );
+    client.close().unwrap();
+    assert!(client.undeleted_tokens().is_empty());
+}

@@ -382,16 +382,21 @@ impl Keeper {
     }
 
     /// Forgets the ledger entries of replaced tokens the renewing client
-    /// has deleted by now (their grace is over).
+    /// has deleted by now: their grace is over, and the client no longer
+    /// lists them as still to delete (a delete that failed keeps its entry,
+    /// for the next try or `tokens reap`).
     fn forget_old(&mut self) {
         let after = self
             .grace
             .saturating_add(self.timeout)
             .saturating_add(FORGET_SLACK);
+        let undeleted = self.api.client.undeleted_tokens();
         let old: Vec<u64> = self
             .recorded
             .iter()
-            .filter(|(_, replaced)| replaced.is_some_and(|at| at.elapsed() >= after))
+            .filter(|(id, replaced)| {
+                replaced.is_some_and(|at| at.elapsed() >= after) && !undeleted.contains(id)
+            })
             .map(|(id, _)| *id)
             .collect();
         if old.is_empty() {
