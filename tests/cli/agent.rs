@@ -394,7 +394,7 @@ fn under_sustained_mint_failure_at_most_12_mints_in_10_s_and_no_dead_key_stays()
     assert!(live(&fake).is_empty());
     let log = stderr(&output);
     assert!(
-        log.contains("ran out and no new one could be minted"),
+        log.contains("no longer opens anything and no new one could be handed out"),
         "{log}"
     );
     assert!(log.contains("503"), "{log}");
@@ -1204,5 +1204,37 @@ fn tokens_whose_delete_failed_stay_in_the_ledger_so_reap_finds_them_after_kill_9
 
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(unexpired(&fake).is_empty(), "{:?}", unexpired(&fake));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn when_the_ledger_cannot_be_written_the_sink_goes_once_its_token_is_deleted() {
+    let fake = short_lived(3);
+    let dir = scratch("ledger-broken");
+    let sink = dir.join("sinks/token");
+    let child = agent(
+        &fake,
+        &dir,
+        &["--sink", sink.to_str().unwrap(), "--grace", "1"],
+    );
+    assert!(until(Duration::from_secs(10), || key_in(&sink).is_some()));
+    // The ledger becomes unwritable: a folder where its file was.
+    let ledger = dir.join("state/ledger.json");
+    std::fs::remove_file(&ledger).unwrap();
+    std::fs::create_dir(&ledger).unwrap();
+    // The next token cannot be recorded, so it is never handed out; the
+    // sink keeps the old key while it opens something, then goes.
+    assert!(
+        until(Duration::from_secs(15), || !sink.exists()),
+        "the sink still holds a key"
+    );
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let output = ended(child, Duration::from_secs(20));
+    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("removed ") && stderr(&output).contains("ledger"),
+        "{}",
+        stderr(&output)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -298,7 +298,8 @@ impl Keeper {
                 expires: token.expires,
             };
             if let Err(failure) = self.ledger.record(entry) {
-                self.failed(&failure, true);
+                let alive = self.written_alive(token.id);
+                self.failed(&failure, alive);
                 return Tick::Failed(failure);
             }
             let now = Instant::now();
@@ -316,7 +317,8 @@ impl Keeper {
                 && matches!(err.status(), Some(401 | 403))
             {
                 let failure = Failure::from(err);
-                self.failed(&failure, self.written.is_some());
+                let alive = self.written_alive(token.id);
+                self.failed(&failure, alive);
                 return Tick::Failed(failure);
             }
         }
@@ -327,7 +329,8 @@ impl Keeper {
                         "cannot write the sink {}: {e}",
                         shown(sink.path())
                     ));
-                    self.failed(&failure, true);
+                    let alive = self.written_alive(token.id);
+                    self.failed(&failure, alive);
                     return Tick::Failed(failure);
                 }
             }
@@ -344,6 +347,15 @@ impl Keeper {
             self.failing = false;
         }
         Tick::Written { token }
+    }
+
+    /// Whether the token the sinks hold still opens something: it is the
+    /// working token, or one the client replaced and has not deleted yet
+    /// (in its grace). Past that its key is dead, and the sinks go.
+    fn written_alive(&self, working: u64) -> bool {
+        self.written.is_some_and(|written| {
+            written == working || self.api.client.undeleted_tokens().contains(&written)
+        })
     }
 
     fn sink_names(&self) -> String {
@@ -364,7 +376,8 @@ impl Keeper {
             log(
                 self.who,
                 &format!(
-                    "token {} ran out and no new one could be minted; removed {} until one is",
+                    "token {} no longer opens anything and no new one could be handed out; removed {} \
+                     until one is",
                     self.written.unwrap_or_default(),
                     self.sink_names()
                 ),
