@@ -249,3 +249,32 @@ fn a_list_that_keeps_changing_under_all_exits_1_and_says_so_in_cli_words() {
          the command again when the account is quieter, or narrow the list with a filter\n"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_in_neuroio_api_token_file_is_refused_without_waiting() {
+    let fake = FakeIam::start().unwrap();
+    let dir = std::env::temp_dir().join(format!("neuroio-cli-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("token");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+
+    let output = run_with_env(
+        &fake,
+        &["whoami"],
+        &[("NEUROIO_API_TOKEN_FILE", fifo.to_str().unwrap())],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: NEUROIO_API_TOKEN_FILE names {}, which is not a regular file; name the file \
+             an agent or `exec --rotate` writes\n",
+            fifo.display()
+        )
+    );
+    assert!(fake.requests().is_empty());
+}

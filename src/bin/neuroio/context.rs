@@ -129,6 +129,15 @@ pub fn credentials(api: &Settings) -> Result<ApiToken, Failure> {
         std::env::var_os("NEUROIO_API_TOKEN_FILE").filter(|path| !path.is_empty())
     {
         let path = PathBuf::from(path);
+        // A file followed as it changes: a regular file, checked before it
+        // is opened (a named pipe with no writer would block for ever).
+        if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
+            return Err(Failure::usage(format!(
+                "NEUROIO_API_TOKEN_FILE names {}, which is not a regular file; name the file \
+                 an agent or `exec --rotate` writes",
+                crate::output::terminal_safe(&path.display().to_string())
+            )));
+        }
         Some((read_token(Some(&path))?, Source::TokenFileEnv(path)))
     } else if std::env::var_os("NEUROIO_API_TOKEN").is_some_and(|token| !token.is_empty()) {
         Some((read_token(None)?, Source::Environment))
