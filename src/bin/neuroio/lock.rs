@@ -19,7 +19,7 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// pause, for [`LOCK_WAIT`] at most. The lock lasts as long as the file
 /// returned.
 pub fn exclusive(lock_path: &Path, what: &Path) -> Result<File, Failure> {
-    let lock = open(lock_path)
+    let lock = private_file(lock_path, false)
         .map_err(|e| Failure::failed(format!("cannot open {}: {e}", lock_path.display())))?;
     let started = Instant::now();
     let mut pause = Duration::from_millis(2);
@@ -48,22 +48,26 @@ pub fn exclusive(lock_path: &Path, what: &Path) -> Result<File, Failure> {
     }
 }
 
+/// Opens `path` for writing, created 0600 if missing; `new`: it must not
+/// exist yet (a file made anew, never one planted there).
 #[cfg(unix)]
-fn open(path: &Path) -> std::io::Result<File> {
+pub fn private_file(path: &Path, new: bool) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     OpenOptions::new()
         .write(true)
         .create(true)
+        .create_new(new)
         .truncate(false)
         .mode(0o600)
         .open(path)
 }
 
 #[cfg(not(unix))]
-fn open(path: &Path) -> std::io::Result<File> {
+pub fn private_file(path: &Path, new: bool) -> std::io::Result<File> {
     OpenOptions::new()
         .write(true)
         .create(true)
+        .create_new(new)
         .truncate(false)
         .open(path)
 }

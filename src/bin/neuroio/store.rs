@@ -2,7 +2,7 @@
 //! 0600 in a 0700 folder, one writer at a time; and deleting a stored token
 //! on the server.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 #[cfg(test)]
@@ -100,7 +100,7 @@ fn write_locked<R>(
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(failed(e)),
         _ => {}
     }
-    let mut file = open_private(temporary, true).map_err(failed)?;
+    let mut file = crate::lock::private_file(temporary, true).map_err(failed)?;
     file.write_all(HEADER.as_bytes()).map_err(failed)?;
     file.write_all(text.as_bytes()).map_err(failed)?;
     file.sync_all().map_err(failed)?;
@@ -138,30 +138,6 @@ fn create_private_folder(folder: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn create_private_folder(folder: &Path) -> io::Result<()> {
     fs::create_dir_all(folder)
-}
-
-/// Opens `path` for writing, created 0600 if missing; `new`: it must not
-/// exist yet.
-#[cfg(unix)]
-fn open_private(path: &Path, new: bool) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .create_new(new)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_private(path: &Path, new: bool) -> io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .create_new(new)
-        .truncate(false)
-        .open(path)
 }
 
 /// Deletes `profile`'s token on the server it belongs to (the profile's
@@ -352,7 +328,7 @@ mod tests {
         .unwrap();
         // Another writer holds the lock for a while (an open file of its
         // own: the OS lock is per open file).
-        let held = open_private(&with_suffix(&path, ".lock"), false).unwrap();
+        let held = crate::lock::private_file(&with_suffix(&path, ".lock"), false).unwrap();
         held.lock().unwrap();
         let releaser = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(300));
