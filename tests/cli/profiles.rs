@@ -876,6 +876,15 @@ fn auth_list_shows_every_profile_without_keys() {
 
     let listed = home.run(&["auth", "list"], &[]);
     let table = home.run(&["auth", "list", "--output", "table"], &[]);
+    // As every list: one object per line in JSON Lines.
+    let lines = home.run(&["auth", "list", "-o", "jsonl"], &[]);
+    let lines: Vec<serde_json::Value> = stdout(&lines)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["profile"], "default");
+    assert_eq!(lines[1]["profile"], "staging");
 
     let listed = json(&listed);
     let listed = listed.as_array().unwrap();

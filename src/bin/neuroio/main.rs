@@ -122,7 +122,7 @@ pub struct Cli {
 /// One variant per command family.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Manage tokens: create, list, show, (de)activate, delete, rotate, audit.
+    /// Manage tokens: create, list, show, (de)activate, delete, rotate, audit, reap.
     #[command(after_help = SEE_TOP_HELP)]
     Tokens(tokens::TokensArgs),
     /// Manage stream tokens (on the API host): the same commands as tokens.

@@ -154,9 +154,13 @@ impl Printer {
     /// A result that is not a list of one kind (a profile, an audit):
     /// `json` in a JSON format, else each table, a blank line between them.
     pub fn record(&self, json: &serde_json::Value, tables: &[Table]) -> Result<(), WriteError> {
-        match self.format {
-            Format::Json | Format::Jsonl => emit(&to_json(json)?),
-            Format::Table => emit(
+        match (self.format, json) {
+            // A list (`auth list`): one object per line, as every list.
+            (Format::Jsonl, serde_json::Value::Array(items)) => {
+                items.iter().try_for_each(|item| emit(&to_json(item)?))
+            }
+            (Format::Json | Format::Jsonl, _) => emit(&to_json(json)?),
+            (Format::Table, _) => emit(
                 &tables
                     .iter()
                     .map(|(header, rows)| columns(header, rows))
