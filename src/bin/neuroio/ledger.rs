@@ -174,7 +174,7 @@ fn check_private_folder(dir: &Path) -> Result<(), Failure> {
             format!("chmod 700 {}", shown(dir)),
         ));
     }
-    if let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid())
+    if let Some(me) = crate::lock::current_uid()
         && metadata.uid() != me
     {
         return Err(refused(

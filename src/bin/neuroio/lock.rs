@@ -50,24 +50,29 @@ pub fn exclusive(lock_path: &Path, what: &Path) -> Result<File, Failure> {
 
 /// Opens `path` for writing, created 0600 if missing; `new`: it must not
 /// exist yet (a file made anew, never one planted there).
-#[cfg(unix)]
 pub fn private_file(path: &Path, new: bool) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new()
+    let mut options = OpenOptions::new();
+    options
         .write(true)
         .create(true)
         .create_new(new)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
+        .truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
-#[cfg(not(unix))]
-pub fn private_file(path: &Path, new: bool) -> std::io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .create_new(new)
-        .truncate(false)
-        .open(path)
+/// The user this process runs as, where `/proc` says (Linux): whose
+/// folders the files it shares with other processes may be in.
+pub fn current_uid() -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+    }
+    #[cfg(not(unix))]
+    None
 }

@@ -112,7 +112,7 @@ impl Sink {
         // A folder of another user (but root's) is theirs to swap.
         {
             use std::os::unix::fs::MetadataExt;
-            if let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid())
+            if let Some(me) = crate::lock::current_uid()
                 && metadata.uid() != me
                 && metadata.uid() != 0
             {
