@@ -288,9 +288,14 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
     child.wait().unwrap();
     let left = live(&fake);
     assert!(left.len() >= 2, "{left:?}");
+    // Each of the agent's entries says whose tokens it was among.
+    for entry in ledger_entries(&dir) {
+        assert_eq!(entry["scope"], json!({"account": "root"}), "{entry}");
+    }
     // Entries the token in use must not touch: another host, another
-    // profile, a live owner; and one it cannot find (gone, or another
-    // space's), kept until it expires.
+    // profile, a live owner; one it cannot find whose scope is unknown, or
+    // another account's, or a space's it cannot make a token of: each kept
+    // until it expires. One of its own account that is gone: reaped.
     let ledger = dir.join("state/ledger.json");
     let mut document: Value =
         serde_json::from_str(&std::fs::read_to_string(&ledger).unwrap()).unwrap();
@@ -306,6 +311,15 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
         "purpose": "exec", "pid": me, "start": null}));
     entries.push(json!({"id": 903, "host": fake.url(), "profile": null,
         "purpose": "exec", "pid": 999_999_999u32, "start": 1}));
+    let later = "2999-01-01T00:00:00Z";
+    entries.push(json!({"id": 904, "host": fake.url(), "profile": null,
+        "purpose": "exec", "pid": 999_999_999u32, "start": 1, "expires": later,
+        "scope": {"account": "root"}}));
+    entries.push(json!({"id": 905, "host": fake.url(), "profile": null,
+        "purpose": "exec", "pid": 999_999_999u32, "start": 1, "expires": later,
+        "scope": {"account": "ada"}}));
+    entries.push(json!({"id": 906, "host": fake.url(), "profile": null,
+        "purpose": "agent", "pid": 999_999_999u32, "start": 1, "scope": {"space": 424_242}}));
     std::fs::write(&ledger, serde_json::to_vec(&document).unwrap()).unwrap();
     fake.clear_requests();
 
@@ -322,26 +336,53 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
         .map(|id| id.as_u64().unwrap())
         .collect();
     reaped.sort_unstable();
-    let expected: Vec<u64> = left.iter().copied().collect();
+    let mut expected: Vec<u64> = left.iter().copied().collect();
+    expected.push(904);
     assert_eq!(reaped, expected);
-    assert_eq!(answer["kept"], 4);
-    assert!(live(&fake).is_empty());
-    let deletes: BTreeSet<String> = fake
+    assert_eq!(answer["kept"], 6);
+    let sent: Vec<(String, String)> = fake
         .requests()
         .iter()
-        .filter(|r| r.method == "DELETE")
-        .map(|r| r.path.clone())
+        .map(|r| (r.method.clone(), r.path.clone()))
         .collect();
-    let wanted: BTreeSet<String> = expected
+    assert!(live(&fake).is_empty());
+    let count = |method: &str, path: &str| {
+        sent.iter()
+            .filter(|(m, p)| m == method && p == path)
+            .count()
+    };
+    let deletes: BTreeSet<String> = sent
         .iter()
+        .filter(|(m, _)| m == "DELETE")
+        .map(|(_, p)| p.clone())
+        .collect();
+    let wanted: BTreeSet<String> = left
+        .iter()
+        .chain(&[904, 905])
         .map(|id| format!("/v1/tokens/{id}/"))
         .collect();
     assert_eq!(deletes, wanted);
+    // Its own scope asked once; 903's unknown expiry looked up; one try at
+    // a token of the unknown space.
+    assert_eq!(count("GET", "/v1/whoami/"), 1, "{sent:?}");
+    assert_eq!(count("GET", "/v1/tokens/903/"), 1, "{sent:?}");
+    assert_eq!(count("POST", "/v1/spaces/424242/tokens/"), 1, "{sent:?}");
+    assert_eq!(sent.len(), left.len() + 5, "{sent:?}");
     let kept: Vec<u64> = ledger_entries(&dir)
         .iter()
         .map(|e| e["id"].as_u64().unwrap())
         .collect();
-    assert_eq!(kept, [900, 901, 902, 903]);
+    assert_eq!(kept, [900, 901, 902, 903, 905, 906]);
+    let said = stderr(&output);
+    assert!(
+        said.contains(&format!(
+            "warning: token 906 of the ledger {} is a token of space 424242, and no token of \
+             that space to delete it with could be made (",
+            ledger.display()
+        )),
+        "{said}"
+    );
+    assert!(said.contains("it is kept for the next reap"), "{said}");
     // As a table on a terminal's request.
     let table = with_env(&fake, &dir)
         .args(["tokens", "reap", "--output", "table"])
@@ -349,7 +390,7 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
         .unwrap();
     assert_eq!(
         stdout(&table).split_whitespace().collect::<Vec<_>>(),
-        ["REAPED", "KEPT", "none", "4"]
+        ["REAPED", "KEPT", "none", "6"]
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -507,6 +548,111 @@ fn an_agent_for_a_space_rotates_tokens_of_that_space_and_sigterm_leaves_none() {
         .collect();
     assert_eq!(left, [probe.id]);
     assert!(ledger_entries(&dir).is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn after_kill_9_of_an_agent_for_a_space_reap_deletes_its_tokens_with_a_token_of_that_space() {
+    let fake = short_lived(3);
+    let dir = scratch("space-kill9");
+    let space = fake.add_space(&fake.root_token(), "cameras").unwrap();
+    let sink = dir.join("sinks/token");
+    let mut child = agent(
+        &fake,
+        &dir,
+        &[
+            "--space",
+            &space.to_string(),
+            "--sink",
+            sink.to_str().unwrap(),
+            "--grace",
+            "30",
+        ],
+    );
+    // Two tokens of the space, each entry with its scope.
+    assert!(until(Duration::from_secs(15), || {
+        let entries = ledger_entries(&dir);
+        entries.len() >= 2
+            && entries
+                .iter()
+                .all(|e| e["scope"] == json!({"space": space}))
+    }));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left: BTreeSet<u64> = ledger_entries(&dir)
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    fake.clear_requests();
+
+    let output = with_env(&fake, &dir)
+        .args(["tokens", "reap"])
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+    let answer = json(&output);
+    let reaped: BTreeSet<u64> = answer["reaped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_u64().unwrap())
+        .collect();
+    assert_eq!(reaped, left);
+    assert_eq!(answer["kept"], 0);
+    assert!(ledger_entries(&dir).is_empty());
+    // Its own scope, then a token of the space made with the account
+    // token, each token deleted with it, and it deleted with itself.
+    let root = format!("Token {}", fake.root_token());
+    let sent: Vec<(String, String, String)> = fake
+        .requests()
+        .iter()
+        .map(|r| {
+            let auth = r.header("authorization").unwrap_or_default().to_owned();
+            (r.method.clone(), r.path.clone(), auth)
+        })
+        .collect();
+    assert_eq!(sent.len(), left.len() + 3, "{sent:?}");
+    assert_eq!(
+        sent[..2]
+            .iter()
+            .map(|(m, p, a)| (m.as_str(), p.as_str(), a == &root))
+            .collect::<Vec<_>>(),
+        [
+            ("GET", "/v1/whoami/", true),
+            ("POST", format!("/v1/spaces/{space}/tokens/").as_str(), true)
+        ]
+    );
+    let helper_auth = &sent[2].2;
+    assert_ne!(helper_auth, &root);
+    let deletes: BTreeSet<String> = sent[2..]
+        .iter()
+        .map(|(m, p, a)| {
+            assert_eq!((m.as_str(), a), ("DELETE", helper_auth));
+            p.clone()
+        })
+        .collect();
+    assert_eq!(deletes.len(), left.len() + 1);
+    for id in &left {
+        assert!(
+            deletes.contains(&format!("/v1/tokens/{id}/")),
+            "{deletes:?}"
+        );
+    }
+    // No token of the space is left: listed with a fresh one of its own.
+    let probe = client(&fake, fake.root_token())
+        .spaces()
+        .create_token(space, false)
+        .unwrap();
+    let in_space: Vec<u64> = client(&fake, probe.key.secret())
+        .tokens()
+        .list_all(None)
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(in_space, [probe.id]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -68,7 +68,15 @@ fn exit_status_is_the_commands_and_the_token_is_deleted() {
         .iter()
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
-    assert_eq!(methods[..2], ["POST /v1/tokens/", "DELETE /v1/tokens/2/"]);
+    // Who am I (the scope of the ledger entry), create, delete.
+    assert_eq!(
+        methods[..3],
+        [
+            "GET /v1/whoami/",
+            "POST /v1/tokens/",
+            "DELETE /v1/tokens/2/"
+        ]
+    );
 }
 
 #[test]
@@ -105,7 +113,7 @@ fn the_command_gets_a_working_token_that_is_not_on_any_command_line() {
         .iter()
         .filter_map(|r| r.header("authorization").map(str::to_owned))
         .collect();
-    assert_eq!(auths[1], format!("Token {key}"));
+    assert_eq!(auths[2], format!("Token {key}"));
     assert!(
         client(&fake, key.as_str())
             .whoami()
@@ -251,8 +259,9 @@ fn a_failed_delete_is_reported_and_turns_success_into_1() {
 #[test]
 fn a_server_error_on_the_delete_is_reported() {
     let fake = FakeIam::start().unwrap();
-    // The create goes through; the delete after the command fails.
-    fake.inject(Fault::Delay(Duration::ZERO), 1);
+    // The who am I and the create go through; the delete after the
+    // command fails.
+    fake.inject(Fault::Delay(Duration::ZERO), 2);
     fake.inject(Fault::status(500), 1);
 
     let output = run(&fake, &["exec", "--retries", "0", "--", "true"]);
@@ -480,7 +489,7 @@ fn a_signal_while_the_token_is_being_created_ends_exec_at_once_with_128_plus_n()
          the API answered; if it created one, it expires within 24 hours, or find it with \
          `neuroio tokens list --temporary` and delete it\n"
     );
-    // Only the create was sent.
+    // Only the first request (who am I, before the create) was sent.
     assert!(heard.try_recv().is_err());
 }
 
@@ -488,11 +497,16 @@ fn a_signal_while_the_token_is_being_created_ends_exec_at_once_with_128_plus_n()
 fn a_token_that_arrives_after_a_signal_is_deleted_and_the_command_never_runs() {
     let fake = FakeIam::start().unwrap();
     // The create is answered after 1 s; the signal comes before that.
-    fake.inject(Fault::Delay(Duration::from_secs(1)), 1);
+    fake.inject_at(
+        "POST",
+        "/v1/tokens/",
+        Fault::Delay(Duration::from_secs(1)),
+        1,
+    );
     let dir = scratch("late");
     let mut child = exec_sh(&fake, &dir, r#"touch "$DIR/ran""#).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while fake.requests().is_empty() {
+    while !fake.requests().iter().any(|r| r.method == "POST") {
         assert!(Instant::now() < deadline, "no create within 10 s");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -515,6 +529,13 @@ fn a_token_that_arrives_after_a_signal_is_deleted_and_the_command_never_runs() {
         .iter()
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
-    assert_eq!(methods, ["POST /v1/tokens/", "DELETE /v1/tokens/2/"]);
+    assert_eq!(
+        methods,
+        [
+            "GET /v1/whoami/",
+            "POST /v1/tokens/",
+            "DELETE /v1/tokens/2/"
+        ]
+    );
     assert_eq!(ids(&fake), [1]);
 }

@@ -235,7 +235,6 @@ fn exec() {
         &fake.root_token(),
         vec![
             (0, vec!["exec", "--", "true"], "", None),
-            (1, vec!["exec", "--", "true"], "", Some(Fault::status(500))),
             (2, vec!["exec"], "", None),
             (
                 3,
@@ -246,6 +245,12 @@ fn exec() {
         ],
     );
     assert_eq!(code(&fake, BAD_TOKEN, &["exec", "--", "true"], "", None), 4);
+    // A create the server fails (a POST is not sent again).
+    fake.inject_at("POST", "/v1/tokens/", Fault::status(500), 1);
+    assert_eq!(
+        code(&fake, &fake.root_token(), &["exec", "--", "true"], "", None),
+        1
+    );
     assert_eq!(ids(&fake), [1]);
 }
 

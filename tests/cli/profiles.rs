@@ -256,6 +256,7 @@ fn every_command_uses_the_profile_exec_included() {
         [
             ("GET", "/v1/tokens/", auth(&key)),
             ("GET", "/v1/whoami/", auth(&key)),
+            ("GET", "/v1/whoami/", auth(&key)),
             ("POST", "/v1/tokens/", auth(&key)),
             ("DELETE", "/v1/tokens/3/", auth(&key)),
         ]
@@ -490,14 +491,35 @@ fn a_replaced_token_that_login_could_not_delete_is_left_in_the_ledger_for_reap()
     let entries: Value = serde_json::from_str(&ledger()).unwrap();
     assert_eq!(entries["entries"][0]["id"], 2);
     assert_eq!(entries["entries"][0]["profile"], "default");
+    assert_eq!(
+        entries["entries"][0]["scope"],
+        serde_json::json!({"account": "root"})
+    );
     assert!(!ledger().contains(&stored_key(&home, "default")));
     fake.clear_faults();
+    // Someone deletes it first: to the reap, with a token of the same
+    // account, a 404 means it is gone.
+    client(&fake, fake.root_token()).tokens().delete(2).unwrap();
+    fake.clear_requests();
 
     // The login process is gone: reap, with the profile's new token.
     let reaped = json(&home.run(&["tokens", "reap"], &[state_env]));
 
     assert_eq!(reaped, serde_json::json!({"reaped": [2], "kept": 0}));
     assert_eq!(ids(&fake), [3, 1]);
+    let sent: Vec<(String, String)> = fake
+        .requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .filter(|(_, path)| path != "/v1/tokens/")
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("DELETE".to_owned(), "/v1/tokens/2/".to_owned()),
+            ("GET".to_owned(), "/v1/whoami/".to_owned()),
+        ]
+    );
     // A login that deletes the old token leaves nothing in the ledger.
     let third = home.run(
         &[

@@ -18,7 +18,7 @@ use signal_hook::iterator::Signals;
 
 use crate::context::Api;
 use crate::failure::Failure;
-use crate::ledger::{Entry, Ledger, Owner, reap};
+use crate::ledger::{Entry, Ledger, Owner, Scope, reap};
 use crate::options::Settings;
 use crate::options::{Connection, TokenSource};
 use crate::sink::{Keeper, Sink, SinkFormat, TICK, Tick, log, parse_mode};
@@ -127,6 +127,12 @@ fn once(
     format: SinkFormat,
     space: Option<u64>,
 ) -> Result<(), Failure> {
+    // The token's scope, for `tokens reap` (a space's, or the token in
+    // use's own, asked before the mint so that the entry has it).
+    let scope = match space {
+        Some(space) => Some(Scope::Space(space)),
+        None => Scope::of_client(&api.client),
+    };
     let token = match space {
         Some(space) => api.client.spaces().create_token(space, false)?,
         None => api.client.tokens().create(false)?,
@@ -166,6 +172,7 @@ fn once(
             pid: owner.pid,
             start: owner.start,
             expires: token.expires,
+            scope,
         })
         .map_err(delete)?;
     for sink in sinks {

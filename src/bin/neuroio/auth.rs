@@ -327,6 +327,13 @@ fn record_replaced(name: &str, old: &Profile) -> Option<(crate::ledger::Ledger, 
             pid: owner.pid,
             start: owner.start,
             expires: old.expires,
+            // A profile's own log in holds a token of its user's account;
+            // of an imported token, the scope is not known here.
+            scope: old
+                .username
+                .clone()
+                .filter(|_| !old.imported)
+                .map(crate::ledger::Scope::Account),
         })?;
         Ok(ledger)
     });

@@ -127,11 +127,15 @@ fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Fail
     let creating = client.clone();
     let created = events.clone();
     std::thread::spawn(move || {
-        let _ = created.send(Event::Created(creating.tokens().create(false)));
+        // The scope first, so that the token's ledger entry has it: a
+        // token the API then cannot find is gone only within it.
+        let scope = crate::ledger::Scope::of_client(&creating);
+        let token = creating.tokens().create(false);
+        let _ = created.send(Event::Created(token.map(|token| (token, scope))));
     });
     drop(events);
-    let token = match received.recv() {
-        Ok(Event::Created(Ok(token))) => token,
+    let (token, scope) = match received.recv() {
+        Ok(Event::Created(Ok(made))) => made,
         Ok(Event::Created(Err(err))) => {
             // A signal that came with the failure still calls the run off.
             return Err(match pending_signal(&received) {
@@ -160,6 +164,7 @@ fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Fail
         pid: owner.pid,
         start: owner.start,
         expires: token.expires,
+        scope,
     });
     if let Err(failure) = recorded {
         return Err(match delete(client, token.id) {
@@ -358,7 +363,8 @@ fn private_folder() -> Result<std::path::PathBuf, Failure> {
 /// on a helper thread.
 enum Event {
     Signal(Origin),
-    Created(neuroio::Result<neuroio::Token>),
+    /// The temporary token, with the scope of the token that made it.
+    Created(neuroio::Result<(neuroio::Token, Option<crate::ledger::Scope>)>),
 }
 
 /// How long a run called off while its token is being created still waits
@@ -409,7 +415,7 @@ fn called_off_while_creating(
     let message = match answer {
         // Not made: nothing to delete, nothing to say.
         Some(Err(_)) => String::new(),
-        Some(Ok(token)) => match delete(client, token.id) {
+        Some(Ok((token, _))) => match delete(client, token.id) {
             Ok(()) => String::new(),
             Err(failure) => failure.message,
         },

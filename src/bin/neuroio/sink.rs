@@ -21,7 +21,7 @@ use neuroio::Token;
 
 use crate::context::Api;
 use crate::failure::Failure;
-use crate::ledger::{Entry, Ledger, Owner};
+use crate::ledger::{Entry, Ledger, Owner, Scope};
 use crate::output::{rfc3339, terminal_safe};
 
 /// The longest ending (deleting what was minted) may take, all deletes
@@ -219,6 +219,8 @@ pub struct Keeper {
     written: Option<u64>,
     /// The working token seen last.
     current: Option<u64>,
+    /// The scope of the tokens it mints, once the API has said it.
+    scope: Option<Scope>,
     /// Tokens recorded in the ledger, and when they were replaced.
     recorded: Vec<(u64, Option<Instant>)>,
     last_failure_log: Option<Instant>,
@@ -260,6 +262,7 @@ impl Keeper {
             grace,
             written: None,
             current: None,
+            scope: None,
             recorded: Vec::new(),
             last_failure_log: None,
             failing: false,
@@ -296,8 +299,9 @@ impl Keeper {
                 pid: self.owner.pid,
                 start: self.owner.start,
                 expires: token.expires,
+                scope: self.scope.clone(),
             };
-            if let Err(failure) = self.ledger.record(entry) {
+            if let Err(failure) = self.ledger.record(entry.clone()) {
                 let alive = self.written_alive(token.id);
                 self.failed(&failure, alive);
                 return Tick::Failed(failure);
@@ -313,13 +317,28 @@ impl Keeper {
             // a failed mint and deletes it); one that works ends the
             // failures in a row, so the next failure backs off from the
             // start and is reported for what it is.
-            if let Err(err) = self.api.client.whoami()
-                && matches!(err.status(), Some(401 | 403))
-            {
-                let failure = Failure::from(err);
-                let alive = self.written_alive(token.id);
-                self.failed(&failure, alive);
-                return Tick::Failed(failure);
+            match self.api.client.whoami() {
+                Err(err) if matches!(err.status(), Some(401 | 403)) => {
+                    let failure = Failure::from(err);
+                    let alive = self.written_alive(token.id);
+                    self.failed(&failure, alive);
+                    return Tick::Failed(failure);
+                }
+                // Every token it mints has the scope of the first: learnt
+                // once, and added to the entry (for `tokens reap`).
+                Ok(me) if self.scope.is_none() => {
+                    self.scope = Scope::of(&me);
+                    if self.scope.is_some() {
+                        let entry = Entry {
+                            scope: self.scope.clone(),
+                            ..entry
+                        };
+                        if let Err(failure) = self.ledger.record(entry) {
+                            log(self.who, &failure.message);
+                        }
+                    }
+                }
+                _ => {}
             }
         }
         if self.written != Some(token.id) {

@@ -67,7 +67,11 @@ enum TokensCommand {
     /// process is gone (killed, crashed), from the ledger in the state
     /// folder, with the token in use. Prints {"reaped": [ids], "kept": N}.
     ///
-    /// A token already gone counts as reaped. Entries of a process still
+    /// A token already gone (404) counts as reaped when the token in use
+    /// is of the account or space that minted it; otherwise it may be one
+    /// the token in use cannot see, and its entry is kept until it
+    /// expires. A space's tokens are deleted with a temporary token of
+    /// that space, made for the purpose. Entries of a process still
     /// running, and entries minted at another IAM URL or with another
     /// profile's token, are kept and counted. `agent` and `exec` reap
     /// before they start.
