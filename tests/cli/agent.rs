@@ -848,6 +848,7 @@ fn a_command_under_exec_rotate_reading_the_file_sees_no_refusal_and_nothing_is_l
         "drwx------\n"
     );
     let file = std::fs::read_to_string(dir.join("file")).unwrap();
+    assert!(Path::new(&file).starts_with(dir.join("state/exec")), "{file}");
     assert!(!Path::new(&file).exists(), "{file}");
     assert!(!Path::new(&file).parent().unwrap().exists(), "{file}");
     let rotations = stderr(&output)
@@ -989,6 +990,20 @@ fn after_kill_9_of_exec_with_or_without_rotate_tokens_reap_leaves_none() {
         let left = live(&fake);
         assert_eq!(left.len(), 1);
         assert_eq!(ledger_entries(&dir)[0]["purpose"], "exec");
+        // --rotate's token file, in a private folder of the state folder
+        // named after its owner, is left by the kill.
+        let jobs = || -> Vec<PathBuf> {
+            std::fs::read_dir(dir.join("state/exec"))
+                .map(|d| d.map(|e| e.unwrap().path()).collect())
+                .unwrap_or_default()
+        };
+        let rotating = args.contains(&"--rotate");
+        assert_eq!(jobs().len(), usize::from(rotating), "{args:?}");
+        if rotating {
+            let name = jobs()[0].file_name().unwrap().to_str().unwrap().to_owned();
+            assert!(name.starts_with(&format!("{}-", child.id())), "{name}");
+            assert!(jobs()[0].join("token").exists());
+        }
 
         let reaped = json(
             &with_env(&fake, &dir)
@@ -1000,6 +1015,7 @@ fn after_kill_9_of_exec_with_or_without_rotate_tokens_reap_leaves_none() {
         let ids: Vec<u64> = left.into_iter().collect();
         assert_eq!(reaped, json!({"reaped": ids, "kept": 0}), "{args:?}");
         assert!(live(&fake).is_empty());
+        assert_eq!(jobs(), Vec::<PathBuf>::new(), "{args:?}");
     }
     // A plain exec that ends leaves nothing in the ledger either.
     let output = with_env(&fake, &dir)

@@ -238,7 +238,7 @@ fn exec_rotating(
         reap(&ledger, &plain.client, plain.token_profile.as_deref())?;
     }
     let api = Api::renewing(args, grace, None)?;
-    let folder = private_folder()?;
+    let folder = ledger.job_folder()?;
     let file = folder.join("token");
     let removed = |result: Result<(), Failure>| {
         let _ = std::fs::remove_dir_all(&folder);
@@ -329,34 +329,6 @@ fn exec_rotating(
             message: String::new(),
         })
     })
-}
-
-/// A new folder only this user can enter, for the token file of `exec
-/// --rotate`.
-fn private_folder() -> Result<std::path::PathBuf, Failure> {
-    use std::os::unix::fs::DirBuilderExt;
-    let base = std::env::temp_dir();
-    for _ in 0..16 {
-        let folder = base.join(format!(
-            "neuroio-exec-{}-{:016x}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        match std::fs::DirBuilder::new().mode(0o700).create(&folder) {
-            Ok(()) => return Ok(folder),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(Failure::failed(format!(
-                    "cannot create a private folder in {}: {e}",
-                    base.display()
-                )));
-            }
-        }
-    }
-    Err(Failure::failed(format!(
-        "cannot create a private folder in {}: every name tried was taken",
-        base.display()
-    )))
 }
 
 /// What reaches the main thread: a signal, or the answer of a call made

@@ -32,6 +32,13 @@ pub const MAX_ENTRIES: usize = 10_000;
 const LEDGER_FILE: &str = "ledger.json";
 const LOCK_FILE: &str = "ledger.lock";
 
+/// The folder, in the state folder, of the jobs' private folders (`exec
+/// --rotate`'s token file).
+const JOBS_FOLDER: &str = "exec";
+
+/// The most job folders one reap looks at.
+const MAX_JOB_FOLDERS_SWEPT: usize = 1_000;
+
 /// One token the tool minted, and who owns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -387,6 +394,67 @@ impl Ledger {
         })
     }
 
+    /// A new folder only this user can enter (0700) for a job of this
+    /// process, in the state folder's `exec/`: named after its owner
+    /// (`PID-START-RANDOM`), so that a reap removes it once the owner is
+    /// gone, as after a `kill -9`.
+    pub fn job_folder(&self) -> Result<PathBuf, Failure> {
+        let jobs = self.dir.join(JOBS_FOLDER);
+        let cannot = |e: std::io::Error| {
+            Failure::failed(format!(
+                "cannot create a private folder in {}: {e}",
+                shown(&jobs)
+            ))
+        };
+        match std::fs::DirBuilder::new().mode(0o700).create(&jobs) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(cannot(e)),
+            _ => check_private_folder(&jobs)?,
+        }
+        let owner = Owner::this_process();
+        for _ in 0..16 {
+            let name = format!(
+                "{}-{}-{:016x}",
+                owner.pid,
+                owner.start.unwrap_or(0),
+                fastrand::u64(..)
+            );
+            let folder = jobs.join(name);
+            match std::fs::DirBuilder::new().mode(0o700).create(&folder) {
+                Ok(()) => return Ok(folder),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(cannot(e)),
+            }
+        }
+        Err(cannot(std::io::Error::other("every name tried was taken")))
+    }
+
+    /// Removes the job folders whose owner is gone (at most
+    /// [`MAX_JOB_FOLDERS_SWEPT`] looked at): what a killed `exec --rotate`
+    /// left, a token file whose token `reap` deletes.
+    fn sweep_job_folders(&self) {
+        let Ok(folders) = std::fs::read_dir(self.dir.join(JOBS_FOLDER)) else {
+            return;
+        };
+        for folder in folders.take(MAX_JOB_FOLDERS_SWEPT).flatten() {
+            let name = folder.file_name();
+            let mut parts = name.to_str().unwrap_or_default().split('-');
+            let (Some(pid), Some(start)) = (
+                parts.next().and_then(|p| p.parse::<u32>().ok()),
+                parts.next().and_then(|s| s.parse::<u64>().ok()),
+            ) else {
+                continue;
+            };
+            let owner = Owner {
+                pid,
+                start: (start != 0).then_some(start),
+            };
+            let is_folder = folder.file_type().is_ok_and(|t| t.is_dir());
+            if is_folder && !owner.alive() {
+                let _ = std::fs::remove_dir_all(folder.path());
+            }
+        }
+    }
+
     /// Forgets the tokens `ids` at `host`: deleted, or handed over.
     pub fn forget(&self, host: &str, ids: &[u64]) -> Result<(), Failure> {
         if ids.is_empty() {
@@ -427,6 +495,7 @@ const REAP_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
 /// - Entries of another host or profile, of a live owner, or whose delete
 ///   failed stay, and are counted in `kept`; each failure is said on
 ///   standard error. Past [`REAP_BUDGET`] the rest wait for the next reap.
+/// - The job folders of owners that are gone are removed first.
 ///
 /// The lock is not held during the requests.
 pub fn reap(
@@ -434,6 +503,7 @@ pub fn reap(
     client: &neuroio::Client,
     profile: Option<&str>,
 ) -> Result<Reaped, Failure> {
+    ledger.sweep_job_folders();
     let host = client.iam_url().to_owned();
     let now = time::OffsetDateTime::now_utc();
     let expired = |e: &Entry| e.expires.is_some_and(|at| at <= now);
