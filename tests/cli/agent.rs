@@ -848,7 +848,10 @@ fn a_command_under_exec_rotate_reading_the_file_sees_no_refusal_and_nothing_is_l
         "drwx------\n"
     );
     let file = std::fs::read_to_string(dir.join("file")).unwrap();
-    assert!(Path::new(&file).starts_with(dir.join("state/exec")), "{file}");
+    assert!(
+        Path::new(&file).starts_with(dir.join("state/exec")),
+        "{file}"
+    );
     assert!(!Path::new(&file).exists(), "{file}");
     assert!(!Path::new(&file).parent().unwrap().exists(), "{file}");
     let rotations = stderr(&output)

@@ -494,6 +494,57 @@ fn a_signal_while_the_token_is_being_created_ends_exec_at_once_with_128_plus_n()
 }
 
 #[test]
+fn a_signal_during_the_first_mint_of_exec_rotate_ends_it_at_once_and_leaves_no_folder() {
+    let (url, heard) = silent_server();
+    let dir = scratch("rotate-creating");
+    let state = dir.join("state");
+    let started = Instant::now();
+    let mut child = neuroio()
+        .args(["exec", "--rotate", "--iam-url", &url, "--api-url", &url])
+        .args(["--timeout", "60", "--retries", "0"])
+        .args(["--", "sh", "-c", r#"touch "$DIR/ran""#])
+        .env("NEUROIO_API_TOKEN", "account-token")
+        .env("NEUROIO_STATE_DIR", &state)
+        .env("DIR", &dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The mint is sent, and never answered.
+    heard.recv_timeout(Duration::from_secs(10)).unwrap();
+
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = wait_bounded(&mut child);
+    let elapsed = started.elapsed();
+    let output = child.wait_with_output().unwrap();
+    let ran = dir.join("ran").exists();
+    let jobs: Vec<_> = std::fs::read_dir(state.join("exec"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert_eq!(status.code(), Some(143), "{}", stderr(&output));
+    // Not the 60 s timeout: the 2 s given to the answer, and some slack.
+    assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
+    assert!(!ran, "the command ran");
+    assert_eq!(
+        stderr(&output),
+        "error: the run was called off while the first temporary token was being made, \
+         before the API answered; a token it made and recorded is deleted by `neuroio tokens \
+         reap`, and any other expires within 24 hours\n"
+    );
+    assert_eq!(jobs, Vec::<std::path::PathBuf>::new());
+    // Only the mint was sent.
+    assert!(heard.try_recv().is_err());
+}
+
+#[test]
 fn a_token_that_arrives_after_a_signal_is_deleted_and_the_command_never_runs() {
     let fake = FakeIam::start().unwrap();
     // The create is answered after 1 s; the signal comes before that.

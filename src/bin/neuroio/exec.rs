@@ -131,21 +131,13 @@ fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Fail
         // token the API then cannot find is gone only within it.
         let scope = crate::ledger::Scope::of_client(&creating);
         let token = creating.tokens().create(false);
-        let _ = created.send(Event::Created(token.map(|token| (token, scope))));
+        let made = token.map(|token| (token, scope)).map_err(Failure::from);
+        let _ = created.send(Event::Created(made));
     });
     drop(events);
     let (token, scope) = match received.recv() {
         Ok(Event::Created(Ok(made))) => made,
-        Ok(Event::Created(Err(err))) => {
-            // A signal that came with the failure still calls the run off.
-            return Err(match pending_signal(&received) {
-                Some(signal) => Failure {
-                    code: exit_code_of(signal),
-                    message: Failure::from(err).message,
-                },
-                None => err.into(),
-            });
-        }
+        Ok(Event::Created(Err(failure))) => return Err(with_pending_signal(&received, failure)),
         Ok(Event::Signal(origin)) => {
             return Err(called_off_while_creating(&received, client, origin.signal));
         }
@@ -262,30 +254,30 @@ fn exec_rotating(
         }
     };
     let (events, received) = mpsc::channel();
+    let signal_events = events.clone();
     std::thread::spawn(move || {
         for origin in signals.forever() {
-            if events.send(Event::Signal(origin)).is_err() {
+            if signal_events.send(Event::Signal(origin)).is_err() {
                 return;
             }
         }
     });
+    let iam_url = api.client.iam_url().to_owned();
+    let api_url = api.client.api_url().to_owned();
     let mut keeper = Keeper::new(api, "exec", ledger, vec![sink], SinkFormat::Key, grace);
-    // The first token, on this thread: a signal meanwhile calls the run
-    // off once it is written (and deleted again below).
-    let first = match keeper.tick() {
-        Tick::Written { token, .. } => token,
-        Tick::Failed(failure) => {
-            let _ = keeper.finish(true);
-            return removed(Err(failure));
-        }
-    };
-    let iam_url = keeper.api.client.iam_url().to_owned();
-    let api_url = keeper.api.client.api_url().to_owned();
+    // Every token, the first too, on a helper thread: a signal during the
+    // first mint ends the wait for it at once.
     let stop = Arc::new(AtomicBool::new(false));
     let rotating = {
         let stop = Arc::clone(&stop);
         std::thread::spawn(move || {
-            while !stop.load(Ordering::Acquire) {
+            let first = match keeper.tick() {
+                Tick::Written { token } => Ok((token, None)),
+                Tick::Failed(failure) => Err(failure),
+            };
+            let started = first.is_ok();
+            let _ = events.send(Event::Created(first));
+            while started && !stop.load(Ordering::Acquire) {
                 std::thread::sleep(TICK);
                 if !stop.load(Ordering::Acquire) {
                     keeper.tick();
@@ -293,6 +285,49 @@ fn exec_rotating(
             }
             keeper
         })
+    };
+    // Ends the rotation: every token deleted, the folder removed.
+    let finish = |rotating: std::thread::JoinHandle<Keeper>| {
+        stop.store(true, Ordering::Release);
+        match rotating.join() {
+            Ok(mut keeper) => keeper.finish(true),
+            Err(_) => Err(Failure::failed(
+                "the thread that rotates the token ended; its tokens are in the ledger for \
+                 `neuroio tokens reap`",
+            )),
+        }
+    };
+    let first = match received.recv() {
+        Ok(Event::Created(Ok((token, _)))) => token,
+        Ok(Event::Created(Err(failure))) => {
+            let _ = finish(rotating);
+            return removed(Err(with_pending_signal(&received, failure)));
+        }
+        Ok(Event::Signal(origin)) => {
+            // Called off during the first mint: its answer is waited for a
+            // little (not past a second signal), then every token deleted.
+            let code = exit_code_of(origin.signal);
+            let answered = matches!(received.recv_timeout(CREATE_GRACE), Ok(Event::Created(_)));
+            let message = if answered {
+                finish(rotating)
+                    .err()
+                    .map(|f| f.message)
+                    .unwrap_or_default()
+            } else {
+                stop.store(true, Ordering::Release);
+                "the run was called off while the first temporary token was being made, \
+                 before the API answered; a token it made and recorded is deleted by \
+                 `neuroio tokens reap`, and any other expires within 24 hours"
+                    .to_owned()
+            };
+            return removed(Err(Failure { code, message }));
+        }
+        Err(_) => {
+            let _ = finish(rotating);
+            return removed(Err(Failure::failed(
+                "the first temporary token could not be made: its helper thread ended",
+            )));
+        }
     };
     let mut code = match pending_signal(&received) {
         Some(signal) => exit_code_of(signal),
@@ -307,15 +342,7 @@ fn exec_rotating(
             received,
         ),
     };
-    stop.store(true, Ordering::Release);
-    let outcome = match rotating.join() {
-        Ok(mut keeper) => keeper.finish(true),
-        Err(_) => Err(Failure::failed(
-            "the thread that rotates the token ended; its tokens are in the ledger for \
-             `neuroio tokens reap`",
-        )),
-    };
-    if let Err(failure) = outcome {
+    if let Err(failure) = finish(rotating) {
         let _ = writeln!(io::stderr(), "error: {}", failure.shown());
         if code == 0 {
             code = 1;
@@ -335,8 +362,10 @@ fn exec_rotating(
 /// on a helper thread.
 enum Event {
     Signal(Origin),
-    /// The temporary token, with the scope of the token that made it.
-    Created(neuroio::Result<(neuroio::Token, Option<crate::ledger::Scope>)>),
+    /// The temporary token, with the scope of the token that made it
+    /// (`--rotate`: the first working token, written to the token file;
+    /// its keeper records the scope itself).
+    Created(Result<(neuroio::Token, Option<crate::ledger::Scope>), Failure>),
 }
 
 /// How long a run called off while its token is being created still waits
@@ -354,6 +383,18 @@ fn pending_signal(received: &Receiver<Event>) -> Option<i32> {
         Event::Signal(origin) => Some(origin.signal),
         Event::Created(_) => None,
     })
+}
+
+/// A failure to make the first token; a signal that came with it still
+/// calls the run off, with 128+N.
+fn with_pending_signal(received: &Receiver<Event>, failure: Failure) -> Failure {
+    match pending_signal(received) {
+        Some(signal) => Failure {
+            code: exit_code_of(signal),
+            message: failure.message,
+        },
+        None => failure,
+    }
 }
 
 /// Deletes the temporary token; a token already gone (the command deleted
