@@ -657,6 +657,40 @@ fn after_kill_9_of_an_agent_for_a_space_reap_deletes_its_tokens_with_a_token_of_
 }
 
 #[test]
+fn a_sink_something_else_removed_is_written_again_without_a_new_token() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("removed");
+    let sink = dir.join("sinks/token");
+    let child = agent(&fake, &dir, &["--sink", sink.to_str().unwrap()]);
+    assert!(until(Duration::from_secs(10), || key_in(&sink).is_some()));
+    let key = key_in(&sink).unwrap();
+    let minted = mints(&fake);
+
+    std::fs::remove_file(&sink).unwrap();
+    let back = until(Duration::from_secs(5), || key_in(&sink).is_some());
+
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let output = ended(child, Duration::from_secs(20));
+    assert!(back, "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    // The same token: nothing was minted for it.
+    assert_eq!(mints(&fake), minted);
+    let said = stderr(&output);
+    let again: Vec<&str> = said
+        .lines()
+        .filter(|l| l.contains("written again"))
+        .collect();
+    assert_eq!(
+        again,
+        ["neuroio agent: token 2 written again to a sink that had been removed"]
+    );
+    assert!(!stderr(&output).contains(&key));
+    assert!(!sink.exists());
+    assert!(live(&fake).is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_sink_that_is_a_link_or_in_a_folder_anyone_may_write_is_refused() {
     use std::os::unix::fs::PermissionsExt;
     let fake = FakeIam::start().unwrap();

@@ -179,6 +179,14 @@ impl Sink {
         written
     }
 
+    /// Whether nothing is at the sink's path (something removed it).
+    pub fn is_missing(&self) -> bool {
+        matches!(
+            std::fs::symlink_metadata(&self.path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound
+        )
+    }
+
     /// Removes the sink; one already gone is fine.
     pub fn remove(&self) -> io::Result<()> {
         match std::fs::remove_file(&self.path) {
@@ -342,16 +350,8 @@ impl Keeper {
             }
         }
         if self.written != Some(token.id) {
-            for sink in &self.sinks {
-                if let Err(e) = sink.write(&token, self.format) {
-                    let failure = Failure::failed(format!(
-                        "cannot write the sink {}: {e}",
-                        shown(sink.path())
-                    ));
-                    let alive = self.written_alive(token.id);
-                    self.failed(&failure, alive);
-                    return Tick::Failed(failure);
-                }
+            if let Err(failure) = self.write(&token, |_| true) {
+                return Tick::Failed(failure);
             }
             self.written = Some(token.id);
             let expires = token.expires.map_or_else(|| "never".to_owned(), rfc3339);
@@ -364,8 +364,42 @@ impl Keeper {
                 ),
             );
             self.failing = false;
+        } else {
+            // A sink something else removed is written again at once, not
+            // at the next rotation (one look at each sink a tick).
+            match self.write(&token, Sink::is_missing) {
+                Ok(0) => {}
+                Ok(_) => log(
+                    self.who,
+                    &format!(
+                        "token {} written again to a sink that had been removed",
+                        token.id
+                    ),
+                ),
+                Err(failure) => return Tick::Failed(failure),
+            }
         }
         Tick::Written { token }
+    }
+
+    /// Writes `token` to the sinks `which` selects; returns how many. A
+    /// failure is logged (and the sinks removed if the key they hold no
+    /// longer works).
+    fn write(&mut self, token: &Token, which: impl Fn(&Sink) -> bool) -> Result<usize, Failure> {
+        let mut written = 0;
+        for sink in self.sinks.iter().filter(|sink| which(sink)) {
+            if let Err(e) = sink.write(token, self.format) {
+                let failure = Failure::failed(format!(
+                    "cannot write the sink {}: {e}",
+                    shown(sink.path())
+                ));
+                let alive = self.written_alive(token.id);
+                self.failed(&failure, alive);
+                return Err(failure);
+            }
+            written += 1;
+        }
+        Ok(written)
     }
 
     /// Whether the token the sinks hold still opens something: it is the
