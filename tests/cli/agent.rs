@@ -1065,6 +1065,76 @@ fn after_kill_9_of_exec_with_or_without_rotate_tokens_reap_leaves_none() {
 }
 
 #[test]
+fn many_processes_share_the_ledger_and_kill_9_at_any_moment_leaves_it_whole() {
+    let fake = FakeIam::start().unwrap();
+    let dir = scratch("many");
+    let spawn = |args: &[&str]| with_env(&fake, &dir).args(args).spawn().unwrap();
+    // Started together: 8 jobs that end on their own, 8 killed once their
+    // token is recorded, 8 killed at spread moments (before the mint,
+    // during it, while the ledger is written, after).
+    let ending: Vec<Child> = (0..8).map(|_| spawn(&["exec", "--", "true"])).collect();
+    let recorded: Vec<Child> = (0..8)
+        .map(|_| spawn(&["exec", "--", "sleep", "30"]))
+        .collect();
+    let spread: Vec<Child> = (0..8)
+        .map(|_| spawn(&["exec", "--rotate", "--", "sleep", "30"]))
+        .collect();
+    for (i, mut child) in spread.into_iter().enumerate() {
+        std::thread::sleep(Duration::from_millis(12 * i as u64));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let pids: BTreeSet<u64> = recorded.iter().map(|c| u64::from(c.id())).collect();
+    let owners = || -> BTreeSet<u64> {
+        ledger_entries(&dir)
+            .iter()
+            .map(|e| e["pid"].as_u64().unwrap())
+            .collect()
+    };
+    assert!(until(Duration::from_secs(20), || owners().is_superset(&pids)));
+    for mut child in recorded {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    for child in ending {
+        let output = ended(child, Duration::from_secs(20));
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    // Whole: every process that ended on its own forgot its entry, and
+    // each killed one recorded kept its own.
+    let entries: BTreeSet<u64> = ledger_entries(&dir)
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    assert!(entries.len() >= pids.len(), "{entries:?}");
+    assert!(entries.is_subset(&live(&fake)), "{entries:?}");
+
+    let output = with_env(&fake, &dir)
+        .args(["tokens", "reap"])
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let answer = json(&output);
+    let reaped: BTreeSet<u64> = answer["reaped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_u64().unwrap())
+        .collect();
+    assert_eq!(reaped, entries);
+    assert_eq!(answer["kept"], 0);
+    assert!(ledger_entries(&dir).is_empty());
+    // What is still live was minted by a job killed between the mint's
+    // answer and its ledger entry (at most one each of the spread kills),
+    // the gap the manual's crash table names.
+    let left = live(&fake);
+    assert!(left.is_disjoint(&entries), "{left:?}");
+    assert!(left.len() <= 8, "{left:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn auth_token_prints_json_and_export_lines() {
     let fake = FakeIam::start().unwrap();
     let made = client(&fake, fake.root_token())

@@ -389,10 +389,8 @@ impl Keeper {
         let mut written = 0;
         for sink in self.sinks.iter().filter(|sink| which(sink)) {
             if let Err(e) = sink.write(token, self.format) {
-                let failure = Failure::failed(format!(
-                    "cannot write the sink {}: {e}",
-                    shown(sink.path())
-                ));
+                let failure =
+                    Failure::failed(format!("cannot write the sink {}: {e}", shown(sink.path())));
                 let alive = self.written_alive(token.id);
                 self.failed(&failure, alive);
                 return Err(failure);
