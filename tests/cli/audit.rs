@@ -302,15 +302,19 @@ fn the_documented_cron_line_audits_on_a_temporary_token_and_leaves_nothing() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let report = json(&output);
     assert_eq!(findings(&report), []);
-    // exec minted one token with the permanent one and deleted it after.
+    // exec asked whose the permanent token is (for its ledger entry),
+    // minted one token with it and deleted it after.
     let sent: Vec<(String, String)> = fake
         .requests()
         .iter()
         .map(|r| (r.method.clone(), r.path.clone()))
         .collect();
     assert_eq!(
-        sent.first(),
-        Some(&("POST".to_owned(), "/v1/tokens/".to_owned()))
+        sent[..2],
+        [
+            ("GET".to_owned(), "/v1/whoami/".to_owned()),
+            ("POST".to_owned(), "/v1/tokens/".to_owned())
+        ]
     );
     assert_eq!(
         sent.last(),
