@@ -1696,3 +1696,71 @@ fn a_token_brought_with_token_file_is_never_deleted_by_logout_or_a_new_login() {
     assert!(sdk.tokens().get(mine.id).is_ok());
     assert!(!home.read().get("default").unwrap().imported);
 }
+
+#[test]
+fn delete_all_of_the_kind_of_the_profiles_token_says_it_deletes_that_token_too() {
+    let fake = FakeIam::start().unwrap();
+    let home = Home::new("delete-own-kind");
+    json(&home.login(&fake, Some("lab")));
+    let lab = [("NEUROIO_PROFILE", "lab")];
+    fake.clear_requests();
+
+    // Without --yes in a pipe: refused, saying the login's own token goes
+    // too; nothing sent.
+    let temporary = home.run(&["tokens", "delete-all", "--temporary"], &lab);
+    let permanent = home.run(&["tokens", "delete-all", "--permanent"], &lab);
+    let env_token = home.run(
+        &["tokens", "delete-all", "--temporary"],
+        &[
+            ("NEUROIO_API_TOKEN", fake.root_token().as_str()),
+            ("NEUROIO_IAM_URL", fake.url().as_str()),
+        ],
+    );
+
+    assert_eq!(temporary.status.code(), Some(2));
+    assert_eq!(
+        stderr(&temporary),
+        "error: refusing to delete temporary tokens without --yes, including the one in use \
+         (the temporary token of profile lab): log in again afterwards\n"
+    );
+    assert_eq!(permanent.status.code(), Some(2));
+    assert_eq!(
+        stderr(&permanent),
+        "error: refusing to delete permanent tokens without --yes\n"
+    );
+    assert_eq!(env_token.status.code(), Some(2));
+    assert_eq!(
+        stderr(&env_token),
+        "error: refusing to delete temporary tokens without --yes, including the token in use \
+         if it is temporary\n"
+    );
+    assert!(fake.requests().is_empty());
+
+    // With --yes: deleted, and the way back in is said.
+    let done = home.run(&["tokens", "delete-all", "--temporary", "--yes"], &lab);
+
+    assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
+    assert_eq!(
+        json(&done),
+        serde_json::json!({"deleted_all": {"collection": "tokens", "kind": "temporary"}})
+    );
+    assert_eq!(
+        stderr(&done),
+        "note: the token this command used was temporary and was deleted too; log in again \
+         with: neuroio login --username root --profile lab\n"
+    );
+    let sent: Vec<(String, String, Option<String>)> = fake
+        .requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone(), r.query.clone()))
+        .collect();
+    assert_eq!(
+        sent,
+        [(
+            "DELETE".to_owned(),
+            "/v1/tokens/".to_owned(),
+            Some("permanent=false".to_owned())
+        )]
+    );
+    assert_eq!(ids(&fake), [1]);
+}

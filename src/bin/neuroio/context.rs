@@ -31,6 +31,20 @@ pub struct Api {
     pub out: Printer,
     /// The profile whose token the client sends, if it came from one.
     pub token_profile: Option<String>,
+    /// What the profile says of the token in use.
+    pub in_use: InUse,
+}
+
+/// What is known of the token in use without asking the API: its kind
+/// and how to log in again, when it came from a profile.
+#[derive(Clone, Debug, Default)]
+pub struct InUse {
+    /// Whether it is temporary (an expiry recorded, or an id with none: a
+    /// permanent token); `None` when not known, as for a token from the
+    /// environment or a file.
+    pub temporary: Option<bool>,
+    /// The command that logs in to its profile again.
+    pub login_again: Option<String>,
 }
 
 impl Api {
@@ -48,6 +62,7 @@ impl Api {
             client,
             out: printer(&args),
             token_profile: credentials.source.profile_name(),
+            in_use: credentials.source.in_use(),
             args,
         })
     }
@@ -73,6 +88,7 @@ impl Api {
             client,
             out: printer(&args),
             token_profile: credentials.source.profile_name(),
+            in_use: credentials.source.in_use(),
             args,
         })
     }
@@ -100,6 +116,21 @@ impl Source {
             Source::TokenFile(_) | Source::TokenFileEnv(_) => "token-file",
             Source::Environment => "environment",
             Source::Profile { .. } => "profile",
+        }
+    }
+
+    /// What its profile says of the token.
+    pub fn in_use(&self) -> InUse {
+        match self {
+            Source::Profile { name, stored, .. } => InUse {
+                temporary: match (stored.expires, stored.token_id) {
+                    (Some(_), _) => Some(true),
+                    (None, Some(_)) => Some(false),
+                    (None, None) => None,
+                },
+                login_again: Some(login_again(name, Some(stored))),
+            },
+            _ => InUse::default(),
         }
     }
 

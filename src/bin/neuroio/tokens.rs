@@ -16,7 +16,7 @@ use crate::context::{Api, deliver, print_all};
 use crate::failure::Failure;
 use crate::input::{confirmed, token_from_stdin};
 use crate::options::{ApiOptions, Page, SEE_TOP_HELP, ShowKeys, TokenArg, Yes, parse_time};
-use crate::output::{Printer, Progress};
+use crate::output::{Printer, Progress, terminal_safe};
 
 /// `neuroio tokens`.
 #[derive(Debug, Args)]
@@ -361,10 +361,24 @@ fn collection(
                 Some(false) => "temporary",
                 None => "all",
             };
-            let in_use = if permanent.is_none() && collection.authenticates {
-                " (with no filter this deletes every token, including the one in use)"
-            } else {
-                ""
+            // Whether the token this command uses is among them: with no
+            // filter it is; with one, when the profile says its kind.
+            let own = match (permanent, api.in_use.temporary) {
+                _ if !collection.authenticates => Some(false),
+                (None, _) => Some(true),
+                (Some(permanent), Some(temporary)) => Some(permanent != temporary),
+                (Some(_), None) => None,
+            };
+            let in_use = match (permanent, own) {
+                (_, Some(false)) => String::new(),
+                (None, _) => " (with no filter this deletes every token, including the one in use)"
+                    .to_owned(),
+                (Some(_), Some(true)) => format!(
+                    ", including the one in use (the {scope} token of profile {}): log in \
+                     again afterwards",
+                    terminal_safe(api.token_profile.as_deref().unwrap_or_default())
+                ),
+                (Some(_), None) => format!(", including the token in use if it is {scope}"),
             };
             let question = format!("This deletes {scope} {}s{in_use}.", collection.item);
             let refused = format!(
@@ -374,11 +388,23 @@ fn collection(
             confirmed(yes.yes, &question, scope, &refused)?;
             Progress::new().line(&format!("deleting {scope} {}s...", collection.item));
             tokens.delete_list(permanent)?;
-            if permanent.is_none() && collection.authenticates {
-                let _ = writeln!(
-                    io::stderr(),
-                    "note: every token of the account was deleted, including the one this command used"
-                );
+            match (permanent, own) {
+                (None, Some(true)) => {
+                    let _ = writeln!(
+                        io::stderr(),
+                        "note: every token of the account was deleted, including the one this \
+                         command used"
+                    );
+                }
+                (Some(_), Some(true)) => {
+                    let again = api.in_use.login_again.as_deref().unwrap_or("neuroio login");
+                    let _ = writeln!(
+                        io::stderr(),
+                        "note: the token this command used was {scope} and was deleted too; log \
+                         in again with: {again}"
+                    );
+                }
+                _ => {}
             }
             Ok(out.done(
                 &json!({"deleted_all": {"collection": collection.command, "kind": scope}}),
