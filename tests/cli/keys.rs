@@ -22,11 +22,12 @@ fn key_from_standard_input_with_a_dash() {
     assert_eq!(json(&off)["is_active"], false);
 
     let gone = run_with_stdin(&fake, &["tokens", "delete", "--key-file", "-"], &line);
-    // Named by its key, which is not printed: no id.
+    // Named by its id, looked up with the key (which is not printed).
     assert_eq!(
         json(&gone),
-        serde_json::json!({"deleted": {"collection": "tokens", "id": null}})
+        serde_json::json!({"deleted": {"collection": "tokens", "id": made.id}})
     );
+    assert!(!stdout(&gone).contains(made.key.secret()));
     assert!(sdk.tokens().get(made.id).unwrap_err().is_not_found());
 }
 
@@ -75,14 +76,30 @@ fn key_from_a_file_trims_one_trailing_newline_only() {
         ],
     );
     assert_eq!(json(&off)["is_active"], false);
+    fake.clear_requests();
     let gone = run(
         &fake,
         &["tokens", "delete", "--key-file", one.to_str().unwrap()],
     );
-    // Named by its key, which is not printed: no id.
+    // Named by its id, looked up with the key (which is not printed).
     assert_eq!(
         json(&gone),
-        serde_json::json!({"deleted": {"collection": "tokens", "id": null}})
+        serde_json::json!({"deleted": {"collection": "tokens", "id": made.id}})
+    );
+    let sent: Vec<(String, String)> = fake
+        .requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (
+                "GET".to_owned(),
+                format!("/v1/tokens/{}/", made.key.secret())
+            ),
+            ("DELETE".to_owned(), format!("/v1/tokens/{}/", made.id)),
+        ]
     );
     assert!(sdk.tokens().get(made.id).unwrap_err().is_not_found());
     std::fs::remove_dir_all(one.parent().unwrap()).unwrap();

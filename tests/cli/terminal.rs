@@ -513,7 +513,7 @@ fn get_update_and_delete_ask_for_the_key_without_echo_on_a_terminal() {
             "update - --active false" => assert_eq!(printed["is_active"], false),
             _ => assert_eq!(
                 printed,
-                serde_json::json!({"deleted": {"collection": "tokens", "id": null}})
+                serde_json::json!({"deleted": {"collection": "tokens", "id": made.id}})
             ),
         }
     }

@@ -342,16 +342,23 @@ fn collection(
         CollectionCommand::Deactivate { token, .. } => show(token, Some(false)),
         CollectionCommand::Delete { token } => {
             let (token_ref, id) = read_token_ref(token, args.token_file.as_deref())?;
-            tokens
-                .delete(token_ref)
-                .map_err(|e| collection.not_found(e, id))?;
-            let line = match id {
-                Some(id) => format!("deleted {} {id}", collection.item),
-                None => format!("deleted the {} with that key", collection.item),
+            // A key is looked up first, so that what was deleted can be
+            // named (by its id: the key is never printed).
+            let id = match id {
+                Some(id) => id,
+                None => {
+                    tokens
+                        .get(token_ref)
+                        .map_err(|e| collection.not_found(e, None))?
+                        .id
+                }
             };
+            tokens
+                .delete(TokenRef::from(id))
+                .map_err(|e| collection.not_found(e, Some(id)))?;
             Ok(out.done(
                 &json!({"deleted": {"collection": collection.command, "id": id}}),
-                &line,
+                &format!("deleted {} {id}", collection.item),
             )?)
         }
         CollectionCommand::DeleteAll { filter, yes } => {
