@@ -1169,33 +1169,44 @@ fn a_stored_token_that_cannot_be_sent_is_refused_without_showing_it() {
 fn auth_switch_chooses_the_profile_that_flag_and_environment_still_override() {
     let fake = FakeIam::start().unwrap();
     let home = Home::new("switch");
-    json(&home.login(&fake, Some("fake")));
-
-    // No current profile yet: the error names the profile there is.
-    let before = home.run(&["tokens", "list"], &[]);
-    assert_eq!(before.status.code(), Some(2));
-    assert!(
-        stderr(&before).contains("(it has fake; use one with --profile NAME, or make one the current profile with neuroio auth switch NAME)"),
-        "{}",
-        stderr(&before)
-    );
-
-    let switched = home.run(&["auth", "switch", "fake"], &[]);
+    // The first login into a file with no `default` profile makes its
+    // profile current, and says so; the next one leaves that alone.
+    let first = home.login(&fake, Some("fake"));
+    json(&first);
     assert_eq!(
-        json(&switched),
-        serde_json::json!({"current_profile": "fake"})
+        stderr(&first),
+        "note: fake is now the current profile: commands use it unless --profile or \
+         NEUROIO_PROFILE names another (`neuroio auth switch NAME` changes it)\n"
     );
     assert_eq!(home.read().current(), Some("fake"));
-    let text = std::fs::read_to_string(home.file()).unwrap();
-    assert!(text.contains("current = \"fake\"\n"), "{text}");
-
+    let second = home.login(&fake, Some("second"));
+    json(&second);
+    assert_eq!(stderr(&second), "");
+    assert_eq!(home.read().current(), Some("fake"));
     fake.clear_requests();
     let listed = json(&home.run(&["tokens", "list"], &[]));
-    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
-    assert_eq!(fake.requests().len(), 1);
+    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
     assert_eq!(
         fake.requests()[0].header("authorization"),
         Some(format!("Token {}", stored_key(&home, "fake")).as_str())
+    );
+
+    let switched = home.run(&["auth", "switch", "second"], &[]);
+    assert_eq!(
+        json(&switched),
+        serde_json::json!({"current_profile": "second"})
+    );
+    assert_eq!(home.read().current(), Some("second"));
+    let text = std::fs::read_to_string(home.file()).unwrap();
+    assert!(text.contains("current = \"second\"\n"), "{text}");
+
+    fake.clear_requests();
+    let listed = json(&home.run(&["tokens", "list"], &[]));
+    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
+    assert_eq!(fake.requests().len(), 1);
+    assert_eq!(
+        fake.requests()[0].header("authorization"),
+        Some(format!("Token {}", stored_key(&home, "second")).as_str())
     );
 
     // --profile and NEUROIO_PROFILE still win over the current profile.
@@ -1208,6 +1219,12 @@ fn auth_switch_chooses_the_profile_that_flag_and_environment_still_override() {
             "{}",
             stderr(output)
         );
+        // It names the profiles there are.
+        assert!(
+            stderr(output).contains("(it has fake, second; "),
+            "{}",
+            stderr(output)
+        );
     }
     // Switching to a profile that is not there changes nothing.
     let missing = home.run(&["auth", "switch", "nope"], &[]);
@@ -1217,11 +1234,13 @@ fn auth_switch_chooses_the_profile_that_flag_and_environment_still_override() {
         "{}",
         stderr(&missing)
     );
-    assert_eq!(home.read().current(), Some("fake"));
+    assert_eq!(home.read().current(), Some("second"));
     // The library follows the same choice.
     let listed = json(&home.run(&["auth", "list"], &[]));
     assert_eq!(listed[0]["profile"], "fake");
-    assert_eq!(listed[0]["current"], true);
+    assert_eq!(listed[0]["current"], false);
+    assert_eq!(listed[1]["profile"], "second");
+    assert_eq!(listed[1]["current"], true);
 }
 
 #[test]

@@ -219,8 +219,19 @@ fn store_profile(
     profile.api_url = Some(client.api_url().to_owned());
     profile.username = Some(user.username.clone());
     profile.imported = !minted;
-    let replaced = match store::update(path, |profiles| profiles.insert(name, profile)) {
-        Ok(replaced) => replaced.map_err(profile_failure)?,
+    let stored = store::update(path, |profiles| {
+        let replaced = profiles.insert(name, profile)?;
+        // A file with neither a current profile nor a `default` one: the
+        // profile logged in to becomes current, so that the next command,
+        // given no --profile, uses it rather than fail.
+        let made_current = profiles.current().is_none() && profiles.get("default").is_none();
+        if made_current {
+            profiles.set_current(Some(name))?;
+        }
+        Ok((replaced, made_current))
+    });
+    let (replaced, made_current) = match stored {
+        Ok(stored) => stored.map_err(profile_failure)?,
         Err(failure) if !minted => return Err(failure),
         Err(failure) => {
             let id = token.id;
@@ -257,6 +268,13 @@ fn store_profile(
         &shown,
         &[(&["PROFILE", "USER", "TOKEN_ID", "EXPIRES"], vec![row])],
     );
+    if made_current {
+        let _ = writeln!(
+            io::stderr(),
+            "note: {name} is now the current profile: commands use it unless --profile or \
+             NEUROIO_PROFILE names another (`neuroio auth switch NAME` changes it)"
+        );
+    }
     // The old token is deleted only now that the new one is stored.
     let old = replaced.filter(|old| old.token.as_ref() != Some(&token.key));
     let Some(old) = old.filter(|old| old.token.is_some()) else {
