@@ -253,6 +253,16 @@ fn an_option_given_where_it_does_not_apply_is_explained_in_words() {
         ),
         "{err}"
     );
+    // Between the family and the command, with its value: the same.
+    let between = run(&fake, &["auth", "--profile", "lab", "status"]);
+    assert_eq!(between.status.code(), Some(2));
+    let err = stderr(&between);
+    assert!(
+        err.ends_with(
+            "note: --profile goes after the command: `neuroio auth status --profile ...`\n"
+        ),
+        "{err}"
+    );
     // A command one level down.
     let logout = run(&fake, &["logout"]);
     assert_eq!(logout.status.code(), Some(2));

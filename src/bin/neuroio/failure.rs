@@ -241,34 +241,37 @@ pub fn usage_hint(err: &clap::Error, cli: &clap::Command) -> Option<String> {
                 cmd.get_arguments()
                     .any(|arg| arg.get_long() == Some(long.as_str()))
             });
-            // Given before any command, the note says where it goes, in
-            // the user's own command when it takes the option.
+            // When the user's own command takes the option, it was given
+            // too early (before the command, or between the family and the
+            // command): the note says where it goes. The command's words
+            // are found in order among the words typed, with option values
+            // (`--profile fake`) in between.
             let words: Vec<String> = std::env::args().skip(1).collect();
-            let before_command = words.first().is_some_and(|w| w.starts_with('-'));
             let typed: Vec<&str> = words
                 .iter()
                 .map(String::as_str)
                 .filter(|w| !w.starts_with('-'))
                 .collect();
+            let in_order = |path: &str| {
+                let mut typed = typed.iter();
+                path.split(' ')
+                    .skip(1)
+                    .all(|word| typed.any(|t| *t == word))
+            };
             let own = paths
                 .iter()
-                .filter(|path| {
-                    let path: Vec<&str> = path.split(' ').skip(1).collect();
-                    typed
-                        .windows(path.len())
-                        .any(|window| window == path.as_slice())
-                })
+                .filter(|path| in_order(path))
                 .max_by_key(|path| path.len());
-            match (paths.len(), before_command, own) {
-                (0, ..) => None,
-                (_, true, Some(own)) => Some(format!(
+            match (paths.len(), own) {
+                (0, _) => None,
+                (_, Some(own)) => Some(format!(
                     "note: --{long} goes after the command: `{own} --{long} ...`"
                 )),
-                (1..=10, ..) => Some(format!(
+                (1..=10, None) => Some(format!(
                     "note: --{long} is an option of: {}",
                     quoted(&paths).join(", ")
                 )),
-                (count, ..) => Some(format!(
+                (count, None) => Some(format!(
                     "note: --{long} is an option of {count} commands, given after the command, \
                      such as `{} --{long} ...`",
                     paths[0]
