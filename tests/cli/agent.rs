@@ -320,6 +320,17 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
         "scope": {"account": "ada"}}));
     entries.push(json!({"id": 906, "host": fake.url(), "profile": null,
         "purpose": "agent", "pid": 999_999_999u32, "start": 1, "scope": {"space": 424_242}}));
+    // Another machine's process (a shared home folder): not this one's to
+    // judge, kept. This machine's, of an earlier boot: gone, though its pid
+    // (this test's) runs now.
+    let machine = entries[0]["machine"].as_str().unwrap().to_owned();
+    assert!(entries[0]["boot"].is_string(), "{}", entries[0]);
+    entries.push(json!({"id": 907, "host": fake.url(), "profile": null,
+        "purpose": "exec", "pid": 999_999_999u32, "start": 1, "expires": later,
+        "machine": format!("{machine}-elsewhere"), "scope": {"account": "root"}}));
+    entries.push(json!({"id": 908, "host": fake.url(), "profile": null,
+        "purpose": "exec", "pid": me, "start": null, "expires": later,
+        "machine": machine, "boot": "an-earlier-boot", "scope": {"account": "root"}}));
     std::fs::write(&ledger, serde_json::to_vec(&document).unwrap()).unwrap();
     fake.clear_requests();
 
@@ -337,9 +348,9 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
         .collect();
     reaped.sort_unstable();
     let mut expected: Vec<u64> = left.iter().copied().collect();
-    expected.push(904);
+    expected.extend([904, 908]);
     assert_eq!(reaped, expected);
-    assert_eq!(answer["kept"], 6);
+    assert_eq!(answer["kept"], 7);
     let sent: Vec<(String, String)> = fake
         .requests()
         .iter()
@@ -358,7 +369,7 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
         .collect();
     let wanted: BTreeSet<String> = left
         .iter()
-        .chain(&[904, 905])
+        .chain(&[904, 905, 908])
         .map(|id| format!("/v1/tokens/{id}/"))
         .collect();
     assert_eq!(deletes, wanted);
@@ -367,12 +378,12 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
     assert_eq!(count("GET", "/v1/whoami/"), 1, "{sent:?}");
     assert_eq!(count("GET", "/v1/tokens/903/"), 1, "{sent:?}");
     assert_eq!(count("POST", "/v1/spaces/424242/tokens/"), 1, "{sent:?}");
-    assert_eq!(sent.len(), left.len() + 5, "{sent:?}");
+    assert_eq!(sent.len(), left.len() + 6, "{sent:?}");
     let kept: Vec<u64> = ledger_entries(&dir)
         .iter()
         .map(|e| e["id"].as_u64().unwrap())
         .collect();
-    assert_eq!(kept, [900, 901, 902, 903, 905, 906]);
+    assert_eq!(kept, [900, 901, 902, 903, 905, 906, 907]);
     let said = stderr(&output);
     assert!(
         said.contains(&format!(
@@ -390,7 +401,7 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
         .unwrap();
     assert_eq!(
         stdout(&table).split_whitespace().collect::<Vec<_>>(),
-        ["REAPED", "KEPT", "none", "6"]
+        ["REAPED", "KEPT", "none", "7"]
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -557,6 +568,9 @@ fn after_kill_9_of_an_agent_for_a_space_reap_deletes_its_tokens_with_a_token_of_
     let dir = scratch("space-kill9");
     let space = fake.add_space(&fake.root_token(), "cameras").unwrap();
     let sink = dir.join("sinks/token");
+    // Who am I fails for the agent's whole life: the scope of its entries
+    // is known without it.
+    fake.inject_at("GET", "/v1/whoami/", Fault::status(500), 1_000);
     let mut child = agent(
         &fake,
         &dir,
@@ -569,16 +583,20 @@ fn after_kill_9_of_an_agent_for_a_space_reap_deletes_its_tokens_with_a_token_of_
             "30",
         ],
     );
-    // Two tokens of the space, each entry with its scope.
+    // Two tokens of the space, each entry with its scope from the start.
     assert!(until(Duration::from_secs(15), || {
         let entries = ledger_entries(&dir);
-        entries.len() >= 2
-            && entries
+        assert!(
+            entries
                 .iter()
-                .all(|e| e["scope"] == json!({"space": space}))
+                .all(|e| e["scope"] == json!({"space": space})),
+            "{entries:?}"
+        );
+        entries.len() >= 2
     }));
     child.kill().unwrap();
     child.wait().unwrap();
+    fake.clear_faults();
     let left: BTreeSet<u64> = ledger_entries(&dir)
         .iter()
         .map(|e| e["id"].as_u64().unwrap())
@@ -1029,11 +1047,7 @@ fn after_kill_9_of_exec_with_or_without_rotate_tokens_reap_leaves_none() {
         assert_eq!(ledger_entries(&dir)[0]["purpose"], "exec");
         // --rotate's token file, in a private folder of the state folder
         // named after its owner, is left by the kill.
-        let jobs = || -> Vec<PathBuf> {
-            std::fs::read_dir(dir.join("state/exec"))
-                .map(|d| d.map(|e| e.unwrap().path()).collect())
-                .unwrap_or_default()
-        };
+        let jobs = || job_folders(&dir.join("state"));
         let rotating = args.contains(&"--rotate");
         assert_eq!(jobs().len(), usize::from(rotating), "{args:?}");
         if rotating {

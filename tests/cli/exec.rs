@@ -420,10 +420,11 @@ fn exec_exits_128_plus_n_once_it_passed_signal_n_on_whatever_the_command_returne
     }
 }
 
-/// A server that accepts connections and reads requests but never
-/// answers; `started` gets a message for each request head read.
-fn silent_server() -> (String, std::sync::mpsc::Receiver<()>) {
-    use std::io::Read;
+/// A server that accepts connections and reads requests, answers the first
+/// `answered` of them as who am I would (the root user), and never the
+/// rest; `started` gets a message for each request head read.
+fn silent_server(answered: usize) -> (String, std::sync::mpsc::Receiver<()>) {
+    use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (started, heard) = std::sync::mpsc::channel();
@@ -437,6 +438,15 @@ fn silent_server() -> (String, std::sync::mpsc::Receiver<()>) {
                 head.push(byte[0]);
             }
             let _ = started.send(());
+            if held.len() < answered {
+                let body = r#"{"username": "root", "space": {"id": 1, "name": "default"}}"#;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: \
+                     {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
             held.push(stream);
         }
     });
@@ -445,7 +455,8 @@ fn silent_server() -> (String, std::sync::mpsc::Receiver<()>) {
 
 #[test]
 fn a_signal_while_the_token_is_being_created_ends_exec_at_once_with_128_plus_n() {
-    let (url, heard) = silent_server();
+    // Who am I is answered; the create never is.
+    let (url, heard) = silent_server(1);
     let dir = scratch("creating");
     let started = Instant::now();
     let mut child = neuroio()
@@ -466,6 +477,7 @@ fn a_signal_while_the_token_is_being_created_ends_exec_at_once_with_128_plus_n()
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    heard.recv_timeout(Duration::from_secs(10)).unwrap();
     heard.recv_timeout(Duration::from_secs(10)).unwrap();
 
     let sent = Command::new("kill")
@@ -489,13 +501,49 @@ fn a_signal_while_the_token_is_being_created_ends_exec_at_once_with_128_plus_n()
          the API answered; if it created one, it expires within 24 hours, or find it with \
          `neuroio tokens list --temporary` and delete it\n"
     );
-    // Only the first request (who am I, before the create) was sent.
+    // Who am I and the create, nothing after.
+    assert!(heard.try_recv().is_err());
+}
+
+#[test]
+fn a_signal_while_who_am_i_is_asked_ends_exec_at_once_and_no_token_is_asked_for() {
+    // Who am I is never answered.
+    let (url, heard) = silent_server(0);
+    let dir = scratch("asking");
+    let mut child = neuroio()
+        .args(["exec", "--iam-url", &url, "--timeout", "60"])
+        .args(["--", "sh", "-c", r#"touch "$DIR/ran""#])
+        .env("NEUROIO_API_TOKEN", "account-token")
+        .env("DIR", &dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    heard.recv_timeout(Duration::from_secs(10)).unwrap();
+
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = wait_bounded(&mut child);
+    let output = child.wait_with_output().unwrap();
+    let ran = dir.join("ran").exists();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert_eq!(status.code(), Some(143), "{}", stderr(&output));
+    // Nothing was made, so there is nothing to say.
+    assert_eq!(stderr(&output), "");
+    assert!(!ran, "the command ran");
+    // The create was never sent.
+    std::thread::sleep(Duration::from_millis(200));
     assert!(heard.try_recv().is_err());
 }
 
 #[test]
 fn a_signal_during_the_first_mint_of_exec_rotate_ends_it_at_once_and_leaves_no_folder() {
-    let (url, heard) = silent_server();
+    let (url, heard) = silent_server(0);
     let dir = scratch("rotate-creating");
     let state = dir.join("state");
     let started = Instant::now();
@@ -523,10 +571,7 @@ fn a_signal_during_the_first_mint_of_exec_rotate_ends_it_at_once_and_leaves_no_f
     let elapsed = started.elapsed();
     let output = child.wait_with_output().unwrap();
     let ran = dir.join("ran").exists();
-    let jobs: Vec<_> = std::fs::read_dir(state.join("exec"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let jobs = job_folders(&state);
     std::fs::remove_dir_all(&dir).unwrap();
 
     assert_eq!(status.code(), Some(143), "{}", stderr(&output));
@@ -575,6 +620,41 @@ fn a_token_that_arrives_after_a_signal_is_deleted_and_the_command_never_runs() {
     assert_eq!(status.code(), Some(143), "{}", stderr(&output));
     assert_eq!(stderr(&output), "");
     assert!(!ran, "the command ran");
+    let methods: Vec<_> = fake
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "GET /v1/whoami/",
+            "POST /v1/tokens/",
+            "DELETE /v1/tokens/2/"
+        ]
+    );
+    assert_eq!(ids(&fake), [1]);
+}
+
+#[test]
+fn a_who_am_i_that_hangs_delays_the_job_2_s_at_most_and_the_token_is_still_deleted() {
+    let fake = FakeIam::start().unwrap();
+    fake.inject_at(
+        "GET",
+        "/v1/whoami/",
+        Fault::Delay(Duration::from_secs(30)),
+        1,
+    );
+    let started = Instant::now();
+
+    let output = run(&fake, &["exec", "--", "true"]);
+
+    let elapsed = started.elapsed();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+    // Not the 30 s of the answer: the 2 s the scope is waited for, and
+    // some slack.
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     let methods: Vec<_> = fake
         .requests()
         .iter()

@@ -145,6 +145,20 @@ const LOG_IN_AGAIN: &str = "the API token is no longer accepted: it expired, was
     or was deleted (as `neuroio password change --reset-tokens` does); log in again with \
     `neuroio login`, or use another token";
 
+/// The job folders of `exec --rotate` in the state folder `state`: one
+/// folder a machine in `exec/`, one a job in each.
+fn job_folders(state: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let list = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    };
+    list(&state.join("exec"))
+        .iter()
+        .flat_map(|machine| list(machine))
+        .collect()
+}
+
 fn run(fake: &FakeIam, args: &[&str]) -> Output {
     run_as(fake, Some(&fake.root_token()), args)
 }

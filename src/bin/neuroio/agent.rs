@@ -18,7 +18,7 @@ use signal_hook::iterator::Signals;
 
 use crate::context::Api;
 use crate::failure::Failure;
-use crate::ledger::{Entry, Ledger, Owner, Scope, reap};
+use crate::ledger::{Entry, Ledger, Scope, reap};
 use crate::options::Settings;
 use crate::options::{Connection, TokenSource};
 use crate::sink::{Keeper, Sink, SinkFormat, TICK, Tick, log, parse_mode};
@@ -131,14 +131,13 @@ fn once(
     // use's own, asked before the mint so that the entry has it).
     let scope = match space {
         Some(space) => Some(Scope::Space(space)),
-        None => Scope::of_client(&api.client),
+        None => Scope::of_client(&api.client, crate::ledger::SCOPE_WAIT, None),
     };
     let token = match space {
         Some(space) => api.client.spaces().create_token(space, false)?,
         None => api.client.tokens().create(false)?,
     };
     let host = api.client.iam_url().to_owned();
-    let owner = Owner::this_process();
     let delete = |why: Failure| -> Failure {
         // A space's token with itself: the account token does not see it.
         let gone = match space {
@@ -164,16 +163,14 @@ fn once(
         why
     };
     ledger
-        .record(Entry {
-            id: token.id,
-            host: host.clone(),
-            profile: api.token_profile.clone(),
-            purpose: "agent --once".to_owned(),
-            pid: owner.pid,
-            start: owner.start,
-            expires: token.expires,
+        .record(Entry::mine(
+            token.id,
+            &host,
+            api.token_profile.as_deref(),
+            "agent --once",
+            token.expires,
             scope,
-        })
+        ))
         .map_err(delete)?;
     for sink in sinks {
         sink.write(&token, format).map_err(|e| {
@@ -226,7 +223,8 @@ fn keep(
             }
         }
     });
-    let mut keeper = Keeper::new(api, "agent", ledger, sinks, format, grace);
+    let mut keeper =
+        Keeper::new(api, "agent", ledger, sinks, format, grace).in_scope(space.map(Scope::Space));
     let mut started = false;
     loop {
         match keeper.tick() {

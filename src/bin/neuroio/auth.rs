@@ -335,24 +335,22 @@ fn record_replaced(name: &str, old: &Profile) -> Option<(crate::ledger::Ledger, 
         .iam_url
         .clone()
         .unwrap_or_else(|| neuroio::DEFAULT_IAM_URL.to_owned());
-    let owner = crate::ledger::Owner::this_process();
+    // A profile's own log in holds a token of its user's account; of an
+    // imported token, the scope is not known here.
+    let scope = old
+        .username
+        .clone()
+        .filter(|_| !old.imported)
+        .map(crate::ledger::Scope::Account);
     let recorded = crate::ledger::Ledger::open().and_then(|ledger| {
-        ledger.record(crate::ledger::Entry {
+        ledger.record(crate::ledger::Entry::mine(
             id,
-            host: host.clone(),
-            profile: Some(name.to_owned()),
-            purpose: "login (replaced)".to_owned(),
-            pid: owner.pid,
-            start: owner.start,
-            expires: old.expires,
-            // A profile's own log in holds a token of its user's account;
-            // of an imported token, the scope is not known here.
-            scope: old
-                .username
-                .clone()
-                .filter(|_| !old.imported)
-                .map(crate::ledger::Scope::Account),
-        })?;
+            &host,
+            Some(name),
+            "login (replaced)",
+            old.expires,
+            scope,
+        ))?;
         Ok(ledger)
     });
     match recorded {

@@ -126,10 +126,21 @@ fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Fail
     // after the timeout and retries of the call.
     let creating = client.clone();
     let created = events.clone();
+    let called_off = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let calling_off = Arc::clone(&called_off);
     std::thread::spawn(move || {
         // The scope first, so that the token's ledger entry has it: a
         // token the API then cannot find is gone only within it.
-        let scope = crate::ledger::Scope::of_client(&creating);
+        let scope = crate::ledger::Scope::of_client(
+            &creating,
+            crate::ledger::SCOPE_WAIT,
+            Some(&calling_off),
+        );
+        // A run called off meanwhile makes no token.
+        if calling_off.load(std::sync::atomic::Ordering::Acquire) {
+            let _ = created.send(Event::Created(Err(Failure::failed("called off"))));
+            return;
+        }
         let token = creating.tokens().create(false);
         let made = token.map(|token| (token, scope)).map_err(Failure::from);
         let _ = created.send(Event::Created(made));
@@ -139,6 +150,7 @@ fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Fail
         Ok(Event::Created(Ok(made))) => made,
         Ok(Event::Created(Err(failure))) => return Err(with_pending_signal(&received, failure)),
         Ok(Event::Signal(origin)) => {
+            called_off.store(true, std::sync::atomic::Ordering::Release);
             return Err(called_off_while_creating(&received, client, origin.signal));
         }
         Err(_) => {
@@ -147,17 +159,14 @@ fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Fail
             ));
         }
     };
-    let owner = crate::ledger::Owner::this_process();
-    let recorded = ledger.record(crate::ledger::Entry {
-        id: token.id,
-        host: client.iam_url().to_owned(),
-        profile: api.token_profile.clone(),
-        purpose: "exec".to_owned(),
-        pid: owner.pid,
-        start: owner.start,
-        expires: token.expires,
+    let recorded = ledger.record(crate::ledger::Entry::mine(
+        token.id,
+        client.iam_url(),
+        api.token_profile.as_deref(),
+        "exec",
+        token.expires,
         scope,
-    });
+    ));
     if let Err(failure) = recorded {
         return Err(match delete(client, token.id) {
             Ok(()) => failure,

@@ -52,12 +52,9 @@ pub struct Entry {
     pub profile: Option<String>,
     /// What it was minted for: "agent", "exec", "login".
     pub purpose: String,
-    /// The owner process.
-    pub pid: u32,
-    /// The owner's start time (Linux: clock ticks after boot), so that
-    /// another process given the same pid is not taken for the owner.
-    #[serde(default)]
-    pub start: Option<u64>,
+    /// The owner process (`pid`, `start`, `machine`, `boot` in the file).
+    #[serde(flatten)]
+    pub owner: Owner,
     /// When the token expires, as minted: past it, the entry is dropped
     /// without a request (an expired token opens nothing). `None` when
     /// unknown: then `reap` asks the API first, and never deletes a
@@ -95,13 +92,42 @@ impl Scope {
         }
     }
 
-    /// The scope of `client`'s token, asked of the API (one `who am I`);
-    /// `None` when the call fails: the entries it marks are then kept
-    /// until their tokens expire, never counted as gone on a guess.
-    pub fn of_client(client: &neuroio::Client) -> Option<Scope> {
-        client.whoami().ok().as_ref().and_then(Scope::of)
+    /// The scope of `client`'s token, asked of the API (one `who am I`)
+    /// and waited for `limit` at most, or until `stop` is set: the call
+    /// runs on a thread of its own, so a slow answer delays nothing past
+    /// either. `None` when the call fails or is late: the entries it marks
+    /// are then kept until their tokens expire, never counted as gone on a
+    /// guess.
+    pub fn of_client(
+        client: &neuroio::Client,
+        limit: std::time::Duration,
+        stop: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Option<Scope> {
+        use std::sync::atomic::Ordering;
+        const SLICE: std::time::Duration = std::time::Duration::from_millis(20);
+        let client = client.clone();
+        let (answer, answered) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = answer.send(client.whoami().ok().as_ref().and_then(Scope::of));
+        });
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match answered.recv_timeout(left.min(SLICE)) {
+                Ok(scope) => return scope,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if left.is_zero() || stop.is_some_and(|stop| stop.load(Ordering::Acquire)) {
+                return None;
+            }
+        }
     }
 }
+
+/// How long a command waits for the scope of the token in use before it
+/// mints (`exec`, `agent --once`): past it, the entry's scope is unknown.
+pub const SCOPE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The file's shape: a version, so a later tool can tell an old ledger.
 #[derive(Serialize, Deserialize)]
@@ -116,11 +142,44 @@ pub struct Ledger {
     dir: PathBuf,
 }
 
-/// The owner of what this process records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The process that owns a token: a pid is only known on its own machine
+/// and boot, so both are recorded with it (a state folder may be shared
+/// by machines, as a home folder on NFS is).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
     pub pid: u32,
+    /// The process's start time (Linux: clock ticks after boot), so that
+    /// another process given the same pid is not taken for the owner.
+    #[serde(default)]
     pub start: Option<u64>,
+    /// The machine's host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
+    /// The machine's boot (Linux: `/proc/sys/kernel/random/boot_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot: Option<String>,
+}
+
+/// This machine's host name, once.
+pub fn this_machine() -> Option<&'static str> {
+    static MACHINE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    MACHINE
+        .get_or_init(|| {
+            let name = nix::unistd::gethostname().ok()?.into_string().ok()?;
+            (!name.is_empty()).then_some(name)
+        })
+        .as_deref()
+}
+
+/// This boot of the machine, once (Linux only).
+fn this_boot() -> Option<&'static str> {
+    static BOOT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    BOOT.get_or_init(|| {
+        let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+        let id = id.trim();
+        (!id.is_empty() && id.len() <= 64).then(|| id.to_owned())
+    })
+    .as_deref()
 }
 
 impl Owner {
@@ -130,12 +189,27 @@ impl Owner {
         Owner {
             pid,
             start: start_time(pid),
+            machine: this_machine().map(str::to_owned),
+            boot: this_boot().map(str::to_owned),
         }
     }
 
-    /// Whether this owner still runs: its pid is live and, where the start
-    /// time is known, was started when the owner was.
+    /// Whether this owner may still run: a process of another machine is
+    /// taken to (this one cannot tell; its entry waits for its token's
+    /// expiry or a reap there); one of an earlier boot of this machine has
+    /// ended; else its pid is live and, where the start time is known,
+    /// was started when the owner was.
     pub fn alive(&self) -> bool {
+        if let (Some(machine), Some(here)) = (self.machine.as_deref(), this_machine())
+            && machine != here
+        {
+            return true;
+        }
+        if let (Some(boot), Some(now)) = (self.boot.as_deref(), this_boot())
+            && boot != now
+        {
+            return false;
+        }
         let Ok(pid) = i32::try_from(self.pid) else {
             return false;
         };
@@ -158,11 +232,25 @@ impl Owner {
 }
 
 impl Entry {
-    /// The entry's owner.
-    pub fn owner(&self) -> Owner {
-        Owner {
-            pid: self.pid,
-            start: self.start,
+    /// An entry for token `id` minted at `host` with the token of
+    /// `profile` (`None`: from the environment or a file), owned by this
+    /// process.
+    pub fn mine(
+        id: u64,
+        host: &str,
+        profile: Option<&str>,
+        purpose: &str,
+        expires: Option<time::OffsetDateTime>,
+        scope: Option<Scope>,
+    ) -> Entry {
+        Entry {
+            id,
+            host: host.to_owned(),
+            profile: profile.map(str::to_owned),
+            purpose: purpose.to_owned(),
+            owner: Owner::this_process(),
+            expires,
+            scope,
         }
     }
 }
@@ -394,21 +482,44 @@ impl Ledger {
         })
     }
 
+    /// The folder of this machine's job folders: `exec/HOST` in the state
+    /// folder (a state folder may be shared by machines, and a pid means
+    /// something only on its own).
+    fn jobs(&self) -> PathBuf {
+        let machine: String = this_machine()
+            .unwrap_or("unknown-machine")
+            .chars()
+            .take(64)
+            .map(|c| match c {
+                'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '.' => c,
+                _ => '_',
+            })
+            .collect();
+        let machine = if machine.starts_with('.') {
+            format!("_{machine}")
+        } else {
+            machine
+        };
+        self.dir.join(JOBS_FOLDER).join(machine)
+    }
+
     /// A new folder only this user can enter (0700) for a job of this
-    /// process, in the state folder's `exec/`: named after its owner
-    /// (`PID-START-RANDOM`), so that a reap removes it once the owner is
-    /// gone, as after a `kill -9`.
+    /// process, in `exec/HOST/` of the state folder: named after its owner
+    /// (`PID-START-RANDOM`), so that a reap on this machine removes it once
+    /// the owner is gone, as after a `kill -9`.
     pub fn job_folder(&self) -> Result<PathBuf, Failure> {
-        let jobs = self.dir.join(JOBS_FOLDER);
+        let jobs = self.jobs();
         let cannot = |e: std::io::Error| {
             Failure::failed(format!(
                 "cannot create a private folder in {}: {e}",
                 shown(&jobs)
             ))
         };
-        match std::fs::DirBuilder::new().mode(0o700).create(&jobs) {
-            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(cannot(e)),
-            _ => check_private_folder(&jobs)?,
+        for folder in [self.dir.join(JOBS_FOLDER), jobs.clone()] {
+            match std::fs::DirBuilder::new().mode(0o700).create(&folder) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(cannot(e)),
+                _ => check_private_folder(&folder)?,
+            }
         }
         let owner = Owner::this_process();
         for _ in 0..16 {
@@ -428,11 +539,11 @@ impl Ledger {
         Err(cannot(std::io::Error::other("every name tried was taken")))
     }
 
-    /// Removes the job folders whose owner is gone (at most
+    /// Removes this machine's job folders whose owner is gone (at most
     /// [`MAX_JOB_FOLDERS_SWEPT`] looked at): what a killed `exec --rotate`
     /// left, a token file whose token `reap` deletes.
     fn sweep_job_folders(&self) {
-        let Ok(folders) = std::fs::read_dir(self.dir.join(JOBS_FOLDER)) else {
+        let Ok(folders) = std::fs::read_dir(self.jobs()) else {
             return;
         };
         for folder in folders.take(MAX_JOB_FOLDERS_SWEPT).flatten() {
@@ -447,6 +558,7 @@ impl Ledger {
             let owner = Owner {
                 pid,
                 start: (start != 0).then_some(start),
+                ..Owner::this_process()
             };
             let is_folder = folder.file_type().is_ok_and(|t| t.is_dir());
             if is_folder && !owner.alive() {
@@ -511,7 +623,7 @@ pub fn reap(
         .entries()?
         .into_iter()
         .filter(|e| {
-            !expired(e) && e.host == host && e.profile.as_deref() == profile && !e.owner().alive()
+            !expired(e) && e.host == host && e.profile.as_deref() == profile && !e.owner.alive()
         })
         .collect();
     let mut reaper = Reaper {
@@ -572,11 +684,15 @@ struct Reaper<'a> {
 }
 
 impl Reaper<'_> {
-    /// The scope of the token in use, asked of the API once.
+    /// The scope of the token in use, asked of the API once, within what
+    /// is left of the reap's time.
     fn scope(&mut self) -> Option<&Scope> {
-        let client = self.client;
+        let (client, left) = (
+            self.client,
+            REAP_BUDGET.saturating_sub(self.started.elapsed()),
+        );
         self.scope
-            .get_or_insert_with(|| Scope::of_client(client))
+            .get_or_insert_with(|| Scope::of_client(client, left, None))
             .as_ref()
     }
 
@@ -660,17 +776,14 @@ impl Reaper<'_> {
             }
         };
         let host = self.client.iam_url().to_owned();
-        let owner = Owner::this_process();
-        let recorded = self.ledger.record(Entry {
-            id: helper.id,
-            host: host.clone(),
-            profile: self.profile.map(str::to_owned),
-            purpose: "reap".to_owned(),
-            pid: owner.pid,
-            start: owner.start,
-            expires: helper.expires,
-            scope: Some(Scope::Space(space)),
-        });
+        let recorded = self.ledger.record(Entry::mine(
+            helper.id,
+            &host,
+            self.profile,
+            "reap",
+            helper.expires,
+            Some(Scope::Space(space)),
+        ));
         let own = self.client.with_api_token(&helper.key);
         match (&recorded, &own) {
             (Ok(()), Ok(own)) => {
@@ -732,17 +845,7 @@ mod tests {
     }
 
     fn entry(id: u64) -> Entry {
-        let owner = Owner::this_process();
-        Entry {
-            id,
-            host: "http://127.0.0.1:1".to_owned(),
-            profile: None,
-            purpose: "agent".to_owned(),
-            pid: owner.pid,
-            start: owner.start,
-            expires: None,
-            scope: None,
-        }
+        Entry::mine(id, "http://127.0.0.1:1", None, "agent", None, None)
     }
 
     #[test]
@@ -807,22 +910,37 @@ mod tests {
         if cfg!(target_os = "linux") {
             assert!(me.start.is_some());
             let reused = Owner {
-                pid: me.pid,
                 start: me.start.map(|s| s + 1),
+                ..me.clone()
             };
             assert!(!reused.alive());
+            // This pid, at an earlier boot of this machine: gone.
+            let rebooted = Owner {
+                boot: Some("an-earlier-boot".to_owned()),
+                ..me.clone()
+            };
+            assert!(me.boot.is_some());
+            assert!(!rebooted.alive());
         }
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let gone = Owner {
             pid: child.id(),
             start: start_time(child.id()),
+            ..me.clone()
         };
         child.wait().unwrap();
         assert!(!gone.alive());
+        // Of another machine: not this one's to judge, so taken as alive.
+        let elsewhere = Owner {
+            machine: Some(format!("{}-elsewhere", me.machine.clone().unwrap())),
+            ..gone.clone()
+        };
+        assert!(elsewhere.alive());
         assert!(
             !Owner {
                 pid: 0,
-                start: None
+                start: None,
+                ..me
             }
             .alive()
         );

@@ -21,7 +21,7 @@ use neuroio::Token;
 
 use crate::context::Api;
 use crate::failure::Failure;
-use crate::ledger::{Entry, Ledger, Owner, Scope};
+use crate::ledger::{Entry, Ledger, Scope};
 use crate::output::{rfc3339, terminal_safe};
 
 /// The longest ending (deleting what was minted) may take, all deletes
@@ -217,7 +217,6 @@ pub struct Keeper {
     pub api: Api,
     who: &'static str,
     ledger: Ledger,
-    owner: Owner,
     sinks: Vec<Sink>,
     format: SinkFormat,
     grace: Duration,
@@ -227,7 +226,8 @@ pub struct Keeper {
     written: Option<u64>,
     /// The working token seen last.
     current: Option<u64>,
-    /// The scope of the tokens it mints, once the API has said it.
+    /// The scope of the tokens it mints: given (a space's), or once the
+    /// API has said it.
     scope: Option<Scope>,
     /// Tokens recorded in the ledger, and when they were replaced.
     recorded: Vec<(u64, Option<Instant>)>,
@@ -245,6 +245,14 @@ pub enum Tick {
 }
 
 impl Keeper {
+    /// The scope of the tokens it mints, when known before the first (a
+    /// space's tokens for `agent --space`): each entry has it from the
+    /// start, not only once a call with the token has said it.
+    pub fn in_scope(mut self, scope: Option<Scope>) -> Keeper {
+        self.scope = scope;
+        self
+    }
+
     /// A keeper of `sinks` with the renewing client of `api`, recording
     /// its tokens in `ledger` as `who` ("agent", "exec").
     pub fn new(
@@ -264,7 +272,6 @@ impl Keeper {
             api,
             who,
             ledger,
-            owner: Owner::this_process(),
             sinks,
             format,
             grace,
@@ -299,16 +306,14 @@ impl Keeper {
         if new {
             // Recorded before its key is handed out: if this process dies
             // from here on, `neuroio tokens reap` deletes it.
-            let entry = Entry {
-                id: token.id,
-                host: self.api.client.iam_url().to_owned(),
-                profile: self.api.token_profile.clone(),
-                purpose: self.who.to_owned(),
-                pid: self.owner.pid,
-                start: self.owner.start,
-                expires: token.expires,
-                scope: self.scope.clone(),
-            };
+            let entry = Entry::mine(
+                token.id,
+                self.api.client.iam_url(),
+                self.api.token_profile.as_deref(),
+                self.who,
+                token.expires,
+                self.scope.clone(),
+            );
             if let Err(failure) = self.ledger.record(entry.clone()) {
                 let alive = self.written_alive(token.id);
                 self.failed(&failure, alive);

@@ -72,9 +72,11 @@ enum TokensCommand {
     /// the token in use cannot see, and its entry is kept until it
     /// expires. A space's tokens are deleted with a temporary token of
     /// that space, made for the purpose. Entries of a process still
-    /// running, and entries minted at another IAM URL or with another
-    /// profile's token, are kept and counted. `agent` and `exec` reap
-    /// before they start.
+    /// running or of another machine (a shared home folder), and entries
+    /// minted at another IAM URL or with another profile's token, are kept
+    /// and counted. The folders of `exec --rotate` jobs of this machine
+    /// whose process is gone are removed, token file and all. `agent` and
+    /// `exec` reap before they start.
     #[cfg(unix)]
     #[command(after_help = SEE_TOP_HELP)]
     Reap,
