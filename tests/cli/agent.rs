@@ -175,6 +175,33 @@ fn ledger_entries(dir: &Path) -> Vec<Value> {
     value["entries"].as_array().unwrap().clone()
 }
 
+/// `neuroio tokens reap` with the test's state folder: its output, and
+/// the ids it says it reaped (none when it failed).
+fn reap_now(fake: &FakeIam, dir: &Path) -> (Output, BTreeSet<u64>) {
+    let output = with_env(fake, dir)
+        .args(["tokens", "reap"])
+        .output()
+        .unwrap();
+    let reaped = match output.status.code() {
+        Some(0) => json(&output)["reaped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_u64().unwrap())
+            .collect(),
+        _ => BTreeSet::new(),
+    };
+    (output, reaped)
+}
+
+/// The ids in the test's ledger.
+fn ledger_ids(dir: &Path) -> BTreeSet<u64> {
+    ledger_entries(dir)
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect()
+}
+
 #[test]
 fn readers_of_a_sink_see_no_refusal_across_rotations_and_sigterm_leaves_nothing() {
     let fake = short_lived(3);
@@ -351,11 +378,7 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
     expected.extend([904, 908]);
     assert_eq!(reaped, expected);
     assert_eq!(answer["kept"], 7);
-    let sent: Vec<(String, String)> = fake
-        .requests()
-        .iter()
-        .map(|r| (r.method.clone(), r.path.clone()))
-        .collect();
+    let sent = seen_requests(&fake);
     assert!(live(&fake).is_empty());
     let count = |method: &str, path: &str| {
         sent.iter()
@@ -597,28 +620,15 @@ fn after_kill_9_of_an_agent_for_a_space_reap_deletes_its_tokens_with_a_token_of_
     child.kill().unwrap();
     child.wait().unwrap();
     fake.clear_faults();
-    let left: BTreeSet<u64> = ledger_entries(&dir)
-        .iter()
-        .map(|e| e["id"].as_u64().unwrap())
-        .collect();
+    let left = ledger_ids(&dir);
     fake.clear_requests();
 
-    let output = with_env(&fake, &dir)
-        .args(["tokens", "reap"])
-        .output()
-        .unwrap();
+    let (output, reaped) = reap_now(&fake, &dir);
 
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stderr(&output), "");
-    let answer = json(&output);
-    let reaped: BTreeSet<u64> = answer["reaped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|id| id.as_u64().unwrap())
-        .collect();
     assert_eq!(reaped, left);
-    assert_eq!(answer["kept"], 0);
+    assert_eq!(json(&output)["kept"], 0);
     assert!(ledger_entries(&dir).is_empty());
     // Its own scope, then a token of the space made with the account
     // token, each token deleted with it, and it deleted with itself.
@@ -1116,28 +1126,15 @@ fn many_processes_share_the_ledger_and_kill_9_at_any_moment_leaves_it_whole() {
     }
     // Whole: every process that ended on its own forgot its entry, and
     // each killed one recorded kept its own.
-    let entries: BTreeSet<u64> = ledger_entries(&dir)
-        .iter()
-        .map(|e| e["id"].as_u64().unwrap())
-        .collect();
+    let entries = ledger_ids(&dir);
     assert!(entries.len() >= pids.len(), "{entries:?}");
     assert!(entries.is_subset(&live(&fake)), "{entries:?}");
 
-    let output = with_env(&fake, &dir)
-        .args(["tokens", "reap"])
-        .output()
-        .unwrap();
+    let (output, reaped) = reap_now(&fake, &dir);
 
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let answer = json(&output);
-    let reaped: BTreeSet<u64> = answer["reaped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|id| id.as_u64().unwrap())
-        .collect();
     assert_eq!(reaped, entries);
-    assert_eq!(answer["kept"], 0);
+    assert_eq!(json(&output)["kept"], 0);
     assert!(ledger_entries(&dir).is_empty());
     // What is still live was minted by a job killed between the mint's
     // answer and its ledger entry (at most one each of the spread kills),
@@ -1282,11 +1279,7 @@ fn reap_never_deletes_a_permanent_token_and_drops_expired_entries_without_a_requ
         "{}",
         stderr(&output)
     );
-    let seen: Vec<(String, String)> = fake
-        .requests()
-        .iter()
-        .map(|r| (r.method.clone(), r.path.clone()))
-        .collect();
+    let seen = seen_requests(&fake);
     assert_eq!(
         seen,
         [

@@ -304,11 +304,7 @@ fn the_documented_cron_line_audits_on_a_temporary_token_and_leaves_nothing() {
     assert_eq!(findings(&report), []);
     // exec asked whose the permanent token is (for its ledger entry),
     // minted one token with it and deleted it after.
-    let sent: Vec<(String, String)> = fake
-        .requests()
-        .iter()
-        .map(|r| (r.method.clone(), r.path.clone()))
-        .collect();
+    let sent = seen_requests(&fake);
     assert_eq!(
         sent[..2],
         [

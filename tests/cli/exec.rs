@@ -453,103 +453,30 @@ fn silent_server(answered: usize) -> (String, std::sync::mpsc::Receiver<()>) {
     (url, heard)
 }
 
-#[test]
-fn a_signal_while_the_token_is_being_created_ends_exec_at_once_with_128_plus_n() {
-    // Who am I is answered; the create never is.
-    let (url, heard) = silent_server(1);
-    let dir = scratch("creating");
-    let started = Instant::now();
-    let mut child = neuroio()
-        .args([
-            "exec",
-            "--iam-url",
-            &url,
-            "--timeout",
-            "60",
-            "--retries",
-            "0",
-        ])
-        .args(["--", "sh", "-c", r#"touch "$DIR/ran""#])
-        .env("NEUROIO_API_TOKEN", "account-token")
-        .env("DIR", &dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    heard.recv_timeout(Duration::from_secs(10)).unwrap();
-    heard.recv_timeout(Duration::from_secs(10)).unwrap();
-
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let status = wait_bounded(&mut child);
-    let elapsed = started.elapsed();
-    let output = child.wait_with_output().unwrap();
-    let ran = dir.join("ran").exists();
-    std::fs::remove_dir_all(&dir).unwrap();
-
-    assert_eq!(status.code(), Some(130), "{}", stderr(&output));
-    // Not the 60 s timeout: the 2 s given to the answer, and some slack.
-    assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
-    assert!(!ran, "the command ran");
-    assert_eq!(
-        stderr(&output),
-        "error: the run was called off while the temporary token was being created, before \
-         the API answered; if it created one, it expires within 24 hours, or find it with \
-         `neuroio tokens list --temporary` and delete it\n"
-    );
-    // Who am I and the create, nothing after.
-    assert!(heard.try_recv().is_err());
+/// What became of an `exec` signalled while it waited on a server.
+struct CalledOff {
+    status: std::process::ExitStatus,
+    stderr: String,
+    /// From the start to the end of the run.
+    elapsed: Duration,
+    /// Whether the command ran.
+    ran: bool,
+    /// The job folders left in the run's state folder.
+    jobs: Vec<std::path::PathBuf>,
 }
 
-#[test]
-fn a_signal_while_who_am_i_is_asked_ends_exec_at_once_and_no_token_is_asked_for() {
-    // Who am I is never answered.
-    let (url, heard) = silent_server(0);
-    let dir = scratch("asking");
-    let mut child = neuroio()
-        .args(["exec", "--iam-url", &url, "--timeout", "60"])
-        .args(["--", "sh", "-c", r#"touch "$DIR/ran""#])
-        .env("NEUROIO_API_TOKEN", "account-token")
-        .env("DIR", &dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    heard.recv_timeout(Duration::from_secs(10)).unwrap();
-
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let status = wait_bounded(&mut child);
-    let output = child.wait_with_output().unwrap();
-    let ran = dir.join("ran").exists();
-    std::fs::remove_dir_all(&dir).unwrap();
-
-    assert_eq!(status.code(), Some(143), "{}", stderr(&output));
-    // Nothing was made, so there is nothing to say.
-    assert_eq!(stderr(&output), "");
-    assert!(!ran, "the command ran");
-    // The create was never sent.
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(heard.try_recv().is_err());
-}
-
-#[test]
-fn a_signal_during_the_first_mint_of_exec_rotate_ends_it_at_once_and_leaves_no_folder() {
-    let (url, heard) = silent_server(0);
-    let dir = scratch("rotate-creating");
+/// Runs `exec ARGS -- sh -c 'touch ran'` against a server that answers
+/// who am I `answered` times and nothing else, sends `signal` once the
+/// server has read `heads` requests, and checks that it reads no other.
+fn called_off(name: &str, args: &[&str], answered: usize, heads: usize, signal: &str) -> CalledOff {
+    let (url, heard) = silent_server(answered);
+    let dir = scratch(name);
     let state = dir.join("state");
     let started = Instant::now();
     let mut child = neuroio()
-        .args(["exec", "--rotate", "--iam-url", &url, "--api-url", &url])
-        .args(["--timeout", "60", "--retries", "0"])
+        .arg("exec")
+        .args(args)
+        .args(["--iam-url", &url, "--api-url", &url, "--timeout", "60"])
         .args(["--", "sh", "-c", r#"touch "$DIR/ran""#])
         .env("NEUROIO_API_TOKEN", "account-token")
         .env("NEUROIO_STATE_DIR", &state)
@@ -559,11 +486,12 @@ fn a_signal_during_the_first_mint_of_exec_rotate_ends_it_at_once_and_leaves_no_f
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The mint is sent, and never answered.
-    heard.recv_timeout(Duration::from_secs(10)).unwrap();
+    for _ in 0..heads {
+        heard.recv_timeout(Duration::from_secs(10)).unwrap();
+    }
 
     let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
@@ -573,20 +501,69 @@ fn a_signal_during_the_first_mint_of_exec_rotate_ends_it_at_once_and_leaves_no_f
     let ran = dir.join("ran").exists();
     let jobs = job_folders(&state);
     std::fs::remove_dir_all(&dir).unwrap();
+    // Nothing more was sent, even a moment later.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(heard.try_recv().is_err(), "{name}: another request");
+    CalledOff {
+        status,
+        stderr: stderr(&output),
+        elapsed,
+        ran,
+        jobs,
+    }
+}
 
-    assert_eq!(status.code(), Some(143), "{}", stderr(&output));
+#[test]
+fn a_signal_while_the_token_is_being_created_ends_exec_at_once_with_128_plus_n() {
+    // Who am I is answered; the create never is.
+    let run = called_off("creating", &["--retries", "0"], 1, 2, "-INT");
+
+    assert_eq!(run.status.code(), Some(130), "{}", run.stderr);
     // Not the 60 s timeout: the 2 s given to the answer, and some slack.
-    assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
-    assert!(!ran, "the command ran");
+    assert!(run.elapsed < Duration::from_secs(8), "{:?}", run.elapsed);
+    assert!(!run.ran, "the command ran");
     assert_eq!(
-        stderr(&output),
+        run.stderr,
+        "error: the run was called off while the temporary token was being created, before \
+         the API answered; if it created one, it expires within 24 hours, or find it with \
+         `neuroio tokens list --temporary` and delete it\n"
+    );
+}
+
+#[test]
+fn a_signal_while_who_am_i_is_asked_ends_exec_at_once_and_no_token_is_asked_for() {
+    // Who am I is never answered; the create is never sent.
+    let run = called_off("asking", &[], 0, 1, "-TERM");
+
+    assert_eq!(run.status.code(), Some(143), "{}", run.stderr);
+    assert!(run.elapsed < Duration::from_secs(8), "{:?}", run.elapsed);
+    // Nothing was made, so there is nothing to say.
+    assert_eq!(run.stderr, "");
+    assert!(!run.ran, "the command ran");
+}
+
+#[test]
+fn a_signal_during_the_first_mint_of_exec_rotate_ends_it_at_once_and_leaves_no_folder() {
+    // The mint is sent, and never answered.
+    let run = called_off(
+        "rotate-creating",
+        &["--rotate", "--retries", "0"],
+        0,
+        1,
+        "-TERM",
+    );
+
+    assert_eq!(run.status.code(), Some(143), "{}", run.stderr);
+    // Not the 60 s timeout: the 2 s given to the answer, and some slack.
+    assert!(run.elapsed < Duration::from_secs(8), "{:?}", run.elapsed);
+    assert!(!run.ran, "the command ran");
+    assert_eq!(
+        run.stderr,
         "error: the run was called off while the first temporary token was being made, \
          before the API answered; a token it made and recorded is deleted by `neuroio tokens \
          reap`, and any other expires within 24 hours\n"
     );
-    assert_eq!(jobs, Vec::<std::path::PathBuf>::new());
-    // Only the mint was sent.
-    assert!(heard.try_recv().is_err());
+    assert_eq!(run.jobs, Vec::<std::path::PathBuf>::new());
 }
 
 #[test]

@@ -86,11 +86,7 @@ fn key_from_a_file_trims_one_trailing_newline_only() {
         json(&gone),
         serde_json::json!({"deleted": {"collection": "tokens", "id": made.id}})
     );
-    let sent: Vec<(String, String)> = fake
-        .requests()
-        .iter()
-        .map(|r| (r.method.clone(), r.path.clone()))
-        .collect();
+    let sent = seen_requests(&fake);
     assert_eq!(
         sent,
         [

@@ -145,6 +145,14 @@ const LOG_IN_AGAIN: &str = "the API token is no longer accepted: it expired, was
     or was deleted (as `neuroio password change --reset-tokens` does); log in again with \
     `neuroio login`, or use another token";
 
+/// The method and path of each request the simulator has seen, in order.
+fn seen_requests(fake: &FakeIam) -> Vec<(String, String)> {
+    fake.requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect()
+}
+
 /// The job folders of `exec --rotate` in the state folder `state`: one
 /// folder a machine in `exec/`, one a job in each.
 fn job_folders(state: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -507,10 +507,8 @@ fn a_replaced_token_that_login_could_not_delete_is_left_in_the_ledger_for_reap()
 
     assert_eq!(reaped, serde_json::json!({"reaped": [2], "kept": 0}));
     assert_eq!(ids(&fake), [3, 1]);
-    let sent: Vec<(String, String)> = fake
-        .requests()
-        .iter()
-        .map(|r| (r.method.clone(), r.path.clone()))
+    let sent: Vec<(String, String)> = seen_requests(&fake)
+        .into_iter()
         .filter(|(_, path)| path != "/v1/tokens/")
         .collect();
     assert_eq!(
@@ -1403,11 +1401,7 @@ fn login_with_a_token_file_checks_the_token_and_stores_it() {
     assert_eq!(shown["user"]["username"], "root");
     assert_eq!(shown["token"]["id"], mine.id);
     assert!(shown["token"].get("key").is_none());
-    let paths: Vec<(String, String)> = fake
-        .requests()
-        .iter()
-        .map(|r| (r.method.clone(), r.path.clone()))
-        .collect();
+    let paths = seen_requests(&fake);
     assert_eq!(
         paths,
         [
