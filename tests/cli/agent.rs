@@ -43,6 +43,17 @@ fn agent(fake: &FakeIam, dir: &Path, args: &[&str]) -> Child {
     with_env(fake, dir).arg("agent").args(args).spawn().unwrap()
 }
 
+/// An agent of the tokens of `space`, writing `sink`, with `--grace`.
+fn space_agent(fake: &FakeIam, dir: &Path, space: u64, sink: &Path, grace: &str) -> Child {
+    let space = space.to_string();
+    let sink = sink.to_str().unwrap();
+    agent(
+        fake,
+        dir,
+        &["--space", &space, "--sink", sink, "--grace", grace],
+    )
+}
+
 fn signal(child: &Child, signal: nix::sys::signal::Signal) {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, signal).unwrap();
@@ -192,6 +203,23 @@ fn reap_now(fake: &FakeIam, dir: &Path) -> (Output, BTreeSet<u64>) {
         _ => BTreeSet::new(),
     };
     (output, reaped)
+}
+
+/// Asserts that space `space` holds no token: listed with a fresh one of
+/// its own (made with the root token), the only one there.
+fn assert_no_token_left_in(fake: &FakeIam, space: u64) {
+    let probe = client(fake, fake.root_token())
+        .spaces()
+        .create_token(space, false)
+        .unwrap();
+    let in_space: Vec<u64> = client(fake, probe.key.secret())
+        .tokens()
+        .list_all(None)
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(in_space, [probe.id], "tokens left in space {space}");
 }
 
 /// The ids in the test's ledger.
@@ -540,18 +568,7 @@ fn an_agent_for_a_space_rotates_tokens_of_that_space_and_sigterm_leaves_none() {
     let dir = scratch("space-rotate");
     let space = fake.add_space(&fake.root_token(), "cameras").unwrap();
     let sink = dir.join("sinks/token");
-    let child = agent(
-        &fake,
-        &dir,
-        &[
-            "--space",
-            &space.to_string(),
-            "--sink",
-            sink.to_str().unwrap(),
-            "--grace",
-            "1",
-        ],
-    );
+    let child = space_agent(&fake, &dir, space, &sink, "1");
     // Three different keys in the sink, each a token of the space.
     let mut seen = BTreeSet::new();
     assert!(until(Duration::from_secs(20), || {
@@ -570,17 +587,7 @@ fn an_agent_for_a_space_rotates_tokens_of_that_space_and_sigterm_leaves_none() {
 
     assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
     assert!(!sink.exists());
-    // No token of the space is left: listed with a fresh one of its own.
-    let root = client(&fake, fake.root_token());
-    let probe = root.spaces().create_token(space, false).unwrap();
-    let left: Vec<u64> = client(&fake, probe.key.secret())
-        .tokens()
-        .list_all(None)
-        .unwrap()
-        .iter()
-        .map(|t| t.id)
-        .collect();
-    assert_eq!(left, [probe.id]);
+    assert_no_token_left_in(&fake, space);
     assert!(ledger_entries(&dir).is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -594,18 +601,7 @@ fn after_kill_9_of_an_agent_for_a_space_reap_deletes_its_tokens_with_a_token_of_
     // Who am I fails for the agent's whole life: the scope of its entries
     // is known without it.
     fake.inject_at("GET", "/v1/whoami/", Fault::status(500), 1_000);
-    let mut child = agent(
-        &fake,
-        &dir,
-        &[
-            "--space",
-            &space.to_string(),
-            "--sink",
-            sink.to_str().unwrap(),
-            "--grace",
-            "30",
-        ],
-    );
+    let mut child = space_agent(&fake, &dir, space, &sink, "30");
     // Two tokens of the space, each entry with its scope from the start.
     assert!(until(Duration::from_secs(15), || {
         let entries = ledger_entries(&dir);
@@ -668,19 +664,7 @@ fn after_kill_9_of_an_agent_for_a_space_reap_deletes_its_tokens_with_a_token_of_
             "{deletes:?}"
         );
     }
-    // No token of the space is left: listed with a fresh one of its own.
-    let probe = client(&fake, fake.root_token())
-        .spaces()
-        .create_token(space, false)
-        .unwrap();
-    let in_space: Vec<u64> = client(&fake, probe.key.secret())
-        .tokens()
-        .list_all(None)
-        .unwrap()
-        .iter()
-        .map(|t| t.id)
-        .collect();
-    assert_eq!(in_space, [probe.id]);
+    assert_no_token_left_in(&fake, space);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -43,6 +43,24 @@ fn exec(fake: &FakeIam, script: &str) -> Output {
     output
 }
 
+/// The simulator saw who am I, the create of token 2 and its delete,
+/// nothing else, and only the root token is left.
+fn asked_made_and_deleted_one_token(fake: &FakeIam) {
+    let seen: Vec<String> = seen_requests(fake)
+        .iter()
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "GET /v1/whoami/",
+            "POST /v1/tokens/",
+            "DELETE /v1/tokens/2/"
+        ]
+    );
+    assert_eq!(ids(fake), [1]);
+}
+
 #[test]
 fn exit_status_is_the_commands_and_the_token_is_deleted() {
     let fake = FakeIam::start().unwrap();
@@ -597,20 +615,7 @@ fn a_token_that_arrives_after_a_signal_is_deleted_and_the_command_never_runs() {
     assert_eq!(status.code(), Some(143), "{}", stderr(&output));
     assert_eq!(stderr(&output), "");
     assert!(!ran, "the command ran");
-    let methods: Vec<_> = fake
-        .requests()
-        .iter()
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect();
-    assert_eq!(
-        methods,
-        [
-            "GET /v1/whoami/",
-            "POST /v1/tokens/",
-            "DELETE /v1/tokens/2/"
-        ]
-    );
-    assert_eq!(ids(&fake), [1]);
+    asked_made_and_deleted_one_token(&fake);
 }
 
 #[test]
@@ -632,18 +637,5 @@ fn a_who_am_i_that_hangs_delays_the_job_2_s_at_most_and_the_token_is_still_delet
     // Not the 30 s of the answer: the 2 s the scope is waited for, and
     // some slack.
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
-    let methods: Vec<_> = fake
-        .requests()
-        .iter()
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect();
-    assert_eq!(
-        methods,
-        [
-            "GET /v1/whoami/",
-            "POST /v1/tokens/",
-            "DELETE /v1/tokens/2/"
-        ]
-    );
-    assert_eq!(ids(&fake), [1]);
+    asked_made_and_deleted_one_token(&fake);
 }
