@@ -1777,3 +1777,48 @@ fn delete_all_of_the_kind_of_the_profiles_token_says_it_deletes_that_token_too()
     );
     assert_eq!(ids(&fake), [1]);
 }
+
+#[test]
+fn logout_local_forgets_the_token_without_a_request_for_a_server_that_is_gone() {
+    let fake = FakeIam::start().unwrap();
+    let mut gone = FakeIam::start().unwrap();
+    let home = Home::new("logout-local");
+    json(&home.login(&fake, None));
+    json(&home.login(&gone, Some("old")));
+    gone.shutdown();
+    fake.clear_requests();
+
+    // A live server: nothing is sent, and the token stays valid there.
+    let local = home.run(&["auth", "logout", "--local"], &[]);
+
+    assert_eq!(local.status.code(), Some(0), "{}", stderr(&local));
+    assert_eq!(
+        json(&local),
+        serde_json::json!({"profile": "default", "logged_out": true, "token_id": 2})
+    );
+    assert_eq!(
+        stderr(&local),
+        "note: profile default forgets its token 2 without deleting it on the server \
+         (--local); it stays valid there until it expires\n"
+    );
+    assert!(fake.requests().is_empty());
+    assert_eq!(ids(&fake), [2, 1]);
+    assert_eq!(home.read().get("default").unwrap().token, None);
+
+    // A server that is gone: the plain logout fails and says the way out.
+    let refused = home.run(&["auth", "logout", "--profile", "old"], &[]);
+    assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).ends_with(
+            "\nthe token was not deleted, and stays in profile old; try again, or forget it \
+             here only with: neuroio auth logout --profile old --local\n"
+        ),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(home.read().get("old").unwrap().token.is_some());
+    let forgotten = home.run(&["auth", "logout", "--profile", "old", "--local"], &[]);
+    assert_eq!(forgotten.status.code(), Some(0), "{}", stderr(&forgotten));
+    assert_eq!(json(&forgotten)["logged_out"], true);
+    assert_eq!(home.read().get("old").unwrap().token, None);
+}

@@ -91,6 +91,11 @@ enum AuthCommand {
         connection: Connection,
         #[command(flatten)]
         output: Output,
+        /// Only remove the token from the credentials file, sending
+        /// nothing: for a server that is gone (a stopped simulator). The
+        /// token stays valid on the server until it expires.
+        #[arg(long)]
+        local: bool,
     },
     /// List every profile: name, user, IAM URL, time left (never a key);
     /// the current one is marked.
@@ -139,9 +144,11 @@ impl AuthArgs {
                 connection,
                 token,
             } => token_command(&connection.settings().token_file(token.token_file), format),
-            AuthCommand::Logout { connection, output } => {
-                logout(&connection.settings().output(output.output))
-            }
+            AuthCommand::Logout {
+                connection,
+                output,
+                local,
+            } => logout(&connection.settings().output(output.output), local),
             AuthCommand::List { output } => list(&Settings::default().output(output.output)),
             AuthCommand::Switch { name, output } => {
                 switch(&name, &Settings::default().output(output.output))
@@ -674,7 +681,7 @@ fn shell_quoted(text: &str) -> String {
 
 /// `auth logout`: deletes the profile's token on the server, then removes
 /// it from the file. The profile keeps its user and URLs.
-fn logout(args: &Settings) -> Result<(), Failure> {
+fn logout(args: &Settings, local: bool) -> Result<(), Failure> {
     let (name, profiles) = profiles(args)?;
     let profile = profiles.require(&name).map_err(profile_failure)?.clone();
     let out = printer(args);
@@ -697,10 +704,20 @@ fn logout(args: &Settings) -> Result<(), Failure> {
             "note: the token of profile {name} was brought with `login --token-file`: it is \
              forgotten here and left on the server"
         );
+    } else if local {
+        let which = profile
+            .token_id
+            .map_or_else(|| "its token".to_owned(), |id| format!("its token {id}"));
+        let _ = writeln!(
+            io::stderr(),
+            "note: profile {name} forgets {which} without deleting it on the server (--local); \
+             it stays valid there until it expires"
+        );
     } else {
         store::revoke(args, &profile).map_err(|mut failure| {
             failure.message.push_str(&format!(
-                "\nthe token was not deleted, and stays in profile {name}; try again"
+                "\nthe token was not deleted, and stays in profile {name}; try again, or forget \
+                 it here only with: neuroio auth logout --profile {name} --local"
             ));
             failure
         })?;
