@@ -1035,8 +1035,8 @@ fn auth_token_refuses_a_token_its_profile_says_has_expired() {
     );
 }
 
-/// The workflow the fake server suggests: log in once into a profile, then
-/// plain commands, the audit included.
+/// The workflow the fake server suggests: log in once into a profile, make
+/// it current, then plain commands, the audit included.
 #[test]
 fn a_profile_for_the_fake_server() {
     let home = Home::new("fake-server");
@@ -1061,12 +1061,16 @@ fn a_profile_for_the_fake_server() {
         ],
         &[],
     );
-    let audit = home.run(
-        &["tokens", "audit", "--fail"],
-        &[("NEUROIO_PROFILE", "fake")],
-    );
+    let switched = home.run(&["auth", "switch", "fake"], &[]);
+    let audit = home.run(&["tokens", "audit", "--fail"], &[]);
 
     assert_eq!(json(&login)["profile"], "fake");
+    assert_eq!(
+        stderr(&login),
+        "note: commands use profile fake when it is named (--profile fake, or \
+         NEUROIO_PROFILE=fake); to use it when none is: neuroio auth switch fake\n"
+    );
+    assert_eq!(switched.status.code(), Some(0), "{}", stderr(&switched));
     let report = json(&audit);
     assert_eq!(report["findings"], serde_json::json!([]));
     assert_eq!(report["collections"][0]["temporary"], 1);
@@ -1075,7 +1079,8 @@ fn a_profile_for_the_fake_server() {
     let said = String::from_utf8_lossy(&done.stderr);
     assert!(
         said.contains(&format!(
-            "\n  neuroio login --profile fake --username root --iam-url {url} --api-url {url}\n"
+            "\n  neuroio login --profile fake --username root --iam-url {url} --api-url \
+             {url}\n  neuroio auth switch fake\n"
         )),
         "{said}"
     );
@@ -1167,26 +1172,27 @@ fn a_stored_token_that_cannot_be_sent_is_refused_without_showing_it() {
 fn auth_switch_chooses_the_profile_that_flag_and_environment_still_override() {
     let fake = FakeIam::start().unwrap();
     let home = Home::new("switch");
-    // The first login into a file with no `default` profile makes its
-    // profile current, and says so; the next one leaves that alone.
+    // A login into a named profile does not make it current (a later login
+    // with no --profile would go to its URLs): it says how to.
     let first = home.login(&fake, Some("fake"));
     json(&first);
     assert_eq!(
         stderr(&first),
-        "note: fake is now the current profile: commands use it unless --profile or \
-         NEUROIO_PROFILE names another (`neuroio auth switch NAME` changes it)\n"
+        "note: commands use profile fake when it is named (--profile fake, or \
+         NEUROIO_PROFILE=fake); to use it when none is: neuroio auth switch fake\n"
     );
-    assert_eq!(home.read().current(), Some("fake"));
-    let second = home.login(&fake, Some("second"));
-    json(&second);
-    assert_eq!(stderr(&second), "");
-    assert_eq!(home.read().current(), Some("fake"));
-    fake.clear_requests();
-    let listed = json(&home.run(&["tokens", "list"], &[]));
-    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
-    assert_eq!(
-        fake.requests()[0].header("authorization"),
-        Some(format!("Token {}", stored_key(&home, "fake")).as_str())
+    assert_eq!(home.read().current(), None);
+    json(&home.login(&fake, Some("second")));
+    // No current profile yet: the error names the profiles there are.
+    let before = home.run(&["tokens", "list"], &[]);
+    assert_eq!(before.status.code(), Some(2));
+    assert!(
+        stderr(&before).contains(
+            "(it has fake, second; use one with --profile NAME, or make one the current \
+             profile with neuroio auth switch NAME)"
+        ),
+        "{}",
+        stderr(&before)
     );
 
     let switched = home.run(&["auth", "switch", "second"], &[]);
@@ -1239,6 +1245,9 @@ fn auth_switch_chooses_the_profile_that_flag_and_environment_still_override() {
     assert_eq!(listed[0]["current"], false);
     assert_eq!(listed[1]["profile"], "second");
     assert_eq!(listed[1]["current"], true);
+    // Once a profile is current, a login into it says nothing more.
+    let again = home.login(&fake, Some("second"));
+    assert_eq!(stderr(&again), "");
 }
 
 #[test]

@@ -228,16 +228,13 @@ fn store_profile(
     profile.imported = !minted;
     let stored = store::update(path, |profiles| {
         let replaced = profiles.insert(name, profile)?;
-        // A file with neither a current profile nor a `default` one: the
-        // profile logged in to becomes current, so that the next command,
-        // given no --profile, uses it rather than fail.
-        let made_current = profiles.current().is_none() && profiles.get("default").is_none();
-        if made_current {
-            profiles.set_current(Some(name))?;
-        }
-        Ok((replaced, made_current))
+        // Whether a command given no profile uses another one. (Not made
+        // current here: a later `login` with no --profile would then log
+        // in to it, and send the password to its URLs.)
+        let elsewhere = profiles.current().unwrap_or("default") != name;
+        Ok::<_, neuroio::ProfileError>((replaced, elsewhere))
     });
-    let (replaced, made_current) = match stored {
+    let (replaced, elsewhere) = match stored {
         Ok(stored) => stored.map_err(profile_failure)?,
         Err(failure) if !minted => return Err(failure),
         Err(failure) => {
@@ -275,11 +272,11 @@ fn store_profile(
         &shown,
         &[(&["PROFILE", "USER", "TOKEN_ID", "EXPIRES"], vec![row])],
     );
-    if made_current {
+    if elsewhere {
         let _ = writeln!(
             io::stderr(),
-            "note: {name} is now the current profile: commands use it unless --profile or \
-             NEUROIO_PROFILE names another (`neuroio auth switch NAME` changes it)"
+            "note: commands use profile {name} when it is named (--profile {name}, or \
+             NEUROIO_PROFILE={name}); to use it when none is: neuroio auth switch {name}"
         );
     }
     // The old token is deleted only now that the new one is stored.

@@ -85,8 +85,10 @@ fn fake_server(port: u16, temporary_lifetime: Option<Duration>) -> Result<(), Fa
         io::stderr(),
         "simulator running at {url}; Ctrl-C to stop. To use it from a shell:\n  \
          export NEUROIO_IAM_URL={url} NEUROIO_API_URL={url} NEUROIO_API_TOKEN={token}\n\
-         or log in once into a profile of its own (password {password}):\n  \
-         neuroio login --profile fake --username {user} --iam-url {url} --api-url {url}",
+         or log in once into a profile of its own (password {password}), and make it the \
+         current one:\n  \
+         neuroio login --profile fake --username {user} --iam-url {url} --api-url {url}\n  \
+         neuroio auth switch fake",
         url = fake.url(),
         token = fake.root_token(),
         user = fake.root_username(),
