@@ -379,13 +379,17 @@ fn after_kill_9_tokens_reap_deletes_what_the_agent_left_and_keeps_the_rest() {
     // judge, kept. This machine's, of an earlier boot: gone, though its pid
     // (this test's) runs now.
     let machine = entries[0]["machine"].as_str().unwrap().to_owned();
+    let machine_id = entries[0]["machine_id"].clone();
+    assert!(machine_id.is_string(), "{}", entries[0]);
     assert!(entries[0]["boot"].is_string(), "{}", entries[0]);
+    assert!(entries[0]["pid_ns"].is_u64(), "{}", entries[0]);
     entries.push(json!({"id": 907, "host": fake.url(), "profile": null,
         "purpose": "exec", "pid": 999_999_999u32, "start": 1, "expires": later,
         "machine": format!("{machine}-elsewhere"), "scope": {"account": "root"}}));
     entries.push(json!({"id": 908, "host": fake.url(), "profile": null,
         "purpose": "exec", "pid": me, "start": null, "expires": later,
-        "machine": machine, "boot": "an-earlier-boot", "scope": {"account": "root"}}));
+        "machine": machine, "machine_id": machine_id, "boot": "an-earlier-boot",
+        "scope": {"account": "root"}}));
     std::fs::write(&ledger, serde_json::to_vec(&document).unwrap()).unwrap();
     fake.clear_requests();
 
@@ -1049,6 +1053,10 @@ fn after_kill_9_of_exec_with_or_without_rotate_tokens_reap_leaves_none() {
             assert!(name.starts_with(&format!("{}-", child.id())), "{name}");
             assert!(jobs()[0].join("token").exists());
         }
+        // Another machine's (or container's) job, whose pid means nothing
+        // here: left alone.
+        let elsewhere = dir.join("state/exec/elsewhere-0123abcd/999999999-1-00000000000000aa");
+        std::fs::create_dir_all(&elsewhere).unwrap();
 
         let reaped = json(
             &with_env(&fake, &dir)
@@ -1060,7 +1068,8 @@ fn after_kill_9_of_exec_with_or_without_rotate_tokens_reap_leaves_none() {
         let ids: Vec<u64> = left.into_iter().collect();
         assert_eq!(reaped, json!({"reaped": ids, "kept": 0}), "{args:?}");
         assert!(live(&fake).is_empty());
-        assert_eq!(jobs(), Vec::<PathBuf>::new(), "{args:?}");
+        assert_eq!(jobs(), [elsewhere.clone()], "{args:?}");
+        std::fs::remove_dir_all(elsewhere.parent().unwrap()).unwrap();
     }
     // A plain exec that ends leaves nothing in the ledger either.
     let output = with_env(&fake, &dir)
@@ -1100,6 +1109,14 @@ fn many_processes_share_the_ledger_and_kill_9_at_any_moment_leaves_it_whole() {
             .collect()
     };
     assert!(until(Duration::from_secs(20), || owners().is_superset(&pids)));
+    // Their tokens, recorded while they run.
+    let theirs: BTreeSet<u64> = ledger_entries(&dir)
+        .iter()
+        .filter(|e| pids.contains(&e["pid"].as_u64().unwrap()))
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(theirs.len(), pids.len());
+    assert!(theirs.is_subset(&live(&fake)), "{theirs:?}");
     for mut child in recorded {
         child.kill().unwrap();
         child.wait().unwrap();
@@ -1108,23 +1125,28 @@ fn many_processes_share_the_ledger_and_kill_9_at_any_moment_leaves_it_whole() {
         let output = ended(child, Duration::from_secs(20));
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     }
-    // Whole: every process that ended on its own forgot its entry, and
-    // each killed one recorded kept its own.
+    // Whole: it reads, and every process that ended on its own forgot its
+    // entry. (Another job's reap may have deleted a killed one's token
+    // already, and been killed itself before it forgot the entry.)
     let entries = ledger_ids(&dir);
-    assert!(entries.len() >= pids.len(), "{entries:?}");
-    assert!(entries.is_subset(&live(&fake)), "{entries:?}");
 
     let (output, reaped) = reap_now(&fake, &dir);
 
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(reaped, entries);
-    assert_eq!(json(&output)["kept"], 0);
-    assert!(ledger_entries(&dir).is_empty());
+    // Each entry reaped (deleted now, or found gone within its scope), or
+    // kept because its token is gone and its scope was not learnt (a who
+    // am I slower than 2 s under load) until it expires.
+    assert!(reaped.is_subset(&entries), "{reaped:?} {entries:?}");
+    let kept: BTreeSet<u64> = entries.difference(&reaped).copied().collect();
+    assert!(kept.is_disjoint(&live(&fake)), "{kept:?}");
+    assert_eq!(json(&output)["kept"], kept.len());
+    assert_eq!(ledger_ids(&dir), kept);
     // What is still live was minted by a job killed between the mint's
     // answer and its ledger entry (at most one each of the spread kills),
-    // the gap the manual's crash table names.
+    // the gap the manual's crash table names; never a recorded one.
     let left = live(&fake);
     assert!(left.is_disjoint(&entries), "{left:?}");
+    assert!(left.is_disjoint(&theirs), "{left:?}");
     assert!(left.len() <= 8, "{left:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

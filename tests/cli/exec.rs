@@ -562,12 +562,12 @@ fn a_signal_while_who_am_i_is_asked_ends_exec_at_once_and_no_token_is_asked_for(
 
 #[test]
 fn a_signal_during_the_first_mint_of_exec_rotate_ends_it_at_once_and_leaves_no_folder() {
-    // The mint is sent, and never answered.
+    // Who am I is answered; the mint is sent, and never answered.
     let run = called_off(
         "rotate-creating",
         &["--rotate", "--retries", "0"],
-        0,
         1,
+        2,
         "-TERM",
     );
 

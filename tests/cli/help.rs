@@ -263,6 +263,17 @@ fn an_option_given_where_it_does_not_apply_is_explained_in_words() {
         ),
         "{err}"
     );
+    // The words of `exec`'s command are not the user's command.
+    let inner = run(
+        &fake,
+        &["exec", "--show-keys", "--", "neuroio", "tokens", "list"],
+    );
+    assert_eq!(inner.status.code(), Some(2));
+    let err = stderr(&inner);
+    assert!(
+        err.contains("note: --show-keys is an option of: `neuroio tokens list`"),
+        "{err}"
+    );
     // A command one level down.
     let logout = run(&fake, &["logout"]);
     assert_eq!(logout.status.code(), Some(2));

@@ -112,9 +112,23 @@ impl AgentArgs {
         if self.once {
             return once(&plain, &ledger, &sinks, self.format, self.space);
         }
+        // The scope of the tokens it will mint, for their ledger entries
+        // from the first: a space's, or that of the token in use.
+        let scope = match self.space {
+            Some(space) => Some(Scope::Space(space)),
+            None => Scope::of_client(&plain.client, crate::ledger::SCOPE_WAIT, None),
+        };
         drop(plain);
         let grace = Duration::from_secs(self.grace);
-        keep(settings, ledger, sinks, self.format, grace, self.space)
+        keep(
+            settings,
+            ledger,
+            sinks,
+            self.format,
+            grace,
+            self.space,
+            scope,
+        )
     }
 }
 
@@ -211,6 +225,7 @@ fn keep(
     format: SinkFormat,
     grace: Duration,
     space: Option<u64>,
+    scope: Option<Scope>,
 ) -> Result<(), Failure> {
     let api = Api::renewing(settings, grace, space)?;
     let (signalled, signal) = mpsc::channel();
@@ -223,8 +238,7 @@ fn keep(
             }
         }
     });
-    let mut keeper =
-        Keeper::new(api, "agent", ledger, sinks, format, grace).in_scope(space.map(Scope::Space));
+    let mut keeper = Keeper::new(api, "agent", ledger, sinks, format, grace).in_scope(scope);
     let mut started = false;
     loop {
         match keeper.tick() {

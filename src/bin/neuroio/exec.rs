@@ -234,10 +234,13 @@ fn exec_rotating(
     };
     not_dumpable()?;
     let ledger = Ledger::open()?;
-    {
+    // Jobs that were killed, reaped first; then the scope of the tokens it
+    // will mint (the token in use's), for their ledger entries.
+    let scope = {
         let plain = Api::new(args.clone())?;
         reap(&ledger, &plain.client, plain.token_profile.as_deref())?;
-    }
+        crate::ledger::Scope::of_client(&plain.client, crate::ledger::SCOPE_WAIT, None)
+    };
     let api = Api::renewing(args, grace, None)?;
     let folder = ledger.job_folder()?;
     let file = folder.join("token");
@@ -273,7 +276,8 @@ fn exec_rotating(
     });
     let iam_url = api.client.iam_url().to_owned();
     let api_url = api.client.api_url().to_owned();
-    let mut keeper = Keeper::new(api, "exec", ledger, vec![sink], SinkFormat::Key, grace);
+    let mut keeper =
+        Keeper::new(api, "exec", ledger, vec![sink], SinkFormat::Key, grace).in_scope(scope);
     // Every token, the first too, on a helper thread: a signal during the
     // first mint ends the wait for it at once.
     let stop = Arc::new(AtomicBool::new(false));

@@ -245,8 +245,12 @@ pub fn usage_hint(err: &clap::Error, cli: &clap::Command) -> Option<String> {
             // too early (before the command, or between the family and the
             // command): the note says where it goes. The command's words
             // are found in order among the words typed, with option values
-            // (`--profile fake`) in between.
-            let words: Vec<String> = std::env::args().skip(1).collect();
+            // (`--profile fake`) in between, and none of the words after
+            // `--` (`exec`'s command).
+            let words: Vec<String> = std::env::args()
+                .skip(1)
+                .take_while(|word| word != "--")
+                .collect();
             let typed: Vec<&str> = words
                 .iter()
                 .map(String::as_str)

@@ -5,7 +5,8 @@
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
-use super::{Ledger, Owner, check_private_folder, shown, this_machine};
+use super::owner::here;
+use super::{Ledger, Owner, check_private_folder, shown};
 use crate::failure::Failure;
 
 /// The folder, in the state folder, of the jobs' private folders.
@@ -15,29 +16,39 @@ const JOBS_FOLDER: &str = "exec";
 const MAX_JOB_FOLDERS_SWEPT: usize = 1_000;
 
 impl Ledger {
-    /// The folder of this machine's job folders: `exec/HOST` in the state
-    /// folder (a state folder may be shared by machines, and a pid means
-    /// something only on its own).
+    /// The folder of the job folders of this machine and pid namespace:
+    /// `exec/HOST-HASH` in the state folder, HASH a digest of the host
+    /// name, the machine id and the pid namespace (a state folder may be
+    /// shared by machines or containers, and a pid means something only
+    /// where it runs; the host name alone repeats, and is cleaned for a
+    /// file name).
     fn jobs(&self) -> PathBuf {
-        let machine: String = this_machine()
-            .unwrap_or("unknown-machine")
+        let here = here();
+        let host = here.machine.as_deref().unwrap_or("unknown-machine");
+        let name: String = host
             .chars()
-            .take(64)
+            .take(48)
             .map(|c| match c {
-                'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '.' => c,
+                'A'..='Z' | 'a'..='z' | '0'..='9' | '-' => c,
                 _ => '_',
             })
             .collect();
-        let machine = if machine.starts_with('.') {
-            format!("_{machine}")
-        } else {
-            machine
-        };
-        self.dir.join(JOBS_FOLDER).join(machine)
+        // FNV-1a: stable across builds and versions, unlike std's hasher.
+        let place = format!(
+            "{host}\n{}\n{}",
+            here.machine_id.as_deref().unwrap_or_default(),
+            here.pid_ns.unwrap_or_default()
+        );
+        let digest = place.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        self.dir
+            .join(JOBS_FOLDER)
+            .join(format!("{name}-{:08x}", digest >> 32))
     }
 
     /// A new folder only this user can enter (0700) for a job of this
-    /// process, in `exec/HOST/` of the state folder: named after its owner
+    /// process, in `exec/HOST-HASH/` of the state folder: named after its owner
     /// (`PID-START-RANDOM`), so that a reap on this machine removes it once
     /// the owner is gone, as after a `kill -9`.
     pub fn job_folder(&self) -> Result<PathBuf, Failure> {

@@ -32,15 +32,17 @@ mod owner;
 mod reap;
 mod scope;
 
-pub use owner::{Owner, this_machine};
+pub use owner::Owner;
 pub use reap::reap;
 pub use scope::{SCOPE_WAIT, Scope};
 
-/// The largest ledger read: far more than [`MAX_ENTRIES`] entries take.
-pub const MAX_LEDGER_BYTES: u64 = 1024 * 1024;
+/// The largest ledger read or written: [`MAX_ENTRIES`] entries of usual
+/// length take under half of it; a write past it is refused, so that the
+/// tool never writes a ledger it would refuse to read.
+pub const MAX_LEDGER_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The most entries the ledger holds; recording one more is an error.
-pub const MAX_ENTRIES: usize = 10_000;
+pub const MAX_ENTRIES: usize = 4_000;
 
 const LEDGER_FILE: &str = "ledger.json";
 const LOCK_FILE: &str = "ledger.lock";
@@ -284,6 +286,12 @@ impl Ledger {
             entries,
         })
         .map_err(|e| self.error(format!("cannot encode it: {e}")))?;
+        if bytes.len() as u64 > MAX_LEDGER_BYTES {
+            return Err(self.error(format!(
+                "it would be larger than {MAX_LEDGER_BYTES} bytes; run `neuroio tokens reap`, \
+                 or move it aside (the tokens it lists expire on their own)"
+            )));
+        }
         let written = (|| {
             // A temporary file an earlier process of this pid left is
             // nobody's now (the lock is held): made anew, never followed.
@@ -404,6 +412,49 @@ mod tests {
             "{}",
             failure.message
         );
+        std::fs::remove_dir_all(&ledger.dir).unwrap();
+    }
+
+    #[test]
+    fn a_full_ledger_reads_back_and_a_write_past_the_size_bound_is_refused() {
+        let ledger = scratch("full");
+        // The most entries, each as long as a usual one gets.
+        let mut usual = entry(0);
+        usual.host = "https://iam.neuroio.example.com".to_owned();
+        usual.profile = Some("production-eu".to_owned());
+        usual.expires = Some(time::OffsetDateTime::now_utc());
+        usual.scope = Some(Scope::Account("a-user-name@example.com".to_owned()));
+        ledger
+            .update(|entries| {
+                entries.extend((0..MAX_ENTRIES as u64).map(|id| Entry {
+                    id: u64::MAX - id,
+                    ..usual.clone()
+                }));
+            })
+            .unwrap();
+        assert_eq!(ledger.entries().unwrap().len(), MAX_ENTRIES);
+        let size = std::fs::metadata(ledger.path()).unwrap().len();
+        assert!(size <= MAX_LEDGER_BYTES / 2, "{size}");
+        // Entries with very long URLs: refused before the file is touched.
+        let before = std::fs::read(ledger.path()).unwrap();
+        let failure = ledger
+            .update(|entries| {
+                for e in entries.iter_mut() {
+                    e.host = format!("https://{}.example.com", "x".repeat(2_000));
+                }
+            })
+            .unwrap_err();
+        assert!(
+            failure.message.contains("would be larger than"),
+            "{}",
+            failure.message
+        );
+        assert!(
+            failure
+                .message
+                .contains(&ledger.path().display().to_string())
+        );
+        assert_eq!(std::fs::read(ledger.path()).unwrap(), before);
         std::fs::remove_dir_all(&ledger.dir).unwrap();
     }
 

@@ -3,9 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The process that owns a token: a pid is only known on its own machine
-/// and boot, so both are recorded with it (a state folder may be shared
-/// by machines, as a home folder on NFS is).
+/// The process that owns a token. A pid means something only in its own
+/// pid namespace, on its own machine, in its own boot of it, so these are
+/// recorded with it: a state folder may be shared by machines (a home
+/// folder on NFS) or by containers (a volume).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
     pub pid: u32,
@@ -16,60 +17,90 @@ pub struct Owner {
     /// The machine's host name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
+    /// The machine's id (`/etc/machine-id`): host names repeat (clones,
+    /// containers given one name), machine ids less often.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_id: Option<String>,
     /// The machine's boot (Linux: `/proc/sys/kernel/random/boot_id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot: Option<String>,
+    /// The pid namespace (Linux: the inode of `/proc/self/ns/pid`):
+    /// containers on one machine share its boot, not their pids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_ns: Option<u64>,
 }
 
-/// This machine's host name, once.
-pub fn this_machine() -> Option<&'static str> {
-    static MACHINE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    MACHINE
-        .get_or_init(|| {
-            let name = nix::unistd::gethostname().ok()?.into_string().ok()?;
-            (!name.is_empty()).then_some(name)
-        })
-        .as_deref()
+/// Where this process runs, read once.
+#[derive(Debug)]
+pub struct Here {
+    pub machine: Option<String>,
+    pub machine_id: Option<String>,
+    pub boot: Option<String>,
+    pub pid_ns: Option<u64>,
 }
 
-/// This boot of the machine, once (Linux only).
-fn this_boot() -> Option<&'static str> {
-    static BOOT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    BOOT.get_or_init(|| {
-        let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-        let id = id.trim();
-        (!id.is_empty() && id.len() <= 64).then(|| id.to_owned())
+/// A short identifier read from a file (trimmed, at most 64 bytes).
+fn read_id(path: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let id = text.trim();
+    (!id.is_empty() && id.len() <= 64).then(|| id.to_owned())
+}
+
+/// Where this process runs.
+pub fn here() -> &'static Here {
+    static HERE: std::sync::OnceLock<Here> = std::sync::OnceLock::new();
+    HERE.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt;
+        Here {
+            machine: nix::unistd::gethostname()
+                .ok()
+                .and_then(|name| name.into_string().ok())
+                .filter(|name| !name.is_empty()),
+            machine_id: read_id("/etc/machine-id").or_else(|| read_id("/var/lib/dbus/machine-id")),
+            boot: read_id("/proc/sys/kernel/random/boot_id"),
+            pid_ns: std::fs::metadata("/proc/self/ns/pid").ok().map(|m| m.ino()),
+        }
     })
-    .as_deref()
+}
+
+/// Whether two recorded facts are both known and differ.
+fn differ<T: PartialEq>(recorded: &Option<T>, now: &Option<T>) -> bool {
+    matches!((recorded, now), (Some(a), Some(b)) if a != b)
 }
 
 impl Owner {
     /// This process.
     pub fn this_process() -> Owner {
         let pid = std::process::id();
+        let here = here();
         Owner {
             pid,
             start: start_time(pid),
-            machine: this_machine().map(str::to_owned),
-            boot: this_boot().map(str::to_owned),
+            machine: here.machine.clone(),
+            machine_id: here.machine_id.clone(),
+            boot: here.boot.clone(),
+            pid_ns: here.pid_ns,
         }
     }
 
-    /// Whether this owner may still run: a process of another machine is
-    /// taken to (this one cannot tell; its entry waits for its token's
-    /// expiry or a reap there); one of an earlier boot of this machine has
-    /// ended; else its pid is live and, where the start time is known,
-    /// was started when the owner was.
+    /// Whether this owner may still run. A process of another machine, or
+    /// of another pid namespace (a container), is taken to: this process
+    /// cannot tell, and its entry waits for its token's expiry or a reap
+    /// where it ran. One of an earlier boot of this very machine (the same
+    /// machine id) has ended. Else its pid is live and, where the start
+    /// time is known, was started when the owner was.
     pub fn alive(&self) -> bool {
-        if let (Some(machine), Some(here)) = (self.machine.as_deref(), this_machine())
-            && machine != here
-        {
+        let here = here();
+        if differ(&self.machine, &here.machine) || differ(&self.machine_id, &here.machine_id) {
             return true;
         }
-        if let (Some(boot), Some(now)) = (self.boot.as_deref(), this_boot())
-            && boot != now
-        {
-            return false;
+        if differ(&self.boot, &here.boot) {
+            // Another boot of this machine only if its id says so.
+            let same_machine = self.machine_id.is_some() && self.machine_id == here.machine_id;
+            return !same_machine;
+        }
+        if differ(&self.pid_ns, &here.pid_ns) {
+            return true;
         }
         let Ok(pid) = i32::try_from(self.pid) else {
             return false;
@@ -123,13 +154,6 @@ mod tests {
                 ..me.clone()
             };
             assert!(!reused.alive());
-            // This pid, at an earlier boot of this machine: gone.
-            let rebooted = Owner {
-                boot: Some("an-earlier-boot".to_owned()),
-                ..me.clone()
-            };
-            assert!(me.boot.is_some());
-            assert!(!rebooted.alive());
         }
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let gone = Owner {
@@ -139,19 +163,59 @@ mod tests {
         };
         child.wait().unwrap();
         assert!(!gone.alive());
-        // Of another machine: not this one's to judge, so taken as alive.
-        let elsewhere = Owner {
-            machine: Some(format!("{}-elsewhere", me.machine.clone().unwrap())),
-            ..gone.clone()
-        };
-        assert!(elsewhere.alive());
         assert!(
             !Owner {
                 pid: 0,
                 start: None,
-                ..me
+                ..me.clone()
             }
             .alive()
         );
+    }
+
+    #[test]
+    fn an_owner_elsewhere_is_kept_and_one_of_an_earlier_boot_of_this_machine_is_gone() {
+        let me = Owner::this_process();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = Owner {
+            pid: child.id(),
+            start: start_time(child.id()),
+            ..me.clone()
+        };
+        child.wait().unwrap();
+        let other =
+            |what: &Option<String>| Some(format!("{}-other", what.clone().unwrap_or_default()));
+        // Another machine (by name or by id), or another pid namespace:
+        // not this process's to judge, so taken to run.
+        for elsewhere in [
+            Owner {
+                machine: other(&me.machine),
+                ..gone.clone()
+            },
+            Owner {
+                machine_id: other(&me.machine_id),
+                ..gone.clone()
+            },
+            Owner {
+                pid_ns: Some(me.pid_ns.unwrap_or_default() + 1),
+                ..gone.clone()
+            },
+        ] {
+            assert!(elsewhere.alive(), "{elsewhere:?}");
+        }
+        // Another boot: of this machine (its id says so), the owner is gone,
+        // though its pid runs now; with no machine id to say so, it is kept.
+        let rebooted = Owner {
+            boot: Some("an-earlier-boot".to_owned()),
+            ..me.clone()
+        };
+        if cfg!(target_os = "linux") && me.machine_id.is_some() {
+            assert!(!rebooted.alive());
+        }
+        let unsure = Owner {
+            machine_id: None,
+            ..rebooted
+        };
+        assert!(unsure.alive());
     }
 }
