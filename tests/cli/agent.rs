@@ -1068,7 +1068,7 @@ fn after_kill_9_of_exec_with_or_without_rotate_tokens_reap_leaves_none() {
         let ids: Vec<u64> = left.into_iter().collect();
         assert_eq!(reaped, json!({"reaped": ids, "kept": 0}), "{args:?}");
         assert!(live(&fake).is_empty());
-        assert_eq!(jobs(), [elsewhere.clone()], "{args:?}");
+        assert_eq!(jobs(), std::slice::from_ref(&elsewhere), "{args:?}");
         std::fs::remove_dir_all(elsewhere.parent().unwrap()).unwrap();
     }
     // A plain exec that ends leaves nothing in the ledger either.
