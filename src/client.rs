@@ -277,7 +277,8 @@ impl Client {
 
     /// The token file this client follows (see
     /// [`ClientBuilder::api_token_file`](crate::ClientBuilder::api_token_file)),
-    /// as given; `None` for a client with a fixed or renewing token.
+    /// as given: the one its calls are sent with, or a renewing client's
+    /// parent; `None` for a client given its token itself.
     ///
     /// ```
     /// let path = std::env::temp_dir().join(format!("neuroio-doc-path-{}.token", std::process::id()));

@@ -3,12 +3,13 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::{Client, Inner};
 use crate::credentials::file::{RECHECK, TokenFile};
 use crate::credentials::renewing::Renewer;
-use crate::credentials::{Credential, Credentials};
+use crate::credentials::{Credential, Credentials, Parent};
 use crate::error::{ConfigError, Error};
 use crate::secret::TokenKey;
 use crate::transport::Transport;
@@ -285,8 +286,12 @@ impl ClientBuilder {
     /// Write the file atomically (a temporary file in the same folder,
     /// then a rename over the token file) so that a reader sees the old
     /// key or the new one, and delete the old token only after a grace
-    /// period of more than a second. A token-file client does not renew:
-    /// with [`renewing`](Self::renewing) too, `build` fails.
+    /// period of more than a second. With [`renewing`](Self::renewing)
+    /// too, the file's key is the renewing client's parent: it mints the
+    /// first working token, and any later one a working token cannot
+    /// (after an outage longer than a token's life, or a revocation), with
+    /// the key the file holds then; after the parent is refused, the file
+    /// is read again at once.
     ///
     /// Defaults to none: the token comes from [`api_token`](Self::api_token).
     ///
@@ -644,41 +649,34 @@ impl ClientBuilder {
             }
             .into());
         }
-        let credentials = match (&self.api_token_file, &self.api_token) {
-            (Some(_), _) if self.renew_before.is_some() => {
-                return Err(ConfigError::InvalidSetting {
-                    name: "renewing",
-                    reason: "a client that follows a token file does not renew (the file's \
-                             writer rotates the token); give renewing or api_token_file, not both"
-                        .to_owned(),
-                }
-                .into());
-            }
-            (Some(path), _) => Credentials::File(TokenFile::open(path.clone(), RECHECK)?),
-            (None, None) => return Err(ConfigError::MissingApiToken.into()),
-            (None, Some(token)) => {
-                let credential = Credential::new(token.clone())?;
-                match self.renew_before {
-                    Some(before) => {
-                        if self.keep_replaced > MAX_DURATION_SETTING {
-                            return Err(ConfigError::InvalidSetting {
-                                name: "keep_replaced",
-                                reason: format!(
-                                    "{:?} is longer than a day; give at most 24 h",
-                                    self.keep_replaced
-                                ),
-                            }
-                            .into());
-                        }
-                        Credentials::Renewing(Renewer::new(
-                            credential,
-                            self.renew_space,
-                            before,
-                            self.keep_replaced,
-                        ))
+        // The token given, or the file that holds it (followed as it
+        // changes); a renewing client mints with it as its parent.
+        let credentials = match (&self.api_token_file, &self.api_token, self.renew_before) {
+            (None, None, _) => return Err(ConfigError::MissingApiToken.into()),
+            (Some(path), _, None) => Credentials::File(TokenFile::open(path.clone(), RECHECK)?),
+            (None, Some(token), None) => Credentials::Fixed(Credential::new(token.clone())?),
+            (file, token, Some(before)) => {
+                if self.keep_replaced > MAX_DURATION_SETTING {
+                    return Err(ConfigError::InvalidSetting {
+                        name: "keep_replaced",
+                        reason: format!(
+                            "{:?} is longer than a day; give at most 24 h",
+                            self.keep_replaced
+                        ),
                     }
-                    None => Credentials::Fixed(credential),
+                    .into());
                 }
+                let parent = match (file, token) {
+                    (Some(path), _) => Parent::File(TokenFile::open(path.clone(), RECHECK)?),
+                    (None, Some(token)) => Parent::Fixed(Arc::new(Credential::new(token.clone())?)),
+                    (None, None) => return Err(ConfigError::MissingApiToken.into()),
+                };
+                Credentials::Renewing(Renewer::new(
+                    parent,
+                    self.renew_space,
+                    before,
+                    self.keep_replaced,
+                ))
             }
         };
         let mut client = self.connect()?;

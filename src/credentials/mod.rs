@@ -19,6 +19,7 @@ pub(crate) mod renewing;
 
 use file::TokenFile;
 pub(crate) use fixed::Credential;
+pub(crate) use renewing::Parent;
 use renewing::{Renewer, Working};
 
 /// What a client sends its calls with.
@@ -45,7 +46,9 @@ pub(crate) enum Presented<'c> {
     },
     Working {
         working: Arc<Working>,
-        parent: &'c Credential,
+        /// The parent's key when the call was sent (a token file's may
+        /// change meanwhile), blanked out of the answer too.
+        parent: Arc<Credential>,
     },
 }
 
@@ -156,7 +159,7 @@ impl Credentials {
         }
         Ok(Some(Presented::Working {
             working: renewer.working(transport)?,
-            parent,
+            parent: Arc::clone(parent),
         }))
     }
 
@@ -217,7 +220,8 @@ impl Credentials {
     pub(crate) fn token_file(&self) -> Option<&std::path::Path> {
         match self {
             Credentials::File(file) => Some(file.path()),
-            Credentials::Anonymous | Credentials::Fixed(_) | Credentials::Renewing(_) => None,
+            Credentials::Renewing(renewer) => renewer.parent_file(),
+            Credentials::Anonymous | Credentials::Fixed(_) => None,
         }
     }
 }

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use ureq::http::Method;
 
 use crate::credentials::Credential;
+use crate::credentials::file::TokenFile;
 use crate::error::{Error, RenewalError};
 use crate::model::Token;
 use crate::transport::request::{AuthHeader, Repeat, Request, Segment};
@@ -62,9 +63,52 @@ const MAX_DELETES_PER_REAP: usize = 2;
 /// timeout when shorter): a call pays at most this per delete it sends.
 const MAX_TIDY_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Where the parent's key comes from: given once, or a token file that
+/// another program rotates, read again when it changes (and after the
+/// parent is refused), so that a long-lived client mints with the key the
+/// file holds now.
+pub(crate) enum Parent {
+    Fixed(Arc<Credential>),
+    File(TokenFile),
+}
+
+impl Parent {
+    /// The parent's key now.
+    fn current(&self) -> Arc<Credential> {
+        match self {
+            Parent::Fixed(credential) => Arc::clone(credential),
+            Parent::File(file) => file.current(),
+        }
+    }
+
+    /// After `refused` was refused: a file is read again at once, so that
+    /// the next mint uses the key it holds now.
+    fn refused(&self, refused: &Credential) {
+        if let Parent::File(file) = self {
+            let _ = file.after_refusal(refused);
+        }
+    }
+}
+
+/// Whose key a mint or delete is sent with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum By {
+    Parent,
+    Working,
+}
+
+/// The header for a request sent with `with`, blanking both its key and
+/// the parent's out of the answer.
+fn auth<'a>(with: &'a Credential, parent: &'a Credential) -> AuthHeader<'a> {
+    AuthHeader {
+        header: &with.header,
+        keys: [with.key.secret(), parent.key.secret()],
+    }
+}
+
 /// The renewing state of one client and its clones.
 pub(crate) struct Renewer {
-    parent: Credential,
+    parent: Parent,
     /// The space whose tokens the working tokens are, minted by the parent
     /// (an account token) as `Spaces::create_token` does; `None`: tokens
     /// of the parent's own account or space. The parent cannot delete a
@@ -324,7 +368,7 @@ fn retry_after_of(err: &Error) -> Option<Duration> {
 
 impl Renewer {
     pub(crate) fn new(
-        parent: Credential,
+        parent: Parent,
         space: Option<u64>,
         renew_before: Duration,
         keep_replaced: Duration,
@@ -353,8 +397,17 @@ impl Renewer {
         }
     }
 
-    pub(crate) fn parent(&self) -> &Credential {
-        &self.parent
+    /// The parent's key now (a token file's, read again when it changed).
+    pub(crate) fn parent(&self) -> Arc<Credential> {
+        self.parent.current()
+    }
+
+    /// The token file the parent's key comes from, if it comes from one.
+    pub(crate) fn parent_file(&self) -> Option<&std::path::Path> {
+        match &self.parent {
+            Parent::File(file) => Some(file.path()),
+            Parent::Fixed(_) => None,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -466,18 +519,30 @@ impl Renewer {
     /// it may have minted a token already. A token minted but unusable is
     /// deleted with the parent.
     fn fly(&self, transport: &Transport, usable: Option<&Working>) -> Result<Working, Failed> {
+        let parent = self.parent();
+        let by_parent = || {
+            let minted = self.mint(transport, &parent, By::Parent, &parent);
+            if let Err(err) = &minted
+                && matches!(err.status(), Some(401 | 403))
+            {
+                self.parent.refused(&parent);
+            }
+            minted
+        };
         let minted = match usable {
-            Some(working) => match self.mint(transport, &working.credential) {
-                Err(err) if matches!(err.status(), Some(401 | 403)) => {
-                    log::debug!(
-                        "renewing: working token {} may not mint ({err}); using the parent",
-                        working.id
-                    );
-                    self.mint(transport, &self.parent)
+            Some(working) => {
+                match self.mint(transport, &working.credential, By::Working, &parent) {
+                    Err(err) if matches!(err.status(), Some(401 | 403)) => {
+                        log::debug!(
+                            "renewing: working token {} may not mint ({err}); using the parent",
+                            working.id
+                        );
+                        by_parent()
+                    }
+                    other => other,
                 }
-                other => other,
-            },
-            None => self.mint(transport, &self.parent),
+            }
+            None => by_parent(),
         };
         let (token, sent_at) = minted.map_err(|err| Failed::from_error(&err))?;
         let id = token.id;
@@ -496,8 +561,11 @@ impl Renewer {
                 let own = self
                     .space
                     .and_then(|_| Credential::new(token.key.clone()).ok());
-                let with = own.as_ref().unwrap_or(&self.parent);
-                if let Err(err) = self.delete(transport, with, id, once) {
+                let (with, by) = match &own {
+                    Some(own) => (own, By::Working),
+                    None => (&*parent, By::Parent),
+                };
+                if let Err(err) = self.delete(transport, with, by, &parent, id, once) {
                     log::debug!("renewing: could not delete unusable token {id}: {err}");
                     failed.undeleted = Some(id);
                 }
@@ -506,13 +574,20 @@ impl Renewer {
         }
     }
 
-    /// Sends one mint request with `with`: `POST /v1/tokens/`, never
-    /// repeated.
-    fn mint(&self, transport: &Transport, with: &Credential) -> crate::Result<(Token, Instant)> {
+    /// Sends one mint request with `with` (`by` the parent or a working
+    /// token; `parent`'s key is blanked out of the answer too):
+    /// `POST /v1/tokens/`, never repeated.
+    fn mint(
+        &self,
+        transport: &Transport,
+        with: &Credential,
+        by: By,
+        parent: &Credential,
+    ) -> crate::Result<(Token, Instant)> {
         let request = match self.space {
             // The parent mints a token of the space; a working token (of
             // the space already) mints one of its own space.
-            Some(space) if std::ptr::eq(with, &self.parent) => Request::new(
+            Some(space) if by == By::Parent => Request::new(
                 Method::POST,
                 "renewing.mint",
                 Host::Iam,
@@ -532,15 +607,8 @@ impl Renewer {
         .json(br#"{"permanent":false}"#);
         let sent_at = Instant::now();
         transport
-            .call::<Token>(&request, Some(self.auth(with)))
+            .call::<Token>(&request, Some(auth(with, parent)))
             .map(|token| (token, sent_at))
-    }
-
-    fn auth<'a>(&'a self, with: &'a Credential) -> AuthHeader<'a> {
-        AuthHeader {
-            header: &with.header,
-            keys: [with.key.secret(), self.parent.key.secret()],
-        }
     }
 
     /// Deletes token `id` with `with`; a token already gone counts as
@@ -551,6 +619,8 @@ impl Renewer {
         &self,
         transport: &Transport,
         with: &Credential,
+        by: By,
+        parent: &Credential,
         id: u64,
         timeout: Option<Duration>,
     ) -> crate::Result<()> {
@@ -563,17 +633,11 @@ impl Renewer {
         )
         .segment(Segment::Id(id))
         .timeout(timeout);
-        match transport.send(&request, Some(self.auth(with))) {
+        match transport.send(&request, Some(auth(with, parent))) {
             Ok(_) => Ok(()),
             // The parent does not see a space's tokens: its 404 says
             // nothing of whether the token is gone.
-            Err(err)
-                if err.is_not_found()
-                    && self.space.is_some()
-                    && std::ptr::eq(with, &self.parent) =>
-            {
-                Err(err)
-            }
+            Err(err) if err.is_not_found() && self.space.is_some() && by == By::Parent => Err(err),
             Err(err) if err.is_not_found() => Ok(()),
             Err(err) => Err(err),
         }
@@ -606,12 +670,13 @@ impl Renewer {
                 drop(state);
                 self.landed.notify_all();
                 let once = Some(transport.settings.timeout);
-                let with = if self.space.is_some() {
-                    &fresh.credential
+                let parent = self.parent();
+                let (with, by) = if self.space.is_some() {
+                    (&fresh.credential, By::Working)
                 } else {
-                    &self.parent
+                    (&*parent, By::Parent)
                 };
-                if let Err(err) = self.delete(transport, with, fresh.id, once) {
+                if let Err(err) = self.delete(transport, with, by, &parent, fresh.id, once) {
                     log::debug!("renewing: could not delete token {}: {err}", fresh.id);
                 }
                 return Err(closed_error());
@@ -810,20 +875,21 @@ impl Renewer {
         };
         let _tidying = Tidying(self);
         let timeout = transport.settings.timeout.min(MAX_TIDY_TIMEOUT);
+        let parent = self.parent();
         let mut failed = Vec::new();
         for mut entry in idle {
             // With the current working token when it can; with the parent
             // for a token that never worked or when there is no other.
             // A space's token: with a token of the space, its own key
             // first (the parent cannot see it).
-            let by = match (&with, entry.unusable, &entry.held) {
-                (_, _, Some(held)) if self.space.is_some() => &held.credential,
-                (Some(current), _, _) if self.space.is_some() => &current.credential,
-                (Some(current), false, _) => &current.credential,
-                _ => &self.parent,
+            let (by, kind) = match (&with, entry.unusable, &entry.held) {
+                (_, _, Some(held)) if self.space.is_some() => (&held.credential, By::Working),
+                (Some(current), _, _) if self.space.is_some() => (&current.credential, By::Working),
+                (Some(current), false, _) => (&current.credential, By::Working),
+                _ => (&*parent, By::Parent),
             };
             let id = entry.id;
-            match self.delete(transport, by, id, Some(timeout)) {
+            match self.delete(transport, by, kind, &parent, id, Some(timeout)) {
                 Ok(()) => log::debug!("renewing: deleted working token {id}"),
                 Err(err) => {
                     log::debug!("renewing: could not delete working token {id}: {err}");
@@ -884,6 +950,7 @@ impl Renewer {
             .map(|id| (id, current.as_deref().map(|w| &w.credential)))
             .collect();
         live.extend(current.as_deref().map(|w| (w.id, Some(&w.credential))));
+        let parent = self.parent();
         let mut not_deleted = Vec::new();
         let mut last_err = None;
         for (id, with) in live {
@@ -896,13 +963,15 @@ impl Renewer {
                         &format!("{}/v1/tokens/{id}/", transport.iam.prefix),
                     )))
                 }
-                time => match with.map(|with| self.delete(transport, with, id, time)) {
+                time => match with
+                    .map(|with| self.delete(transport, with, By::Working, &parent, id, time))
+                {
                     Some(Err(err)) if err.is_unauthorized() || err.status() == Some(403) => {
                         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-                        self.delete(transport, &self.parent, id, left)
+                        self.delete(transport, &parent, By::Parent, &parent, id, left)
                     }
                     Some(done) => done,
-                    None => self.delete(transport, &self.parent, id, time),
+                    None => self.delete(transport, &parent, By::Parent, &parent, id, time),
                 },
             };
             match result {

@@ -673,6 +673,60 @@ fn after_kill_9_of_an_agent_for_a_space_reap_deletes_its_tokens_with_a_token_of_
 }
 
 #[test]
+fn an_agent_follows_a_parent_token_file_and_mints_with_its_new_key_after_a_revocation() {
+    let fake = short_lived(3);
+    let dir = scratch("parent-file");
+    let sink = dir.join("sinks/token");
+    let parent = dir.join("parent.token");
+    let root = client(&fake, fake.root_token());
+    let first = root.tokens().create(true).unwrap();
+    std::fs::write(&parent, format!("{}\n", first.key.secret())).unwrap();
+    let child = with_env(&fake, &dir)
+        .env("NEUROIO_API_TOKEN_FILE", &parent)
+        .args(["agent", "--sink", sink.to_str().unwrap(), "--grace", "1"])
+        .spawn()
+        .unwrap();
+    assert!(until(Duration::from_secs(10), || key_in(&sink).is_some()));
+    let before = key_in(&sink).unwrap();
+
+    // The parent is rotated in its file (atomically), the old one and every
+    // temporary token deleted: the working token can mint no more.
+    let second = root.tokens().create(true).unwrap();
+    let written = dir.join("parent.token.tmp");
+    std::fs::write(&written, format!("{}\n", second.key.secret())).unwrap();
+    std::fs::rename(&written, &parent).unwrap();
+    root.tokens().delete(first.id).unwrap();
+    fake.clear_requests();
+    root.tokens().delete_list(Some(false)).unwrap();
+
+    // A new key in the sink, minted with the new parent, that works.
+    let renewed = until(Duration::from_secs(15), || {
+        key_in(&sink).is_some_and(|key| key != before && client(&fake, key).whoami().is_ok())
+    });
+    let mint_keys: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .filter_map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let output = ended(child, Duration::from_secs(20));
+
+    assert!(renewed, "{}", stderr(&output));
+    assert!(
+        mint_keys.contains(&format!("Token {}", second.key.secret())),
+        "{mint_keys:?}"
+    );
+    assert!(!mint_keys.contains(&format!("Token {}", first.key.secret())));
+    assert_eq!(output.status.code(), Some(143), "{}", stderr(&output));
+    assert!(live(&fake).is_empty());
+    for key in [first.key.secret(), second.key.secret()] {
+        assert!(!stderr(&output).contains(key));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_sink_something_else_removed_is_written_again_without_a_new_token() {
     let fake = FakeIam::start().unwrap();
     let dir = scratch("removed");

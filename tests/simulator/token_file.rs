@@ -205,3 +205,94 @@ fn with_no_grace_at_all_the_repeat_after_a_401_carries_every_call() {
         run.succeeded
     );
 }
+
+/// The `Authorization` key of every request, with its method.
+fn keys_sent(fake: &FakeIam) -> Vec<(String, String)> {
+    fake.requests()
+        .iter()
+        .map(|r| {
+            let key = r
+                .header("authorization")
+                .and_then(|h| h.strip_prefix("Token "))
+                .unwrap_or_default()
+                .to_owned();
+            (r.method.clone(), key)
+        })
+        .collect()
+}
+
+#[test]
+fn a_renewing_client_whose_parent_is_a_token_file_mints_with_the_key_the_file_holds_now() {
+    let fake = FakeIam::start().unwrap();
+    assert_eq!(fake.set_temporary_lifetime(LIFETIME), LIFETIME);
+    let folder = Folder::new("parent");
+    let path = folder.0.join("parent.token");
+    let root = client(&fake, fake.root_token());
+    // The parent: a permanent token in a file that its owner rotates.
+    let first = root.tokens().create(true).unwrap();
+    publish(&path, &first, 1);
+    let renewing = fake
+        .client_builder()
+        .api_token_file(&path)
+        .renewing(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    renewing.whoami().unwrap();
+    // A quarter of the working token's life: a later 401 is a revocation.
+    std::thread::sleep(Duration::from_millis(1100));
+
+    // The file gets a new parent; the old one and every temporary token
+    // (the working token among them) are deleted. Past the next look at
+    // the file, the client mints with the new parent.
+    let second = root.tokens().create(true).unwrap();
+    publish(&path, &second, 1);
+    root.tokens().delete(first.id).unwrap();
+    root.tokens().delete_list(Some(false)).unwrap();
+    std::thread::sleep(Duration::from_millis(1300));
+    fake.clear_requests();
+
+    renewing.whoami().unwrap();
+
+    let sent: Vec<(String, bool)> = keys_sent(&fake)
+        .into_iter()
+        .map(|(method, key)| (method, key == second.key.secret()))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("GET".to_owned(), false), // with the working token: 401
+            ("POST".to_owned(), true), // a new one, minted with the new parent
+            ("GET".to_owned(), false), // the call, repeated
+        ],
+        "{:?}",
+        keys_sent(&fake)
+    );
+
+    // Rotated again at once, well before the next look at the file (1 s
+    // after the last): the mint with the old parent is refused, which has
+    // the file read at once, and the next mint, after the backoff, uses
+    // the key it holds.
+    let third = root.tokens().create(true).unwrap();
+    publish(&path, &third, 1);
+    root.tokens().delete(second.id).unwrap();
+    root.tokens().delete_list(Some(false)).unwrap();
+    fake.clear_requests();
+    let refused = renewing.whoami().unwrap_err();
+    std::thread::sleep(Duration::from_millis(300));
+    renewing.whoami().unwrap();
+
+    assert!(refused.is_unauthorized(), "{refused:?}");
+    let mints: Vec<String> = keys_sent(&fake)
+        .into_iter()
+        .filter(|(method, _)| method == "POST")
+        .map(|(_, key)| key)
+        .collect();
+    assert_eq!(
+        mints,
+        [second.key.secret(), third.key.secret()],
+        "{:?}",
+        keys_sent(&fake)
+    );
+    renewing.close().unwrap();
+    assert!(temporary_tokens(&fake).is_empty());
+}

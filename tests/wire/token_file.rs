@@ -376,7 +376,7 @@ fn a_file_that_gives_no_key_fails_build_naming_the_path_and_sends_nothing() {
 }
 
 #[test]
-fn the_last_of_api_token_and_api_token_file_counts_and_renewing_is_refused() {
+fn the_last_of_api_token_and_api_token_file_counts_and_a_renewing_client_mints_with_the_file() {
     let folder = Folder::new("precedence");
     let path = folder.token();
     // Not read: the token given after it counts.
@@ -396,20 +396,25 @@ fn the_last_of_api_token_and_api_token_file_counts_and_renewing_is_refused() {
         TokenFileErrorKind::Missing
     );
     replace(&path, KEY_A);
-    let err = Client::builder()
+    // With renewing: the file is the parent, read at build and followed.
+    let renewing = Client::builder()
         .api_token_file(&path)
         .renewing(Duration::from_secs(3600))
         .build()
-        .unwrap_err();
-    assert!(
-        matches!(
-            &err,
-            Error::Config(ConfigError::InvalidSetting {
-                name: "renewing",
-                ..
-            })
-        ),
-        "{err:?}"
+        .unwrap();
+    assert_eq!(renewing.api_token_file(), Some(path.as_path()));
+    let shown = format!("{renewing:?}");
+    assert!(shown.contains("renewing: true"), "{shown}");
+    assert!(!shown.contains(KEY_A), "{shown}");
+    // A missing parent file is the same typed error as for any client.
+    let missing = folder.0.join("missing.token");
+    let result = Client::builder()
+        .api_token_file(&missing)
+        .renewing(Duration::from_secs(3600))
+        .build();
+    assert_eq!(
+        token_file_error(result, &missing, &[]),
+        TokenFileErrorKind::Missing
     );
     // Debug names the file, never its key.
     let builder = Client::builder().api_token_file(&path);

@@ -75,8 +75,14 @@ impl Api {
     pub fn renewing(args: Settings, grace: Duration, space: Option<u64>) -> Result<Api, Failure> {
         let credentials = credentials(&args)?;
         refuse_expired(&credentials.source)?;
-        let mut client = builder(&args, credentials.profile.as_ref())?
-            .api_token(credentials.token.as_str())
+        let builder = builder(&args, credentials.profile.as_ref())?;
+        let builder = match &credentials.source {
+            // Followed: the parent's key may change while the agent runs,
+            // and is needed again when no working token can mint.
+            Source::TokenFileEnv(path) => builder.api_token_file(path),
+            _ => builder.api_token(credentials.token.as_str()),
+        };
+        let mut client = builder
             // Renewal at half the lifetime: the longest it clamps to.
             .renewing(Duration::from_secs(u64::from(u32::MAX)))
             .keep_replaced(grace);
