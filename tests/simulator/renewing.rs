@@ -24,20 +24,7 @@ fn renewing(fake: &FakeIam, renew_before: Duration) -> Client {
         .unwrap()
 }
 
-/// The `Authorization` keys of every request, in order, with its method and path.
-fn calls(fake: &FakeIam) -> Vec<(String, String, String)> {
-    fake.requests()
-        .iter()
-        .map(|r| {
-            let key = r
-                .header("authorization")
-                .and_then(|h| h.strip_prefix("Token "))
-                .unwrap_or_default()
-                .to_owned();
-            (r.method.clone(), r.path.clone(), key)
-        })
-        .collect()
-}
+use crate::support::keys_sent as calls;
 
 /// Ids of the tokens the account holds, as the root token sees them.
 fn held(fake: &FakeIam) -> BTreeSet<u64> {

@@ -208,16 +208,9 @@ fn with_no_grace_at_all_the_repeat_after_a_401_carries_every_call() {
 
 /// The `Authorization` key of every request, with its method.
 fn keys_sent(fake: &FakeIam) -> Vec<(String, String)> {
-    fake.requests()
-        .iter()
-        .map(|r| {
-            let key = r
-                .header("authorization")
-                .and_then(|h| h.strip_prefix("Token "))
-                .unwrap_or_default()
-                .to_owned();
-            (r.method.clone(), key)
-        })
+    crate::support::keys_sent(fake)
+        .into_iter()
+        .map(|(method, _, key)| (method, key))
         .collect()
 }
 

@@ -114,6 +114,22 @@ pub fn client(fake: &FakeIam, api_token: impl Into<neuroio::TokenKey>) -> Client
         .expect("client for the simulator")
 }
 
+/// The method, path and `Authorization` key of every request the
+/// simulator has seen, in order.
+pub fn keys_sent(fake: &FakeIam) -> Vec<(String, String, String)> {
+    fake.requests()
+        .iter()
+        .map(|r| {
+            let key = r
+                .header("authorization")
+                .and_then(|h| h.strip_prefix("Token "))
+                .unwrap_or_default()
+                .to_owned();
+            (r.method.clone(), r.path.clone(), key)
+        })
+        .collect()
+}
+
 /// The ids of the temporary tokens the simulator's root account holds (as
 /// its root token lists them): what a renewing client may have left.
 pub fn temporary_tokens(fake: &FakeIam) -> std::collections::BTreeSet<u64> {

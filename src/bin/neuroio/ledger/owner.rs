@@ -143,6 +143,18 @@ fn start_time(pid: u32) -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// An owner like `me` whose process has ended: a child that ran.
+    fn gone_owner(me: &Owner) -> Owner {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = Owner {
+            pid: child.id(),
+            start: start_time(child.id()),
+            ..me.clone()
+        };
+        child.wait().unwrap();
+        gone
+    }
+
     #[test]
     fn the_owner_is_told_apart_from_a_process_that_reuses_its_pid() {
         let me = Owner::this_process();
@@ -155,13 +167,7 @@ mod tests {
             };
             assert!(!reused.alive());
         }
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let gone = Owner {
-            pid: child.id(),
-            start: start_time(child.id()),
-            ..me.clone()
-        };
-        child.wait().unwrap();
+        let gone = gone_owner(&me);
         assert!(!gone.alive());
         assert!(
             !Owner {
@@ -176,13 +182,7 @@ mod tests {
     #[test]
     fn an_owner_elsewhere_is_kept_and_one_of_an_earlier_boot_of_this_machine_is_gone() {
         let me = Owner::this_process();
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let gone = Owner {
-            pid: child.id(),
-            start: start_time(child.id()),
-            ..me.clone()
-        };
-        child.wait().unwrap();
+        let gone = gone_owner(&me);
         let other =
             |what: &Option<String>| Some(format!("{}-other", what.clone().unwrap_or_default()));
         // Another machine (by name or by id), or another pid namespace:
