@@ -50,21 +50,7 @@ pub struct InUse {
 impl Api {
     /// The client and printer of `args`.
     pub fn new(args: Settings) -> Result<Api, Failure> {
-        let credentials = credentials(&args)?;
-        refuse_expired(&credentials.source)?;
-        let builder = builder(&args, credentials.profile.as_ref())?;
-        let client = match &credentials.source {
-            // Followed: the key in it may change while the command runs.
-            Source::TokenFileEnv(path) => builder.api_token_file(path).build()?,
-            _ => builder.api_token(credentials.token.as_str()).build()?,
-        };
-        Ok(Api {
-            client,
-            out: printer(&args),
-            token_profile: credentials.source.profile_name(),
-            in_use: credentials.source.in_use(),
-            args,
-        })
+        Api::with(args, |builder| builder)
     }
 
     /// A client that mints a temporary working token with the token in
@@ -73,23 +59,35 @@ impl Api {
     /// token to others (`agent`, `exec --rotate`). With `space`, the
     /// working tokens are tokens of that space.
     pub fn renewing(args: Settings, grace: Duration, space: Option<u64>) -> Result<Api, Failure> {
+        Api::with(args, |builder| {
+            let builder = builder
+                // Renewal at half the lifetime: the longest it clamps to.
+                .renewing(Duration::from_secs(u64::from(u32::MAX)))
+                .keep_replaced(grace);
+            match space {
+                Some(space) => builder.renewing_in_space(space),
+                None => builder,
+            }
+        })
+    }
+
+    /// The client of `args` with the token in use, set up further by
+    /// `configure`, and the printer.
+    fn with(
+        args: Settings,
+        configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
+    ) -> Result<Api, Failure> {
         let credentials = credentials(&args)?;
         refuse_expired(&credentials.source)?;
         let builder = builder(&args, credentials.profile.as_ref())?;
         let builder = match &credentials.source {
-            // Followed: the parent's key may change while the agent runs,
-            // and is needed again when no working token can mint.
+            // Followed: the key in it may change while the command runs (a
+            // renewing client's parent: needed again when no working token
+            // can mint).
             Source::TokenFileEnv(path) => builder.api_token_file(path),
             _ => builder.api_token(credentials.token.as_str()),
         };
-        let mut client = builder
-            // Renewal at half the lifetime: the longest it clamps to.
-            .renewing(Duration::from_secs(u64::from(u32::MAX)))
-            .keep_replaced(grace);
-        if let Some(space) = space {
-            client = client.renewing_in_space(space);
-        }
-        let client = client.build()?;
+        let client = configure(builder).build()?;
         Ok(Api {
             client,
             out: printer(&args),

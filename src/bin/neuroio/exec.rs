@@ -106,22 +106,7 @@ fn exec(args: crate::options::Settings, command: &[OsString]) -> Result<(), Fail
     // in the command. Every caught signal, and the answers of the calls
     // made on helper threads, arrive on one channel, so that the main
     // thread waits for whichever comes first.
-    let ignored = ignored_signals();
-    let caught: Vec<i32> = PASSED_ON
-        .into_iter()
-        .filter(|signal| !ignored.contains(signal))
-        .collect();
-    let mut signals = Signals::new(&caught)
-        .map_err(|e| Failure::failed(format!("cannot catch the signals to pass on: {e}")))?;
-    let (events, received) = mpsc::channel();
-    let signal_events = events.clone();
-    std::thread::spawn(move || {
-        for origin in signals.forever() {
-            if signal_events.send(Event::Signal(origin)).is_err() {
-                return;
-            }
-        }
-    });
+    let (events, received) = catch_passed_on()?;
     // Created on a helper thread: a signal ends the wait at once, not
     // after the timeout and retries of the call.
     let creating = client.clone();
@@ -252,28 +237,10 @@ fn exec_rotating(
         Ok(sink) => sink,
         Err(failure) => return removed(Err(failure)),
     };
-    let ignored = ignored_signals();
-    let caught: Vec<i32> = PASSED_ON
-        .into_iter()
-        .filter(|signal| !ignored.contains(signal))
-        .collect();
-    let mut signals = match Signals::new(&caught) {
-        Ok(signals) => signals,
-        Err(e) => {
-            return removed(Err(Failure::failed(format!(
-                "cannot catch the signals to pass on: {e}"
-            ))));
-        }
+    let (events, received) = match catch_passed_on() {
+        Ok(channel) => channel,
+        Err(failure) => return removed(Err(failure)),
     };
-    let (events, received) = mpsc::channel();
-    let signal_events = events.clone();
-    std::thread::spawn(move || {
-        for origin in signals.forever() {
-            if signal_events.send(Event::Signal(origin)).is_err() {
-                return;
-            }
-        }
-    });
     let iam_url = api.client.iam_url().to_owned();
     let api_url = api.client.api_url().to_owned();
     let mut keeper =
@@ -396,6 +363,29 @@ fn pending_signal(received: &Receiver<Event>) -> Option<i32> {
         Event::Signal(origin) => Some(origin.signal),
         Event::Created(_) => None,
     })
+}
+
+/// Catches the signals to pass on (those not ignored when neuroio
+/// started) from here until neuroio exits, and brings each to the channel
+/// returned; the sender is for the helper threads' answers.
+fn catch_passed_on() -> Result<(mpsc::Sender<Event>, Receiver<Event>), Failure> {
+    let ignored = ignored_signals();
+    let caught: Vec<i32> = PASSED_ON
+        .into_iter()
+        .filter(|signal| !ignored.contains(signal))
+        .collect();
+    let mut signals = Signals::new(&caught)
+        .map_err(|e| Failure::failed(format!("cannot catch the signals to pass on: {e}")))?;
+    let (events, received) = mpsc::channel();
+    let signal_events = events.clone();
+    std::thread::spawn(move || {
+        for origin in signals.forever() {
+            if signal_events.send(Event::Signal(origin)).is_err() {
+                return;
+            }
+        }
+    });
+    Ok((events, received))
 }
 
 /// A failure to make the first token; a signal that came with it still
